@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { configFile, normalizeEntry, type Config, type ServerConfig } from "./schema.js";
+import { configPath, expandHome } from "./paths.js";
+
+/** A config problem told in one sentence naming the file, the key and what is wrong. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** What runs when no config file exists: the built-in memory server. */
+export const EMBEDDED_DEFAULTS = { servers: { memory: { builtin: "memory", port: 3100 } } } as const;
+
+export function loadConfig(file?: string): Config {
+  const path = file ?? configPath();
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Only a missing default file means "use the defaults"; a file named explicitly must exist.
+    if (code !== "ENOENT" || file !== undefined) {
+      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+    }
+  }
+  if (text === undefined) return parseConfig(EMBEDDED_DEFAULTS, undefined);
+
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+export function parseConfig(raw: unknown, file: string | undefined): Config {
+  const where = file ?? "the embedded defaults";
+  const result = configFile.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(where, result.error));
+  const entries = result.data.servers ?? result.data.mcpServers ?? {};
+  const servers: Record<string, ServerConfig> = {};
+  for (const [name, entry] of Object.entries(entries)) servers[name] = normalizeEntry(name, entry, expandHome);
+  const config: Config = { managerPort: result.data.managerPort, servers };
+  if (file) config.file = file;
+  return config;
+}
+
+function describeIssues(where: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
+    return `${key}: ${issue.message}`;
+  });
+  return lines.length === 1
+    ? `config error in ${where}: ${lines[0]}`
+    : `config errors in ${where}:\n  ${lines.join("\n  ")}`;
+}
+
+export function findServer(config: Config, name: string): ServerConfig {
+  const server = config.servers[name];
+  if (!server) {
+    const known = Object.keys(config.servers);
+    throw new ConfigError(
+      `no server named "${name}" in ${config.file ?? "the embedded defaults"}` +
+        (known.length ? ` (configured: ${known.join(", ")})` : " (no servers are configured)"),
+    );
+  }
+  return server;
+}

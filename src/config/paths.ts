@@ -1,0 +1,26 @@
+import { mkdirSync, chmodSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** Where config, locks, logs and tokens live: `~/.mcp-session-manager`, or `$MCP_SESSION_MANAGER_HOME`. */
+export function homeDir(): string {
+  const override = process.env.MCP_SESSION_MANAGER_HOME;
+  return override ? resolve(expandHome(override)) : join(homedir(), ".mcp-session-manager");
+}
+
+export function expandHome(path: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/") || path.startsWith("~\\")) return join(homedir(), path.slice(2));
+  return path;
+}
+
+export const configPath = (home = homeDir()) => join(home, "config.json");
+export const lockPath = (name: string, home = homeDir()) => join(home, `${name}.lock`);
+export const logPath = (name: string, home = homeDir()) => join(home, `${name}.log`);
+
+/** Creates the home directory readable by the user alone; tightens it if it already exists too open. */
+export function ensureHome(home = homeDir()): string {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  if (process.platform !== "win32" && (statSync(home).mode & 0o077) !== 0) chmodSync(home, 0o700);
+  return home;
+}

@@ -1,0 +1,163 @@
+import { z } from "zod";
+
+/** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const TRANSPORTS = ["stdio", "streamable-http", "sse", "http"] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+export type HttpTransport = Exclude<Transport, "stdio">;
+
+export const SCOPES = ["shared", "project", "session"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Client configs say `type: "http"` for streamable HTTP; accept what users paste from them. */
+const TYPE_ALIASES: Record<string, Transport> = {
+  stdio: "stdio",
+  http: "streamable-http",
+  "streamable-http": "streamable-http",
+  streamableHttp: "streamable-http",
+  sse: "sse",
+};
+
+const port = z.number().int().min(1).max(65535);
+
+const serverEntry = z
+  .object({
+    builtin: z.enum(["memory"]).optional(),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().min(1).optional(),
+    transport: z.enum(TRANSPORTS).optional(),
+    type: z.string().optional(),
+    port: port.optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    path: z.string().startsWith("/").optional(),
+    scope: z.enum(SCOPES).optional(),
+    startTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    disabled: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((entry, ctx) => {
+    const kinds = [entry.builtin && "builtin", entry.command && "command", entry.url && "url"].filter(Boolean);
+    if (entry.builtin && entry.command) {
+      ctx.addIssue({ code: "custom", path: ["command"], message: "a builtin server takes no command" });
+    }
+    if (kinds.length === 0) {
+      ctx.addIssue({ code: "custom", path: [], message: 'needs one of "command", "url" or "builtin"' });
+    }
+    if (entry.type !== undefined && !(entry.type in TYPE_ALIASES)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["type"],
+        message: `unknown type "${entry.type}" (use one of ${Object.keys(TYPE_ALIASES).join(", ")})`,
+      });
+    }
+    const transport = resolveTransport(entry);
+    if (transport !== "stdio" && entry.command && entry.port === undefined && entry.url === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["port"],
+        message: `a ${transport} server started from "command" needs the "port" (or "url") it listens on`,
+      });
+    }
+    if (transport === "stdio" && entry.url) {
+      ctx.addIssue({ code: "custom", path: ["transport"], message: 'a "url" server needs an HTTP transport' });
+    }
+    if (entry.url && entry.port !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: 'give "url" or "port", not both' });
+    }
+  });
+
+export type ServerEntryInput = z.input<typeof serverEntry>;
+type ParsedEntry = z.output<typeof serverEntry>;
+
+function resolveTransport(entry: Pick<ParsedEntry, "transport" | "type" | "url" | "builtin">): Transport {
+  if (entry.transport) return entry.transport;
+  if (entry.type && entry.type in TYPE_ALIASES) return TYPE_ALIASES[entry.type]!;
+  if (entry.url) return "streamable-http";
+  return "stdio";
+}
+
+export const configFile = z
+  .object({
+    managerPort: port.default(3199),
+    servers: z.record(z.string(), serverEntry).optional(),
+    /** The shape every client uses, accepted so users can paste their existing block. */
+    mcpServers: z.record(z.string(), serverEntry).optional(),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    if (file.servers && file.mcpServers) {
+      ctx.addIssue({ code: "custom", path: ["mcpServers"], message: 'use "servers" or "mcpServers", not both' });
+    }
+    const servers = file.servers ?? file.mcpServers ?? {};
+    const key = file.servers ? "servers" : "mcpServers";
+    for (const name of Object.keys(servers)) {
+      if (!SERVER_NAME.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key, name],
+          message: "server names may use letters, digits, '.', '_' and '-' (at most 64, not starting with a symbol)",
+        });
+      }
+    }
+  });
+
+/** A configured server with every default applied: what the rest of the program works with. */
+export interface ServerConfig {
+  name: string;
+  builtin?: "memory";
+  command?: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** How clients reach the daemon (always HTTP); "stdio" servers are hosted by our own daemon. */
+  transport: Transport;
+  /** Where the daemon listens; undefined for stdio servers until a port is assigned. */
+  url?: string;
+  port?: number;
+  scope: Scope;
+  startTimeoutMs: number;
+  disabled: boolean;
+}
+
+export interface Config {
+  /** The file the config came from, or undefined when the embedded defaults are in use. */
+  file?: string;
+  managerPort: number;
+  servers: Record<string, ServerConfig>;
+}
+
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
+export const DEFAULT_MEMORY_PORT = 3100;
+
+export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p: string) => string): ServerConfig {
+  const transport = entry.builtin ? "streamable-http" : resolveTransport(entry);
+  const port = entry.builtin && entry.port === undefined ? DEFAULT_MEMORY_PORT : entry.port;
+  const defaultPath = transport === "sse" ? "/sse" : "/mcp";
+  const url =
+    entry.url ?? (port !== undefined && transport !== "stdio" ? `http://127.0.0.1:${port}${entry.path ?? defaultPath}` : undefined);
+  const server: ServerConfig = {
+    name,
+    args: entry.args,
+    env: entry.env,
+    transport,
+    scope: entry.scope ?? "shared",
+    startTimeoutMs: entry.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    disabled: entry.disabled,
+  };
+  if (entry.builtin) server.builtin = entry.builtin;
+  if (entry.command) server.command = entry.command;
+  if (entry.cwd) server.cwd = expandHome(entry.cwd);
+  if (url) server.url = url;
+  const effectivePort = port ?? (url ? portOf(url) : undefined);
+  if (effectivePort !== undefined) server.port = effectivePort;
+  return server;
+}
+
+function portOf(url: string): number | undefined {
+  const parsed = new URL(url);
+  if (parsed.port) return Number(parsed.port);
+  return parsed.protocol === "https:" ? 443 : 80;
+}

@@ -1,0 +1,27 @@
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+
+/** The header that tells a daemon which project a session works in (per-project databases, children). */
+export const PROJECT_PATH_HEADER = "mcp-project-path";
+
+/** `CLAUDE_PROJECT_DIR` if set, else the working directory; absolute, with symlinks resolved. */
+export function projectPath(env = process.env, cwd = process.cwd()): string {
+  const path = resolve(cwd, env.CLAUDE_PROJECT_DIR || ".");
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * HTTP header values must be Latin-1 text: plain ASCII paths travel as they are (what earlier daemons
+ * read), anything else percent-encoded, as are literal '%' signs so decoding is unambiguous.
+ */
+export function encodeProjectPath(path: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(path) ? path : encodeURIComponent(path).replace(/%2F/g, "/");
+}
+
+export function decodeProjectPath(value: string): string {
+  return value.includes("%") ? decodeURIComponent(value) : value;
+}

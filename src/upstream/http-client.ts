@@ -1,0 +1,86 @@
+import http from "node:http";
+import https from "node:https";
+import { UpstreamError } from "./upstream-error.js";
+
+/**
+ * Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
+ * keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
+ */
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "DELETE";
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** Called once the request (with its body) has been handed to the socket. */
+  onWritten?: () => void;
+}
+
+export function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
+  return attempt(request, true);
+}
+
+function attempt(request: HttpRequest, mayRetry: boolean): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const { url } = request;
+    const transport = url.protocol === "https:" ? https : http;
+    const agent = agents[url.protocol as keyof typeof agents];
+    const headers: Record<string, string | number> = { ...request.headers };
+    if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
+    const options: http.RequestOptions = { method: request.method, headers, agent };
+    if (request.signal) options.signal = request.signal;
+    const req = transport.request(url, options, resolve);
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed while idle fails on first use; the request never reached
+      // the server, so sending it once more on a fresh socket is safe (Node's documented pattern).
+      if (mayRetry && req.reusedSocket && error.code === "ECONNRESET") {
+        attempt(request, false).then(resolve, reject);
+        return;
+      }
+      reject(toUpstreamError(error, url));
+    });
+    if (request.onWritten) req.on("finish", request.onWritten);
+    req.end(request.body);
+  });
+}
+
+export function toUpstreamError(error: unknown, url: URL): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const detail = code ?? (error as Error).message;
+  // Refused: no connection was made, so the daemon cannot have seen the request.
+  const delivered = !(code === "ECONNREFUSED" || code === "ENOENT");
+  return new UpstreamError(`cannot reach ${url.origin} (${detail})`, "unreachable", { delivered });
+}
+
+export async function readBody(response: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      response.destroy();
+      throw new UpstreamError(`response body exceeds ${limit} bytes`, "rejected");
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}
+
+/** Drains and discards a body so the keep-alive socket can be reused. */
+export function discardBody(response: http.IncomingMessage): void {
+  response.resume();
+}
+
+export function contentType(response: http.IncomingMessage): string {
+  return (response.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+export function closeIdleSockets(): void {
+  for (const agent of Object.values(agents)) agent.destroy();
+}

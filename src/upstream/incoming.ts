@@ -1,0 +1,51 @@
+import { classify, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { UpstreamError } from "./upstream-error.js";
+
+/**
+ * Parses what the daemon sent (one message or a batch) into messages with a newline-free text to relay.
+ * The daemon's own text is relayed as is when it is one message on one line: no re-serialising.
+ */
+export function parseIncoming(data: string, log: (line: string) => void): Array<[JsonRpcMessage, string]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    log(`ignoring a message from the daemon that is not JSON: ${data.slice(0, 200)}`);
+    return [];
+  }
+  const single = !Array.isArray(value);
+  const out: Array<[JsonRpcMessage, string]> = [];
+  for (const item of single ? [value] : (value as unknown[])) {
+    const classified = classify(item);
+    if (classified.kind === "invalid") {
+      log(`ignoring an invalid message from the daemon (${classified.reason}): ${JSON.stringify(item).slice(0, 200)}`);
+      continue;
+    }
+    const text = single && !data.includes("\n") ? data : JSON.stringify(item);
+    out.push([classified.message, text]);
+  }
+  return out;
+}
+
+/**
+ * Servers built on the SDK's examples answer 400 (not 404) for a session they no longer know;
+ * clients treat these texts as "session expired", as Claude Code does.
+ */
+const SESSION_GONE = /server not initialized|no valid session|mcp-session-id header is required|session not found/i;
+
+export function isSessionGone(status: number, body: string): boolean {
+  return status === 404 || (status === 400 && SESSION_GONE.test(body));
+}
+
+/** Turns an HTTP error answer into an UpstreamError that says what the daemon said. */
+export function rejectionFrom(status: number, body: string, url: URL): UpstreamError {
+  let detail = body.trim().slice(0, 300);
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: unknown } };
+    if (typeof parsed.error?.message === "string") detail = parsed.error.message;
+  } catch {
+    // not JSON: keep the text
+  }
+  const hint = status === 404 ? ` (is ${url.pathname} the server's MCP endpoint?)` : "";
+  return new UpstreamError(`daemon answered HTTP ${status}${detail ? `: ${detail}` : ""}${hint}`, "rejected", { status });
+}

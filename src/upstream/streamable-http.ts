@@ -1,0 +1,185 @@
+import type { IncomingMessage } from "node:http";
+import { idKey, isRequest, isResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { contentType, discardBody, httpRequest, readBody } from "./http-client.js";
+import { readSse } from "./sse-reader.js";
+import type { UpstreamOptions, UpstreamTransport } from "./transport.js";
+import { UpstreamError } from "./upstream-error.js";
+import { isSessionGone, parseIncoming, rejectionFrom } from "./incoming.js";
+
+const RECONNECT_DELAY_MS = 1000;
+
+/**
+ * MCP streamable HTTP (2025-03-26 .. 2025-11-25): every message is a POST answered with JSON or an SSE
+ * stream; `Mcp-Session-Id` from initialize is sent back on every request, `MCP-Protocol-Version` once it
+ * is negotiated; a GET stream carries what the server sends unprompted. With `eventStream: false` this is
+ * plain HTTP JSON POST: same exchanges, no GET stream.
+ */
+export class StreamableHttpTransport implements UpstreamTransport {
+  onmessage: UpstreamTransport["onmessage"] = () => {};
+  onlost: UpstreamTransport["onlost"] = () => {};
+
+  private sessionId: string | undefined;
+  private protocolVersion: string | undefined;
+  private readonly pendingInitialize = new Set<string>();
+  /** Settles when the previous message has been handed over, so messages reach the daemon in order. */
+  private dispatchOrder: Promise<void> = Promise.resolve();
+  private eventStream: AbortController | undefined;
+  private lost = false;
+  private closed = false;
+
+  constructor(
+    private readonly options: UpstreamOptions,
+    private readonly useEventStream = true,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  send(message: JsonRpcMessage, text = JSON.stringify(message)): Promise<void> {
+    const previous = this.dispatchOrder;
+    let dispatched!: () => void;
+    this.dispatchOrder = new Promise((resolve) => (dispatched = resolve));
+    return previous.then(() => this.post(message, text, dispatched)).finally(() => dispatched());
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { ...this.options.headers, ...extra };
+    if (this.sessionId) headers["mcp-session-id"] = this.sessionId;
+    if (this.protocolVersion) headers["mcp-protocol-version"] = this.protocolVersion;
+    return headers;
+  }
+
+  private async post(message: JsonRpcMessage, text: string, dispatched: () => void): Promise<void> {
+    if (this.lost || this.closed) throw new UpstreamError("daemon session already ended", "session-lost", { delivered: false });
+    const request = isRequest(message);
+    if (request && message.method === "initialize") this.pendingInitialize.add(idKey(message.id));
+    const hadSession = this.sessionId !== undefined;
+
+    const response = await httpRequest({
+      method: "POST",
+      url: this.options.url,
+      headers: this.headers({ "content-type": "application/json", accept: "application/json, text/event-stream" }),
+      body: text,
+      // A request is in order once it is written (its answer may take hours); anything else once accepted.
+      ...(request ? { onWritten: dispatched } : {}),
+    });
+    dispatched();
+
+    const issued = response.headers["mcp-session-id"];
+    if (typeof issued === "string" && issued) this.sessionId = issued;
+
+    const status = response.statusCode ?? 0;
+    if (status === 202 || status === 204) return discardBody(response);
+    if (status < 200 || status >= 300) {
+      const body = await readBody(response);
+      if (hadSession && isSessionGone(status, body)) throw this.lose(`daemon no longer knows session ${this.sessionId}`, false);
+      throw rejectionFrom(status, body, this.options.url);
+    }
+
+    const answered = request ? { id: idKey(message.id), seen: false } : undefined;
+    const deliver = (data: string) => {
+      for (const [incoming, incomingText] of parseIncoming(data, this.options.log)) {
+        if (answered && isResponse(incoming) && incoming.id !== null && idKey(incoming.id) === answered.id) answered.seen = true;
+        this.receive(incoming, incomingText);
+      }
+    };
+
+    if (contentType(response) === "text/event-stream") {
+      try {
+        await readSse(response, (event) => {
+          if ((event.event === undefined || event.event === "message") && event.data) deliver(event.data);
+        });
+      } catch (error) {
+        if (answered?.seen) return;
+        throw this.lose(`daemon closed the response stream (${(error as Error).message})`, true);
+      }
+    } else {
+      deliver(await readBody(response));
+    }
+    if (answered && !answered.seen) {
+      throw new UpstreamError("daemon finished the exchange without answering the request", "rejected", { status });
+    }
+  }
+
+  private receive(message: JsonRpcMessage, text: string): void {
+    if (isResponse(message) && message.id !== null && this.pendingInitialize.delete(idKey(message.id))) {
+      const version = "result" in message ? message.result.protocolVersion : undefined;
+      if (typeof version === "string") this.protocolVersion = version;
+    }
+    this.onmessage(message, text);
+    // The server may now push on the GET stream: open it once the session is initialized, as the SDK does.
+    if (this.useEventStream && !this.eventStream && this.sessionId && this.protocolVersion) this.openEventStream();
+  }
+
+  private openEventStream(): void {
+    const controller = new AbortController();
+    this.eventStream = controller;
+    const run = async (): Promise<void> => {
+      while (!this.closed && !this.lost) {
+        let response: IncomingMessage;
+        try {
+          response = await httpRequest({
+            method: "GET",
+            url: this.options.url,
+            headers: this.headers({ accept: "text/event-stream" }),
+            signal: controller.signal,
+          });
+        } catch (error) {
+          if (!this.closed) this.lose(`event stream could not be opened (${(error as Error).message})`);
+          return;
+        }
+        const status = response.statusCode ?? 0;
+        if (status !== 200 || contentType(response) !== "text/event-stream") {
+          const body = await readBody(response).catch(() => "");
+          if (isSessionGone(status, body)) {
+            this.lose(`daemon no longer knows session ${this.sessionId} (event stream)`);
+            return;
+          }
+          // 405: the server has no GET stream; 409: one is open already. Either way nothing more to do.
+          if (status !== 405) this.options.log(`event stream not available (HTTP ${status}); continuing without it`);
+          return;
+        }
+        try {
+          await readSse(response, (event) => {
+            if ((event.event === undefined || event.event === "message") && event.data) {
+              for (const [incoming, text] of parseIncoming(event.data, this.options.log)) this.receive(incoming, text);
+            }
+          });
+        } catch (error) {
+          if (!this.closed) this.lose(`event stream broke (${(error as Error).message})`);
+          return;
+        }
+        // Ended cleanly (the server may close it at any time): open it again.
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());
+      }
+    };
+    void run();
+  }
+
+  private lose(reason: string, delivered = true): UpstreamError {
+    const error = new UpstreamError(reason, "session-lost", { delivered });
+    if (!this.lost && !this.closed) {
+      this.lost = true;
+      this.eventStream?.abort();
+      this.onlost(reason);
+    }
+    return error;
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.eventStream?.abort();
+    if (!this.sessionId || this.lost) return;
+    try {
+      const response = await httpRequest({
+        method: "DELETE",
+        url: this.options.url,
+        headers: this.headers({}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      discardBody(response);
+    } catch {
+      // Best effort: the daemon reaps sessions that never say goodbye.
+    }
+  }
+}

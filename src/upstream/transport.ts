@@ -1,0 +1,30 @@
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import type { HttpTransport } from "../config/schema.js";
+
+/**
+ * The client side of one daemon session. The proxy is a pipe between stdin/stdout and one of these.
+ *
+ * `send` delivers messages in the order it is called. It resolves once the daemon has taken the message
+ * (for a request: once the exchange that carries its response is over) and rejects with an UpstreamError
+ * when it could not be delivered. Everything the daemon sends arrives through `onmessage`, in order per stream.
+ */
+export interface UpstreamTransport {
+  start(): Promise<void>;
+  /** `text` is the message as it arrived, when the caller has it: saves serialising it again. */
+  send(message: JsonRpcMessage, text?: string): Promise<void>;
+  /** Ends the daemon session (DELETE where the transport has sessions), waiting at most `timeoutMs`. */
+  close(timeoutMs: number): Promise<void>;
+  /** `text` is the message serialised on one line, ready to relay. */
+  onmessage: (message: JsonRpcMessage, text: string) => void;
+  /** The daemon session is gone without a send to report it (e.g. the event stream broke). */
+  onlost: (reason: string) => void;
+}
+
+export interface UpstreamOptions {
+  url: URL;
+  /** Extra headers on every request (the project path). */
+  headers: Record<string, string>;
+  log: (line: string) => void;
+}
+
+export type TransportFactory = (options: UpstreamOptions) => UpstreamTransport;
