@@ -18,7 +18,7 @@ export interface BridgeOptions {
   /** Writes one line to the client (stdout). */
   write: (line: string) => void;
   log: (line: string) => void;
-  /** How long a rebuilt daemon session may take to answer the replayed initialize. */
+  /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
 }
 
@@ -34,6 +34,8 @@ interface Pending {
   batch?: Batch;
   /** The connection generation the request was sent on; undefined while it waits in the queue. */
   sentOn?: number;
+  /** The daemon accepted it and will answer on its event stream (legacy SSE): only a lost session fails it. */
+  accepted?: boolean;
 }
 
 interface Outgoing {
@@ -175,22 +177,33 @@ export class Bridge {
   private sendOn(transport: UpstreamTransport, generation: number, outgoing: Outgoing): void {
     const { message } = outgoing;
     const entry = "method" in message && "id" in message ? this.pending.get(idKey(message.id)) : undefined;
-    if (entry) entry.sentOn = generation;
-    transport.send(message, outgoing.text).catch((error: unknown) => this.sendFailed(outgoing, entry, generation, error));
+    if (entry) {
+      entry.sentOn = generation;
+      entry.accepted = false;
+    }
+    transport.send(message, outgoing.text).then(
+      () => {
+        if (entry) entry.accepted = true;
+      },
+      (error: unknown) => this.sendFailed(outgoing, entry, generation, error),
+    );
   }
 
+  /** Each send reports its own fate: resent if the daemon never saw it, answered with an error otherwise. */
   private sendFailed(outgoing: Outgoing, entry: Pending | undefined, generation: number, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    if (needsNewSession(error)) {
-      const resend = error instanceof UpstreamError && !error.delivered;
-      if (resend && entry) entry.sentOn = undefined; // not among the requests the lost session takes down
-      this.sessionLost(generation, reason);
-      // The daemon never saw it: it goes out again on the rebuilt session, and the client never knows.
-      if (resend && (!entry || this.pending.get(idKey(entry.id)) === entry)) this.dispatch(outgoing);
+    const current = entry !== undefined && this.pending.get(idKey(entry.id)) === entry && entry.sentOn === generation;
+    if (entry && !current) return; // cancelled, or already answered
+    if (needsNewSession(error)) this.sessionLost(generation, reason);
+    if (error instanceof UpstreamError && !error.delivered && needsNewSession(error)) {
+      // The daemon never saw it: out again on the rebuilt session, and the client never knows.
+      if (entry) entry.sentOn = undefined;
+      this.dispatch(outgoing);
       return;
     }
     if (entry) {
-      this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-proxy: ${reason}`)));
+      const lost = needsNewSession(error) ? `connection to the daemon was lost (${reason}); the request may not have completed` : reason;
+      this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-proxy: ${lost}`)));
     } else {
       this.options.log(`daemon refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
     }
@@ -205,14 +218,15 @@ export class Bridge {
     void lost?.close(0);
     this.options.log(`daemon session lost: ${reason}`);
     this.replayWaiter?.reject(new Error(`the daemon session was lost again (${reason})`));
-    this.failSent(generation, `connection to the daemon was lost (${reason}); the request may not have completed`);
+    this.failAccepted(generation, `connection to the daemon was lost (${reason}); the request may not have completed`);
     // Rebuild at once, so notifications resume and the next call does not wait for a handshake.
     if (this.sessionInitialized) void this.ensureConnected();
   }
 
-  private failSent(generation: number, message: string): void {
+  /** Requests whose answers were to come on the lost session's event stream. */
+  private failAccepted(generation: number, message: string): void {
     for (const entry of [...this.pending.values()]) {
-      if (entry.sentOn === generation) {
+      if (entry.sentOn === generation && entry.accepted) {
         this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-proxy: ${message}`)));
       }
     }
@@ -228,19 +242,30 @@ export class Bridge {
 
   private async connect(): Promise<void> {
     const generation = this.generation;
+    const deadline = Date.now() + this.options.handshakeTimeoutMs;
     let transport: UpstreamTransport | undefined;
-    try {
-      transport = await this.options.connect();
-      transport.onmessage = (message, text) => this.fromDaemon(generation, message, text);
-      transport.onlost = (reason) => this.sessionLost(generation, reason);
-      await transport.start();
-      if (this.sessionInitialized) await this.replayHandshake(transport, generation);
-    } catch (error) {
-      void transport?.close(0);
-      const reason = error instanceof Error ? error.message : String(error);
-      this.options.log(`cannot connect: ${reason}`);
-      this.failQueued(reason);
-      return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        transport = await this.options.connect();
+        transport.onmessage = (message, text) => this.fromDaemon(generation, message, text);
+        transport.onlost = (reason) => this.sessionLost(generation, reason);
+        await transport.start();
+        if (this.sessionInitialized) await this.replayHandshake(transport, generation);
+        break;
+      } catch (error) {
+        void transport?.close(0);
+        transport = undefined;
+        const reason = error instanceof Error ? error.message : String(error);
+        // A daemon that is dying or still coming up refuses connections for a moment: try again until the
+        // start deadline. Anything else (bad config, a daemon that failed to start) is final for this attempt.
+        if (needsNewSession(error) && Date.now() < deadline && !this.closing && generation === this.generation) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1000)));
+          continue;
+        }
+        this.options.log(`cannot connect: ${reason}`);
+        this.failQueued(reason);
+        return;
+      }
     }
     if (this.closing || generation !== this.generation) {
       // Lost again while being set up (a flapping daemon): try once more shortly, the queue still waits.
@@ -302,9 +327,10 @@ export class Bridge {
   }
 
   private fromDaemon(generation: number, message: JsonRpcMessage, text: string): void {
-    if (generation !== this.generation) return; // from a session we already gave up on
     if ("method" in message) {
-      this.options.write(text); // server request or notification: progress, logging, sampling, ...
+      // Server request or notification (progress, logging, sampling...); from a session already given up
+      // on, any answer would go to the wrong session.
+      if (generation === this.generation) this.options.write(text);
       return;
     }
     const id = message.id;
@@ -319,7 +345,7 @@ export class Bridge {
       return;
     }
     const entry = this.pending.get(idKey(id));
-    if (!entry) {
+    if (!entry || entry.sentOn !== generation) {
       // Cancelled, already answered, or never asked: an unknown id makes clients drop the connection.
       this.options.log(`dropped a response for id ${JSON.stringify(id)} that no pending request has`);
       return;

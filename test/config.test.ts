@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ConfigError, loadConfig, findServer } from "../src/config/load.js";
+import { ensureHome } from "../src/config/paths.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+function configIn(t: Parameters<typeof tempDir>[0], content: unknown): string {
+  const file = join(tempDir(t), "config.json");
+  writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+  return file;
+}
+
+describe("config loader", () => {
+  test("no file: the embedded defaults, the built-in memory server on 3100", (t) => {
+    const home = tempDir(t);
+    const previous = process.env.MCP_SESSION_MANAGER_HOME;
+    process.env.MCP_SESSION_MANAGER_HOME = home;
+    t.after(() => {
+      if (previous === undefined) delete process.env.MCP_SESSION_MANAGER_HOME;
+      else process.env.MCP_SESSION_MANAGER_HOME = previous;
+    });
+    const config = loadConfig();
+    assert.equal(config.file, undefined);
+    assert.equal(config.managerPort, 3199);
+    assert.deepEqual(Object.keys(config.servers), ["memory"]);
+    assert.equal(config.servers.memory!.url, "http://127.0.0.1:3100/mcp");
+  });
+
+  test("the seed's server shapes: stdio, streamable HTTP with a port, legacy SSE, remote URL, pasted client entries", (t) => {
+    const file = configIn(t, {
+      servers: {
+        everything: { command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], scope: "shared" },
+        "code-index": { command: "uv", args: ["run", "x"], transport: "streamable-http", port: 3101, cwd: "~/src/code-index-mcp" },
+        "ast-grep": { command: "uv", args: ["run", "main.py"], transport: "sse", port: 3102 },
+        remote: { url: "http://127.0.0.1:4000/mcp", transport: "streamable-http" },
+        pasted: { type: "http", url: "http://127.0.0.1:4001/mcp" },
+      },
+    });
+    const { servers } = loadConfig(file);
+    assert.equal(servers.everything!.transport, "stdio");
+    assert.equal(servers.everything!.scope, "shared");
+    assert.equal(servers["code-index"]!.url, "http://127.0.0.1:3101/mcp");
+    assert.ok(!servers["code-index"]!.cwd!.startsWith("~"), "~ expanded");
+    assert.equal(servers["ast-grep"]!.url, "http://127.0.0.1:3102/sse");
+    assert.equal(servers.remote!.port, 4000);
+    assert.equal(servers.pasted!.transport, "streamable-http");
+    assert.throws(() => findServer(loadConfig(file), "nope"), /no server named "nope" in .*config\.json \(configured: everything, code-index/);
+  });
+
+  const broken: Array<[string, unknown, RegExp]> = [
+    ["not JSON", "{ servers: ", /config file .*config\.json is not valid JSON/],
+    ["a wrong type", { servers: { a: { command: "x", port: "3100", transport: "sse" } } }, /config error in .*config\.json: servers\.a\.port: /],
+    ["an unknown key", { servers: { a: { command: "x", prot: 1 } } }, /servers\.a: .*prot/],
+    ["an entry with nothing to run", { servers: { a: { args: [] } } }, /servers\.a: needs one of "command", "url" or "builtin"/],
+    ["an HTTP server without a port", { servers: { a: { command: "x", transport: "sse" } } }, /servers\.a\.port: a sse server started from "command" needs the "port"/],
+    ["a name that cannot be a file name", { servers: { "../evil": { command: "x" } } }, /servers\.\.\.\/evil: server names may use/],
+    ["an unknown transport", { servers: { a: { command: "x", transport: "ws" } } }, /servers\.a\.transport: /],
+  ];
+  for (const [what, content, expected] of broken) {
+    test(`a broken file (${what}) gives one clear message naming file, key and problem`, (t) => {
+      const file = configIn(t, content);
+      assert.throws(() => loadConfig(file), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, expected);
+        return true;
+      });
+    });
+  }
+
+  test("a config file named explicitly must exist", (t) => {
+    assert.throws(() => loadConfig(join(tempDir(t), "missing.json")), /cannot read config file .*missing\.json/);
+  });
+
+  test("the home directory is created for the user alone", (t) => {
+    const home = join(tempDir(t), "nested", "home");
+    ensureHome(home);
+    assert.equal(statSync(home).mode & 0o777, 0o700);
+  });
+});

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import type { TestContext } from "node:test";
+
+/** Kills a process and, when it leads one, its whole process group. Quiet if already gone. */
+export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGKILL"): void {
+  if (!pid) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // not a group leader, or already gone
+    }
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawns a process that is killed (with its group) when the test ends, pass or fail. */
+export function spawnTracked(t: TestContext, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...options });
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killTree(child.pid);
+    await once(child, "exit");
+  });
+  return child;
+}
+
+/** Waits until `predicate` holds for the text a stream has produced so far. */
+export function waitForOutput(stream: NodeJS.ReadableStream, predicate: (text: string) => boolean, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      if (predicate(text)) {
+        stream.off("data", onData);
+        stream.off("end", onEnd);
+        resolve(text);
+      }
+    };
+    const onEnd = () => reject(new Error(`stream ended before ${what}; output was:\n${text}`));
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+  });
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (!address || typeof address !== "object") throw new Error("no port");
+  return address.port;
+}
+
+/** Resolves when the process exits, with its code or signal. */
+export async function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
+  const [code, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
+  return { code, signal };
+}

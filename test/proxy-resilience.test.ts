@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { everythingHome, processGroupOf } from "./helpers/daemon-home.js";
+import { exited, isAlive, killTree } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { startEverything, startFastMcpFixture } from "./helpers/servers.js";
+
+describe("mcp-proxy survives what kills ordinary stdio servers", () => {
+  test("auto-starts its daemon detached, in its own session and process group", async (t) => {
+    const daemon = await everythingHome(t);
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
+    await client.initialize();
+    const pid = daemon.lockedPid();
+    assert.ok(pid && isAlive(pid), "the lock file names a live daemon");
+    const group = processGroupOf(pid);
+    const proxyGroup = processGroupOf(client.child.pid!);
+    assert.equal(group.pgid, pid, "the daemon leads its own process group");
+    assert.equal(group.sid, pid, "the daemon leads its own session");
+    assert.notEqual(group.sid, proxyGroup.sid);
+    assert.ok(existsSync(join(daemon.home, "everything.log")), "daemon output goes to <home>/<name>.log");
+    assert.equal(statSync(join(daemon.home, "everything.lock")).mode & 0o077, 0, "the lock file is the user's alone");
+    assert.equal(statSync(daemon.home).mode & 0o077, 0, "so is the home directory");
+  });
+
+  test("SIGINT to the proxy and to its whole process group changes nothing", async (t) => {
+    const daemon = await everythingHome(t);
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env, detached: true });
+    await client.initialize();
+    const daemonPid = daemon.lockedPid()!;
+    const ignored = () => (client.stderr.match(/SIGINT ignored/g) ?? []).length;
+    const ignoredAtLeast = async (count: number) => {
+      while (ignored() < count) await once(client.child.stderr!, "data");
+    };
+
+    // One at a time: two pending SIGINTs would merge into one delivery.
+    process.kill(client.child.pid!, "SIGINT");
+    await ignoredAtLeast(1);
+    process.kill(-client.child.pid!, "SIGINT"); // the whole group, as a terminal's Ctrl-C sends it
+    await ignoredAtLeast(2);
+    assert.equal(textOf(await client.callTool("echo", { message: "still here" })), "Echo: still here");
+    assert.equal(client.child.exitCode, null);
+    assert.ok(isAlive(daemonPid), "the daemon did not get the group's SIGINT");
+    assert.equal(daemon.lockedPid(), daemonPid, "same daemon as before");
+  });
+
+  test("daemon killed with SIGKILL: the call in flight gets an error with its id, then the same proxy serves again", async (t) => {
+    const daemon = await everythingHome(t);
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
+    const init = await client.initialize();
+    const first = daemon.lockedPid()!;
+
+    const inFlight = client.newId();
+    client.send({
+      jsonrpc: "2.0",
+      id: inFlight,
+      method: "tools/call",
+      params: { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: "p" } },
+    });
+    await client.waitFor((m) => m.method === "notifications/progress", "progress of the long call");
+    killTree(first, "SIGKILL");
+
+    const failed = await client.responseTo(inFlight);
+    assert.equal(failed.error?.code, -32000);
+    assert.match(failed.error.message, /lost/);
+
+    const echo = await client.callTool("echo", { message: "after the crash" });
+    assert.equal(textOf(echo), "Echo: after the crash");
+    const second = daemon.lockedPid()!;
+    assert.notEqual(second, first, "a new daemon was started");
+    assert.ok(isAlive(second));
+    assert.equal(client.received.filter((m) => m.id === init.id).length, 1, "the replayed initialize stays hidden");
+    assert.equal(client.child.exitCode, null);
+  });
+
+  test("a request sent while the daemon is down is delivered once it is back, without an error", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const client = new ProxyClient(t, ["--url", server.url]);
+    await client.initialize();
+    killTree(server.child.pid, "SIGKILL");
+    await exited(server.child);
+    const id = client.newId();
+    client.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { message: "queued" } } });
+    await startEverything(t, "streamableHttp", server.port);
+    const echo = await client.responseTo(id);
+    assert.equal(textOf(echo), "Echo: queued", `${JSON.stringify(echo)}\n${client.stderr}`);
+  });
+
+  test("stdin closed with a call in flight: the answer is still written, then the proxy exits 0", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const client = new ProxyClient(t, ["--url", server.url]);
+    await client.initialize();
+    const id = client.newId();
+    client.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "trigger-long-running-operation", arguments: { duration: 0.4, steps: 2 } } });
+    client.child.stdin!.end();
+    const { code } = await exited(client.child);
+    assert.equal(code, 0);
+    const answer = client.received.find((m) => m.id === id);
+    assert.ok(answer, "the in-flight call was answered before exit");
+    assert.match(textOf(answer), /completed/);
+  });
+
+  test("SIGTERM: in-flight calls get errors with their ids and the proxy is gone well before SIGKILL would come", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const client = new ProxyClient(t, ["--url", server.url]);
+    await client.initialize();
+    const id = client.newId();
+    client.send({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: 1 } },
+    });
+    await client.waitFor((m) => m.method === "notifications/progress");
+    const sent = performance.now();
+    client.child.kill("SIGTERM");
+    const { code } = await exited(client.child);
+    const elapsed = performance.now() - sent;
+    assert.equal(code, 0);
+    // Claude Code sends SIGKILL 400 ms after SIGTERM: the proxy must have finished by then.
+    assert.ok(elapsed < 400, `exited ${elapsed.toFixed(0)} ms after SIGTERM`);
+    const answer = client.received.find((m) => m.id === id);
+    assert.equal(answer?.error?.code, -32000);
+  });
+});
+
+describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once it is", () => {
+  test("a foreign process on the configured port is reported, not used", async (t) => {
+    const stranger = await startFastMcpFixture(t);
+    const daemon = await everythingHome(t, {
+      squatted: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], transport: "streamable-http", port: stranger.port },
+    });
+    const client = new ProxyClient(t, ["--target", "squatted"], { env: daemon.env });
+    const init = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.equal(init.error?.code, -32000);
+    assert.match(init.error.message, new RegExp(`port ${stranger.port} is in use by a process that is not the "squatted" daemon`));
+    assert.equal(daemon.lockedPid("squatted"), undefined, "nothing was started");
+    assert.equal(client.child.exitCode, null);
+  });
+
+  test("a daemon that dies at start-up: a quick error naming the log file", async (t) => {
+    const daemon = await everythingHome(t, {
+      // Port 1 never answers here; the daemon exits before anyone would look.
+      broken: { command: process.execPath, args: ["-e", "console.error('boom: cannot open database'); process.exit(3)"], transport: "streamable-http", port: 1 },
+    });
+    const client = new ProxyClient(t, ["--target", "broken"], { env: daemon.env });
+    const init = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.equal(init.error?.code, -32000);
+    assert.match(init.error.message, /exited during start-up \(code 3\)/);
+    assert.match(init.error.message, /broken\.log/);
+    assert.match(init.error.message, /boom: cannot open database/);
+  });
+
+  test("a broken config file is named in the error, and fixing it needs no client restart", async (t) => {
+    const daemon = await everythingHome(t);
+    const configFile = join(daemon.home, "config.json");
+    const good = readFileSync(configFile, "utf8");
+    writeFileSync(configFile, good.replace(/"port": (\d+)/, '"port": "$1"'));
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
+    const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
+    const broken = await client.request("initialize", params);
+    assert.match(broken.error.message, new RegExp(`config error in ${configFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: servers\\.everything\\.port: `));
+    writeFileSync(configFile, good);
+    const fixed = await client.request("initialize", params);
+    assert.equal(fixed.result?.serverInfo?.name, "mcp-servers/everything");
+  });
+});
+

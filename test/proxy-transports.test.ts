@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
+import { startEverything, startFastMcpFixture } from "./helpers/servers.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const SAMPLING_ANSWER = { role: "assistant", content: { type: "text", text: "sampled by the test client" }, model: "test-model" };
+
+for (const mode of ["streamableHttp", "sse"] as const) {
+  const transport = mode === "sse" ? "sse" : "streamable-http";
+
+  describe(`mcp-proxy over ${transport} to server-everything`, () => {
+    test("initialize, list tools and call echo", async (t) => {
+      const server = await startEverything(t, mode);
+      const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
+      const init = await client.initialize();
+      assert.equal(init.result.serverInfo.name, "mcp-servers/everything");
+      assert.ok(init.result.instructions, "instructions from the InitializeResult are kept");
+
+      const tools = await client.request("tools/list");
+      const names = tools.result.tools.map((tool: Message) => tool.name);
+      assert.ok(names.includes("echo"), `echo listed among ${names.join(", ")}`);
+
+      const echo = await client.callTool("echo", { message: "hello through the proxy" });
+      assert.equal(textOf(echo), "Echo: hello through the proxy");
+    });
+
+    test("progress of a long-running tool reaches stdout before its result, with the client's token", async (t) => {
+      const server = await startEverything(t, mode);
+      const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
+      await client.initialize();
+      const id = client.newId();
+      client.send({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "tok-1" } },
+      });
+      const result = await client.responseTo(id);
+      assert.match(textOf(result), /Long running operation completed/);
+      const resultIndex = client.received.indexOf(result);
+      const progress = client.received.filter((m) => m.method === "notifications/progress");
+      assert.deepEqual(
+        progress.map((m) => [m.params.progressToken, m.params.progress]),
+        [["tok-1", 1], ["tok-1", 2], ["tok-1", 3]],
+      );
+      for (const m of progress) assert.ok(client.received.indexOf(m) < resultIndex, "progress arrives before the result");
+    });
+
+    test("a sampling request from the server reaches the client and the client's answer reaches the server", async (t) => {
+      const server = await startEverything(t, mode);
+      const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
+      const seen: Message[] = [];
+      client.onServerRequest = (request) => {
+        if (request.method !== "sampling/createMessage") return undefined;
+        seen.push(request);
+        return SAMPLING_ANSWER;
+      };
+      await client.initialize({ sampling: {} });
+      const result = await client.callTool("trigger-sampling-request", { prompt: "say hi" });
+      assert.equal(seen.length, 1);
+      assert.match(seen[0]!.params.messages[0].content.text, /say hi/);
+      assert.match(textOf(result), /sampled by the test client/);
+    });
+  });
+}
+
+describe("mcp-proxy over legacy SSE in the Python FastMCP flavour (/messages/?session_id=)", () => {
+  test("initialize, call a tool, and forward the client's cancellation", async (t) => {
+    const server = await startFastMcpFixture(t);
+    const client = new ProxyClient(t, ["--url", server.url, "--transport", "sse"]);
+    const init = await client.initialize();
+    assert.equal(init.result.serverInfo.name, "fastmcp-style-fixture");
+    assert.equal(textOf(await client.callTool("echo", { message: "snake_case" })), "Echo: snake_case");
+
+    const slowId = client.newId();
+    client.send({ jsonrpc: "2.0", id: slowId, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
+    client.notify("notifications/cancelled", { requestId: slowId, reason: "user pressed Esc" });
+    // The server records the cancellation when it aborts the call; ask until it shows up.
+    for (;;) {
+      const cancelled = JSON.parse(textOf(await client.callTool("cancellations"))) as unknown[];
+      if (cancelled.includes(slowId)) break;
+    }
+    const ping = await client.request("ping");
+    assert.deepEqual(ping.result, {});
+    assert.ok(!client.received.some((m) => m.id === slowId), "no answer for a request the client cancelled");
+  });
+
+  test("sends the canonical project path: CLAUDE_PROJECT_DIR through a symlink, non-ASCII encoded", async (t) => {
+    const dir = tempDir(t);
+    const project = join(dir, "プロジェクト with space");
+    mkdirSync(project);
+    const link = join(dir, "link");
+    symlinkSync(project, link);
+    const server = await startFastMcpFixture(t);
+    const client = new ProxyClient(t, ["--url", server.url, "--transport", "sse"], {
+      env: { ...process.env, CLAUDE_PROJECT_DIR: link },
+    });
+    await client.initialize();
+    const sent = textOf(await client.callTool("project_path"));
+    assert.equal(decodeURIComponent(sent), realpathSync(project));
+
+    const plain = new ProxyClient(t, ["--url", server.url, "--transport", "sse"], {
+      cwd: dir,
+      env: { ...process.env, CLAUDE_PROJECT_DIR: "" },
+    });
+    await plain.initialize();
+    assert.equal(textOf(await plain.callTool("project_path")), realpathSync(dir), "without CLAUDE_PROJECT_DIR: the cwd, as is");
+  });
+});
+
+describe("mcp-proxy over plain HTTP POST", () => {
+  test("carries requests and answers", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const client = new ProxyClient(t, ["--url", server.url, "--transport", "http"]);
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "plain" })), "Echo: plain");
+  });
+});
