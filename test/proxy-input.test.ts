@@ -88,3 +88,20 @@ describe("mcp-proxy on bad input: answers what it can address, never crashes, ne
     assert.ok(!client.received.some((m) => m.id === id), "nothing for the cancelled id");
   });
 });
+
+describe("mcp-proxy command line", () => {
+  test("a usage error is one clear line on stderr and exit code 2; --help and --version print to stdout", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { PROXY } = await import("./helpers/paths.js");
+    const run = (...args: string[]) => spawnSync(process.execPath, [PROXY, ...args], { encoding: "utf8", input: "" });
+    const none = run();
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /^mcp-proxy: give --target NAME \(from the config\) or --url URL/);
+    assert.equal(none.stdout, "", "stdout belongs to the protocol");
+    const both = run("--target", "a", "--url", "http://127.0.0.1:1/mcp");
+    assert.match(both.stderr, /give --target or --url, not both/);
+    assert.match(run("--url", "http://127.0.0.1:1/mcp", "--transport", "ws").stderr, /--transport must be one of streamable-http, sse, http/);
+    assert.match(run("--help").stdout, /Usage: mcp-proxy --target NAME/);
+    assert.match(run("--version").stdout, /^\d+\.\d+\.\d+/);
+  });
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import type { z } from "zod/v3";
 import { configFile, normalizeEntry, type Config, type ServerConfig } from "./schema.js";
 import { configPath, expandHome } from "./paths.js";
 

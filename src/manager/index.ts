@@ -1,6 +1,33 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { homeDir } from "../config/paths.js";
 import { VERSION } from "../version.js";
+import { inspectDaemon } from "./daemon-state.js";
+import { renderStatus } from "./status-table.js";
 
-const program = new Command("mcp-manager").description("Start, stop and inspect shared MCP daemons").version(VERSION);
-program.parse();
+const program = new Command("mcp-manager")
+  .description("Start, stop and inspect the shared MCP daemons of mcp-session-manager")
+  .version(VERSION)
+  .option("--config <file>", "config file (default: <home>/config.json)");
+
+program
+  .command("status")
+  .description("show every configured server: its daemon's state, pid, URL and log file")
+  .option("--json", "machine-readable output")
+  .action(async (options: { json?: boolean }) => {
+    const config = loadConfig(program.opts<{ config?: string }>().config);
+    const home = homeDir();
+    const reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
+    if (options.json) {
+      process.stdout.write(JSON.stringify({ config: config.file ?? null, home, daemons: reports }, null, 2) + "\n");
+      return;
+    }
+    process.stdout.write(renderStatus(config, home, reports));
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  const message = error instanceof ConfigError ? error.message : `mcp-manager: ${(error as Error).message}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});

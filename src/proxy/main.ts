@@ -1,56 +1,40 @@
-import { Command, InvalidArgumentError, Option } from "commander";
-import { TRANSPORTS, type HttpTransport } from "../config/schema.js";
+import type { HttpTransport } from "../config/schema.js";
 import { loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { transports } from "../upstream/index.js";
 import { closeIdleSockets } from "../upstream/http-client.js";
 import { VERSION } from "../version.js";
+import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
 import { Bridge } from "./bridge.js";
 import { ensureDaemon, type DaemonTarget } from "./daemon-starter.js";
 import { readLines } from "./line-reader.js";
 import { createLog } from "./proxy-log.js";
 
-const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
 const SIGTERM_BUDGET_MS = 250;
 
-interface Options {
-  target?: string;
-  url?: string;
-  transport: HttpTransport;
-  config?: string;
-  maxMessageBytes: number;
-  startTimeout: number;
+function readArguments(): ProxyArguments {
+  try {
+    const parsed = parseProxyArguments(process.argv.slice(2));
+    if (parsed === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    if (parsed === "version") {
+      process.stdout.write(`${VERSION}\n`);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`mcp-proxy: ${error.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
 }
 
-const positiveInt = (value: string) => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return parsed;
-};
-
-const program = new Command("mcp-proxy")
-  .description("stdio <-> HTTP bridge from one MCP client session to a shared daemon")
-  .version(VERSION)
-  .addOption(new Option("--target <name>", "server name from the config (its daemon is started if needed)").conflicts("url"))
-  .option("--url <url>", "daemon URL for a server that is not in the config (never started by the proxy)")
-  .addOption(
-    new Option("--transport <kind>", "transport for --url")
-      .choices(TRANSPORTS.filter((t) => t !== "stdio"))
-      .default("streamable-http"),
-  )
-  .option("--config <file>", "config file (default: <home>/config.json)")
-  .option("--max-message-bytes <n>", "longest stdin line accepted", positiveInt, DEFAULT_MAX_MESSAGE_BYTES)
-  .option("--start-timeout <ms>", "how long to wait for a --url daemon to answer", positiveInt, 30_000)
-  .showHelpAfterError();
-
-program.parse();
-const options = program.opts<Options>();
-if (!options.target && !options.url) program.error("error: give --target NAME (from the config) or --url URL");
-if (options.url && !URL.canParse(options.url)) program.error(`error: --url ${options.url} is not a URL`);
-
-const name = options.target ?? new URL(options.url!).host;
+const options = readArguments();
+const name = options.target ?? options.url!.host;
 let logFile: string | undefined;
 if (options.target) {
   try {
@@ -71,7 +55,7 @@ const headers = {
 /** Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. */
 function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   if (options.url) {
-    return { target: { kind: "url", url: new URL(options.url), startTimeoutMs: options.startTimeout }, transport: options.transport };
+    return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
   }
   const server = findServer(loadConfig(options.config), options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
@@ -79,7 +63,7 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   return { target: { kind: "configured", server, home: homeDir() }, transport };
 }
 
-let handshakeTimeoutMs = options.startTimeout;
+let handshakeTimeoutMs = options.startTimeoutMs;
 const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = resolveTarget();

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import { createParser } from "eventsource-parser";
+
+type Message = Record<string, any>;
+
+const INIT_PARAMS = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } };
+
+/** The smallest honest streamable HTTP client: keep-alive node:http, session header, JSON or SSE answers. */
+export class HttpClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private sessionId: string | undefined;
+  private version: string | undefined;
+  private nextId = 1;
+
+  constructor(private readonly url: URL) {}
+
+  async initialize(): Promise<void> {
+    const answer = await this.call("initialize", INIT_PARAMS);
+    this.version = answer.result.protocolVersion;
+    await this.post({ jsonrpc: "2.0", method: "notifications/initialized" });
+  }
+
+  call(method: string, params: Message): Promise<Message> {
+    return this.post({ jsonrpc: "2.0", id: this.nextId++, method, params }) as Promise<Message>;
+  }
+
+  private post(message: Message): Promise<Message | undefined> {
+    const body = JSON.stringify(message);
+    const headers: Record<string, string | number> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "content-length": Buffer.byteLength(body),
+    };
+    if (this.sessionId) headers["mcp-session-id"] = this.sessionId;
+    if (this.version) headers["mcp-protocol-version"] = this.version;
+    return new Promise((resolve, reject) => {
+      const req = http.request(this.url, { method: "POST", headers, agent: this.agent }, (res) => {
+        const sid = res.headers["mcp-session-id"];
+        if (typeof sid === "string") this.sessionId = sid;
+        if (res.statusCode === 202) {
+          res.resume();
+          return resolve(undefined);
+        }
+        let answered = false;
+        const finish = (text: string) => {
+          const parsed = JSON.parse(text) as Message;
+          if (parsed.id === message.id && !answered) {
+            answered = true;
+            resolve(parsed);
+          }
+        };
+        res.setEncoding("utf8");
+        if ((res.headers["content-type"] ?? "").includes("text/event-stream")) {
+          const parser = createParser({ onEvent: (event) => event.data && finish(event.data) });
+          res.on("data", (chunk: string) => parser.feed(chunk));
+        } else {
+          let text = "";
+          res.on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => finish(text));
+        }
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** The same client over stdio: newline-delimited JSON-RPC to a spawned mcp-proxy. */
+export class StdioClient {
+  readonly child: ChildProcess;
+  private nextId = 1;
+  private buffer = "";
+  private readonly waiting = new Map<number, (message: Message) => void>();
+
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "ignore"], env });
+    this.child.stdout!.setEncoding("utf8");
+    this.child.stdout!.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      let newline: number;
+      while ((newline = this.buffer.indexOf("\n")) >= 0) {
+        const message = JSON.parse(this.buffer.slice(0, newline)) as Message;
+        this.buffer = this.buffer.slice(newline + 1);
+        const resolve = this.waiting.get(message.id);
+        if (resolve) {
+          this.waiting.delete(message.id);
+          resolve(message);
+        }
+      }
+    });
+  }
+
+  async initialize(): Promise<Message> {
+    const answer = await this.call("initialize", INIT_PARAMS);
+    this.child.stdin!.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+    return answer;
+  }
+
+  call(method: string, params: Message): Promise<Message> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.child.stdin!.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.stdin!.end();
+    await exited;
+  }
+}
