@@ -37,6 +37,8 @@ const serverEntry = z
     path: z.string().startsWith("/").optional(),
     scope: z.enum(SCOPES).optional(),
     startTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    sessionIdleTimeoutMs: z.number().int().min(1000).optional(),
+    childIdleTimeoutMs: z.number().int().min(0).optional(),
     disabled: z.boolean().default(false),
   })
   .strict()
@@ -121,6 +123,10 @@ export interface ServerConfig {
   port?: number;
   scope: Scope;
   startTimeoutMs: number;
+  /** A daemon session with no request and no open stream for this long is ended (clients rarely DELETE). */
+  sessionIdleTimeoutMs: number;
+  /** A project or session scope's child with no sessions left is stopped after this long. */
+  childIdleTimeoutMs: number;
   disabled: boolean;
 }
 
@@ -132,6 +138,8 @@ export interface Config {
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_CHILD_IDLE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_PORT = 3100;
 
 export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p: string) => string): ServerConfig {
@@ -147,6 +155,8 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
     transport,
     scope: entry.scope ?? "shared",
     startTimeoutMs: entry.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+    childIdleTimeoutMs: entry.childIdleTimeoutMs ?? DEFAULT_CHILD_IDLE_TIMEOUT_MS,
     disabled: entry.disabled,
   };
   if (entry.builtin) server.builtin = entry.builtin;

@@ -10,13 +10,14 @@ const program = new Command("mcp-manager")
   .description("Start, stop and inspect the shared MCP daemons of mcp-session-manager")
   .version(VERSION)
   .option("--config <file>", "config file (default: <home>/config.json)");
+const configOption = () => program.opts<{ config?: string }>().config;
 
 program
   .command("status")
   .description("show every configured server: its daemon's state, pid, URL and log file")
   .option("--json", "machine-readable output")
   .action(async (options: { json?: boolean }) => {
-    const config = loadConfig(program.opts<{ config?: string }>().config);
+    const config = loadConfig(configOption());
     const home = homeDir();
     const reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
     if (options.json) {
@@ -24,6 +25,14 @@ program
       return;
     }
     process.stdout.write(renderStatus(config, home, reports));
+  });
+
+program
+  .command("daemon <name>")
+  .description("host the stdio server NAME for every session (started by mcp-proxy when needed)")
+  .action(async (name: string) => {
+    const { runDaemon } = await import("../daemon/main.js");
+    await runDaemon(name, configOption());
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Where a proxy connects: a daemon it may start (from the config), or a fixed URL it only waits for. */
 export type DaemonTarget =
   | { kind: "url"; url: URL; startTimeoutMs: number }
-  | { kind: "configured"; server: ServerConfig; home: string };
+  | { kind: "configured"; server: ServerConfig; home: string; configFile?: string };
 
 /**
  * Makes sure the target's daemon answers and returns its URL.
@@ -57,7 +57,7 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     }
     const record: LockRecord = { name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() };
     if (!claimLock(lockFile, record)) continue; // another starter won the race: wait for its daemon
-    starting = start(server, home, lockFile, record, log);
+    starting = start(target, lockFile, record, log);
   }
 
   const logFile = logPath(server.name, home);
@@ -66,14 +66,14 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
 }
 
 function start(
-  server: ServerConfig,
-  home: string,
+  target: Extract<DaemonTarget, { kind: "configured" }>,
   lockFile: string,
   record: LockRecord,
   log: (line: string) => void,
 ): { exited?: string } {
+  const { server, home } = target;
   const state: { exited?: string } = {};
-  const spec = launchSpec(server);
+  const spec = launchSpec(server, target.configFile);
   log(`starting daemon "${server.name}": ${[spec.command, ...spec.args].join(" ")}`);
   try {
     const child = spawnDetached({ ...spec, env: server.env, logFile: logPath(server.name, home) });
@@ -99,12 +99,12 @@ function start(
 }
 
 /** HTTP servers run their own command; stdio and built-in servers are hosted by `mcp-manager daemon NAME`. */
-function launchSpec(server: ServerConfig): { command: string; args: string[]; cwd?: string } {
+function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd?: string } {
   if (server.command && server.transport !== "stdio") {
     return { command: server.command, args: server.args, ...(server.cwd ? { cwd: server.cwd } : {}) };
   }
   const manager = fileURLToPath(new URL("../manager/index.js", import.meta.url));
-  return { command: process.execPath, args: [manager, "daemon", server.name] };
+  return { command: process.execPath, args: [manager, ...(configFile ? ["--config", configFile] : []), "daemon", server.name] };
 }
 
 async function waitForUrl(url: URL, timeoutMs: number): Promise<URL> {

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { HttpTransport } from "../config/schema.js";
 import { loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
@@ -60,7 +61,9 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   const server = findServer(loadConfig(options.config), options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
   const transport = server.transport === "stdio" ? "streamable-http" : server.transport;
-  return { target: { kind: "configured", server, home: homeDir() }, transport };
+  const target: DaemonTarget = { kind: "configured", server, home: homeDir() };
+  if (options.config) target.configFile = resolve(options.config);
+  return { target, transport };
 }
 
 let handshakeTimeoutMs = options.startTimeoutMs;

@@ -1,0 +1,82 @@
+import type { ServerResponse } from "node:http";
+import { idKey, type RequestId } from "../protocol/json-rpc.js";
+
+/** Long calls switch to an event stream after this long, so clients with idle timeouts see bytes. */
+const SWITCH_TO_STREAM_MS = 1000;
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * The HTTP answer to one POST that carried requests. It starts as a plain JSON answer (the fastest path, one
+ * write); as soon as something must reach the client before the result (progress, a sampling request) or the
+ * call runs long, it becomes an SSE stream with keep-alive comments.
+ */
+export class Exchange {
+  private readonly waiting: Set<string>;
+  private readonly answers: string[] = [];
+  private streaming = false;
+  private done = false;
+  private readonly switchTimer: NodeJS.Timeout | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly response: ServerResponse,
+    ids: RequestId[],
+    private readonly batch: boolean,
+    private readonly acceptsStream: boolean,
+    private readonly headers: Record<string, string>,
+    private readonly onDone: () => void,
+  ) {
+    this.waiting = new Set(ids.map(idKey));
+    if (acceptsStream) this.switchTimer = setTimeout(() => this.startStream(), SWITCH_TO_STREAM_MS);
+    response.on("close", () => this.finish());
+  }
+
+  get open(): boolean {
+    return !this.done;
+  }
+
+  /** Takes a message for one of this exchange's requests; false if it cannot carry it (it must go elsewhere). */
+  write(text: string, answers?: RequestId): boolean {
+    if (this.done) return false;
+    const final = answers !== undefined && this.waiting.delete(idKey(answers));
+    if (!final) {
+      if (!this.acceptsStream) return false;
+      this.startStream();
+    }
+    if (this.streaming) this.response.write(`event: message\ndata: ${text}\n\n`);
+    else this.answers.push(text);
+    if (this.waiting.size === 0) this.complete();
+    return true;
+  }
+
+  private startStream(): void {
+    if (this.streaming || this.done) return;
+    this.streaming = true;
+    this.response.writeHead(200, { ...this.headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
+    for (const text of this.answers.splice(0)) this.response.write(`event: message\ndata: ${text}\n\n`);
+    this.keepAlive = setInterval(() => this.response.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+  }
+
+  private complete(): void {
+    if (this.streaming) this.response.end();
+    else {
+      const body = this.batch ? `[${this.answers.join(",")}]` : this.answers[0]!;
+      this.response.writeHead(200, { ...this.headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      this.response.end(body);
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.switchTimer);
+    clearInterval(this.keepAlive);
+    this.onDone();
+  }
+
+  /** Request ids still waiting for their answer here. */
+  pendingKeys(): string[] {
+    return [...this.waiting];
+  }
+}

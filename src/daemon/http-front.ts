@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { realpathSync, statSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { isAbsolute } from "node:path";
+import type { ServerConfig } from "../config/schema.js";
+import { BodyTooLarge, readRequestBody } from "../http/read-body.js";
+import { refuseNonLoopback } from "../http/loopback-guard.js";
+import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
+import { PROJECT_PATH_HEADER, decodeProjectPath } from "../protocol/project-path.js";
+import { VERSION } from "../version.js";
+import { Exchange } from "./exchange.js";
+import type { ScopePool } from "./scope-pool.js";
+import { Session } from "./session.js";
+
+export const SUPPORTED_PROTOCOL_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+const MAX_BATCH = 100;
+
+export interface FrontOptions {
+  server: ServerConfig;
+  pool: ScopePool;
+  port: () => number;
+  path: string;
+  maxBodyBytes: number;
+  log: (line: string) => void;
+}
+
+/**
+ * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1: sessions by
+ * `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one, and `/health`
+ * naming the service so proxies can tell our daemon from a stranger on the port.
+ */
+export class DaemonFront {
+  readonly sessions = new Map<string, Session>();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: FrontOptions) {}
+
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    const refusal = refuseNonLoopback(request, this.options.port());
+    if (refusal) return sendError(response, 403, ErrorCode.ConnectionClosed, `Forbidden: ${refusal}`);
+    const path = (request.url ?? "/").split("?")[0];
+    if (path === "/health" && request.method === "GET") return this.health(response);
+    if (path !== this.options.path) return sendError(response, 404, ErrorCode.MethodNotFound, `Not found: ${path}`);
+    switch (request.method) {
+      case "POST":
+        return void this.post(request, response).catch((error: Error) => {
+          this.options.log(`error handling a POST: ${error.stack ?? error.message}`);
+          if (!response.headersSent) sendError(response, 500, ErrorCode.InternalError, "Internal error");
+        });
+      case "GET":
+        return this.get(request, response);
+      case "DELETE":
+        return this.delete(request, response);
+      default:
+        response.writeHead(405, { allow: "GET, POST, DELETE" }).end();
+    }
+  }
+
+  private health(response: ServerResponse): void {
+    const body = JSON.stringify({
+      service: "mcp-session-manager",
+      role: "daemon",
+      name: this.options.server.name,
+      version: VERSION,
+      pid: process.pid,
+      uptimeMs: Date.now() - this.startedAt,
+      sessions: this.sessions.size,
+      children: this.options.pool.status(),
+    });
+    response.writeHead(200, { "content-type": "application/json" }).end(body);
+  }
+
+  private async post(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const contentType = request.headers["content-type"] ?? "";
+    if (!contentType.includes("application/json")) {
+      return sendError(response, 415, ErrorCode.InvalidRequest, "Content-Type must be application/json");
+    }
+    const version = request.headers["mcp-protocol-version"];
+    if (typeof version === "string" && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return sendError(response, 400, ErrorCode.InvalidRequest, `Unsupported MCP-Protocol-Version: ${version}`);
+    }
+    let body: string;
+    try {
+      body = await readRequestBody(request, this.options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return sendError(response, 413, ErrorCode.InvalidRequest, `Payload too large: ${error.message}`);
+      throw error;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (error) {
+      return sendError(response, 400, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`);
+    }
+    const batch = Array.isArray(value);
+    const items = batch ? (value as unknown[]) : [value];
+    if (items.length === 0 || items.length > MAX_BATCH) {
+      return sendError(response, 400, ErrorCode.InvalidRequest, `a batch holds 1 to ${MAX_BATCH} messages`);
+    }
+    const messages: JsonRpcMessage[] = [];
+    for (const item of items) {
+      const classified = classify(item);
+      if (classified.kind === "invalid") {
+        return sendError(response, 400, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`, classified.id);
+      }
+      messages.push(classified.message);
+    }
+
+    const sessionHeader = request.headers["mcp-session-id"];
+    const initialize = messages.find((m) => "method" in m && m.method === "initialize");
+    let session: Session;
+    const headers: Record<string, string> = {};
+    if (typeof sessionHeader !== "string") {
+      if (!initialize || messages.length !== 1) {
+        return sendError(response, 400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+      }
+      const created = this.createSession(request);
+      if (typeof created === "string") return sendError(response, 400, ErrorCode.InvalidRequest, created);
+      session = created;
+      headers["mcp-session-id"] = session.id;
+    } else {
+      const found = this.sessions.get(sessionHeader);
+      if (!found) return sendError(response, 404, -32001, "Session not found");
+      if (initialize) return sendError(response, 400, ErrorCode.InvalidRequest, "Invalid Request: the session is already initialized");
+      session = found;
+    }
+    session.lastActivity = Date.now();
+
+    const requestIds: RequestId[] = messages.flatMap((m) => ("method" in m && "id" in m ? [m.id] : []));
+    if (requestIds.length === 0) {
+      response.writeHead(202, headers).end();
+    } else {
+      const accept = request.headers.accept ?? "";
+      const exchange: Exchange = new Exchange(response, requestIds, batch, accept.includes("text/event-stream"), headers, () =>
+        session.forgetExchange(exchange),
+      );
+      session.expect(exchange, requestIds);
+    }
+    for (const message of messages) session.multiplexer.handle(session, message);
+  }
+
+  private createSession(request: IncomingMessage): Session | string {
+    const id = randomUUID();
+    let projectPath: string | undefined;
+    if (this.options.server.scope === "project") {
+      const header = request.headers[PROJECT_PATH_HEADER];
+      if (typeof header === "string" && header) {
+        const checked = canonicalProject(decodeProjectPath(header));
+        if (checked.error) return checked.error;
+        projectPath = checked.path;
+      }
+    }
+    const { key, cwd } = this.options.pool.keyFor(projectPath, id);
+    const multiplexer = this.options.pool.acquire(key, cwd);
+    const session = new Session(id, multiplexer, key);
+    multiplexer.attach(session);
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  private get(request: IncomingMessage, response: ServerResponse): void {
+    if (!(request.headers.accept ?? "").includes("text/event-stream")) {
+      return sendError(response, 406, ErrorCode.ConnectionClosed, "Not Acceptable: the GET stream needs Accept: text/event-stream");
+    }
+    const session = this.sessionOf(request, response);
+    if (!session) return;
+    if (session.hasStream) return sendError(response, 409, ErrorCode.ConnectionClosed, "Conflict: only one GET stream per session");
+    session.lastActivity = Date.now();
+    session.openStream(response, {});
+  }
+
+  private delete(request: IncomingMessage, response: ServerResponse): void {
+    const session = this.sessionOf(request, response);
+    if (!session) return;
+    this.endSession(session, "ended by the client");
+    response.writeHead(200).end();
+  }
+
+  private sessionOf(request: IncomingMessage, response: ServerResponse): Session | undefined {
+    const header = request.headers["mcp-session-id"];
+    if (typeof header !== "string") {
+      sendError(response, 400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
+      return undefined;
+    }
+    const session = this.sessions.get(header);
+    if (!session) sendError(response, 404, -32001, "Session not found");
+    return session;
+  }
+
+  endSession(session: Session, reason: string): void {
+    if (!this.sessions.delete(session.id)) return;
+    this.options.log(`session ${session.id} ${reason}`);
+    session.close();
+    session.multiplexer.detach(session);
+    this.options.pool.released(session.scopeKey);
+  }
+
+  /** Ends sessions that went quiet: no request in flight, no GET stream, nothing for the idle time. */
+  reapIdle(now = Date.now()): void {
+    for (const session of [...this.sessions.values()]) {
+      if (session.busy || session.hasStream) continue;
+      if (now - session.lastActivity >= this.options.server.sessionIdleTimeoutMs) this.endSession(session, "reaped after idling");
+    }
+  }
+}
+
+/** A project path a client names must be an absolute, existing directory; its canonical form is the key. */
+function canonicalProject(path: string): { path?: string; error?: string } {
+  if (!isAbsolute(path)) return { error: `Mcp-Project-Path must be absolute: ${path}` };
+  try {
+    const real = realpathSync.native(path);
+    if (!statSync(real).isDirectory()) return { error: `Mcp-Project-Path is not a directory: ${path}` };
+    return { path: real };
+  } catch {
+    return { error: `Mcp-Project-Path does not exist: ${path}` };
+  }
+}
+
+function sendError(response: ServerResponse, status: number, code: number, message: string, id?: RequestId): void {
+  const body = JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } });
+  response.writeHead(status, { "content-type": "application/json" }).end(body);
+}

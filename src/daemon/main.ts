@@ -1,0 +1,83 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { findServer, loadConfig } from "../config/load.js";
+import { ensureHome, lockPath, logPath } from "../config/paths.js";
+import { claimLock, isProcessAlive, readLock, removeLock, updateLock } from "../manager/lock-file.js";
+import { createLog } from "../proxy/proxy-log.js";
+import { DaemonFront } from "./http-front.js";
+import { ScopePool } from "./scope-pool.js";
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects, over streamable
+ * HTTP on 127.0.0.1 (the configured port, or one the OS picks). Its lock file names its pid and URL.
+ */
+export async function runDaemon(name: string, configFile?: string): Promise<void> {
+  const server = findServer(loadConfig(configFile), name);
+  const home = ensureHome();
+  const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
+  if (server.transport !== "stdio" || !server.command) {
+    throw new Error(
+      server.builtin
+        ? `"${name}" is the built-in ${server.builtin} server, which this daemon cannot host`
+        : `"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`,
+    );
+  }
+
+  const lockFile = lockPath(name, home);
+  const holder = readLock(lockFile);
+  // The lock is ours when we made it, or when the proxy that started us claimed it on our behalf.
+  const ours = (pid: number) => pid === process.pid || pid === process.ppid;
+  if (holder && !ours(holder.pid) && isProcessAlive(holder.pid)) {
+    throw new Error(`daemon "${name}" already runs (pid ${holder.pid}, lock ${lockFile})`);
+  }
+  if (holder && !ours(holder.pid)) removeLock(lockFile);
+  const startedAt = new Date().toISOString();
+  if (!holder || !ours(holder.pid)) {
+    if (!claimLock(lockFile, { name, pid: process.pid, startedBy: process.pid, startedAt })) {
+      throw new Error(`daemon "${name}" is being started by another process (lock ${lockFile})`);
+    }
+  }
+
+  const pool = new ScopePool(server, log);
+  let port = server.port ?? 0;
+  const front = new DaemonFront({ server, pool, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
+  const httpServer = http.createServer((request, response) => front.handle(request, response));
+  // Long tool calls: neither a request timeout nor a headers timeout may cut them.
+  httpServer.requestTimeout = 0;
+  httpServer.headersTimeout = 60_000;
+  httpServer.keepAliveTimeout = 60_000;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(port, "127.0.0.1", () => resolve());
+    });
+  } catch (error) {
+    removeLock(lockFile);
+    throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
+  }
+  port = (httpServer.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/mcp`;
+  updateLock(lockFile, { name, pid: process.pid, url, startedBy: holder?.startedBy ?? process.pid, startedAt, command: "mcp-manager daemon" });
+  log(`listening on ${url} (scope ${server.scope}): ${[server.command, ...server.args].join(" ")}`);
+
+  const reaper = setInterval(() => front.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
+  reaper.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping (${signal})`);
+    clearInterval(reaper);
+    httpServer.close();
+    for (const session of [...front.sessions.values()]) front.endSession(session, "closed: the daemon is stopping");
+    httpServer.closeAllConnections();
+    await pool.stopAll();
+    if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
+    process.exit(0);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void stop(signal));
+}

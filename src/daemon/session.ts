@@ -1,0 +1,80 @@
+import type { ServerResponse } from "node:http";
+import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
+import type { Exchange } from "./exchange.js";
+import type { Multiplexer, SessionPort } from "./multiplexer.js";
+
+/** Messages kept for a session with no GET stream open, until one opens. */
+const MAX_BACKLOG = 1000;
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * One client session of the daemon: its `Mcp-Session-Id`, the POST exchanges waiting for answers, and the
+ * GET stream for what the server sends unprompted.
+ */
+export class Session implements SessionPort {
+  lastActivity = Date.now();
+  private readonly exchanges = new Map<string, Exchange>();
+  private stream: ServerResponse | undefined;
+  private streamKeepAlive: NodeJS.Timeout | undefined;
+  private backlog: string[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly multiplexer: Multiplexer,
+    readonly scopeKey: string,
+  ) {}
+
+  /** Routes answers for these requests to the exchange. */
+  expect(exchange: Exchange, ids: RequestId[]): void {
+    for (const id of ids) this.exchanges.set(idKey(id), exchange);
+  }
+
+  forgetExchange(exchange: Exchange): void {
+    for (const key of exchange.pendingKeys()) if (this.exchanges.get(key) === exchange) this.exchanges.delete(key);
+  }
+
+  deliver(message: JsonRpcMessage, related?: RequestId): void {
+    const text = JSON.stringify(message);
+    if (related !== undefined) {
+      const key = idKey(related);
+      const exchange = this.exchanges.get(key);
+      const isAnswer = !("method" in message) && "id" in message && message.id !== null && idKey(message.id) === key;
+      if (exchange?.write(text, isAnswer ? related : undefined)) {
+        if (isAnswer) this.exchanges.delete(key);
+        return;
+      }
+      if (isAnswer) this.exchanges.delete(key);
+    }
+    // Not tied to an open exchange (or the client went away from it): the GET stream carries it.
+    if (this.stream) this.stream.write(`event: message\ndata: ${text}\n\n`);
+    else if (this.backlog.length < MAX_BACKLOG) this.backlog.push(text);
+  }
+
+  get hasStream(): boolean {
+    return this.stream !== undefined;
+  }
+
+  get busy(): boolean {
+    return this.exchanges.size > 0;
+  }
+
+  openStream(response: ServerResponse, headers: Record<string, string>): void {
+    this.stream = response;
+    response.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
+    response.flushHeaders();
+    for (const text of this.backlog.splice(0)) response.write(`event: message\ndata: ${text}\n\n`);
+    this.streamKeepAlive = setInterval(() => response.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+    response.on("close", () => {
+      if (this.stream !== response) return;
+      this.stream = undefined;
+      clearInterval(this.streamKeepAlive);
+      this.lastActivity = Date.now();
+    });
+  }
+
+  close(): void {
+    clearInterval(this.streamKeepAlive);
+    this.stream?.end();
+    this.stream = undefined;
+  }
+}
