@@ -1,7 +1,10 @@
 import { cpus, totalmem } from "node:os";
+import { daemonSharing } from "./daemon-sharing.js";
 import { proxyOverhead } from "./proxy-overhead.js";
 
 /** `npm run bench`: runs every benchmark and prints Markdown for docs/benchmarks.md. */
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
 console.log(`Machine: ${machine}\n`);
-console.log(await proxyOverhead());
+const only = process.argv[2];
+if (!only || only === "proxy") console.log(`${await proxyOverhead()}\n`);
+if (!only || only === "daemon") console.log(`${await daemonSharing()}\n`);

@@ -41,6 +41,11 @@ interface RoutedServerRequest {
   childId: RequestId;
 }
 
+/** JSON-RPC code for a request the client cancelled (the client ignores this answer; it closes the exchange). */
+const REQUEST_CANCELLED = -32800;
+/** Cancellations that arrived before their request (separate POSTs can overtake each other). */
+const MAX_EARLY_CANCELS = 1000;
+
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const MAX_BACKOFF_MS = 30_000;
 /** A child that ran this long before dying is not crash-looping: restart quickly again. */
@@ -71,6 +76,7 @@ export class Multiplexer {
   private readonly sessions = new Set<SessionPort>();
   private readonly subscriptions = new Map<string, Set<SessionPort>>();
   private readonly logLevels = new Map<SessionPort, string>();
+  private readonly earlyCancels = new Set<string>();
   private restarts = 0;
   private failures = 0;
   private startedAt = 0;
@@ -165,6 +171,9 @@ export class Multiplexer {
       }
     }
     await this.whenReady();
+    if (this.earlyCancels.delete(`${session.id}\0${idKey(request.id)}`)) {
+      return session.deliver(errorResponse(request.id, REQUEST_CANCELLED, "Request cancelled"), request.id);
+    }
     const childId = this.nextChildId++;
     const entry: Forwarded = { session, id: request.id, method: request.method };
     let params = request.params;
@@ -187,11 +196,19 @@ export class Multiplexer {
       case "notifications/cancelled": {
         const requestId = notification.params?.requestId;
         if (typeof requestId !== "string" && typeof requestId !== "number") return;
-        const childId = this.byClientId.get(`${session.id}\0${idKey(requestId)}`);
-        if (childId === undefined) return;
+        const clientKey = `${session.id}\0${idKey(requestId)}`;
+        const childId = this.byClientId.get(clientKey);
+        if (childId === undefined) {
+          // Its request may still be on its way in another POST: drop it when it comes.
+          if (this.earlyCancels.size >= MAX_EARLY_CANCELS) this.earlyCancels.delete(this.earlyCancels.values().next().value!);
+          this.earlyCancels.add(clientKey);
+          return;
+        }
         const entry = this.forwarded.get(String(childId));
         if (entry) this.forget(String(childId), entry);
         this.child?.send({ ...notification, params: { ...notification.params, requestId: childId } });
+        // Servers do not answer cancelled requests; the exchange waiting for one is closed here.
+        session.deliver(errorResponse(requestId, REQUEST_CANCELLED, "Request cancelled"), requestId);
         return;
       }
     }

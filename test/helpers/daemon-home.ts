@@ -2,55 +2,69 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { EVERYTHING } from "./paths.js";
-import { freePort, killTree } from "./processes.js";
+import { EVERYTHING, FIXTURES } from "./paths.js";
+import { freePort, isAlive, killTree } from "./processes.js";
 
 export interface DaemonHome {
   home: string;
   env: NodeJS.ProcessEnv;
-  port: number;
   /** The pid in `<home>/<name>.lock`, if any. */
-  lockedPid(name?: string): number | undefined;
+  lockedPid(name: string): number | undefined;
+  /** The daemon URL in `<home>/<name>.lock`, if any. */
+  lockedUrl(name: string): string | undefined;
+  /** Extra pids (children seen through a probe) to kill after the test. */
+  track(pid: number): void;
 }
 
 /**
- * A temporary manager home whose config has server-everything as the HTTP server "everything", started by
- * the proxy on demand. Every daemon the lock file ever named is killed (with its group) after the test.
+ * A temporary manager home with `servers` as its config. After the test, pass or fail, every daemon its lock
+ * files ever named is stopped (SIGTERM, so it stops its children's process groups; then SIGKILL), then the
+ * home is removed.
  */
-export async function everythingHome(t: TestContext, extra: Record<string, unknown> = {}): Promise<DaemonHome> {
+export function configuredHome(t: TestContext, servers: Record<string, unknown>): DaemonHome {
   const home = mkdtempSync(join(tmpdir(), "msm-home-"));
-  const port = await freePort();
-  const config = {
-    servers: {
-      everything: {
-        command: process.execPath,
-        args: [EVERYTHING, "streamableHttp"],
-        env: { PORT: String(port) },
-        transport: "streamable-http",
-        port,
-      },
-      ...extra,
-    },
-  };
-  writeFileSync(join(home, "config.json"), JSON.stringify(config, null, 2));
+  writeFileSync(join(home, "config.json"), JSON.stringify({ servers }, null, 2));
   const seen = new Set<number>();
-  const lockedPid = (name = "everything") => {
+  const lock = (name: string) => {
     try {
-      const pid = (JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as { pid?: number }).pid;
-      if (pid) seen.add(pid);
-      return pid;
+      const record = JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as { pid?: number; url?: string };
+      if (record.pid) seen.add(record.pid);
+      return record;
     } catch {
       return undefined;
     }
   };
-  // One hook, in this order: the lock files name the daemons to kill, so read them before removing the home.
-  t.after(() => {
-    lockedPid();
-    for (const name of Object.keys(extra)) lockedPid(name);
-    for (const pid of seen) killTree(pid);
+  // One hook, in this order: the lock files name the daemons to stop, so read them before removing the home.
+  t.after(async () => {
+    for (const name of Object.keys(servers)) lock(name);
+    for (const pid of seen) killTree(pid, "SIGTERM");
+    const deadline = Date.now() + 5000;
+    while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const pid of seen) killTree(pid, "SIGKILL");
     rmSync(home, { recursive: true, force: true });
   });
-  return { home, port, env: { ...process.env, MCP_SESSION_MANAGER_HOME: home }, lockedPid };
+  return {
+    home,
+    env: { ...process.env, MCP_SESSION_MANAGER_HOME: home },
+    lockedPid: (name) => lock(name)?.pid,
+    lockedUrl: (name) => lock(name)?.url,
+    track: (pid) => seen.add(pid),
+  };
+}
+
+/** server-everything as the HTTP server "everything" (started by the proxy on demand), plus `extra` servers. */
+export async function everythingHome(t: TestContext, extra: Record<string, unknown> = {}) {
+  const port = await freePort();
+  const daemon = configuredHome(t, {
+    everything: { command: process.execPath, args: [EVERYTHING, "streamableHttp"], env: { PORT: String(port) }, transport: "streamable-http", port },
+    ...extra,
+  });
+  return { ...daemon, port, lockedPid: (name = "everything") => daemon.lockedPid(name) };
+}
+
+/** The stdio probe fixture as a stdio server hosted by our daemon. */
+export function probeServer(options: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: [`${FIXTURES}stdio-probe-server.js`], ...options };
 }
 
 /** Process group and session of a pid, from /proc (Linux). */

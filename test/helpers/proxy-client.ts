@@ -15,7 +15,7 @@ export class ProxyClient {
   readonly rawLines: string[] = [];
   stderr = "";
   private nextId = 1;
-  private waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+  private waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void; reject: (e: Error) => void; what: string }> = [];
   /** Answers the proxy relays for server-initiated requests (sampling, elicitation, roots). */
   onServerRequest: ((request: Message) => Message["result"] | undefined) | undefined;
 
@@ -41,6 +41,11 @@ export class ProxyClient {
     });
     this.child.stderr!.setEncoding("utf8");
     this.child.stderr!.on("data", (chunk: string) => (this.stderr += chunk));
+    this.child.once("exit", () => {
+      for (const waiter of this.waiters.splice(0)) {
+        waiter.reject(new Error(`proxy exited while waiting for ${waiter.what}; stderr:\n${this.stderr}`));
+      }
+    });
   }
 
   private dispatch(message: Message): void {
@@ -68,10 +73,8 @@ export class ProxyClient {
   waitFor(match: (m: Message) => boolean, what = "a matching message"): Promise<Message> {
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ match, resolve });
-      this.child.once("exit", () => reject(new Error(`proxy exited while waiting for ${what}; stderr:\n${this.stderr}`)));
-    });
+    if (this.child.exitCode !== null) return Promise.reject(new Error(`proxy already exited; waiting for ${what}`));
+    return new Promise((resolve, reject) => this.waiters.push({ match, resolve, reject, what }));
   }
 
   responseTo(id: string | number): Promise<Message> {
