@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { EVERYTHING, FIXTURES } from "./paths.js";
+import { onCleanup } from "./cleanup.js";
 import { freePort, isAlive, killTree } from "./processes.js";
 
 export interface DaemonHome {
@@ -34,8 +35,9 @@ export function configuredHome(t: TestContext, servers: Record<string, unknown>)
       return undefined;
     }
   };
-  // One hook, in this order: the lock files name the daemons to stop, so read them before removing the home.
-  t.after(async () => {
+  // The lock files name the daemons to stop, so read them before removing the home. This runs after the
+  // proxies made later are gone: a live proxy would start a new daemon when it sees its daemon stop.
+  onCleanup(t, async () => {
     for (const name of Object.keys(servers)) lock(name);
     for (const pid of seen) killTree(pid, "SIGTERM");
     const deadline = Date.now() + 5000;

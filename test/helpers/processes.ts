@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process"
 import { once } from "node:events";
 import { createServer } from "node:net";
 import type { TestContext } from "node:test";
+import { onCleanup } from "./cleanup.js";
 
 /** Kills a process and, when it leads one, its whole process group. Quiet if already gone. */
 export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGKILL"): void {
@@ -27,7 +28,7 @@ export function isAlive(pid: number): boolean {
 /** Spawns a process that is killed (with its group) when the test ends, pass or fail. */
 export function spawnTracked(t: TestContext, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...options });
-  t.after(async () => {
+  onCleanup(t, async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     killTree(child.pid);
     await once(child, "exit");
