@@ -1,4 +1,6 @@
+import { chmodSync, unlinkSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { findServer, loadConfig } from "../config/load.js";
 import { ensureHome, lockPath, logPath } from "../config/paths.js";
@@ -60,7 +62,16 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   }
   port = (httpServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/mcp`;
-  updateLock(lockFile, { name, pid: process.pid, url, startedBy: holder?.startedBy ?? process.pid, startedAt, command: "mcp-manager daemon" });
+  const socketServer = await listenOnSocket(join(home, `${name}.sock`), httpServer, log);
+  updateLock(lockFile, {
+    name,
+    pid: process.pid,
+    url,
+    ...(socketServer ? { socket: socketServer.path } : {}),
+    startedBy: holder?.startedBy ?? process.pid,
+    startedAt,
+    command: "mcp-manager daemon",
+  });
   log(`listening on ${url} (scope ${server.scope}): ${[server.command, ...server.args].join(" ")}`);
 
   const reaper = setInterval(() => front.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
@@ -73,11 +84,52 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     log(`stopping (${signal})`);
     clearInterval(reaper);
     httpServer.close();
+    socketServer?.server.close();
+    if (socketServer) removeFile(socketServer.path);
     for (const session of [...front.sessions.values()]) front.endSession(session, "closed: the daemon is stopping");
     httpServer.closeAllConnections();
+    socketServer?.server.closeAllConnections();
     await pool.stopAll();
     if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
     process.exit(0);
   };
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void stop(signal));
+}
+
+/** Longest Unix socket path every POSIX system accepts (macOS allows 104 bytes with the terminator). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The same HTTP on a Unix domain socket in the user-only home directory: local proxies skip the TCP stack
+ * (about a quarter of a loopback round trip) and the file's permissions keep other users out.
+ */
+async function listenOnSocket(
+  path: string,
+  tcp: http.Server,
+  log: (line: string) => void,
+): Promise<{ server: http.Server; path: string } | undefined> {
+  if (process.platform === "win32" || Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
+  removeFile(path); // left by a daemon that died: we hold the lock now
+  const server = http.createServer((request, response) => tcp.emit("request", request, response));
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = tcp.keepAliveTimeout;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, () => resolve());
+    });
+    chmodSync(path, 0o600);
+    return { server, path };
+  } catch (error) {
+    log(`not listening on ${path} (${(error as Error).message}); TCP only`);
+    return undefined;
+  }
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // not there
+  }
 }

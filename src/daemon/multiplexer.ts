@@ -170,7 +170,7 @@ export class Multiplexer {
         return answer({});
       }
     }
-    await this.whenReady();
+    if (this.state !== "ready") await this.whenReady(); // the hot path stays synchronous
     if (this.earlyCancels.delete(`${session.id}\0${idKey(request.id)}`)) {
       return session.deliver(errorResponse(request.id, REQUEST_CANCELLED, "Request cancelled"), request.id);
     }

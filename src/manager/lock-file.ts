@@ -6,6 +6,8 @@ export interface LockRecord {
   pid: number;
   /** The URL clients use; absent while the daemon is still being started. */
   url?: string;
+  /** A Unix domain socket serving the same HTTP as `url`, for local clients (POSIX only). */
+  socket?: string;
   /** Who wrote the lock (a proxy or the manager) and when. */
   startedBy: number;
   startedAt: string;

@@ -25,11 +25,17 @@ export type DaemonTarget =
  * exclusively so that of many proxies starting at once only one spawns. A process on the port with no live
  * lock is not ours and is reported, never used.
  */
-export async function ensureDaemon(target: DaemonTarget, log: (line: string) => void): Promise<URL> {
-  if (target.kind === "url") return waitForUrl(target.url, target.startTimeoutMs);
+/** Where the daemon answers: its URL, and a Unix socket serving the same when it has one. */
+export interface DaemonAddress {
+  url: URL;
+  socketPath?: string;
+}
+
+export async function ensureDaemon(target: DaemonTarget, log: (line: string) => void): Promise<DaemonAddress> {
+  if (target.kind === "url") return { url: await waitForUrl(target.url, target.startTimeoutMs) };
   const { server, home } = target;
   if (!server.command && !server.builtin && server.url) {
-    return waitForUrl(new URL(server.url), server.startTimeoutMs); // a remote server: nothing to start
+    return { url: await waitForUrl(new URL(server.url), server.startTimeoutMs) }; // a remote server: nothing to start
   }
 
   const lockFile = lockPath(server.name, home);
@@ -39,7 +45,9 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
   while (Date.now() < deadline) {
     const lock = readLock(lockFile);
     if (lock && isProcessAlive(lock.pid)) {
-      if (lock.url && (await isListening(new URL(lock.url)))) return new URL(lock.url);
+      if (lock.url && (await isListening(new URL(lock.url)))) {
+        return lock.socket ? { url: new URL(lock.url), socketPath: lock.socket } : { url: new URL(lock.url) };
+      }
       if (starting?.exited) break;
       await sleep(POLL_MS); // its starter is still bringing it up
       continue;

@@ -71,8 +71,8 @@ const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = resolveTarget();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
-    const url = await ensureDaemon(target, log);
-    return transports[transport]({ url, headers, log });
+    const address = await ensureDaemon(target, log);
+    return transports[transport]({ ...address, headers, log });
   },
   write: (line) => {
     process.stdout.write(line + "\n");

@@ -27,6 +27,7 @@ export class LegacySseTransport implements UpstreamTransport {
     const response = await httpRequest({
       method: "GET",
       url,
+      ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
       headers: { ...this.options.headers, accept: "text/event-stream" },
       signal: this.stream.signal,
     });
@@ -74,6 +75,7 @@ export class LegacySseTransport implements UpstreamTransport {
     const response = await httpRequest({
       method: "POST",
       url: this.endpoint,
+      ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
       headers: { ...this.options.headers, "content-type": "application/json" },
       body: text,
     });

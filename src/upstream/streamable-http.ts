@@ -27,10 +27,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private lost = false;
   private closed = false;
 
+  private readonly route: { socketPath?: string };
+
   constructor(
     private readonly options: UpstreamOptions,
     private readonly useEventStream = true,
-  ) {}
+  ) {
+    this.route = options.socketPath ? { socketPath: options.socketPath } : {};
+  }
 
   async start(): Promise<void> {}
 
@@ -57,6 +61,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const response = await httpRequest({
       method: "POST",
       url: this.options.url,
+      ...this.route,
       headers: this.headers({ "content-type": "application/json", accept: "application/json, text/event-stream" }),
       body: text,
       // A request is in order once it is written (its answer may take hours); anything else once accepted.
@@ -93,7 +98,13 @@ export class StreamableHttpTransport implements UpstreamTransport {
         throw this.lose(`daemon closed the response stream (${(error as Error).message})`, true);
       }
     } else {
-      deliver(await readBody(response));
+      let body: string;
+      try {
+        body = await readBody(response);
+      } catch (error) {
+        throw this.lose(`daemon closed the connection mid-answer (${(error as Error).message})`, true);
+      }
+      deliver(body);
     }
     if (answered && !answered.seen) {
       throw new UpstreamError("daemon finished the exchange without answering the request", "rejected", { status });
@@ -120,6 +131,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
           response = await httpRequest({
             method: "GET",
             url: this.options.url,
+            ...this.route,
             headers: this.headers({ accept: "text/event-stream" }),
             signal: controller.signal,
           });
@@ -174,6 +186,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       const response = await httpRequest({
         method: "DELETE",
         url: this.options.url,
+        ...this.route,
         headers: this.headers({}),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -22,6 +22,8 @@ export interface UpstreamTransport {
 
 export interface UpstreamOptions {
   url: URL;
+  /** Reach the daemon through this Unix domain socket rather than TCP, when it offers one. */
+  socketPath?: string;
   /** Extra headers on every request (the project path). */
   headers: Record<string, string>;
   log: (line: string) => void;
