@@ -168,3 +168,31 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
   });
 });
 
+
+describe("mcp-proxy when its client goes away uncleanly", () => {
+  test("a closed stderr (its reader died) neither stops nor spins the proxy", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const client = new ProxyClient(t, ["--url", server.url]);
+    client.child.stderr!.destroy(); // every log line from now on meets a broken pipe
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "no stderr" })), "Echo: no stderr");
+    client.child.stdin!.end();
+    assert.equal((await exited(client.child)).code, 0, "it still sees stdin end and exits");
+  });
+
+  test("the process that launched it is killed while its stdin stays open elsewhere: the proxy exits", async (t) => {
+    const { spawnTracked, waitForOutput } = await import("./helpers/processes.js");
+    const { PROXY } = await import("./helpers/paths.js");
+    // The launcher hands its own stdin (whose write end this test keeps) to the proxy, as a shell would.
+    const launcher = spawnTracked(t, process.execPath, [
+      "-e",
+      `const c = require("node:child_process").spawn(process.execPath, [${JSON.stringify(PROXY)}, "--url", "http://127.0.0.1:1/mcp"], { stdio: ["inherit", "ignore", "ignore"] });
+       console.log(c.pid); setInterval(() => {}, 1000);`,
+    ]);
+    const proxyPid = Number((await waitForOutput(launcher.stdout!, (text) => /\d+\n/.test(text), "the proxy pid")).trim());
+    t.after(() => killTree(proxyPid));
+    launcher.kill("SIGKILL");
+    while (isAlive(proxyPid)) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!isAlive(proxyPid));
+  });
+});

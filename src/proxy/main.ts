@@ -14,6 +14,7 @@ import { createLog } from "./proxy-log.js";
 
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
 const SIGTERM_BUDGET_MS = 250;
+const PARENT_CHECK_MS = 2000;
 
 function readArguments(): ProxyArguments {
   try {
@@ -45,8 +46,19 @@ if (options.target) {
   }
 }
 const log = createLog(`mcp-proxy ${process.pid} ${name}`, logFile);
-process.on("uncaughtException", (error) => log(`unexpected error (continuing): ${error.stack ?? error.message}`));
-process.on("unhandledRejection", (error) => log(`unexpected rejection (continuing): ${String(error)}`));
+// Bad input or a bug must not end the session; but reporting an error must never raise the next one.
+let reporting = false;
+const report = (what: string) => {
+  if (reporting) return;
+  reporting = true;
+  try {
+    log(what);
+  } finally {
+    reporting = false;
+  }
+};
+process.on("uncaughtException", (error) => report(`unexpected error (continuing): ${error.stack ?? error.message}`));
+process.on("unhandledRejection", (error) => report(`unexpected rejection (continuing): ${String(error)}`));
 
 const headers = {
   [PROJECT_PATH_HEADER]: encodeProjectPath(projectPath()),
@@ -97,6 +109,13 @@ async function exit(reason: string, budgetMs: number, failPending?: string): Pro
 process.on("SIGTERM", () => void exit("SIGTERM", SIGTERM_BUDGET_MS - 100, "mcp-proxy is shutting down (SIGTERM)"));
 process.on("SIGHUP", () => void exit("SIGHUP", SIGTERM_BUDGET_MS - 100, "mcp-proxy is shutting down (SIGHUP)"));
 process.stdout.on("error", (error) => void exit(`stdout is gone (${(error as NodeJS.ErrnoException).code ?? error.message})`, 200));
+
+// A client killed outright may leave our stdin open (another process holding the pipe): when the process that
+// launched us is gone, so is the session.
+const launcher = process.ppid;
+setInterval(() => {
+  if (process.ppid !== launcher) void exit(`the client process ${launcher} is gone`, 1000, "the client is gone");
+}, PARENT_CHECK_MS).unref();
 
 readLines(process.stdin, options.maxMessageBytes, {
   line: (text) => bridge.handleLine(text),

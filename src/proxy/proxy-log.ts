@@ -3,6 +3,8 @@ import { appendFileSync, openSync } from "node:fs";
 /**
  * Lifecycle lines for humans: to stderr (the client shows it in its MCP log) and, for a configured
  * target, to `<home>/<name>.log`. Never stdout, which carries protocol messages alone.
+ * A log that cannot be written is given up quietly: a closed stderr (its reader died) or a full disk must
+ * never stop the proxy, nor turn each failed write into another error to log.
  */
 export function createLog(prefix: string, file?: string): (line: string) => void {
   let fd: number | undefined;
@@ -10,17 +12,21 @@ export function createLog(prefix: string, file?: string): (line: string) => void
     try {
       fd = openSync(file, "a", 0o600);
     } catch {
-      fd = undefined; // a log we cannot write must not stop the proxy
+      fd = undefined;
     }
   }
+  let stderrOpen = true;
+  process.stderr.on("error", () => {
+    stderrOpen = false;
+  });
   return (line: string) => {
     const text = `${new Date().toISOString()} [${prefix}] ${line}\n`;
-    process.stderr.write(text);
+    if (stderrOpen) process.stderr.write(text);
     if (fd !== undefined) {
       try {
         appendFileSync(fd, text);
       } catch {
-        fd = undefined; // disk full or file gone: keep going on stderr
+        fd = undefined;
       }
     }
   };
