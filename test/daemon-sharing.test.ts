@@ -104,8 +104,7 @@ describe("shared daemon: one stdio child, many sessions, nobody can tell", () =>
     const daemon = configuredHome(t, { probe: probeServer() });
     const a = await session(t, daemon, "probe", { sampling: {} });
     const b = await session(t, daemon, "probe", { sampling: {} });
-    const waiting = b.newId();
-    b.send({ jsonrpc: "2.0", id: waiting, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
+    const waiting = b.start("tools/call", { name: "wait_for_cancel", arguments: {} });
     while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
       /* until the child holds B's call */
     }
@@ -165,8 +164,7 @@ describe("shared daemon: one stdio child, many sessions, nobody can tell", () =>
     const a = await session(t, daemon);
     const b = await session(t, daemon);
     const before = await stats(a, daemon);
-    const id = a.newId();
-    a.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
+    const id = a.start("tools/call", { name: "wait_for_cancel", arguments: {} });
     while (!(await stats(b, daemon)).active.includes("wait_for_cancel")) {
       /* until the child holds A's call */
     }

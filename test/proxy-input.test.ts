@@ -79,8 +79,7 @@ describe("mcp-proxy on bad input: answers what it can address, never crashes, ne
     const server = await startEverything(t, "streamableHttp");
     const client = new ProxyClient(t, ["--url", server.url]);
     await client.initialize();
-    const id = client.newId();
-    client.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 1 } } });
+    const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 1 } });
     client.notify("notifications/cancelled", { requestId: id, reason: "test" });
     // Ask for something that finishes after the cancelled call would have.
     const later = await client.callTool("trigger-long-running-operation", { duration: 0.5, steps: 1 });

@@ -52,13 +52,7 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const init = await client.initialize();
     const first = daemon.lockedPid()!;
 
-    const inFlight = client.newId();
-    client.send({
-      jsonrpc: "2.0",
-      id: inFlight,
-      method: "tools/call",
-      params: { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: "p" } },
-    });
+    const inFlight = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: "p" } });
     await client.waitFor((m) => m.method === "notifications/progress", "progress of the long call");
     killTree(first, "SIGKILL");
 
@@ -81,8 +75,7 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     await client.initialize();
     killTree(server.child.pid, "SIGKILL");
     await exited(server.child);
-    const id = client.newId();
-    client.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { message: "queued" } } });
+    const id = client.start("tools/call", { name: "echo", arguments: { message: "queued" } });
     await startEverything(t, "streamableHttp", server.port);
     const echo = await client.responseTo(id);
     assert.equal(textOf(echo), "Echo: queued", `${JSON.stringify(echo)}\n${client.stderr}`);
@@ -92,8 +85,7 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const server = await startEverything(t, "streamableHttp");
     const client = new ProxyClient(t, ["--url", server.url]);
     await client.initialize();
-    const id = client.newId();
-    client.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "trigger-long-running-operation", arguments: { duration: 0.4, steps: 2 } } });
+    const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 0.4, steps: 2 } });
     client.child.stdin!.end();
     const { code } = await exited(client.child);
     assert.equal(code, 0);
@@ -106,13 +98,7 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const server = await startEverything(t, "streamableHttp");
     const client = new ProxyClient(t, ["--url", server.url]);
     await client.initialize();
-    const id = client.newId();
-    client.send({
-      jsonrpc: "2.0",
-      id,
-      method: "tools/call",
-      params: { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: 1 } },
-    });
+    const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: 1 } });
     await client.waitFor((m) => m.method === "notifications/progress");
     const sent = performance.now();
     client.child.kill("SIGTERM");

@@ -31,13 +31,7 @@ for (const mode of ["streamableHttp", "sse"] as const) {
       const server = await startEverything(t, mode);
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       await client.initialize();
-      const id = client.newId();
-      client.send({
-        jsonrpc: "2.0",
-        id,
-        method: "tools/call",
-        params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "tok-1" } },
-      });
+      const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "tok-1" } });
       const result = await client.responseTo(id);
       assert.match(textOf(result), /Long running operation completed/);
       const resultIndex = client.received.indexOf(result);
@@ -75,8 +69,7 @@ describe("mcp-proxy over legacy SSE in the Python FastMCP flavour (/messages/?se
     assert.equal(init.result.serverInfo.name, "fastmcp-style-fixture");
     assert.equal(textOf(await client.callTool("echo", { message: "snake_case" })), "Echo: snake_case");
 
-    const slowId = client.newId();
-    client.send({ jsonrpc: "2.0", id: slowId, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
+    const slowId = client.start("tools/call", { name: "wait_for_cancel", arguments: {} });
     client.notify("notifications/cancelled", { requestId: slowId, reason: "user pressed Esc" });
     // The server records the cancellation when it aborts the call; ask until it shows up.
     for (;;) {

@@ -3,7 +3,7 @@ import { realpathSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isAbsolute } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
-import { BodyTooLarge, readRequestBody } from "../http/read-body.js";
+import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import { PROJECT_PATH_HEADER, decodeProjectPath } from "../protocol/project-path.js";
@@ -81,7 +81,7 @@ export class DaemonFront {
     }
     let body: string;
     try {
-      body = await readRequestBody(request, this.options.maxBodyBytes);
+      body = await readBoundedBody(request, this.options.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLarge) return sendError(response, 413, ErrorCode.InvalidRequest, `Payload too large: ${error.message}`);
       throw error;

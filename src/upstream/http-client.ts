@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { UpstreamError } from "./upstream-error.js";
 
 /**
@@ -65,23 +66,14 @@ export function toUpstreamError(error: unknown, url: URL): UpstreamError {
   return new UpstreamError(`cannot reach ${url.origin} (${detail})`, "unreachable", { delivered });
 }
 
-export function readBody(response: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        response.destroy();
-        reject(new UpstreamError(`response body exceeds ${limit} bytes`, "rejected"));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")));
-    response.on("error", reject);
-    response.on("aborted", () => reject(new Error("response aborted")));
-  });
+/** The body of a daemon's answer, as text; one too large to be a sane answer is refused. */
+export async function readBody(response: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
+  try {
+    return await readBoundedBody(response, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw new UpstreamError(`daemon answer ${error.message}`, "rejected");
+    throw error;
+  }
 }
 
 /** Drains and discards a body so the keep-alive socket can be reused. */

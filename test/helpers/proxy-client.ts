@@ -81,6 +81,13 @@ export class ProxyClient {
     return this.waitFor((m) => m.id === id && m.method === undefined, `the response to ${id}`);
   }
 
+  /** Sends a request without waiting: for calls that must be in flight while something else happens. */
+  start(method: string, params?: Message): number {
+    const id = this.nextId++;
+    this.send({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) });
+    return id;
+  }
+
   async request(method: string, params?: Message, id: string | number = this.nextId++): Promise<Message> {
     this.send({ jsonrpc: "2.0", id, method, ...(params ? { params } : {}) });
     return this.responseTo(id);
