@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -177,6 +178,25 @@ describe("shared daemon: one stdio child, many sessions, nobody can tell", () =>
     assert.equal(after.received.initialize, 1, "re-initialized with the cached initialize");
     assert.equal(textOf(await a.callTool("echo", { message: "A again" })), "A again");
     assert.equal(a.received.filter((m) => m.result?.serverInfo).length, 1, "the proxy did not have to re-initialize");
+  });
+
+  test("a child left running by a daemon killed with SIGKILL is stopped by the next daemon", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer({ env: { PROBE_IGNORE_EOF: "1" } }) });
+    const a = await session(t, daemon);
+    const orphan = (await stats(a, daemon)).pid;
+    const daemonPid = daemon.lockedPid("probe")!;
+    process.kill(daemonPid, "SIGKILL");
+    while (isAlive(daemonPid)) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(isAlive(orphan), "this server runs on after its stdin closed");
+    // Once the proxy has seen its daemon go (a call racing the death itself may fail, as it would mid-call),
+    // it brings up a new daemon, which stops the leftover before starting its own child.
+    while (!/daemon session lost/.test(a.stderr)) await once(a.child.stderr!, "data");
+    const probe = await a.callTool("stats");
+    assert.ok(probe.result, `${JSON.stringify(probe)}\n${a.stderr}`);
+    const after = JSON.parse(textOf(probe)) as Stats;
+    daemon.track(after.pid);
+    assert.notEqual(after.pid, orphan);
+    assert.ok(!isAlive(orphan), "the leftover child is gone");
   });
 
   test("a daemon stopped with SIGTERM stops its children's whole process groups", async (t) => {

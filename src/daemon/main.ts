@@ -6,6 +6,7 @@ import { findServer, loadConfig } from "../config/load.js";
 import { ensureHome, lockPath, logPath } from "../config/paths.js";
 import { claimLock, isProcessAlive, readLock, removeLock, updateLock } from "../manager/lock-file.js";
 import { createLog } from "../proxy/proxy-log.js";
+import { ChildRegistry } from "./child-registry.js";
 import { DaemonFront } from "./http-front.js";
 import { ScopePool } from "./scope-pool.js";
 
@@ -42,7 +43,10 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     }
   }
 
-  const pool = new ScopePool(server, log);
+  // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
+  const registry = new ChildRegistry(join(home, `${name}.children`), log);
+  registry.reapLeftovers();
+  const pool = new ScopePool(server, log, registry);
   let port = server.port ?? 0;
   const front = new DaemonFront({ server, pool, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response));
@@ -90,6 +94,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     httpServer.closeAllConnections();
     socketServer?.server.closeAllConnections();
     await pool.stopAll();
+    registry.clear();
     if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
     process.exit(0);
   };

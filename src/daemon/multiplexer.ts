@@ -22,6 +22,9 @@ export interface MultiplexerOptions {
   /** How long a request waits for the child to be (re)started and initialized. */
   startTimeoutMs: number;
   log: (line: string) => void;
+  /** Told when a child process starts and when it is gone, so a registry can track them. */
+  onChildStarted?: (pid: number) => void;
+  onChildExited?: (pid: number) => void;
 }
 
 /** A client request forwarded to the child under an id of the child's id space. */
@@ -352,6 +355,11 @@ export class Multiplexer {
       };
     });
     this.options.log(`started child pid ${child.pid}: ${[this.options.child.command, ...this.options.child.args].join(" ")}`);
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      this.options.onChildStarted?.(pid);
+      child.process.once("exit", () => this.options.onChildExited?.(pid));
+    }
     const response = await Promise.race([this.internalRequest("initialize", this.initializeParams!), exited]);
     if ("error" in response) {
       this.lastError = `initialize failed: ${response.error.message}`;

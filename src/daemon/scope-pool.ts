@@ -1,4 +1,5 @@
 import type { ServerConfig } from "../config/schema.js";
+import type { ChildRegistry } from "./child-registry.js";
 import { Multiplexer } from "./multiplexer.js";
 
 /**
@@ -13,6 +14,7 @@ export class ScopePool {
   constructor(
     private readonly server: ServerConfig,
     private readonly log: (line: string) => void,
+    private readonly registry?: ChildRegistry,
   ) {}
 
   keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string | undefined } {
@@ -41,6 +43,9 @@ export class ScopePool {
         },
         startTimeoutMs: this.server.startTimeoutMs,
         log: (line) => this.log(`${line}${label}`),
+        ...(this.registry
+          ? { onChildStarted: (pid: number) => this.registry!.add(pid), onChildExited: (pid: number) => this.registry!.remove(pid) }
+          : {}),
       });
       this.children.set(key, multiplexer);
     }

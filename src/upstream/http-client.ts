@@ -24,11 +24,14 @@ export interface HttpRequest {
   onWritten?: () => void;
 }
 
+/** More than the idle sockets a pool holds for one daemon in practice; each failed one leaves the pool. */
+const MAX_STALE_SOCKETS = 16;
+
 export function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
-  return attempt(request, true);
+  return attempt(request, MAX_STALE_SOCKETS);
 }
 
-function attempt(request: HttpRequest, mayRetry: boolean): Promise<http.IncomingMessage> {
+function attempt(request: HttpRequest, retries: number): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { url } = request;
     const transport = url.protocol === "https:" ? https : http;
@@ -44,10 +47,11 @@ function attempt(request: HttpRequest, mayRetry: boolean): Promise<http.Incoming
     if (request.signal) options.signal = request.signal;
     const req = transport.request(options, resolve);
     req.on("error", (error: NodeJS.ErrnoException) => {
-      // A kept-alive socket the server closed while idle fails on first use; the request never reached
-      // the server, so sending it once more on a fresh socket is safe (Node's documented pattern).
-      if (mayRetry && req.reusedSocket && error.code === "ECONNRESET") {
-        attempt(request, false).then(resolve, reject);
+      // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
+      // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold
+      // several such sockets; each one that fails is dropped, so this ends on a fresh connection.
+      if (retries > 0 && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+        attempt(request, retries - 1).then(resolve, reject);
         return;
       }
       reject(toUpstreamError(error, url));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { TestContext } from "node:test";
 import { onCleanup } from "./cleanup.js";
@@ -16,10 +17,16 @@ export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGK
   }
 }
 
+/** Running, and not a zombie (in this container nothing reaps orphans, so killed ones linger as zombies). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
   } catch {
     return false;
   }

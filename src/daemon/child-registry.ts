@@ -1,0 +1,81 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+
+interface Recorded {
+  pid: number;
+  /** When the process started, as the system tells it: a recycled pid has another. */
+  started: string;
+}
+
+/**
+ * The children a daemon runs, kept in `<home>/<name>.children`. A daemon killed outright (SIGKILL, OOM) cannot
+ * stop its children, and a server that ignores the end of its stdin would then run on, holding its files and
+ * ports. The next daemon for the same server stops such leftovers first.
+ */
+export class ChildRegistry {
+  private readonly children = new Map<number, Recorded>();
+
+  constructor(
+    private readonly file: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Stops the process groups a previous daemon recorded that still run (same pid, same start time). */
+  reapLeftovers(): void {
+    let recorded: Recorded[] = [];
+    try {
+      recorded = JSON.parse(readFileSync(this.file, "utf8")) as Recorded[];
+    } catch {
+      return; // none recorded, or unreadable: nothing we could safely stop
+    }
+    for (const child of recorded) {
+      if (typeof child.pid !== "number" || processStarted(child.pid) !== child.started) continue;
+      this.log(`stopping child ${child.pid} left running by a previous daemon`);
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
+    this.save();
+  }
+
+  add(pid: number): void {
+    const started = processStarted(pid);
+    if (started === undefined) return;
+    this.children.set(pid, { pid, started });
+    this.save();
+  }
+
+  remove(pid: number): void {
+    if (this.children.delete(pid)) this.save();
+  }
+
+  clear(): void {
+    try {
+      unlinkSync(this.file);
+    } catch {
+      // not there
+    }
+  }
+
+  private save(): void {
+    const temp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify([...this.children.values()]), { mode: 0o600 });
+    renameSync(temp, this.file);
+  }
+}
+
+/** The start time of a process: field 22 of /proc/PID/stat on Linux, `ps -o lstart=` elsewhere. */
+function processStarted(pid: number): string | undefined {
+  if (process.platform === "win32") return undefined;
+  try {
+    if (process.platform === "linux") {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    }
+    return execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
