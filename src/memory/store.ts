@@ -1,0 +1,255 @@
+import Database from "better-sqlite3";
+
+export interface Entity {
+  name: string;
+  entityType: string;
+  observations: string[];
+}
+export interface Relation {
+  from: string;
+  to: string;
+  relationType: string;
+}
+export interface KnowledgeGraph {
+  entities: Entity[];
+  relations: Relation[];
+}
+
+/** Schema migrations, applied in order; `schema_version` records how many have run. */
+const MIGRATIONS = [
+  `CREATE TABLE entities (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     entity_type TEXT NOT NULL
+   );
+   CREATE TABLE observations (
+     id INTEGER PRIMARY KEY,
+     entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+     content TEXT NOT NULL,
+     UNIQUE (entity_id, content)
+   );
+   CREATE TABLE relations (
+     id INTEGER PRIMARY KEY,
+     from_name TEXT NOT NULL,
+     to_name TEXT NOT NULL,
+     relation_type TEXT NOT NULL,
+     UNIQUE (from_name, to_name, relation_type)
+   );
+   CREATE INDEX relations_by_to ON relations (to_name);
+   -- Lower-cased names, types and observations, indexed by trigrams: substring search without a scan.
+   -- rowid: an observation's id, or -2*entity id (name) and -2*entity id - 1 (type).
+   CREATE VIRTUAL TABLE search USING fts5 (entity_id UNINDEXED, text, tokenize = 'trigram case_sensitive 1');`,
+];
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The knowledge graph of one project in SQLite (WAL, busy timeout, foreign keys): the same operations and
+ * answers as the official memory server's JSONL store, safe for many writers. Order is insertion order
+ * throughout, as in the official server. Names are unique, and so are an entity's observations and relations.
+ */
+export class KnowledgeGraphStore {
+  readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.migrate();
+    const db = this.db;
+    this.statements = {
+      entityId: db.prepare<[string], { id: number }>("SELECT id FROM entities WHERE name = ?"),
+      insertEntity: db.prepare<[string, string]>("INSERT INTO entities (name, entity_type) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+      insertObservation: db.prepare<[number, string]>(
+        "INSERT INTO observations (entity_id, content) VALUES (?, ?) ON CONFLICT (entity_id, content) DO NOTHING",
+      ),
+      insertRelation: db.prepare<[string, string, string]>(
+        "INSERT INTO relations (from_name, to_name, relation_type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      ),
+      index: db.prepare<[number, number, string]>("INSERT INTO search (rowid, entity_id, text) VALUES (?, ?, ?)"),
+      unindex: db.prepare<[number]>("DELETE FROM search WHERE rowid = ?"),
+      unindexEntity: db.prepare<[number]>("DELETE FROM search WHERE entity_id = ?"),
+      deleteEntity: db.prepare<[number]>("DELETE FROM entities WHERE id = ?"),
+      deleteRelationsOf: db.prepare<[string, string]>("DELETE FROM relations WHERE from_name = ? OR to_name = ?"),
+      observationId: db.prepare<[number, string], { id: number }>("SELECT id FROM observations WHERE entity_id = ? AND content = ?"),
+      deleteObservation: db.prepare<[number]>("DELETE FROM observations WHERE id = ?"),
+      deleteRelation: db.prepare<[string, string, string]>("DELETE FROM relations WHERE from_name = ? AND to_name = ? AND relation_type = ?"),
+      allEntities: db.prepare<[], { id: number; name: string; entity_type: string }>("SELECT id, name, entity_type FROM entities ORDER BY id"),
+      allObservations: db.prepare<[], { entity_id: number; content: string }>("SELECT entity_id, content FROM observations ORDER BY id"),
+      allRelations: db.prepare<[], { from_name: string; to_name: string; relation_type: string }>(
+        "SELECT from_name, to_name, relation_type FROM relations ORDER BY id",
+      ),
+      entityById: db.prepare<[number], { id: number; name: string; entity_type: string }>("SELECT id, name, entity_type FROM entities WHERE id = ?"),
+      observationsOf: db.prepare<[number], { content: string }>("SELECT content FROM observations WHERE entity_id = ? ORDER BY id"),
+      relationsTouching: db.prepare<[string, string], { id: number; from_name: string; to_name: string; relation_type: string }>(
+        "SELECT id, from_name, to_name, relation_type FROM relations WHERE from_name = ? UNION SELECT id, from_name, to_name, relation_type FROM relations WHERE to_name = ?",
+      ),
+      searchMatch: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE search MATCH ?"),
+      searchScan: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE instr(text, ?) > 0"),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = this.db.prepare<[], { version: number }>("SELECT version FROM schema_version").get();
+    const current = row?.version ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`${this.file} has schema version ${current}, newer than this version of mcp-session-manager knows`);
+    }
+    if (current === MIGRATIONS.length) return;
+    this.db.transaction(() => {
+      for (const migration of MIGRATIONS.slice(current)) this.db.exec(migration);
+      this.db.exec("DELETE FROM schema_version");
+      this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(MIGRATIONS.length);
+    }).immediate();
+  }
+
+  /** Creates the entities whose names are new; returns those (as the official server does). */
+  createEntities(entities: Entity[]): Entity[] {
+    return this.db
+      .transaction(() => {
+        const created: Entity[] = [];
+        for (const entity of entities) {
+          const result = this.statements.insertEntity.run(entity.name, entity.entityType);
+          if (result.changes === 0) continue;
+          const id = Number(result.lastInsertRowid);
+          this.statements.index.run(-2 * id, id, entity.name.toLowerCase());
+          this.statements.index.run(-2 * id - 1, id, entity.entityType.toLowerCase());
+          const kept: string[] = [];
+          for (const content of entity.observations) if (this.addObservation(id, content)) kept.push(content);
+          created.push({ name: entity.name, entityType: entity.entityType, observations: kept });
+        }
+        return created;
+      })
+      .immediate();
+  }
+
+  private addObservation(entityId: number, content: string): boolean {
+    const result = this.statements.insertObservation.run(entityId, content);
+    if (result.changes === 0) return false;
+    this.statements.index.run(Number(result.lastInsertRowid), entityId, content.toLowerCase());
+    return true;
+  }
+
+  createRelations(relations: Relation[]): Relation[] {
+    return this.db
+      .transaction(() => relations.filter((r) => this.statements.insertRelation.run(r.from, r.to, r.relationType).changes > 0))
+      .immediate();
+  }
+
+  /** Adds what is new to each entity; an unknown entity fails the whole call and changes nothing. */
+  addObservations(additions: Array<{ entityName: string; contents: string[] }>): Array<{ entityName: string; addedObservations: string[] }> {
+    return this.db
+      .transaction(() =>
+        additions.map((addition) => {
+          const entity = this.statements.entityId.get(addition.entityName);
+          if (!entity) throw new Error(`Entity with name ${addition.entityName} not found`);
+          const added = addition.contents.filter((content) => this.addObservation(entity.id, content));
+          return { entityName: addition.entityName, addedObservations: added };
+        }),
+      )
+      .immediate();
+  }
+
+  /** Deletes the entities, their observations and every relation that touches them. */
+  deleteEntities(names: string[]): void {
+    this.db
+      .transaction(() => {
+        for (const name of names) {
+          const entity = this.statements.entityId.get(name);
+          if (entity) {
+            this.statements.unindexEntity.run(entity.id);
+            this.statements.deleteEntity.run(entity.id);
+          }
+          this.statements.deleteRelationsOf.run(name, name);
+        }
+      })
+      .immediate();
+  }
+
+  deleteObservations(deletions: Array<{ entityName: string; observations: string[] }>): void {
+    this.db
+      .transaction(() => {
+        for (const deletion of deletions) {
+          const entity = this.statements.entityId.get(deletion.entityName);
+          if (!entity) continue;
+          for (const content of deletion.observations) {
+            const observation = this.statements.observationId.get(entity.id, content);
+            if (!observation) continue;
+            this.statements.unindex.run(observation.id);
+            this.statements.deleteObservation.run(observation.id);
+          }
+        }
+      })
+      .immediate();
+  }
+
+  deleteRelations(relations: Relation[]): void {
+    this.db.transaction(() => relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType))).immediate();
+  }
+
+  readGraph(): KnowledgeGraph {
+    return this.db.transaction(() => this.graphOf(undefined)).deferred();
+  }
+
+  /** Entities whose name, type or an observation contains `query`, ignoring case; relations touching them. */
+  searchNodes(query: string): KnowledgeGraph {
+    const needle = query.toLowerCase();
+    return this.db
+      .transaction(() => {
+        if (needle === "") return this.graphOf(undefined);
+        // Three characters make a trigram the index can look up; shorter needles are found by a scan.
+        const rows = [...needle].length >= 3
+          ? this.statements.searchMatch.all(`"${needle.replace(/"/g, '""')}"`)
+          : this.statements.searchScan.all(needle);
+        return this.graphOf(new Set(rows.map((row) => row.entity_id)));
+      })
+      .deferred();
+  }
+
+  openNodes(names: string[]): KnowledgeGraph {
+    return this.db
+      .transaction(() => {
+        const ids = new Set<number>();
+        for (const name of names) {
+          const entity = this.statements.entityId.get(name);
+          if (entity) ids.add(entity.id);
+        }
+        return this.graphOf(ids);
+      })
+      .deferred();
+  }
+
+  /** The entities with these ids (all when undefined), in insertion order, and the relations touching them. */
+  private graphOf(ids: Set<number> | undefined): KnowledgeGraph {
+    if (!ids) return this.wholeGraph();
+    const entities: Entity[] = [];
+    const relations = new Map<number, Relation>();
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const row = this.statements.entityById.get(id);
+      if (!row) continue;
+      entities.push({ name: row.name, entityType: row.entity_type, observations: this.statements.observationsOf.all(id).map((o) => o.content) });
+      for (const r of this.statements.relationsTouching.all(row.name, row.name)) {
+        relations.set(r.id, { from: r.from_name, to: r.to_name, relationType: r.relation_type });
+      }
+    }
+    const ordered = [...relations].sort(([a], [b]) => a - b).map(([, relation]) => relation);
+    return { entities, relations: ordered };
+  }
+
+  private wholeGraph(): KnowledgeGraph {
+    const byId = new Map<number, Entity>();
+    for (const row of this.statements.allEntities.iterate()) byId.set(row.id, { name: row.name, entityType: row.entity_type, observations: [] });
+    for (const row of this.statements.allObservations.iterate()) byId.get(row.entity_id)?.observations.push(row.content);
+    const relations: Relation[] = [];
+    for (const row of this.statements.allRelations.iterate()) relations.push({ from: row.from_name, to: row.to_name, relationType: row.relation_type });
+    return { entities: [...byId.values()], relations };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { KnowledgeGraphStore } from "../src/memory/store.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+function openStore(t: Parameters<typeof tempDir>[0], file = join(tempDir(t), "memory.db")): KnowledgeGraphStore {
+  const store = new KnowledgeGraphStore(file);
+  onCleanup(t, () => store.close());
+  return store;
+}
+
+describe("knowledge graph store (SQLite)", () => {
+  test("creates entities and relations once, keeps insertion order, and answers like the official server", (t) => {
+    const store = openStore(t);
+    const created = store.createEntities([
+      { name: "Alice", entityType: "person", observations: ["likes tea", "lives in Kyoto"] },
+      { name: "Bob", entityType: "person", observations: [] },
+    ]);
+    assert.deepEqual(created.map((e) => e.name), ["Alice", "Bob"]);
+    assert.deepEqual(store.createEntities([{ name: "Alice", entityType: "robot", observations: ["x"] }, { name: "Carol", entityType: "person", observations: [] }]), [
+      { name: "Carol", entityType: "person", observations: [] },
+    ], "an existing name is skipped, not changed");
+    assert.deepEqual(store.createRelations([{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Alice", to: "Bob", relationType: "knows" }]), [
+      { from: "Alice", to: "Bob", relationType: "knows" },
+    ]);
+    assert.deepEqual(store.createRelations([{ from: "Alice", to: "Bob", relationType: "knows" }]), [], "duplicates are not created twice");
+    store.createRelations([{ from: "Bob", to: "Nobody", relationType: "mentions" }]);
+    assert.deepEqual(store.readGraph(), {
+      entities: [
+        { name: "Alice", entityType: "person", observations: ["likes tea", "lives in Kyoto"] },
+        { name: "Bob", entityType: "person", observations: [] },
+        { name: "Carol", entityType: "person", observations: [] },
+      ],
+      relations: [
+        { from: "Alice", to: "Bob", relationType: "knows" },
+        { from: "Bob", to: "Nobody", relationType: "mentions" },
+      ],
+    });
+  });
+
+  test("add_observations adds only what is new; an unknown entity fails the call and changes nothing", (t) => {
+    const store = openStore(t);
+    store.createEntities([{ name: "Alice", entityType: "person", observations: ["likes tea"] }]);
+    assert.deepEqual(store.addObservations([{ entityName: "Alice", contents: ["likes tea", "plays go"] }]), [
+      { entityName: "Alice", addedObservations: ["plays go"] },
+    ]);
+    const before = store.readGraph();
+    assert.throws(
+      () => store.addObservations([{ entityName: "Alice", contents: ["new"] }, { entityName: "Ghost", contents: ["boo"] }]),
+      /Entity with name Ghost not found/,
+    );
+    assert.deepEqual(store.readGraph(), before);
+  });
+
+  test("deletes: entities take their observations and every relation touching them; missing things are ignored", (t) => {
+    const store = openStore(t);
+    store.createEntities([
+      { name: "A", entityType: "t", observations: ["one", "two"] },
+      { name: "B", entityType: "t", observations: [] },
+      { name: "C", entityType: "t", observations: [] },
+    ]);
+    store.createRelations([
+      { from: "A", to: "B", relationType: "r" },
+      { from: "C", to: "A", relationType: "r" },
+      { from: "B", to: "C", relationType: "r" },
+    ]);
+    store.deleteObservations([{ entityName: "A", observations: ["one", "absent"] }, { entityName: "Ghost", observations: ["x"] }]);
+    store.deleteRelations([{ from: "B", to: "C", relationType: "r" }, { from: "X", to: "Y", relationType: "z" }]);
+    store.deleteEntities(["A", "Ghost"]);
+    assert.deepEqual(store.readGraph(), {
+      entities: [
+        { name: "B", entityType: "t", observations: [] },
+        { name: "C", entityType: "t", observations: [] },
+      ],
+      relations: [],
+    });
+    assert.deepEqual(store.searchNodes("one").entities, [], "deleted observations are gone from the index too");
+  });
+
+  test("search_nodes: case-insensitive substring over names, types and observations, any length, any characters", (t) => {
+    const store = openStore(t);
+    store.createEntities([
+      { name: "Alice", entityType: "Person", observations: ["Lives in KYOTO", 'said "hello"'] },
+      { name: "Ünïcode Straße", entityType: "place", observations: ["東京タワーの近く"] },
+      { name: "Bob", entityType: "robot", observations: ["100% sure_thing*"] },
+    ]);
+    store.createRelations([
+      { from: "Alice", to: "Bob", relationType: "knows" },
+      { from: "Bob", to: "Ünïcode Straße", relationType: "visits" },
+    ]);
+    const names = (query: string) => store.searchNodes(query).entities.map((e) => e.name);
+    assert.deepEqual(names("kyoto"), ["Alice"]);
+    assert.deepEqual(names("PERSON"), ["Alice"]);
+    assert.deepEqual(names("li"), ["Alice"], "two characters: below a trigram, still found");
+    assert.deepEqual(names("o"), ["Alice", "Ünïcode Straße", "Bob"], "one character: a scan, in insertion order");
+    assert.deepEqual(names("straße"), ["Ünïcode Straße"], "non-ASCII case folding as JavaScript does it");
+    assert.deepEqual(names("ÜNÏCODE"), ["Ünïcode Straße"]);
+    assert.deepEqual(names("タワー"), ["Ünïcode Straße"]);
+    assert.deepEqual(names('"hello"'), ["Alice"], "quotes are literal");
+    assert.deepEqual(names("100% sure_"), ["Bob"], "% and _ are literal");
+    assert.deepEqual(names("thing*"), ["Bob"]);
+    assert.deepEqual(names("nothing like this"), []);
+    assert.equal(store.searchNodes("").entities.length, 3, "the empty query matches everything, as includes('') does");
+    assert.deepEqual(store.searchNodes("kyoto").relations, [{ from: "Alice", to: "Bob", relationType: "knows" }], "relations touching a match");
+  });
+
+  test("open_nodes returns the named entities and the relations touching any of them", (t) => {
+    const store = openStore(t);
+    store.createEntities(["A", "B", "C"].map((name) => ({ name, entityType: "t", observations: [] })));
+    store.createRelations([
+      { from: "A", to: "B", relationType: "r" },
+      { from: "B", to: "C", relationType: "r" },
+      { from: "C", to: "C", relationType: "self" },
+    ]);
+    assert.deepEqual(store.openNodes(["C", "A", "Ghost"]), {
+      entities: [
+        { name: "A", entityType: "t", observations: [] },
+        { name: "C", entityType: "t", observations: [] },
+      ],
+      relations: [
+        { from: "A", to: "B", relationType: "r" },
+        { from: "B", to: "C", relationType: "r" },
+        { from: "C", to: "C", relationType: "self" },
+      ],
+    });
+  });
+
+  test("the file is WAL with a busy timeout and a schema version, and two connections see each other's writes", (t) => {
+    const file = join(tempDir(t), "shared.db");
+    const one = openStore(t, file);
+    const two = openStore(t, file);
+    assert.equal(one.db.pragma("journal_mode", { simple: true }), "wal");
+    assert.equal(one.db.pragma("busy_timeout", { simple: true }), 5000);
+    assert.equal(one.db.pragma("foreign_keys", { simple: true }), 1);
+    assert.equal(one.db.prepare("SELECT version FROM schema_version").pluck().get(), 1);
+    for (let i = 0; i < 50; i++) {
+      (i % 2 ? one : two).createEntities([{ name: `e${i}`, entityType: "t", observations: [`o${i}`] }]);
+    }
+    assert.equal(one.readGraph().entities.length, 50);
+    assert.deepEqual(
+      two.searchNodes("o4").entities.map((e) => e.name),
+      ["e4", "e40", "e41", "e42", "e43", "e44", "e45", "e46", "e47", "e48", "e49"],
+      "the other connection's writes are indexed too",
+    );
+  });
+});
