@@ -6,7 +6,7 @@ import type { ServerConfig } from "../config/schema.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
-import { PROJECT_PATH_HEADER, decodeProjectPath } from "../protocol/project-path.js";
+import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
 import { VERSION } from "../version.js";
 import { Exchange } from "./exchange.js";
 import type { ScopePool } from "./scope-pool.js";
@@ -136,24 +136,30 @@ export class DaemonFront {
       );
       session.expect(exchange, requestIds);
     }
-    for (const message of messages) session.multiplexer.handle(session, message);
+    const handle = () => {
+      for (const message of messages) session.backend.handle(session, message);
+    };
+    const sequence = request.headers[SEQUENCE_HEADER];
+    if (typeof sequence === "string") session.inOrder(Number(sequence), handle);
+    else handle();
   }
 
   private createSession(request: IncomingMessage): Session | string {
     const id = randomUUID();
     let projectPath: string | undefined;
-    if (this.options.server.scope === "project") {
-      const header = request.headers[PROJECT_PATH_HEADER];
-      if (typeof header === "string" && header) {
-        const checked = canonicalProject(decodeProjectPath(header));
-        if (checked.error) return checked.error;
-        projectPath = checked.path;
-      }
+    const header = request.headers[PROJECT_PATH_HEADER];
+    if (typeof header === "string" && header) {
+      const checked = canonicalProject(decodeProjectPath(header));
+      // Where the project decides what runs (a project scope) a bad path is an error; elsewhere it is ignored,
+      // and a server that keeps data per project falls back to its global place.
+      if (checked.error && this.options.server.scope === "project") return checked.error;
+      if (checked.error) this.options.log(`ignoring ${checked.error}`);
+      projectPath = checked.path;
     }
     const { key, cwd } = this.options.pool.keyFor(projectPath, id);
-    const multiplexer = this.options.pool.acquire(key, cwd);
-    const session = new Session(id, multiplexer, key);
-    multiplexer.attach(session);
+    const backend = this.options.pool.acquire(key, cwd);
+    const session = new Session(id, backend, key, projectPath);
+    backend.attach(session);
     this.sessions.set(id, session);
     return session;
   }
@@ -191,7 +197,7 @@ export class DaemonFront {
     if (!this.sessions.delete(session.id)) return;
     this.options.log(`session ${session.id} ${reason}`);
     session.close();
-    session.multiplexer.detach(session);
+    session.backend.detach(session);
     this.options.pool.released(session.scopeKey);
   }
 

@@ -8,6 +8,7 @@ import { claimLock, isProcessAlive, readLock, removeLock, updateLock } from "../
 import { createLog } from "../proxy/proxy-log.js";
 import { ChildRegistry } from "./child-registry.js";
 import { DaemonFront } from "./http-front.js";
+import { MemoryBackend } from "../memory/memory-backend.js";
 import { ScopePool } from "./scope-pool.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -20,12 +21,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const server = findServer(loadConfig(configFile), name);
   const home = ensureHome();
   const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
-  if (server.transport !== "stdio" || !server.command) {
-    throw new Error(
-      server.builtin
-        ? `"${name}" is the built-in ${server.builtin} server, which this daemon cannot host`
-        : `"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`,
-    );
+  if (!server.builtin && (server.transport !== "stdio" || !server.command)) {
+    throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
   }
 
   const lockFile = lockPath(name, home);
@@ -46,7 +43,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
-  const pool = new ScopePool(server, log, registry);
+  const pool = server.builtin
+    ? new ScopePool({ ...server, scope: "shared" }, log, registry, () => new MemoryBackend(log))
+    : new ScopePool(server, log, registry);
   let port = server.port ?? 0;
   const front = new DaemonFront({ server, pool, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response));
@@ -76,7 +75,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     startedAt,
     command: "mcp-manager daemon",
   });
-  log(`listening on ${url} (scope ${server.scope}): ${[server.command, ...server.args].join(" ")}`);
+  const serving = server.builtin ? `the built-in ${server.builtin} server` : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
+  log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => front.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
   reaper.unref();

@@ -8,11 +8,14 @@ import {
   type JsonRpcResponse,
   type RequestId,
 } from "../protocol/json-rpc.js";
+import type { Backend } from "./backend.js";
 import { StdioChild, type StdioChildSpec } from "./stdio-child.js";
 
 /** What the multiplexer needs of a client session. */
 export interface SessionPort {
   readonly id: string;
+  /** The canonical project directory the session named, if it named a valid one. */
+  readonly projectPath?: string | undefined;
   /** Sends a message to the client; `related` names the client's request it belongs to, if any. */
   deliver(message: JsonRpcMessage, related?: RequestId): void;
 }
@@ -62,7 +65,7 @@ type ChildState = "idle" | "starting" | "ready" | "backing-off" | "stopped";
  * cancellations and server requests are mapped per session; notifications go to whoever should see them.
  * A child that dies is restarted with backoff and re-initialized; its sessions carry on.
  */
-export class Multiplexer {
+export class Multiplexer implements Backend {
   private child: StdioChild | undefined;
   private state: ChildState = "idle";
   private ready: Promise<void> | undefined;

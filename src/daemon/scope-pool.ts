@@ -1,4 +1,5 @@
 import type { ServerConfig } from "../config/schema.js";
+import type { Backend } from "./backend.js";
 import type { ChildRegistry } from "./child-registry.js";
 import { Multiplexer } from "./multiplexer.js";
 
@@ -8,13 +9,15 @@ import { Multiplexer } from "./multiplexer.js";
  * are stopped once no session has used them for the idle time.
  */
 export class ScopePool {
-  private readonly children = new Map<string, Multiplexer>();
+  private readonly children = new Map<string, Backend>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly server: ServerConfig,
     private readonly log: (line: string) => void,
     private readonly registry?: ChildRegistry,
+    /** Builds the backend of a scope; by default a Multiplexer running the server's command. */
+    private readonly create: (key: string, cwd: string | undefined) => Backend = (key, cwd) => this.multiplexer(key, cwd),
   ) {}
 
   keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string | undefined } {
@@ -28,13 +31,20 @@ export class ScopePool {
     }
   }
 
-  acquire(key: string, cwd: string | undefined): Multiplexer {
+  acquire(key: string, cwd: string | undefined): Backend {
     clearTimeout(this.idleTimers.get(key));
     this.idleTimers.delete(key);
-    let multiplexer = this.children.get(key);
-    if (!multiplexer) {
-      const label = key === "shared" ? "" : ` [${key}]`;
-      multiplexer = new Multiplexer({
+    let backend = this.children.get(key);
+    if (!backend) {
+      backend = this.create(key, cwd);
+      this.children.set(key, backend);
+    }
+    return backend;
+  }
+
+  private multiplexer(key: string, cwd: string | undefined): Multiplexer {
+    const label = key === "shared" ? "" : ` [${key}]`;
+    return new Multiplexer({
         child: {
           command: this.server.command!,
           args: this.server.args,
@@ -46,35 +56,32 @@ export class ScopePool {
         ...(this.registry
           ? { onChildStarted: (pid: number) => this.registry!.add(pid), onChildExited: (pid: number) => this.registry!.remove(pid) }
           : {}),
-      });
-      this.children.set(key, multiplexer);
-    }
-    return multiplexer;
+    });
   }
 
   /** A session left this child: stop it after the idle time if nobody else uses it (never for `shared`). */
   released(key: string): void {
-    const multiplexer = this.children.get(key);
-    if (!multiplexer || multiplexer.sessionCount > 0 || this.server.scope === "shared") return;
+    const backend = this.children.get(key);
+    if (!backend || backend.sessionCount > 0 || this.server.scope === "shared") return;
     clearTimeout(this.idleTimers.get(key));
     const timer = setTimeout(() => {
       this.idleTimers.delete(key);
-      if (multiplexer.sessionCount > 0) return;
+      if (backend.sessionCount > 0) return;
       this.children.delete(key);
       this.log(`stopping the idle child of ${key}`);
-      void multiplexer.stop();
+      void backend.stop();
     }, this.server.childIdleTimeoutMs);
     timer.unref();
     this.idleTimers.set(key, timer);
   }
 
   status() {
-    return [...this.children].map(([key, multiplexer]) => ({ scope: key, ...multiplexer.status() }));
+    return [...this.children].map(([key, backend]) => ({ scope: key, ...backend.status() }));
   }
 
   async stopAll(): Promise<void> {
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
-    await Promise.all([...this.children.values()].map((multiplexer) => multiplexer.stop()));
+    await Promise.all([...this.children.values()].map((backend) => backend.stop()));
     this.children.clear();
   }
 }

@@ -1,10 +1,13 @@
 import type { ServerResponse } from "node:http";
 import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import type { Exchange } from "./exchange.js";
-import type { Multiplexer, SessionPort } from "./multiplexer.js";
+import type { Backend } from "./backend.js";
+import type { SessionPort } from "./multiplexer.js";
 
 /** Messages kept for a session with no GET stream open, until one opens. */
 const MAX_BACKLOG = 1000;
+/** How long a session's later messages wait for a missing earlier one before going ahead without it. */
+const SEQUENCE_GAP_MS = 1000;
 const KEEP_ALIVE_MS = 15_000;
 
 /**
@@ -17,12 +20,46 @@ export class Session implements SessionPort {
   private stream: ServerResponse | undefined;
   private streamKeepAlive: NodeJS.Timeout | undefined;
   private backlog: string[] = [];
+  private nextSequence = 0;
+  private readonly held = new Map<number, () => void>();
+  private gapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
-    readonly multiplexer: Multiplexer,
+    readonly backend: Backend,
     readonly scopeKey: string,
+    readonly projectPath: string | undefined,
   ) {}
+
+  /**
+   * Runs `handle` when every message the client numbered before `sequence` has been handled. A number that never
+   * comes (its POST was never sent) holds the others back for at most SEQUENCE_GAP_MS.
+   */
+  inOrder(sequence: number, handle: () => void): void {
+    if (!Number.isInteger(sequence) || sequence < this.nextSequence) return handle();
+    this.held.set(sequence, handle);
+    this.release();
+    if (this.held.size > 0 && !this.gapTimer) {
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = undefined;
+        this.nextSequence = Math.min(...this.held.keys());
+        this.release();
+      }, SEQUENCE_GAP_MS);
+    }
+  }
+
+  private release(): void {
+    let next: (() => void) | undefined;
+    while ((next = this.held.get(this.nextSequence))) {
+      this.held.delete(this.nextSequence);
+      this.nextSequence += 1;
+      next();
+    }
+    if (this.held.size === 0 && this.gapTimer) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = undefined;
+    }
+  }
 
   /** Routes answers for these requests to the exchange. */
   expect(exchange: Exchange, ids: RequestId[]): void {
@@ -74,6 +111,8 @@ export class Session implements SessionPort {
 
   close(): void {
     clearInterval(this.streamKeepAlive);
+    clearTimeout(this.gapTimer);
+    this.held.clear();
     this.stream?.end();
     this.stream = undefined;
   }

@@ -35,6 +35,17 @@ program
     await runDaemon(name, configOption());
   });
 
+program
+  .command("memory")
+  .description("the built-in knowledge-graph memory server (normally run by the daemon: mcp-proxy --target memory)")
+  .option("--stdio", "serve one client over stdin/stdout, without a daemon")
+  .option("--project <dir>", "project whose .claude/memory.db to use (default: CLAUDE_PROJECT_DIR or the working directory)")
+  .action(async (options: { stdio?: boolean; project?: string }) => {
+    if (!options.stdio) throw new Error("memory needs --stdio here; through the daemon, connect with: mcp-proxy --target memory");
+    const { runMemoryStdio } = await import("../memory/stdio.js");
+    await runMemoryStdio(options.project);
+  });
+
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof ConfigError ? error.message : `mcp-manager: ${(error as Error).message}`;
   process.stderr.write(`${message}\n`);

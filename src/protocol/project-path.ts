@@ -1,6 +1,12 @@
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 
+/**
+ * Numbers the POSTs of one proxy session (0 for its initialize). Separate POSTs travel on separate connections
+ * and may arrive out of order; our daemon handles a session's messages in this order.
+ */
+export const SEQUENCE_HEADER = "mcp-proxy-sequence";
+
 /** The header that tells a daemon which project a session works in (per-project databases, children). */
 export const PROJECT_PATH_HEADER = "mcp-project-path";
 

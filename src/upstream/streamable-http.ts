@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { idKey, isRequest, isResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { SEQUENCE_HEADER } from "../protocol/project-path.js";
 import { contentType, discardBody, httpRequest, readBody } from "./http-client.js";
 import { readSse } from "./sse-reader.js";
 import type { UpstreamOptions, UpstreamTransport } from "./transport.js";
@@ -23,6 +24,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private readonly pendingInitialize = new Set<string>();
   /** Settles when the previous message has been handed over, so messages reach the daemon in order. */
   private dispatchOrder: Promise<void> = Promise.resolve();
+  /** The number of the next POST, sent so our daemon can handle messages in the order they were sent. */
+  private sequence = 0;
   private eventStream: AbortController | undefined;
   private lost = false;
   private closed = false;
@@ -40,9 +43,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   send(message: JsonRpcMessage, text = JSON.stringify(message)): Promise<void> {
     const previous = this.dispatchOrder;
+    const sequence = this.sequence++;
     let dispatched!: () => void;
     this.dispatchOrder = new Promise((resolve) => (dispatched = resolve));
-    return previous.then(() => this.post(message, text, dispatched)).finally(() => dispatched());
+    return previous.then(() => this.post(message, text, sequence, dispatched)).finally(() => dispatched());
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
@@ -52,7 +56,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return headers;
   }
 
-  private async post(message: JsonRpcMessage, text: string, dispatched: () => void): Promise<void> {
+  private async post(message: JsonRpcMessage, text: string, sequence: number, dispatched: () => void): Promise<void> {
     if (this.lost || this.closed) throw new UpstreamError("daemon session already ended", "session-lost", { delivered: false });
     const request = isRequest(message);
     if (request && message.method === "initialize") this.pendingInitialize.add(idKey(message.id));
@@ -62,7 +66,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
       method: "POST",
       url: this.options.url,
       ...this.route,
-      headers: this.headers({ "content-type": "application/json", accept: "application/json, text/event-stream" }),
+      headers: this.headers({
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        [SEQUENCE_HEADER]: String(sequence),
+      }),
       body: text,
       // A request is in order once it is written (its answer may take hours); anything else once accepted.
       ...(request ? { onWritten: dispatched } : {}),

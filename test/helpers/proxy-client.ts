@@ -19,8 +19,13 @@ export class ProxyClient {
   /** Answers the proxy relays for server-initiated requests (sampling, elicitation, roots). */
   onServerRequest: ((request: Message) => Message["result"] | undefined) | undefined;
 
-  constructor(t: TestContext, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean } = {}) {
-    this.child = spawnTracked(t, process.execPath, [PROXY, ...args], {
+  /** `command` replaces mcp-proxy with another stdio server script (the official memory server, ...). */
+  constructor(
+    t: TestContext,
+    args: string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean; command?: string[] } = {},
+  ) {
+    this.child = spawnTracked(t, process.execPath, [...(options.command ?? [PROXY]), ...args], {
       env: options.env ?? process.env,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       detached: options.detached ?? false,

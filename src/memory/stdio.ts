@@ -1,0 +1,31 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { projectPath } from "../protocol/project-path.js";
+import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
+import { databaseFor } from "./store-pool.js";
+import { KnowledgeGraphStore } from "./store.js";
+
+/**
+ * `mcp-manager memory --stdio`: the memory server for one client, without a daemon. The project is `--project`,
+ * else `CLAUDE_PROJECT_DIR`, else the working directory, as mcp-proxy decides it.
+ */
+export async function runMemoryStdio(project?: string): Promise<void> {
+  const path = project ? resolve(project) : projectPath();
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`project directory ${path} does not exist`);
+  const file = databaseFor(path);
+  const store = new KnowledgeGraphStore(file);
+  const memory = createMemoryServer({
+    store: () => store,
+    changed: () => {
+      if (memory.subscribed()) void memory.server.server.sendResourceUpdated({ uri: GRAPH_RESOURCE }).catch(() => {});
+    },
+  });
+  await memory.server.connect(new StdioServerTransport());
+  process.stderr.write(`memory server on stdio, database ${file}\n`);
+  // The SDK's stdio transport does not notice the end of stdin: the client is gone, so are we.
+  process.stdin.on("end", () => {
+    store.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { existsSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { configuredHome } from "./helpers/daemon-home.js";
+import { ROOT } from "./helpers/paths.js";
+import { freePort } from "./helpers/processes.js";
+import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const OFFICIAL = `${ROOT}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
+
+/** A home whose config has the built-in memory server (on a free port) and its own HOME. */
+async function memoryHome(t: Parameters<typeof tempDir>[0]) {
+  const daemon = configuredHome(t, { memory: { builtin: "memory", port: await freePort() } });
+  const home = tempDir(t, "msm-user-");
+  return { ...daemon, env: { ...daemon.env, HOME: home }, userHome: home };
+}
+
+async function memorySession(t: Parameters<typeof tempDir>[0], env: NodeJS.ProcessEnv, project: string) {
+  const client = new ProxyClient(t, ["--target", "memory"], { env: { ...env, CLAUDE_PROJECT_DIR: project } });
+  await client.initialize();
+  return client;
+}
+
+/** The official server over stdio, driven by the same client, its JSONL file in a temp dir. */
+async function officialSession(t: Parameters<typeof tempDir>[0]) {
+  const file = join(tempDir(t), "memory.jsonl");
+  const client = new ProxyClient(t, [], { env: { ...process.env, MEMORY_FILE_PATH: file }, command: [OFFICIAL] });
+  await client.initialize();
+  return client;
+}
+
+describe("built-in memory server", () => {
+  test("messages sent back to back are handled in the order sent: each read sees the write before it", async (t) => {
+    const daemon = await memoryHome(t);
+    const project = tempDir(t);
+    const client = await memorySession(t, daemon.env, project);
+    const reads: Array<Promise<Message>> = [];
+    for (let i = 0; i < 30; i++) {
+      client.start("tools/call", { name: "create_entities", arguments: { entities: [{ name: `entity-${i}`, entityType: "t", observations: [`obs ${i}`] }] } });
+      reads.push(client.responseTo(client.start("tools/call", { name: "open_nodes", arguments: { names: [`entity-${i}`] } })));
+    }
+    const answers = await Promise.all(reads);
+    answers.forEach((answer, i) => assert.deepEqual(answer.result.structuredContent.entities.map((e: Message) => e.name), [`entity-${i}`]));
+  });
+
+  test("projects are isolated: each has its own .claude/memory.db; a session without a project uses ~/.claude", async (t) => {
+    const daemon = await memoryHome(t);
+    const a = tempDir(t);
+    const b = tempDir(t);
+    const inA = await memorySession(t, daemon.env, a);
+    const inB = await memorySession(t, daemon.env, b);
+    await inA.callTool("create_entities", { entities: [{ name: "secret-of-a", entityType: "t", observations: [] }] });
+    assert.deepEqual((await inB.callTool("read_graph")).result.structuredContent.entities, []);
+    const alsoA = await memorySession(t, daemon.env, a);
+    assert.equal((await alsoA.callTool("search_nodes", { query: "SECRET" })).result.structuredContent.entities[0].name, "secret-of-a");
+    assert.ok(existsSync(join(realpathSync(a), ".claude", "memory.db")));
+
+    // No Mcp-Project-Path at all (a client other than mcp-proxy): the global database.
+    const url = new URL(daemon.lockedUrl("memory")!);
+    const headers = { "content-type": "application/json", accept: "application/json" };
+    const init = await fetch(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+    });
+    const session = init.headers.get("mcp-session-id")!;
+    await init.text();
+    const call = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": session },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: "global", entityType: "t", observations: [] }] } } }),
+    });
+    assert.equal(call.status, 200);
+    await call.text();
+    assert.ok(existsSync(join(daemon.userHome, ".claude", "memory.db")), "written to ~/.claude/memory.db");
+    assert.deepEqual((await inA.callTool("search_nodes", { query: "global" })).result.structuredContent.entities, []);
+  });
+
+  test("tools/list matches the official server's: names, schemas, annotations", async (t) => {
+    const daemon = await memoryHome(t);
+    const ours = await memorySession(t, daemon.env, tempDir(t));
+    const official = await officialSession(t);
+    const [mine, theirs] = [await ours.request("tools/list"), await official.request("tools/list")];
+    assert.deepEqual(mine.result.tools, theirs.result.tools);
+  });
+
+  test("the same calls get the same answers as the official server, errors included", async (t) => {
+    const daemon = await memoryHome(t);
+    const ours = await memorySession(t, daemon.env, tempDir(t));
+    const official = await officialSession(t);
+    const calls: Array<[string, Message]> = [
+      ["create_entities", { entities: [{ name: "Alice", entityType: "person", observations: ["likes tea", "Lives in Kyoto"] }, { name: "Bob", entityType: "person", observations: [] }] }],
+      ["create_entities", { entities: [{ name: "Alice", entityType: "robot", observations: [] }, { name: "Carol", entityType: "cat", observations: ["purrs"] }] }],
+      ["create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Carol", to: "Alice", relationType: "owns" }] }],
+      ["create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Bob", to: "Dave", relationType: "mentions" }] }],
+      ["add_observations", { observations: [{ entityName: "Bob", contents: ["plays go", "plays go too"] }, { entityName: "Alice", contents: ["likes tea", "new"] }] }],
+      ["add_observations", { observations: [{ entityName: "Ghost", contents: ["boo"] }] }],
+      ["search_nodes", { query: "KYOTO" }],
+      ["search_nodes", { query: "o" }],
+      ["search_nodes", { query: "nothing" }],
+      ["open_nodes", { names: ["Carol", "Bob", "Nobody"] }],
+      ["delete_observations", { deletions: [{ entityName: "Alice", observations: ["likes tea"] }, { entityName: "Ghost", observations: ["x"] }] }],
+      ["delete_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }] }],
+      ["delete_entities", { entityNames: ["Bob", "Ghost"] }],
+      ["read_graph", {}],
+      ["create_entities", { entities: [{ name: 42, entityType: "wrong type", observations: [] }] }],
+      ["add_observations", { observations: [{ entityName: "Alice" }] }],
+      ["read_graph", {}],
+    ];
+    for (const [name, args] of calls) {
+      const [mine, theirs] = [await ours.callTool(name, args), await official.callTool(name, args)];
+      assert.deepEqual(mine.result ?? mine.error, theirs.result ?? theirs.error, `${name} ${JSON.stringify(args)}`);
+    }
+  });
+
+  test("mcp-manager memory --stdio serves one client without a daemon", async (t) => {
+    const project = tempDir(t);
+    const home = tempDir(t);
+    const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], { env: { ...process.env, HOME: home }, command: [`${ROOT}dist/manager/index.js`] });
+    await client.initialize();
+    await client.callTool("create_entities", { entities: [{ name: "solo", entityType: "t", observations: [] }] });
+    assert.equal(textOf(await client.callTool("read_graph")).includes('"solo"'), true);
+    assert.ok(existsSync(join(project, ".claude", "memory.db")));
+  });
+});
