@@ -170,3 +170,30 @@ describe("built-in memory server under concurrent writers", () => {
     assert.equal((await writers[0]!.callTool("read_graph")).result.structuredContent.entities.length, 1000);
   });
 });
+
+describe("memory import and export (the official server's JSONL)", () => {
+  test("a file the official server wrote imports once, exports back byte for byte, and a bad file changes nothing", async (t) => {
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const { spawnSync } = await import("node:child_process");
+    // Let the official server write its file.
+    const official = await officialSession(t);
+    await official.callTool("create_entities", { entities: [{ name: "Alice", entityType: "person", observations: ["likes tea", "日本語"] }, { name: "Bob", entityType: "person", observations: [] }] });
+    await official.callTool("create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }] });
+    const jsonl = official.env!.MEMORY_FILE_PATH!;
+    const written = readFileSync(jsonl, "utf8");
+
+    const project = tempDir(t);
+    const env = { ...process.env, HOME: tempDir(t) };
+    const manager = (...args: string[]) => spawnSync(process.execPath, [`${ROOT}dist/manager/index.js`, "memory", ...args, "--project", project], { encoding: "utf8", env });
+    assert.match(manager("import", jsonl).stdout, /2 new entities, 2 new observations, 1 new relations/);
+    assert.match(manager("import", jsonl).stdout, /0 new entities, 0 new observations, 0 new relations/, "importing again adds nothing");
+    assert.equal(manager("export").stdout, `${written}\n`, "the export is the official file, line for line");
+
+    const broken = join(tempDir(t), "broken.jsonl");
+    writeFileSync(broken, `${written}\n{"type":"entity","name":"Eve","entityType":"t","observations":[]}\n{"type":"entity","name":3}`);
+    const refused = manager("import", broken);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /broken\.jsonl line 5: an entity needs a string name/);
+    assert.equal(manager("export").stdout, `${written}\n`, "nothing of the broken file was imported, not even its good lines");
+  });
+});

@@ -35,15 +35,37 @@ program
     await runDaemon(name, configOption());
   });
 
-program
+const memory = program
   .command("memory")
   .description("the built-in knowledge-graph memory server (normally run by the daemon: mcp-proxy --target memory)")
   .option("--stdio", "serve one client over stdin/stdout, without a daemon")
   .option("--project <dir>", "project whose .claude/memory.db to use (default: CLAUDE_PROJECT_DIR or the working directory)")
   .action(async (options: { stdio?: boolean; project?: string }) => {
-    if (!options.stdio) throw new Error("memory needs --stdio here; through the daemon, connect with: mcp-proxy --target memory");
+    if (!options.stdio) throw new Error("memory needs --stdio, import or export; through the daemon, connect with: mcp-proxy --target memory");
     const { runMemoryStdio } = await import("../memory/stdio.js");
     await runMemoryStdio(options.project);
+  });
+
+/** `--project` is read by whichever of `memory` and its subcommand commander gave it to. */
+const projectOption = (options: { project?: string }) => options.project ?? memory.opts<{ project?: string }>().project;
+
+memory
+  .command("import <file>")
+  .description("merge a JSONL file of the official memory server into the project's database (safe to repeat)")
+  .option("--project <dir>", "project whose .claude/memory.db to import into (default: CLAUDE_PROJECT_DIR or the working directory)")
+  .action(async (file: string, options: { project?: string }) => {
+    const { importJsonl } = await import("../memory/transfer.js");
+    process.stdout.write(`${importJsonl(file, projectOption(options))}\n`);
+  });
+
+memory
+  .command("export [file]")
+  .description("write the project's graph as JSONL, the official memory server's format (to stdout without a file)")
+  .option("--project <dir>", "project whose .claude/memory.db to export (default: CLAUDE_PROJECT_DIR or the working directory)")
+  .action(async (file: string | undefined, options: { project?: string }) => {
+    const { exportJsonl } = await import("../memory/transfer.js");
+    const report = exportJsonl(file, projectOption(options));
+    if (report) process.stderr.write(`${report}\n`);
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -191,6 +191,25 @@ export class KnowledgeGraphStore {
     this.db.transaction(() => relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType))).immediate();
   }
 
+  /**
+   * Merges a whole graph in one transaction: new entities, the observations and relations not there yet.
+   * Importing the same graph twice changes nothing the second time.
+   */
+  importGraph(graph: KnowledgeGraph): { entities: number; observations: number; relations: number } {
+    return this.db
+      .transaction(() => {
+        const counts = { entities: 0, observations: 0, relations: 0 };
+        for (const entity of graph.entities) {
+          counts.entities += this.createEntities([{ ...entity, observations: [] }]).length;
+          const id = this.statements.entityId.get(entity.name)!.id;
+          for (const content of entity.observations) if (this.addObservation(id, content)) counts.observations += 1;
+        }
+        counts.relations = this.createRelations(graph.relations).length;
+        return counts;
+      })
+      .immediate();
+  }
+
   readGraph(): KnowledgeGraph {
     return this.db.transaction(() => this.graphOf(undefined)).deferred();
   }

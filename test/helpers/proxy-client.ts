@@ -11,6 +11,8 @@ export type Message = Record<string, any>;
  */
 export class ProxyClient {
   readonly child: ChildProcess;
+  /** The environment the process was started with. */
+  readonly env: NodeJS.ProcessEnv | undefined;
   readonly received: Message[] = [];
   readonly rawLines: string[] = [];
   stderr = "";
@@ -25,6 +27,7 @@ export class ProxyClient {
     args: string[],
     options: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean; command?: string[] } = {},
   ) {
+    this.env = options.env;
     this.child = spawnTracked(t, process.execPath, [...(options.command ?? [PROXY]), ...args], {
       env: options.env ?? process.env,
       ...(options.cwd ? { cwd: options.cwd } : {}),
