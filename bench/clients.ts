@@ -77,9 +77,16 @@ export class StdioClient {
   private nextId = 1;
   private buffer = "";
   private readonly waiting = new Map<number, (message: Message) => void>();
+  private exited: string | undefined;
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(command, args, { stdio: ["pipe", "pipe", "ignore"], env });
+    this.child.once("exit", (code, signal) => {
+      this.exited = `${command} ${args.join(" ")} exited (${signal ?? code})`;
+      // A server that died answers nothing more: fail the calls still waiting instead of hanging.
+      for (const resolve of this.waiting.values()) resolve({ error: { code: -1, message: this.exited } });
+      this.waiting.clear();
+    });
     this.child.stdout!.setEncoding("utf8");
     this.child.stdout!.on("data", (chunk: string) => {
       this.buffer += chunk;
@@ -104,6 +111,7 @@ export class StdioClient {
 
   call(method: string, params: Message): Promise<Message> {
     const id = this.nextId++;
+    if (this.exited) return Promise.resolve({ error: { code: -1, message: this.exited } });
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       this.child.stdin!.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");

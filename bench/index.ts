@@ -1,5 +1,6 @@
 import { cpus, totalmem } from "node:os";
 import { daemonSharing } from "./daemon-sharing.js";
+import { memoryBenchmark } from "./memory.js";
 import { proxyOverhead } from "./proxy-overhead.js";
 
 /** `npm run bench`: runs every benchmark and prints Markdown for docs/benchmarks.md. */
@@ -8,3 +9,4 @@ console.log(`Machine: ${machine}\n`);
 const only = process.argv[2];
 if (!only || only === "proxy") console.log(`${await proxyOverhead()}\n`);
 if (!only || only === "daemon") console.log(`${await daemonSharing()}\n`);
+if (!only || only === "memory") console.log(`${await memoryBenchmark()}\n`);

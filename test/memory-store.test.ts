@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { KnowledgeGraphStore } from "../src/memory/store.js";
@@ -144,5 +146,26 @@ describe("knowledge graph store (SQLite)", () => {
       ["e4", "e40", "e41", "e42", "e43", "e44", "e45", "e46", "e47", "e48", "e49"],
       "the other connection's writes are indexed too",
     );
+  });
+});
+
+describe("knowledge graph store, opened by many processes at once", () => {
+  test("processes creating the same new database together all succeed (the schema is made once)", async (t) => {
+    const file = join(tempDir(t), "new.db");
+    const store = new URL("../src/memory/store.js", import.meta.url).href;
+    const script = `import(${JSON.stringify(store)}).then((m) => { new m.KnowledgeGraphStore(${JSON.stringify(file)}).close(); console.log("opened"); })`;
+    const openers = Array.from({ length: 6 }, () => spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] }));
+    const outputs = await Promise.all(
+      openers.map(async (child) => {
+        let text = "";
+        child.stdout.on("data", (chunk: Buffer) => (text += chunk));
+        child.stderr.on("data", (chunk: Buffer) => (text += chunk));
+        const [code] = (await once(child, "exit")) as [number];
+        return { code, text };
+      }),
+    );
+    for (const output of outputs) assert.deepEqual(output, { code: 0, text: "opened\n" });
+    const check = openStore(t, file);
+    assert.equal(check.db.prepare("SELECT version FROM schema_version").pluck().all().length, 1, "one version row");
   });
 });
