@@ -197,3 +197,23 @@ describe("memory import and export (the official server's JSONL)", () => {
     assert.equal(manager("export").stdout, `${written}\n`, "nothing of the broken file was imported, not even its good lines");
   });
 });
+
+describe("built-in memory server on bad input", () => {
+  test("a huge string is refused with an error addressed to its call, wrong types too, and the graph is unchanged", async (t) => {
+    const daemon = await memoryHome(t);
+    const client = await memorySession(t, daemon.env, tempDir(t));
+    await client.callTool("create_entities", { entities: [{ name: "kept", entityType: "t", observations: ["one"] }] });
+    const before = (await client.callTool("read_graph")).result.structuredContent;
+
+    const huge = "x".repeat(33 * 1024 * 1024); // over the proxy's 32 MiB message limit
+    const refused = await client.callTool("add_observations", { observations: [{ entityName: "kept", contents: [huge] }] });
+    assert.equal(refused.error?.code, -32600);
+    assert.match(refused.error.message, /exceeds the 33554432-byte limit/);
+
+    const wrong = await client.callTool("create_entities", { entities: [{ name: ["not", "a", "string"], entityType: "t", observations: [] }] });
+    assert.equal(wrong.result?.isError, true);
+    assert.match(wrong.result.content[0].text, /Input validation error/);
+
+    assert.deepEqual((await client.callTool("read_graph")).result.structuredContent, before);
+  });
+});

@@ -37,6 +37,13 @@ describe("mcp-proxy on bad input: answers what it can address, never crashes, ne
     const tooBig = await client.responseTo(42);
     assert.equal(tooBig.error.code, -32600);
     assert.match(tooBig.error.message, /exceeds the 4096-byte limit/);
+    // Clients that write the id first are answered too.
+    client.writeLine(JSON.stringify({ jsonrpc: "2.0", id: 43, method: "tools/call", params: { name: "echo", arguments: { message: "y".repeat(10_000) } } }));
+    assert.equal((await client.responseTo(43)).error.code, -32600);
+    // An oversized *answer* to a server request is dropped silently: replying would use an id the client never sent.
+    client.writeLine(JSON.stringify({ jsonrpc: "2.0", id: 44, result: { content: "z".repeat(10_000), method: "looks like one" } }));
+    await client.request("ping");
+    assert.ok(!client.received.some((m) => m.id === 44), "no answer to an oversized response");
 
     // 2025-03-26 batch: one array of answers, invalid members answered inside it.
     client.send([
