@@ -217,3 +217,32 @@ describe("built-in memory server on bad input", () => {
     assert.deepEqual((await client.callTool("read_graph")).result.structuredContent, before);
   });
 });
+
+describe("built-in memory server and the project path a request names", () => {
+  test("a relative, missing or traversing path never chooses where to write: the global database is used", async (t) => {
+    const daemon = await memoryHome(t);
+    await memorySession(t, daemon.env, tempDir(t)); // brings the daemon up
+    const url = new URL(daemon.lockedUrl("memory")!);
+    const outside = tempDir(t);
+    for (const [index, claimed] of [`../${outside.split("/").pop()}`, `${outside}/does-not-exist`, `${outside}/../${outside.split("/").pop()}/nope`].entries()) {
+      const headers = { "content-type": "application/json", accept: "application/json", "mcp-project-path": claimed };
+      const init = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+      });
+      const session = init.headers.get("mcp-session-id")!;
+      await init.text();
+      const call = await fetch(url, {
+        method: "POST",
+        headers: { ...headers, "mcp-session-id": session },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] } } }),
+      });
+      assert.equal(call.status, 200);
+      await call.text();
+    }
+    assert.ok(!existsSync(join(outside, ".claude")), "nothing written where the bad paths pointed");
+    assert.ok(!existsSync(join(outside, "does-not-exist")));
+    assert.ok(existsSync(join(daemon.userHome, ".claude", "memory.db")), "all three went to ~/.claude/memory.db");
+  });
+});
