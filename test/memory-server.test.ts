@@ -31,6 +31,27 @@ async function officialSession(t: Parameters<typeof tempDir>[0]) {
   return client;
 }
 
+/** A client that speaks HTTP to the daemon directly (no proxy), with whatever headers a test wants. */
+async function rawSession(url: URL, extraHeaders: Record<string, string> = {}) {
+  const headers = { "content-type": "application/json", accept: "application/json", ...extraHeaders };
+  const init = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+  });
+  const session = init.headers.get("mcp-session-id")!;
+  await init.text();
+  return async (name: string, args: Message): Promise<number> => {
+    const call = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": session },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name, arguments: args } }),
+    });
+    await call.text();
+    return call.status;
+  };
+}
+
 describe("built-in memory server", () => {
   test("messages sent back to back are handled in the order sent: each read sees the write before it", async (t) => {
     const daemon = await memoryHome(t);
@@ -58,22 +79,8 @@ describe("built-in memory server", () => {
     assert.ok(existsSync(join(realpathSync(a), ".claude", "memory.db")));
 
     // No Mcp-Project-Path at all (a client other than mcp-proxy): the global database.
-    const url = new URL(daemon.lockedUrl("memory")!);
-    const headers = { "content-type": "application/json", accept: "application/json" };
-    const init = await fetch(url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
-    });
-    const session = init.headers.get("mcp-session-id")!;
-    await init.text();
-    const call = await fetch(url, {
-      method: "POST",
-      headers: { ...headers, "mcp-session-id": session },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: "global", entityType: "t", observations: [] }] } } }),
-    });
-    assert.equal(call.status, 200);
-    await call.text();
+    const callTool = await rawSession(new URL(daemon.lockedUrl("memory")!));
+    assert.equal(await callTool("create_entities", { entities: [{ name: "global", entityType: "t", observations: [] }] }), 200);
     assert.ok(existsSync(join(daemon.userHome, ".claude", "memory.db")), "written to ~/.claude/memory.db");
     assert.deepEqual((await inA.callTool("search_nodes", { query: "global" })).result.structuredContent.entities, []);
   });
@@ -225,21 +232,8 @@ describe("built-in memory server and the project path a request names", () => {
     const url = new URL(daemon.lockedUrl("memory")!);
     const outside = tempDir(t);
     for (const [index, claimed] of [`../${outside.split("/").pop()}`, `${outside}/does-not-exist`, `${outside}/../${outside.split("/").pop()}/nope`].entries()) {
-      const headers = { "content-type": "application/json", accept: "application/json", "mcp-project-path": claimed };
-      const init = await fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
-      });
-      const session = init.headers.get("mcp-session-id")!;
-      await init.text();
-      const call = await fetch(url, {
-        method: "POST",
-        headers: { ...headers, "mcp-session-id": session },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_entities", arguments: { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] } } }),
-      });
-      assert.equal(call.status, 200);
-      await call.text();
+      const callTool = await rawSession(url, { "mcp-project-path": claimed });
+      assert.equal(await callTool("create_entities", { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] }), 200);
     }
     assert.ok(!existsSync(join(outside, ".claude")), "nothing written where the bad paths pointed");
     assert.ok(!existsSync(join(outside, "does-not-exist")));
