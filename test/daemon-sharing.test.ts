@@ -45,6 +45,19 @@ describe("shared daemon: one stdio child, many sessions, nobody can tell", () =>
     assert.equal(group.pgid, seenByA.pid, "the child leads its own process group");
   });
 
+  test("each later session gets the protocol version it asked for, unless it is newer than the child's", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const first = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    assert.equal((await first.initialize({}, "2025-06-18")).result.protocolVersion, "2025-06-18");
+    const older = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    assert.equal((await older.initialize({}, "2025-03-26")).result.protocolVersion, "2025-03-26");
+    const newer = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    assert.equal((await newer.initialize({}, "2025-11-25")).result.protocolVersion, "2025-06-18", "not beyond what the child speaks");
+    const unknown = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    assert.equal((await unknown.initialize({}, "1999-01-01")).result.protocolVersion, "2025-06-18");
+    assert.equal(textOf(await older.callTool("echo", { message: "old client" })), "old client");
+  });
+
   test("interleaved concurrent calls from several sessions, with the same ids, come back to the right session", async (t) => {
     const daemon = configuredHome(t, { probe: probeServer() });
     const clients = await Promise.all([0, 1, 2, 3].map(() => session(t, daemon)));

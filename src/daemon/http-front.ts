@@ -7,12 +7,12 @@ import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { VERSION } from "../version.js";
 import { Exchange } from "./exchange.js";
 import type { ScopePool } from "./scope-pool.js";
 import { Session } from "./session.js";
 
-export const SUPPORTED_PROTOCOL_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 const MAX_BATCH = 100;
 
 export interface FrontOptions {

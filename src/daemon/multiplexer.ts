@@ -9,6 +9,7 @@ import {
   type RequestId,
 } from "../protocol/json-rpc.js";
 import type { Backend } from "./backend.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { StdioChild, type StdioChildSpec } from "./stdio-child.js";
 
 /** What the multiplexer needs of a client session. */
@@ -145,10 +146,18 @@ export class Multiplexer implements Backend {
     const answer = (result: Record<string, unknown>) => session.deliver({ jsonrpc: "2.0", id: request.id, result }, request.id);
     switch (request.method) {
       case "initialize": {
-        // The first session's handshake initializes the child; everyone after gets the same answer.
+        // The first session's handshake initializes the child; everyone after gets the same answer, in the
+        // protocol version each asked for when the child's is at least as new (messages only gain optional
+        // fields from one version to the next), else in the child's.
         this.initializeParams ??= request.params ?? {};
         await this.whenReady();
-        return answer(this.initializeResult!);
+        const asked = request.params?.protocolVersion;
+        const spoken = this.initializeResult!.protocolVersion;
+        const agreed =
+          typeof asked === "string" && typeof spoken === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) && asked < spoken
+            ? asked
+            : spoken;
+        return answer({ ...this.initializeResult!, protocolVersion: agreed });
       }
       case "resources/subscribe":
       case "resources/unsubscribe": {
