@@ -1,9 +1,9 @@
 import type { ServerResponse } from "node:http";
 import { idKey, type RequestId } from "../protocol/json-rpc.js";
+import { openEventStream, sseMessage } from "./event-stream.js";
 
 /** Long calls switch to an event stream after this long, so clients with idle timeouts see bytes. */
 const SWITCH_TO_STREAM_MS = 1000;
-const KEEP_ALIVE_MS = 15_000;
 
 /**
  * The HTTP answer to one POST that carried requests. It starts as a plain JSON answer (the fastest path, one
@@ -43,7 +43,7 @@ export class Exchange {
       if (!this.acceptsStream) return false;
       this.startStream();
     }
-    if (this.streaming) this.response.write(`event: message\ndata: ${text}\n\n`);
+    if (this.streaming) this.response.write(sseMessage(text));
     else this.answers.push(text);
     if (this.waiting.size === 0) this.complete();
     return true;
@@ -52,9 +52,8 @@ export class Exchange {
   private startStream(): void {
     if (this.streaming || this.done) return;
     this.streaming = true;
-    this.response.writeHead(200, { ...this.headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
-    for (const text of this.answers.splice(0)) this.response.write(`event: message\ndata: ${text}\n\n`);
-    this.keepAlive = setInterval(() => this.response.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+    this.keepAlive = openEventStream(this.response, this.headers);
+    for (const text of this.answers.splice(0)) this.response.write(sseMessage(text));
   }
 
   private complete(): void {

@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isAbsolute } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
-import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
+import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, canonicalProjectDir, decodeProjectPath } from "../protocol/project-path.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { VERSION } from "../version.js";
 import { Exchange } from "./exchange.js";
@@ -149,12 +147,15 @@ export class DaemonFront {
     let projectPath: string | undefined;
     const header = request.headers[PROJECT_PATH_HEADER];
     if (typeof header === "string" && header) {
-      const checked = canonicalProject(decodeProjectPath(header));
+      const claimed = decodeProjectPath(header);
+      const checked = canonicalProjectDir(claimed);
       // Where the project decides what runs (a project scope) a bad path is an error; elsewhere it is ignored,
       // and a server that keeps data per project falls back to its global place.
-      if (checked.error && this.options.server.scope === "project") return checked.error;
-      if (checked.error) this.options.log(`ignoring ${checked.error}`);
-      projectPath = checked.path;
+      if ("error" in checked) {
+        const error = `Mcp-Project-Path ${claimed} ${checked.error}`;
+        if (this.options.server.scope === "project") return error;
+        this.options.log(`ignoring ${error}`);
+      } else projectPath = checked.path;
     }
     const { key, cwd } = this.options.pool.keyFor(projectPath, id);
     const backend = this.options.pool.acquire(key, cwd);
@@ -207,18 +208,6 @@ export class DaemonFront {
       if (session.busy || session.hasStream) continue;
       if (now - session.lastActivity >= this.options.server.sessionIdleTimeoutMs) this.endSession(session, "reaped after idling");
     }
-  }
-}
-
-/** A project path a client names must be an absolute, existing directory; its canonical form is the key. */
-function canonicalProject(path: string): { path?: string; error?: string } {
-  if (!isAbsolute(path)) return { error: `Mcp-Project-Path must be absolute: ${path}` };
-  try {
-    const real = realpathSync.native(path);
-    if (!statSync(real).isDirectory()) return { error: `Mcp-Project-Path is not a directory: ${path}` };
-    return { path: real };
-  } catch {
-    return { error: `Mcp-Project-Path does not exist: ${path}` };
   }
 }
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { findServer, loadConfig } from "../config/load.js";
 import { ensureHome, lockPath, logPath } from "../config/paths.js";
 import { claimLock, isProcessAlive, readLock, removeLock, updateLock } from "../manager/lock-file.js";
-import { createLog } from "../proxy/proxy-log.js";
+import { createLog } from "../logging/log.js";
 import { ChildRegistry } from "./child-registry.js";
 import { DaemonFront } from "./http-front.js";
 import { MemoryBackend } from "../memory/memory-backend.js";

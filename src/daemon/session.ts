@@ -2,13 +2,13 @@ import type { ServerResponse } from "node:http";
 import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import type { Exchange } from "./exchange.js";
 import type { Backend } from "./backend.js";
+import { openEventStream, sseMessage } from "./event-stream.js";
 import type { SessionPort } from "./multiplexer.js";
 
 /** Messages kept for a session with no GET stream open, until one opens. */
 const MAX_BACKLOG = 1000;
 /** How long a session's later messages wait for a missing earlier one before going ahead without it. */
 const SEQUENCE_GAP_MS = 1000;
-const KEEP_ALIVE_MS = 15_000;
 
 /**
  * One client session of the daemon: its `Mcp-Session-Id`, the POST exchanges waiting for answers, and the
@@ -83,7 +83,7 @@ export class Session implements SessionPort {
       if (isAnswer) this.exchanges.delete(key);
     }
     // Not tied to an open exchange (or the client went away from it): the GET stream carries it.
-    if (this.stream) this.stream.write(`event: message\ndata: ${text}\n\n`);
+    if (this.stream) this.stream.write(sseMessage(text));
     else if (this.backlog.length < MAX_BACKLOG) this.backlog.push(text);
   }
 
@@ -97,10 +97,8 @@ export class Session implements SessionPort {
 
   openStream(response: ServerResponse, headers: Record<string, string>): void {
     this.stream = response;
-    response.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
-    response.flushHeaders();
-    for (const text of this.backlog.splice(0)) response.write(`event: message\ndata: ${text}\n\n`);
-    this.streamKeepAlive = setInterval(() => response.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
+    this.streamKeepAlive = openEventStream(response, headers);
+    for (const text of this.backlog.splice(0)) response.write(sseMessage(text));
     response.on("close", () => {
       if (this.stream !== response) return;
       this.stream = undefined;

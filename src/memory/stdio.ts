@@ -1,7 +1,5 @@
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { projectPath } from "../protocol/project-path.js";
+import { commandProjectDir } from "../protocol/project-path.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
 import { databaseFor } from "./store-pool.js";
 import { KnowledgeGraphStore } from "./store.js";
@@ -11,9 +9,7 @@ import { KnowledgeGraphStore } from "./store.js";
  * else `CLAUDE_PROJECT_DIR`, else the working directory, as mcp-proxy decides it.
  */
 export async function runMemoryStdio(project?: string): Promise<void> {
-  const path = project ? resolve(project) : projectPath();
-  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`project directory ${path} does not exist`);
-  const file = databaseFor(path);
+  const file = databaseFor(commandProjectDir(project));
   const store = new KnowledgeGraphStore(file);
   const memory = createMemoryServer({
     store: () => store,

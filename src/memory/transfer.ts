@@ -1,14 +1,11 @@
-import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { projectPath } from "../protocol/project-path.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { commandProjectDir } from "../protocol/project-path.js";
 import { parseJsonl, toJsonl } from "./jsonl.js";
 import { databaseFor } from "./store-pool.js";
 import { KnowledgeGraphStore } from "./store.js";
 
 function openProjectStore(project: string | undefined): KnowledgeGraphStore {
-  const path = project ? resolve(project) : projectPath();
-  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`project directory ${path} does not exist`);
-  return new KnowledgeGraphStore(databaseFor(path));
+  return new KnowledgeGraphStore(databaseFor(commandProjectDir(project)));
 }
 
 /** `mcp-manager memory import FILE`: all or nothing, and a second import of the same file adds nothing. */

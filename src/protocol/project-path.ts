@@ -1,5 +1,5 @@
-import { realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 
 /**
  * Numbers the POSTs of one proxy session (0 for its initialize). Separate POSTs travel on separate connections
@@ -30,4 +30,26 @@ export function encodeProjectPath(path: string): string {
 
 export function decodeProjectPath(value: string): string {
   return value.includes("%") ? decodeURIComponent(value) : value;
+}
+
+/**
+ * A project directory someone names (a request header, a command's --project): it must be absolute and an
+ * existing directory, and its canonical form (symlinks resolved) is what is used. Gives the reason otherwise.
+ */
+export function canonicalProjectDir(path: string): { path: string } | { error: string } {
+  if (!isAbsolute(path)) return { error: "must be an absolute path" };
+  try {
+    const real = realpathSync.native(path);
+    return statSync(real).isDirectory() ? { path: real } : { error: "is not a directory" };
+  } catch {
+    return { error: "does not exist" };
+  }
+}
+
+/** The project of a command: `--project DIR` (relative to the working directory), else as mcp-proxy decides it. */
+export function commandProjectDir(option: string | undefined): string {
+  const path = option ? resolve(option) : projectPath();
+  const checked = canonicalProjectDir(path);
+  if ("error" in checked) throw new Error(`project directory ${path} ${checked.error}`);
+  return checked.path;
 }

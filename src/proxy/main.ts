@@ -10,7 +10,7 @@ import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./a
 import { Bridge } from "./bridge.js";
 import { ensureDaemon, type DaemonTarget } from "./daemon-starter.js";
 import { readLines } from "./line-reader.js";
-import { createLog } from "./proxy-log.js";
+import { createLog } from "../logging/log.js";
 
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
 const SIGTERM_BUDGET_MS = 250;

@@ -1,10 +1,10 @@
 import { appendFileSync, openSync } from "node:fs";
 
 /**
- * Lifecycle lines for humans: to stderr (the client shows it in its MCP log) and, for a configured
- * target, to `<home>/<name>.log`. Never stdout, which carries protocol messages alone.
+ * Lifecycle lines for humans, from proxies and daemons: to stderr (a client shows a proxy's in its MCP log)
+ * and, for a configured server, to `<home>/<name>.log`. Never stdout, which carries protocol messages alone.
  * A log that cannot be written is given up quietly: a closed stderr (its reader died) or a full disk must
- * never stop the proxy, nor turn each failed write into another error to log.
+ * never stop the process, nor turn each failed write into another error to log.
  */
 export function createLog(prefix: string, file?: string): (line: string) => void {
   let fd: number | undefined;
