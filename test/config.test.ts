@@ -23,7 +23,7 @@ describe("config loader", () => {
     });
     const config = loadConfig();
     assert.equal(config.file, undefined);
-    assert.equal(config.managerPort, 3199);
+    assert.equal(config.manager.port, 3199);
     assert.deepEqual(Object.keys(config.servers), ["memory"]);
     assert.equal(config.servers.memory!.url, "http://127.0.0.1:3100/mcp");
   });

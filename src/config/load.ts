@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod/v3";
-import { configFile, normalizeEntry, type Config, type ServerConfig } from "./schema.js";
+import { DEFAULT_MANAGER_SETTINGS, configFile, normalizeEntry, type Config, type ServerConfig } from "./schema.js";
 import { configPath, expandHome } from "./paths.js";
 
 /** A config problem told in one sentence naming the file, the key and what is wrong. */
@@ -41,7 +41,12 @@ export function parseConfig(raw: unknown, file: string | undefined): Config {
   const entries = result.data.servers ?? result.data.mcpServers ?? {};
   const servers: Record<string, ServerConfig> = {};
   for (const [name, entry] of Object.entries(entries)) servers[name] = normalizeEntry(name, entry, expandHome);
-  const config: Config = { managerPort: result.data.managerPort, servers };
+  const { managerPort, manager } = result.data;
+  const settings = Object.fromEntries(Object.entries(manager ?? {}).filter(([, value]) => value !== undefined));
+  const config: Config = {
+    manager: { ...DEFAULT_MANAGER_SETTINGS, ...settings, ...(managerPort !== undefined ? { port: managerPort } : {}) },
+    servers,
+  };
   if (file) config.file = file;
   return config;
 }

@@ -17,6 +17,12 @@ export function expandHome(path: string): string {
 export const configPath = (home = homeDir()) => join(home, "config.json");
 export const lockPath = (name: string, home = homeDir()) => join(home, `${name}.lock`);
 export const logPath = (name: string, home = homeDir()) => join(home, `${name}.log`);
+/** Present while a daemon is stopped on purpose (`mcp-manager stop`): proxies then do not start it. */
+export const stopMarkerPath = (name: string, home = homeDir()) => join(home, `${name}.stopped`);
+/** The manager's bearer token for mutating API calls, readable by the user alone. */
+export const tokenPath = (home = homeDir()) => join(home, "manager.token");
+export const managerLockPath = (home = homeDir()) => join(home, "manager.lock");
+export const managerLogPath = (home = homeDir()) => join(home, "manager.log");
 
 /** Creates the home directory readable by the user alone; tightens it if it already exists too open. */
 export function ensureHome(home = homeDir()): string {

@@ -83,21 +83,44 @@ function resolveTransport(entry: Pick<ParsedEntry, "transport" | "type" | "url" 
   return "stdio";
 }
 
+const managerSettings = z
+  .object({
+    port: port.optional(),
+    healthIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
+    restartLimit: z.number().int().min(0).max(1000).optional(),
+    restartBackoffMs: z.number().int().min(10).max(600_000).optional(),
+    logMaxBytes: z.number().int().min(4096).optional(),
+    logFiles: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+
 export const configFile = z
   .object({
-    managerPort: port.default(3199),
+    /** Kept for configs written before `manager.port` existed. */
+    managerPort: port.optional(),
+    manager: managerSettings.optional(),
     servers: z.record(z.string(), serverEntry).optional(),
     /** The shape every client uses, accepted so users can paste their existing block. */
     mcpServers: z.record(z.string(), serverEntry).optional(),
   })
   .strict()
   .superRefine((file, ctx) => {
+    if (file.managerPort !== undefined && file.manager?.port !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["managerPort"], message: 'give "manager.port" or "managerPort", not both' });
+    }
     if (file.servers && file.mcpServers) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["mcpServers"], message: 'use "servers" or "mcpServers", not both' });
     }
     const servers = file.servers ?? file.mcpServers ?? {};
     const key = file.servers ? "servers" : "mcpServers";
     for (const name of Object.keys(servers)) {
+      if (name === "manager") {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [key, name],
+          message: 'the name "manager" is taken by mcp-manager\'s own files (manager.lock, manager.log): choose another',
+        });
+      }
       if (!SERVER_NAME.test(name)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
@@ -130,10 +153,35 @@ export interface ServerConfig {
   disabled: boolean;
 }
 
+/** How mcp-manager supervises daemons, with every default applied. */
+export interface ManagerSettings {
+  /** The API's port on 127.0.0.1. */
+  port: number;
+  /** How often each running daemon's health is checked. */
+  healthIntervalMs: number;
+  /** Crashes in a row (each within a minute of its start) after which a daemon is left `failed`. */
+  restartLimit: number;
+  /** The first restart delay; each further crash in a row doubles it, up to 30 s. */
+  restartBackoffMs: number;
+  /** A log file larger than this is rotated to `<name>.log.1` (older ones shift up). */
+  logMaxBytes: number;
+  /** How many rotated files are kept besides the live one. */
+  logFiles: number;
+}
+
+export const DEFAULT_MANAGER_SETTINGS: ManagerSettings = {
+  port: 3199,
+  healthIntervalMs: 30_000,
+  restartLimit: 5,
+  restartBackoffMs: 1000,
+  logMaxBytes: 10 * 1024 * 1024,
+  logFiles: 3,
+};
+
 export interface Config {
   /** The file the config came from, or undefined when the embedded defaults are in use. */
   file?: string;
-  managerPort: number;
+  manager: ManagerSettings;
   servers: Record<string, ServerConfig>;
 }
 
@@ -146,8 +194,8 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
   const transport = entry.builtin ? "streamable-http" : resolveTransport(entry);
   const port = entry.builtin && entry.port === undefined ? DEFAULT_MEMORY_PORT : entry.port;
   const defaultPath = transport === "sse" ? "/sse" : "/mcp";
-  const url =
-    entry.url ?? (port !== undefined && transport !== "stdio" ? `http://127.0.0.1:${port}${entry.path ?? defaultPath}` : undefined);
+  // A stdio server with a port: our daemon listens there (and at /mcp), so it can be found even without its lock.
+  const url = entry.url ?? (port !== undefined ? `http://127.0.0.1:${port}${transport === "stdio" ? "/mcp" : (entry.path ?? defaultPath)}` : undefined);
   const server: ServerConfig = {
     name,
     args: entry.args,

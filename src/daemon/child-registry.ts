@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { processStarted } from "../process/process-identity.js";
 
 interface Recorded {
   pid: number;
@@ -63,19 +63,5 @@ export class ChildRegistry {
     const temp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify([...this.children.values()]), { mode: 0o600 });
     renameSync(temp, this.file);
-  }
-}
-
-/** The start time of a process: field 22 of /proc/PID/stat on Linux, `ps -o lstart=` elsewhere. */
-function processStarted(pid: number): string | undefined {
-  if (process.platform === "win32") return undefined;
-  try {
-    if (process.platform === "linux") {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    }
-    return execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" }).trim() || undefined;
-  } catch {
-    return undefined;
   }
 }

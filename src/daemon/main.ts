@@ -4,7 +4,17 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { findServer, loadConfig } from "../config/load.js";
 import { ensureHome, lockPath, logPath } from "../config/paths.js";
-import { claimLock, isProcessAlive, readLock, removeLock, updateLock } from "../manager/lock-file.js";
+import {
+  claimLock,
+  isHolderAlive,
+  lockRecord,
+  readLock,
+  removeLock,
+  removeStaleLock,
+  updateLock,
+  type LockRecord,
+} from "../manager/lock-file.js";
+import { rotateLog } from "../logging/rotate.js";
 import { createLog } from "../logging/log.js";
 import { ChildRegistry } from "./child-registry.js";
 import { DaemonFront } from "./http-front.js";
@@ -12,13 +22,15 @@ import { MemoryBackend } from "../memory/memory-backend.js";
 import { ScopePool } from "./scope-pool.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const HOUSEKEEPING_MS = 10_000;
 
 /**
  * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects, over streamable
  * HTTP on 127.0.0.1 (the configured port, or one the OS picks). Its lock file names its pid and URL.
  */
 export async function runDaemon(name: string, configFile?: string): Promise<void> {
-  const server = findServer(loadConfig(configFile), name);
+  const config = loadConfig(configFile);
+  const server = findServer(config, name);
   const home = ensureHome();
   const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
   if (!server.builtin && (server.transport !== "stdio" || !server.command)) {
@@ -26,26 +38,17 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   }
 
   const lockFile = lockPath(name, home);
-  const holder = readLock(lockFile);
-  // The lock is ours when we made it, or when the proxy that started us claimed it on our behalf.
-  const ours = (pid: number) => pid === process.pid || pid === process.ppid;
-  if (holder && !ours(holder.pid) && isProcessAlive(holder.pid)) {
-    throw new Error(`daemon "${name}" already runs (pid ${holder.pid}, lock ${lockFile})`);
-  }
-  if (holder && !ours(holder.pid)) removeLock(lockFile);
   const startedAt = new Date().toISOString();
-  if (!holder || !ours(holder.pid)) {
-    if (!claimLock(lockFile, { name, pid: process.pid, startedBy: process.pid, startedAt })) {
-      throw new Error(`daemon "${name}" is being started by another process (lock ${lockFile})`);
-    }
-  }
+  const holder = claimOrJoin(lockFile, name, startedAt);
+  const rotation = { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles };
 
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
+  const poolOptions = { log, registry, restartLimit: config.manager.restartLimit, logFile: logPath(name, home) };
   const pool = server.builtin
-    ? new ScopePool({ ...server, scope: "shared" }, log, registry, () => new MemoryBackend(log))
-    : new ScopePool(server, log, registry);
+    ? new ScopePool({ ...server, scope: "shared" }, { ...poolOptions, create: () => new MemoryBackend(log) })
+    : new ScopePool(server, poolOptions);
   let port = server.port ?? 0;
   const front = new DaemonFront({ server, pool, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response));
@@ -66,7 +69,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   port = (httpServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/mcp`;
   const socketServer = await listenOnSocket(join(home, `${name}.sock`), httpServer, log);
-  updateLock(lockFile, {
+  const record = lockRecord({
     name,
     pid: process.pid,
     url,
@@ -75,11 +78,19 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     startedAt,
     command: "mcp-manager daemon",
   });
+  updateLock(lockFile, record);
   const serving = server.builtin ? `the built-in ${server.builtin} server` : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => front.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
   reaper.unref();
+  // Housekeeping that needs no manager: keep the log within its size, and put back a lock removed by hand
+  // (the seed's troubleshooting says `rm ~/.mcp-session-manager/*.lock`), so starters keep finding us.
+  const housekeeping = setInterval(() => {
+    rotateLog(logPath(name, home), rotation);
+    if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);
+  }, HOUSEKEEPING_MS);
+  housekeeping.unref();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -87,6 +98,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     stopping = true;
     log(`stopping (${signal})`);
     clearInterval(reaper);
+    clearInterval(housekeeping);
     httpServer.close();
     socketServer?.server.close();
     if (socketServer) removeFile(socketServer.path);
@@ -137,4 +149,21 @@ function removeFile(path: string): void {
   } catch {
     // not there
   }
+}
+
+/**
+ * Takes the daemon's lock, or joins the claim the process that spawned us made on our behalf. A live holder
+ * that is neither (another daemon) means we must not run; a stale one is replaced.
+ */
+function claimOrJoin(lockFile: string, name: string, startedAt: string): LockRecord | undefined {
+  // The lock is ours when we made it, or when the process that started us claimed it for us.
+  const ours = (pid: number) => pid === process.pid || pid === process.ppid;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const holder = readLock(lockFile);
+    if (holder && ours(holder.pid)) return holder;
+    if (holder && isHolderAlive(holder)) throw new Error(`daemon "${name}" already runs (pid ${holder.pid}, lock ${lockFile})`);
+    if (holder) removeStaleLock(lockFile, holder);
+    if (claimLock(lockFile, lockRecord({ name, pid: process.pid, startedBy: process.pid, startedAt }))) return undefined;
+  }
+  throw new Error(`daemon "${name}" is being started by another process (lock ${lockFile})`);
 }

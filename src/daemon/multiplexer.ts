@@ -25,6 +25,10 @@ export interface MultiplexerOptions {
   child: StdioChildSpec;
   /** How long a request waits for the child to be (re)started and initialized. */
   startTimeoutMs: number;
+  /** Crashes in a row (each within a minute of its start) after which the child is left `failed`. */
+  restartLimit: number;
+  /** The daemon's log, named in the error a failed child's requests get. */
+  logFile: string;
   log: (line: string) => void;
   /** Told when a child process starts and when it is gone, so a registry can track them. */
   onChildStarted?: (pid: number) => void;
@@ -58,7 +62,9 @@ const MAX_BACKOFF_MS = 30_000;
 /** A child that ran this long before dying is not crash-looping: restart quickly again. */
 const STABLE_AFTER_MS = 60_000;
 
-type ChildState = "idle" | "starting" | "ready" | "backing-off" | "stopped";
+type ChildState = "idle" | "starting" | "ready" | "backing-off" | "failed" | "stopped";
+/** A failed child is tried again when a request comes this long after it gave up (the cause may be gone). */
+const RETRY_FAILED_AFTER_MS = 60_000;
 
 /**
  * One stdio server shared by many sessions, and nobody can tell. Ids are rewritten into the child's id space
@@ -89,6 +95,7 @@ export class Multiplexer implements Backend {
   private startedAt = 0;
   private lastError: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private failedAt = 0;
 
   constructor(private readonly options: MultiplexerOptions) {}
 
@@ -334,7 +341,11 @@ export class Multiplexer implements Backend {
   private whenReady(): Promise<void> {
     if (this.state === "ready") return Promise.resolve();
     if (!this.initializeParams) return Promise.reject(new Error("the session must send initialize first"));
-    if (this.state === "idle" || this.state === "stopped") this.start();
+    if (this.state === "failed") {
+      if (Date.now() - this.failedAt < RETRY_FAILED_AFTER_MS) return Promise.reject(new Error(this.failedMessage()));
+      this.failures = 0; // long enough: the cause may be fixed, try once more
+    }
+    if (this.state === "idle" || this.state === "stopped" || this.state === "failed") this.start();
     const timeout = this.options.startTimeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -427,6 +438,12 @@ export class Multiplexer implements Backend {
       this.state = "idle"; // started again on demand
       return;
     }
+    if (this.failures > this.options.restartLimit) {
+      this.state = "failed";
+      this.failedAt = Date.now();
+      this.options.log(`giving up: ${this.failedMessage()}`);
+      return;
+    }
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.max(0, this.failures - 1));
     this.state = "backing-off";
     this.options.log(`restarting the server in ${delay} ms`);
@@ -438,6 +455,13 @@ export class Multiplexer implements Backend {
       this.start();
       this.ready!.then(restarted, failed);
     }, delay);
+  }
+
+  private failedMessage(): string {
+    return (
+      `mcp-session-manager: the server failed ${this.failures} times in a row (last: ${this.lastError ?? "unknown"}) ` +
+      `and is not restarted for now; see ${this.options.logFile}`
+    );
   }
 
   /** Stops the child (its whole process group) and refuses further work. */

@@ -3,6 +3,17 @@ import type { Backend } from "./backend.js";
 import type { ChildRegistry } from "./child-registry.js";
 import { Multiplexer } from "./multiplexer.js";
 
+export interface PoolOptions {
+  log: (line: string) => void;
+  registry?: ChildRegistry;
+  /** Crashes in a row after which a child is left failed (requests then get an error at once). */
+  restartLimit: number;
+  /** The daemon's log, named in errors. */
+  logFile: string;
+  /** Builds the backend of a scope; by default a Multiplexer running the server's command. */
+  create?: (key: string, cwd: string | undefined) => Backend;
+}
+
 /**
  * Which child serves a session, by the server's sharing scope: one for everybody (`shared`), one per canonical
  * project path started in that directory (`project`), or one per session (`session`). Children of the last two
@@ -12,13 +23,16 @@ export class ScopePool {
   private readonly children = new Map<string, Backend>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
 
+  private readonly log: (line: string) => void;
+  private readonly create: (key: string, cwd: string | undefined) => Backend;
+
   constructor(
     private readonly server: ServerConfig,
-    private readonly log: (line: string) => void,
-    private readonly registry?: ChildRegistry,
-    /** Builds the backend of a scope; by default a Multiplexer running the server's command. */
-    private readonly create: (key: string, cwd: string | undefined) => Backend = (key, cwd) => this.multiplexer(key, cwd),
-  ) {}
+    private readonly options: PoolOptions,
+  ) {
+    this.log = options.log;
+    this.create = options.create ?? ((key, cwd) => this.multiplexer(key, cwd));
+  }
 
   keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string | undefined } {
     switch (this.server.scope) {
@@ -44,18 +58,19 @@ export class ScopePool {
 
   private multiplexer(key: string, cwd: string | undefined): Multiplexer {
     const label = key === "shared" ? "" : ` [${key}]`;
+    const registry = this.options.registry;
     return new Multiplexer({
-        child: {
-          command: this.server.command!,
-          args: this.server.args,
-          env: this.server.env,
-          ...(cwd ? { cwd } : {}),
-        },
-        startTimeoutMs: this.server.startTimeoutMs,
-        log: (line) => this.log(`${line}${label}`),
-        ...(this.registry
-          ? { onChildStarted: (pid: number) => this.registry!.add(pid), onChildExited: (pid: number) => this.registry!.remove(pid) }
-          : {}),
+      child: {
+        command: this.server.command!,
+        args: this.server.args,
+        env: this.server.env,
+        ...(cwd ? { cwd } : {}),
+      },
+      startTimeoutMs: this.server.startTimeoutMs,
+      restartLimit: this.options.restartLimit,
+      logFile: this.options.logFile,
+      log: (line) => this.log(`${line}${label}`),
+      ...(registry ? { onChildStarted: (pid: number) => registry.add(pid), onChildExited: (pid: number) => registry.remove(pid) } : {}),
     });
   }
 

@@ -1,17 +1,26 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { isSameProcess, processStarted } from "../process/process-identity.js";
 
 /** What `<home>/<name>.lock` records about a daemon: who it is and where it listens. */
 export interface LockRecord {
   name: string;
   pid: number;
+  /** The start time of `pid` (see process-identity): a recycled pid is not mistaken for the holder. */
+  pidStarted?: string;
   /** The URL clients use; absent while the daemon is still being started. */
   url?: string;
   /** A Unix domain socket serving the same HTTP as `url`, for local clients (POSIX only). */
   socket?: string;
-  /** Who wrote the lock (a proxy or the manager) and when. */
+  /** Who started the daemon (a proxy or the manager) and when. */
   startedBy: number;
   startedAt: string;
   command?: string;
+}
+
+/** A lock record for `pid`, stamped with its start time. */
+export function lockRecord(fields: Omit<LockRecord, "pidStarted">): LockRecord {
+  const started = processStarted(fields.pid);
+  return started === undefined ? { ...fields } : { ...fields, pidStarted: started };
 }
 
 export function readLock(path: string): LockRecord | undefined {
@@ -29,6 +38,11 @@ export function readLock(path: string): LockRecord | undefined {
     // fall through: a torn or foreign file is as good as no lock, and is replaced
   }
   return { name: "", pid: 0, startedBy: 0, startedAt: "" };
+}
+
+/** True while the process the lock names is the one that wrote it (not dead, not a recycled pid). */
+export function isHolderAlive(lock: LockRecord): boolean {
+  return isSameProcess(lock.pid, lock.pidStarted);
 }
 
 /** Creates the lock only if none exists (O_EXCL): of many racing starters exactly one wins. */
@@ -57,27 +71,33 @@ export function removeLock(path: string): void {
   }
 }
 
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  return !isZombie(pid);
-}
+/** A breaker that died holding the guard (it holds it for microseconds) is presumed gone after this. */
+const GUARD_STALE_MS = 5000;
 
 /**
- * A process that exited but was never reaped still answers kill(pid, 0). In containers whose first process
- * does not reap orphans, a killed daemon stays like that: it must count as dead.
+ * Removes a stale lock, but only the one the caller saw. "Read, then unlink" alone is a race: between the two,
+ * another starter may have replaced the stale lock with its own fresh claim, which would then be deleted and
+ * let two daemons start. Breakers therefore take a guard file exclusively and re-read the lock under it.
+ * Afterwards every starter tries `claimLock` again, and exactly one wins.
  */
-function isZombie(pid: number): boolean {
-  if (process.platform !== "linux") return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
-  } catch {
-    return false;
+export function removeStaleLock(path: string, seen: LockRecord): void {
+  const guard = `${path}.break`;
+  if (!claimLock(guard, { name: "", pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() })) {
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > GUARD_STALE_MS) removeLock(guard);
+    } catch {
+      // released meanwhile
+    }
+    return;
   }
+  try {
+    const current = readLock(path);
+    if (current && sameRecord(current, seen)) removeLock(path);
+  } finally {
+    removeLock(guard);
+  }
+}
+
+function sameRecord(a: LockRecord, b: LockRecord): boolean {
+  return a.pid === b.pid && a.startedAt === b.startedAt && a.pidStarted === b.pidStarted && a.url === b.url;
 }

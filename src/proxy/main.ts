@@ -70,10 +70,11 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   if (options.url) {
     return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
   }
-  const server = findServer(loadConfig(options.config), options.target!);
+  const config = loadConfig(options.config);
+  const server = findServer(config, options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
   const transport = server.transport === "stdio" ? "streamable-http" : server.transport;
-  const target: DaemonTarget = { kind: "configured", server, home: homeDir() };
+  const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port };
   if (options.config) target.configFile = resolve(options.config);
   return { target, transport };
 }

@@ -1,0 +1,52 @@
+import http from "node:http";
+import { readBoundedBody } from "../http/read-body.js";
+
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * One small JSON request to a loopback service (a daemon's /health, the manager's API), on a fresh socket and
+ * with a deadline: these calls must never hang a proxy or the CLI. Rejects when nothing answers.
+ */
+export function jsonRequest(
+  url: URL,
+  options: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs: number },
+): Promise<JsonAnswer> {
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: options.method ?? "GET",
+        agent: false,
+        headers: {
+          ...(payload !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) } : {}),
+          ...options.headers,
+        },
+      },
+      (response) => {
+        readBoundedBody(response, MAX_ANSWER_BYTES).then((text) => {
+          clearTimeout(timer);
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: the caller sees the text
+          }
+          resolve({ status: response.statusCode ?? 0, body });
+        }, fail);
+      },
+    );
+    const timer = setTimeout(() => request.destroy(new Error(`no answer from ${url.origin} within ${options.timeoutMs} ms`)), options.timeoutMs);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    request.once("error", fail);
+    request.end(payload);
+  });
+}
