@@ -1,39 +1,88 @@
 import type { ServerConfig } from "../config/schema.js";
 import { lockPath, logPath } from "../config/paths.js";
-import { isProcessAlive, readLock } from "./lock-file.js";
+import { probeDaemon, type DaemonHealth } from "./daemon-health.js";
+import { hostedByUs, isRemote } from "./daemon-launcher.js";
+import { isHolderAlive, readLock } from "./lock-file.js";
 import { isListening } from "./port-probe.js";
+import { readStopped } from "./stop-marker.js";
 
-export type DaemonState = "running" | "starting" | "stopped" | "stale-lock" | "foreign" | "remote-up" | "remote-down";
+export type DaemonState =
+  | "starting"
+  | "running"
+  | "backing-off"
+  | "failed"
+  | "stopped"
+  | "disabled"
+  | "stale-lock"
+  | "foreign"
+  | "remote-up"
+  | "remote-down";
 
+/** One daemon as `status` shows it, from the manager's supervision or, without a manager, from its files. */
 export interface DaemonReport {
   name: string;
   state: DaemonState;
   transport: string;
   url?: string;
+  port?: number;
   pid?: number;
+  uptimeMs?: number;
+  restarts?: number;
+  sessions?: number;
+  lastError?: string;
+  /** Stopped with `mcp-manager stop`: proxies will not start it. */
+  stoppedOnPurpose?: boolean;
   log: string;
 }
 
 /**
- * What is true about one server right now, from its lock file and its port: a live pid whose URL
- * answers is running; a live pid not answering yet is starting; an answering port without a live lock
+ * What is true about one server right now, from its lock file, its port and its `/health`: a live holder whose
+ * URL answers is running; a live holder not answering yet is starting; an answering port without a live lock
  * belongs to someone else.
  */
 export async function inspectDaemon(server: ServerConfig, home: string): Promise<DaemonReport> {
   const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
   if (server.url) report.url = server.url;
-  if (!server.command && !server.builtin && server.url) {
-    report.state = (await isListening(new URL(server.url))) ? "remote-up" : "remote-down";
+  if (server.port !== undefined) report.port = server.port;
+  if (isRemote(server)) {
+    report.state = (await isListening(new URL(server.url!))) ? "remote-up" : "remote-down";
     return report;
   }
+  if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
   const lock = readLock(lockPath(server.name, home));
-  if (lock && isProcessAlive(lock.pid)) {
+  if (lock && isHolderAlive(lock)) {
     report.pid = lock.pid;
-    if (lock.url) report.url = lock.url;
+    if (lock.url) withUrl(report, lock.url);
     report.state = lock.url && (await isListening(new URL(lock.url))) ? "running" : "starting";
+    if (report.state === "running" && hostedByUs(server)) {
+      const health = await probeDaemon(new URL(lock.url!), server.name, lock.pid);
+      if (health) addHealth(report, health);
+    } else if (report.state === "running") {
+      const since = Date.parse(lock.startedAt);
+      if (Number.isFinite(since)) report.uptimeMs = Date.now() - since;
+    }
     return report;
   }
-  if (server.url && (await isListening(new URL(server.url)))) report.state = "foreign";
+  if (server.disabled) report.state = "disabled";
+  else if (server.url && (await isListening(new URL(server.url)))) report.state = "foreign";
   else if (lock) report.state = "stale-lock";
   return report;
+}
+
+export function withUrl(report: DaemonReport, url: string): void {
+  report.url = url;
+  report.port = Number(new URL(url).port);
+}
+
+/** Folds a daemon's `/health` into its report: a daemon up while its server crash-loops is not "running". */
+export function addHealth(report: DaemonReport, health: DaemonHealth): void {
+  report.sessions = health.sessions;
+  report.uptimeMs ??= health.uptimeMs;
+  const states = health.children.map((child) => child.state);
+  const troubled = health.children.find((child) => child.state === "failed" || child.state === "backing-off");
+  if (states.includes("failed")) report.state = "failed";
+  else if (states.includes("backing-off")) report.state = "backing-off";
+  if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
+  const childRestarts = health.children.reduce((sum, child) => sum + child.restarts, 0);
+  if (childRestarts) report.restarts = (report.restarts ?? 0) + childRestarts;
 }

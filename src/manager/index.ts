@@ -1,35 +1,130 @@
 #!/usr/bin/env node
+import { resolve } from "node:path";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
-import { homeDir } from "../config/paths.js";
+import { ConfigError, findServer, loadConfig } from "../config/load.js";
+import { ensureHome, homeDir, logPath, managerLogPath } from "../config/paths.js";
 import { VERSION } from "../version.js";
-import { inspectDaemon } from "./daemon-state.js";
-import { renderStatus } from "./status-table.js";
 
 const program = new Command("mcp-manager")
-  .description("Start, stop and inspect the shared MCP daemons of mcp-session-manager")
+  .description("Start, stop, watch and inspect the shared MCP daemons of mcp-session-manager")
   .version(VERSION)
-  .option("--config <file>", "config file (default: <home>/config.json)");
-const configOption = () => program.opts<{ config?: string }>().config;
+  .option("--config <file>", "config file (default: <home>/config.json)")
+  .option("--start-all", "same as: mcp-manager start --start-all")
+  .showHelpAfterError();
+const configOption = () => {
+  const file = program.opts<{ config?: string }>().config;
+  return file === undefined ? undefined : resolve(file); // daemons started from here run in other directories
+};
+const say = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+const quietLog = () => {};
+
+/** The seed's `mcp-manager --start-all`: the manager in the foreground, every daemon started. */
+program.action(async (options: { startAll?: boolean }) => {
+  if (!options.startAll) return program.help();
+  const { runManager } = await import("./run-manager.js");
+  await runManager({ startAll: true, ...withConfig() });
+});
+
+program
+  .command("start [names...]")
+  .description("run the manager (API, supervision) in the foreground; with NAMES, start those daemons instead")
+  .option("--start-all", "start every configured daemon when the manager starts")
+  .option("--detach", "run the manager in the background and return once it answers")
+  .action(async (names: string[], options: { startAll?: boolean; detach?: boolean }) => {
+    const startAll = Boolean(options.startAll || program.opts<{ startAll?: boolean }>().startAll);
+    if (names.length) return controlAndReport("start", names);
+    if (!options.detach) {
+      const { runManager } = await import("./run-manager.js");
+      return runManager({ startAll, ...withConfig() });
+    }
+    const config = loadConfig(configOption());
+    const home = ensureHome();
+    const { pingManager, callManager } = await import("./manager-client.js");
+    const running = await pingManager(config.manager.port, home);
+    if (running) {
+      say(`the manager already runs (pid ${running.pid}, http://127.0.0.1:${running.port})`);
+      if (startAll) await callManager(config.manager.port, home, "/start-all", {}, 120_000);
+      return;
+    }
+    const { startDetached } = await import("./detach.js");
+    const identity = await startDetached(config, home, startAll);
+    say(`manager running in the background (pid ${identity.pid}, API http://127.0.0.1:${identity.port}, log ${managerLogPath(home)})`);
+  });
+
+program
+  .command("stop [names...]")
+  .description("stop daemons (proxies will not start them again until mcp-manager start NAME)")
+  .option("--all", "stop every daemon")
+  .option("--manager", "stop the manager (it stops the daemons it started)")
+  .action(async (names: string[], options: { all?: boolean; manager?: boolean }) => {
+    if (!names.length && !options.all && !options.manager) throw new Error("name the daemons to stop, or give --all or --manager");
+    if (names.length || options.all) {
+      const { startableNames } = await import("./control.js");
+      await controlAndReport("stop", options.all ? startableNames(loadConfig(configOption())) : names);
+    }
+    if (options.manager) {
+      const { stopManager } = await import("./stop-manager.js");
+      say(await stopManager(loadConfig(configOption()), ensureHome()));
+    }
+  });
+
+program
+  .command("restart <names...>")
+  .description("stop and start daemons (also lifts a failed state)")
+  .action((names: string[]) => controlAndReport("restart", names));
 
 program
   .command("status")
-  .description("show every configured server: its daemon's state, pid, URL and log file")
+  .description("every configured server: state, pid, port, uptime, restarts, sessions, last error")
   .option("--json", "machine-readable output")
   .action(async (options: { json?: boolean }) => {
     const config = loadConfig(configOption());
     const home = homeDir();
-    const reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
+    const { pingManager } = await import("./manager-client.js");
+    const { jsonRequest } = await import("./json-request.js");
+    const manager = await pingManager(config.manager.port, home);
+    let reports;
+    if (manager) {
+      const answer = await jsonRequest(new URL(`http://127.0.0.1:${manager.port}/status`), { timeoutMs: 10_000 });
+      reports = (answer.body as { daemons: import("./daemon-state.js").DaemonReport[] }).daemons;
+    } else {
+      const { inspectDaemon } = await import("./daemon-state.js");
+      reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
+    }
     if (options.json) {
-      process.stdout.write(JSON.stringify({ config: config.file ?? null, home, daemons: reports }, null, 2) + "\n");
+      say(JSON.stringify({ config: config.file ?? null, home, manager: manager ?? null, daemons: reports }, null, 2));
       return;
     }
-    process.stdout.write(renderStatus(config, home, reports));
+    const { renderStatus } = await import("./status-table.js");
+    process.stdout.write(renderStatus(config, home, reports, manager));
+  });
+
+program
+  .command("logs <name>")
+  .description("show a daemon's log (<home>/<name>.log; 'manager' for the manager's own)")
+  .option("-f, --follow", "keep printing what is appended")
+  .option("-n, --lines <count>", "how many lines from the end", "100")
+  .action(async (name: string, options: { follow?: boolean; lines: string }) => {
+    const lines = Number(options.lines);
+    if (!Number.isInteger(lines) || lines < 0) throw new Error(`--lines needs a whole number, not "${options.lines}"`);
+    const file = name === "manager" ? managerLogPath(homeDir()) : logPath(findServer(loadConfig(configOption()), name).name, homeDir());
+    const { showLog } = await import("./log-viewer.js");
+    await showLog(file, lines, Boolean(options.follow), (text) => process.stdout.write(text));
+  });
+
+program
+  .command("doctor")
+  .description("check the config, ports, locks, permissions and commands, and say what to do")
+  .action(async () => {
+    const { diagnose, renderFindings } = await import("./doctor.js");
+    const findings = await diagnose(configOption(), homeDir());
+    process.stdout.write(renderFindings(findings));
+    if (findings.some((finding) => finding.verdict === "FAIL")) process.exitCode = 1;
   });
 
 program
   .command("daemon <name>")
-  .description("host the stdio server NAME for every session (started by mcp-proxy when needed)")
+  .description("host the server NAME for every session (started by mcp-proxy or the manager when needed)")
   .action(async (name: string) => {
     const { runDaemon } = await import("../daemon/main.js");
     await runDaemon(name, configOption());
@@ -55,7 +150,7 @@ memory
   .option("--project <dir>", "project whose .claude/memory.db to import into (default: CLAUDE_PROJECT_DIR or the working directory)")
   .action(async (file: string, options: { project?: string }) => {
     const { importJsonl } = await import("../memory/transfer.js");
-    process.stdout.write(`${importJsonl(file, projectOption(options))}\n`);
+    say(importJsonl(file, projectOption(options)));
   });
 
 memory
@@ -67,6 +162,18 @@ memory
     const report = exportJsonl(file, projectOption(options));
     if (report) process.stderr.write(`${report}\n`);
   });
+
+function withConfig(): { configFile?: string } {
+  const file = configOption();
+  return file ? { configFile: file } : {};
+}
+
+async function controlAndReport(action: "start" | "stop" | "restart", names: string[]): Promise<void> {
+  const { control } = await import("./control.js");
+  const results = await control(action, names, loadConfig(configOption()), ensureHome(), quietLog);
+  for (const result of results) (result.ok ? process.stdout : process.stderr).write(`${result.line}\n`);
+  if (results.some((result) => !result.ok)) process.exitCode = 1;
+}
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof ConfigError ? error.message : `mcp-manager: ${(error as Error).message}`;

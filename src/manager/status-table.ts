@@ -1,30 +1,70 @@
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/schema.js";
 import type { DaemonReport } from "./daemon-state.js";
+import type { ManagerIdentity } from "./manager-client.js";
 
 const EXPLAIN: Record<DaemonReport["state"], string> = {
   running: "running",
   starting: "starting",
-  stopped: "stopped (the first proxy starts it)",
-  "stale-lock": "stopped, stale lock (replaced at next start)",
+  "backing-off": "restarting (backing off)",
+  failed: "FAILED",
+  stopped: "stopped",
+  disabled: "disabled in config",
+  "stale-lock": "stopped, stale lock",
   foreign: "port taken by another process",
   "remote-up": "remote, answering",
   "remote-down": "remote, not answering",
 };
 
-/** The status table a person reads, followed by how to connect a client. */
-export function renderStatus(config: Config, home: string, reports: DaemonReport[]): string {
-  const rows = [["SERVER", "STATE", "PID", "TRANSPORT", "URL"]];
-  for (const r of reports) rows.push([r.name, EXPLAIN[r.state], r.pid ? String(r.pid) : "-", r.transport, r.url ?? "-"]);
+export function describeState(report: DaemonReport): string {
+  if (report.state === "stopped") return report.stoppedOnPurpose ? "stopped (by mcp-manager stop)" : "stopped (starts on first use)";
+  return EXPLAIN[report.state];
+}
+
+export function formatUptime(ms: number | undefined): string {
+  if (ms === undefined) return "-";
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${String(Math.floor(seconds / 60) % 60).padStart(2, "0")}m`;
+  return `${Math.floor(seconds / 86_400)}d${String(Math.floor(seconds / 3600) % 24).padStart(2, "0")}h`;
+}
+
+/** Aligned columns, for people. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const table = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** The status table a person reads, then what needs attention, then how to connect a client. */
+export function renderStatus(config: Config, home: string, reports: DaemonReport[], manager: ManagerIdentity | undefined): string {
+  const rows = [["SERVER", "STATE", "PID", "PORT", "TRANSPORT", "UPTIME", "RESTARTS", "SESSIONS"]];
+  for (const r of reports) {
+    rows.push([
+      r.name,
+      describeState(r),
+      r.pid ? String(r.pid) : "-",
+      r.port ? String(r.port) : "-",
+      r.transport,
+      formatUptime(r.uptimeMs),
+      r.restarts === undefined ? "-" : String(r.restarts),
+      r.sessions === undefined ? "-" : String(r.sessions),
+    ]);
+  }
+  const problems = reports
+    .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
+    .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
   const proxy = fileURLToPath(new URL("../proxy/index.js", import.meta.url));
   const first = reports[0]?.name ?? "NAME";
   return [
-    `config: ${config.file ?? "none, using the embedded defaults"}`,
-    `home:   ${home} (locks and logs: <name>.lock, <name>.log)`,
+    `config:  ${config.file ?? "none, using the embedded defaults"}`,
+    `home:    ${home} (per server: <name>.log, <name>.lock)`,
+    manager
+      ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})`
+      : `manager: not running (start it with: mcp-manager start --detach); proxies start daemons themselves`,
     "",
-    table,
+    table(rows),
+    ...(problems.length ? ["", "Last errors:", ...problems] : []),
     "",
     "Connect a client session through the proxy, for example Claude Code:",
     `  claude mcp add ${first} -- ${process.execPath} ${proxy} --target ${first}`,

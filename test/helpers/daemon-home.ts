@@ -18,13 +18,13 @@ export interface DaemonHome {
 }
 
 /**
- * A temporary manager home with `servers` as its config. After the test, pass or fail, every daemon its lock
+ * A temporary manager home with `servers` (and top-level `settings`, such as `manager`) as its config. After the test, pass or fail, every daemon its lock
  * files ever named is stopped (SIGTERM, so it stops its children's process groups; then SIGKILL), then the
  * home is removed.
  */
-export function configuredHome(t: TestContext, servers: Record<string, unknown>): DaemonHome {
+export function configuredHome(t: TestContext, servers: Record<string, unknown>, settings: Record<string, unknown> = {}): DaemonHome {
   const home = mkdtempSync(join(tmpdir(), "msm-home-"));
-  writeFileSync(join(home, "config.json"), JSON.stringify({ servers }, null, 2));
+  writeFileSync(join(home, "config.json"), JSON.stringify({ ...settings, servers }, null, 2));
   const seen = new Set<number>();
   const lock = (name: string) => {
     try {

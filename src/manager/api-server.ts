@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
+import { refuseNonLoopback } from "../http/loopback-guard.js";
+import { VERSION } from "../version.js";
+import type { DaemonAddress } from "./daemon-launcher.js";
+import type { DaemonReport } from "./daemon-state.js";
+import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
+import { isAuthorized } from "./token.js";
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the API needs from the running manager. */
+export interface ManagerControl {
+  readonly home: string;
+  readonly port: number;
+  readonly token: string;
+  readonly startedAt: number;
+  /** The supervised daemon called `name` (the config is re-read for names it does not know yet). */
+  daemon(name: string): SupervisedDaemon | undefined;
+  daemons(): SupervisedDaemon[];
+  configFile(): string | undefined;
+}
+
+/**
+ * The manager's loopback HTTP API. Reading (`GET /ping`, `GET /status`) is open to local processes, so the
+ * seed's `curl 127.0.0.1:3199/status` works; anything that starts or stops a daemon needs the bearer token
+ * from `<home>/manager.token`. A browser page cannot use it: a foreign Origin or a non-loopback Host (DNS
+ * rebinding) is refused with 403, and no CORS header is ever sent.
+ */
+export class ManagerApi {
+  constructor(private readonly control: ManagerControl) {}
+
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    void this.route(request, response).catch((error: Error) => {
+      if (error instanceof SupervisorRefusal) return send(response, error.status, { error: error.message });
+      if (error instanceof BodyTooLarge) return send(response, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+      send(response, 500, { error: error.message });
+    });
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const refusal = refuseNonLoopback(request, this.control.port);
+    if (refusal) return send(response, 403, { error: `forbidden: ${refusal}` });
+    const path = (request.url ?? "/").split("?")[0]!;
+    const action = ACTIONS[path];
+    if (path === "/ping" || path === "/status") {
+      if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { error: `${path} takes GET` }, { allow: "GET" });
+      return send(response, 200, path === "/ping" ? this.identity() : await this.status());
+    }
+    if (!action) return send(response, 404, { error: `no such endpoint: ${path} (see GET /status)` });
+    if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
+    if (!isAuthorized(request.headers.authorization, this.control.token)) {
+      return send(response, 401, { error: `missing or wrong bearer token (it is in ${this.control.home}/manager.token)` }, { "www-authenticate": "Bearer" });
+    }
+    const body = await readBoundedBody(request, MAX_BODY_BYTES);
+    if (action.all) {
+      const results = await Promise.all(this.control.daemons().filter(action.all).map((daemon) => outcome(daemon.name, action.run(daemon))));
+      return send(response, 200, { results });
+    }
+    const name = nameIn(body);
+    if (name === undefined) return send(response, 400, { error: 'the body must be JSON naming a server: {"name": "..."}' });
+    const daemon = this.control.daemon(name);
+    if (!daemon) return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
+    const address = await action.run(daemon);
+    send(response, 200, { ...(await daemon.report()), ...(address ? addressFields(address) : {}) });
+  }
+
+  private identity() {
+    return { service: "mcp-session-manager", role: "manager", version: VERSION, pid: process.pid, home: this.control.home, port: this.control.port };
+  }
+
+  private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {
+    const daemons = await Promise.all(this.control.daemons().map((daemon) => daemon.report()));
+    return { manager: { ...this.identity(), uptimeMs: Date.now() - this.control.startedAt, config: this.control.configFile() ?? null }, daemons };
+  }
+}
+
+interface Action {
+  run: (daemon: SupervisedDaemon) => Promise<DaemonAddress | void>;
+  /** For the -all variants: which daemons they apply to. */
+  all?: (daemon: SupervisedDaemon) => boolean;
+}
+
+const managed = (daemon: SupervisedDaemon) => Boolean(daemon.server.command || daemon.server.builtin) && !daemon.server.disabled;
+
+const ACTIONS: Record<string, Action> = {
+  "/ensure": { run: (daemon) => daemon.ensure() },
+  "/start": { run: (daemon) => daemon.start() },
+  "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
+  "/restart": { run: (daemon) => daemon.restart() },
+  "/start-all": { run: (daemon) => daemon.start(), all: managed },
+  "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => Boolean(daemon.server.command || daemon.server.builtin) },
+};
+
+async function outcome(name: string, work: Promise<DaemonAddress | void>): Promise<Record<string, unknown>> {
+  try {
+    const address = await work;
+    return { name, ok: true, ...(address ? addressFields(address) : {}) };
+  } catch (error) {
+    return { name, ok: false, error: (error as Error).message };
+  }
+}
+
+function addressFields(address: DaemonAddress): { url: string; socket?: string } {
+  return address.socketPath ? { url: address.url.href, socket: address.socketPath } : { url: address.url.href };
+}
+
+function nameIn(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { name?: unknown };
+    return typeof parsed?.name === "string" && parsed.name ? parsed.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (response.headersSent) return void response.end();
+  response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers }).end(JSON.stringify(body) + "\n");
+}

@@ -1,0 +1,75 @@
+import type { Config, ServerConfig } from "../config/schema.js";
+import { findServer } from "../config/load.js";
+import { lockPath } from "../config/paths.js";
+import { DaemonUnavailable, isRemote, startDaemon, stopDaemon } from "./daemon-launcher.js";
+import { isHolderAlive, readLock } from "./lock-file.js";
+import { answerError, callManager, pingManager } from "./manager-client.js";
+import { clearStopped, markStopped } from "./stop-marker.js";
+
+export type ControlAction = "start" | "stop" | "restart";
+
+/** The outcome for one server, as a line for people. */
+export interface ControlResult {
+  name: string;
+  ok: boolean;
+  line: string;
+}
+
+/**
+ * `mcp-manager start|stop|restart NAME...`: through the manager when it runs (so it keeps supervising what
+ * it is told about), otherwise directly, with the same locks and the same stop marker proxies respect.
+ */
+export async function control(action: ControlAction, names: string[], config: Config, home: string, log: (line: string) => void): Promise<ControlResult[]> {
+  for (const name of names) findServer(config, name); // unknown names fail before anything is done
+  const manager = await pingManager(config.manager.port, home);
+  const results: ControlResult[] = [];
+  for (const name of names) {
+    const server = config.servers[name]!;
+    try {
+      results.push(manager ? await viaManager(action, server, config, home) : await directly(action, server, config, home, log));
+    } catch (error) {
+      results.push({ name, ok: false, line: `${name}: ${(error as Error).message}` });
+    }
+  }
+  return results;
+}
+
+/** `stop --all` / `start --all`: every server mcp-manager can start. */
+export function startableNames(config: Config): string[] {
+  return Object.values(config.servers)
+    .filter((server) => !isRemote(server) && !server.disabled)
+    .map((server) => server.name);
+}
+
+async function viaManager(action: ControlAction, server: ServerConfig, config: Config, home: string): Promise<ControlResult> {
+  const answer = await callManager(config.manager.port, home, `/${action}`, { name: server.name }, server.startTimeoutMs + 10_000);
+  if (answer.status !== 200) return { name: server.name, ok: false, line: `${server.name}: ${answerError(answer)}` };
+  const body = answer.body as { url?: string; pid?: number; state?: string };
+  return { name: server.name, ok: true, line: describe(action, server.name, body.pid, body.url) };
+}
+
+async function directly(action: ControlAction, server: ServerConfig, config: Config, home: string, log: (line: string) => void): Promise<ControlResult> {
+  if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
+  if (action !== "start") {
+    if (action === "stop") markStopped(server.name, home, "mcp-manager stop");
+    const lock = readLock(lockPath(server.name, home));
+    if (lock && isHolderAlive(lock)) await stopDaemon(server, home, lock.pid);
+    else if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: was not running (it stays stopped)` };
+    if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: stopped (pid ${lock!.pid}); proxies will not start it until: mcp-manager start ${server.name}` };
+  }
+  if (server.disabled) throw new DaemonUnavailable(`disabled in the config ("disabled": true)`);
+  clearStopped(server.name, home);
+  const started = await startDaemon(server, {
+    home,
+    log,
+    deadline: Date.now() + server.startTimeoutMs,
+    rotation: { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles },
+    ...(config.file ? { configFile: config.file } : {}),
+  });
+  return { name: server.name, ok: true, line: describe(action, server.name, started.pid, started.address.url.href) };
+}
+
+function describe(action: ControlAction, name: string, pid: number | undefined, url: string | undefined): string {
+  if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
+  return `${name}: ${action === "restart" ? "restarted" : "running"}${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
+}

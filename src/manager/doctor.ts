@@ -1,0 +1,142 @@
+import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { configPath, lockPath, tokenPath } from "../config/paths.js";
+import type { Config, ServerConfig } from "../config/schema.js";
+import { probeDaemon } from "./daemon-health.js";
+import { hostedByUs, isRemote } from "./daemon-launcher.js";
+import { isHolderAlive, readLock } from "./lock-file.js";
+import { pingManager } from "./manager-client.js";
+import { isListening } from "./port-probe.js";
+import { readStopped } from "./stop-marker.js";
+
+export type Verdict = "ok" | "note" | "warn" | "FAIL";
+
+export interface Finding {
+  verdict: Verdict;
+  what: string;
+  /** What to do about it, for anything not ok. */
+  fix?: string;
+}
+
+/**
+ * `mcp-manager doctor`: checks what usually goes wrong (Node version, config, permissions, ports taken by
+ * strangers, stale locks, commands that are not installed) and says what to do about each.
+ */
+export async function diagnose(configFile: string | undefined, home: string): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const add = (verdict: Verdict, what: string, fix?: string) => findings.push(fix ? { verdict, what, fix } : { verdict, what });
+
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 20) add("ok", `Node.js ${process.versions.node}`);
+  else add("FAIL", `Node.js ${process.versions.node} is too old`, "install Node.js 20 or newer");
+
+  checkHome(home, add);
+
+  let config: Config;
+  try {
+    config = loadConfig(configFile);
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : (error as Error).message;
+    add("FAIL", message, `fix ${configFile ?? configPath(home)}; the message names the key`);
+    return findings;
+  }
+  const count = Object.keys(config.servers).length;
+  add("ok", `config ${config.file ?? "(none: the embedded defaults)"}: ${count} server${count === 1 ? "" : "s"}`);
+
+  const manager = await pingManager(config.manager.port, home);
+  if (manager) add("ok", `manager running (pid ${manager.pid}, http://127.0.0.1:${manager.port})`);
+  else if (await isListening(new URL(`http://127.0.0.1:${config.manager.port}`))) {
+    add("FAIL", `manager port ${config.manager.port} is taken by another process`, `stop that process, or set "manager": {"port": N} in the config`);
+  } else add("note", `manager not running (proxies start daemons themselves)`, "for supervision and restarts: mcp-manager start --detach");
+
+  for (const server of Object.values(config.servers)) await checkServer(server, home, add);
+
+  if (hostsMemory(config)) {
+    try {
+      await import("better-sqlite3");
+      add("ok", "better-sqlite3 loads (built-in memory server)");
+    } catch (error) {
+      add("FAIL", `better-sqlite3 does not load: ${(error as Error).message}`, "reinstall the package (npm rebuild better-sqlite3)");
+    }
+  }
+  return findings;
+}
+
+type Add = (verdict: Verdict, what: string, fix?: string) => void;
+
+function checkHome(home: string, add: Add): void {
+  if (!existsSync(home)) return add("note", `home ${home} does not exist yet`, "it is created on first use");
+  if (process.platform !== "win32") {
+    const mode = statSync(home).mode & 0o777;
+    if (mode & 0o077) add("warn", `home ${home} is readable by others (mode ${mode.toString(8)})`, `chmod 700 ${home}`);
+    else add("ok", `home ${home} (mode 700)`);
+    const token = tokenPath(home);
+    if (existsSync(token) && statSync(token).mode & 0o077) {
+      add("warn", `${token} is readable by others`, "start the manager again: it replaces a token others could read");
+    }
+  }
+  try {
+    accessSync(home, constants.W_OK);
+  } catch {
+    add("FAIL", `home ${home} is not writable`, `make it writable by you, or set MCP_SESSION_MANAGER_HOME`);
+  }
+  const leftovers = readdirSync(home).filter((file) => file.endsWith(".tmp"));
+  if (leftovers.length) add("note", `${leftovers.length} leftover temporary file(s) in ${home}`, "harmless; they can be deleted");
+}
+
+async function checkServer(server: ServerConfig, home: string, add: Add): Promise<void> {
+  const name = server.name;
+  if (server.disabled) return add("note", `${name}: disabled in the config`);
+  if (isRemote(server)) {
+    if (await isListening(new URL(server.url!))) add("ok", `${name}: remote ${server.url} answers`);
+    else add("warn", `${name}: remote ${server.url} does not answer`, "start that server; mcp-manager does not manage it");
+    return;
+  }
+  if (server.command && !findCommand(server.command, server.env.PATH)) {
+    add("FAIL", `${name}: command "${server.command}" is not found`, `install it, or give its absolute path in "command"`);
+  }
+  if (server.cwd && !existsSync(server.cwd)) add("FAIL", `${name}: cwd ${server.cwd} does not exist`, `create it or fix "cwd"`);
+  const stopped = readStopped(name, home);
+  if (stopped) add("note", `${name}: stopped on purpose (${stopped.by}, ${stopped.at})`, `mcp-manager start ${name}`);
+
+  const lock = readLock(lockPath(name, home));
+  const holderAlive = lock !== undefined && isHolderAlive(lock);
+  if (lock && !holderAlive) add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
+  if (holderAlive && lock.url) {
+    const answering = hostedByUs(server) ? await probeDaemon(new URL(lock.url), name, lock.pid) : await isListening(new URL(lock.url));
+    if (answering) add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
+    else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
+  } else if (server.url && (await isListening(new URL(server.url)))) {
+    const ours = hostedByUs(server) ? await probeDaemon(new URL(server.url), name) : undefined;
+    if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
+    else add("FAIL", `${name}: port ${server.port} is taken by a process that is not its daemon`, `stop that process, or change "port" for "${name}"`);
+  } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);
+}
+
+/** Whether `command` would be found: a path that is executable, or a name on PATH. */
+function findCommand(command: string, path = process.env.PATH ?? ""): boolean {
+  const executable = (file: string) => {
+    try {
+      accessSync(file, process.platform === "win32" ? constants.F_OK : constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (isAbsolute(command) || command.includes("/") || command.includes("\\")) return executable(command);
+  const extensions = process.platform === "win32" ? ["", ...(process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";")] : [""];
+  return path.split(delimiter).some((dir) => dir && extensions.some((ext) => executable(join(dir, command + ext))));
+}
+
+function hostsMemory(config: Config): boolean {
+  return Object.values(config.servers).some((server) => server.builtin === "memory" && !server.disabled);
+}
+
+export function renderFindings(findings: Finding[]): string {
+  const lines = findings.map((finding) => `${finding.verdict.padEnd(4)}  ${finding.what}${finding.fix ? `\n      -> ${finding.fix}` : ""}`);
+  const failures = findings.filter((finding) => finding.verdict === "FAIL").length;
+  const warnings = findings.filter((finding) => finding.verdict === "warn").length;
+  lines.push("", failures ? `${failures} problem(s) to fix.` : warnings ? `No problems; ${warnings} warning(s).` : "No problems found.");
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,116 @@
+import http from "node:http";
+import { writeFileSync } from "node:fs";
+import { loadConfig } from "../config/load.js";
+import { ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
+import { createLog } from "../logging/log.js";
+import { rotateLog } from "../logging/rotate.js";
+import { ManagerApi } from "./api-server.js";
+import { lockRecord, readLock, removeLock } from "./lock-file.js";
+import { pingManager } from "./manager-client.js";
+import { SupervisedDaemon } from "./supervisor.js";
+import { ensureToken } from "./token.js";
+
+export interface ManagerOptions {
+  configFile?: string;
+  startAll: boolean;
+}
+
+/**
+ * `mcp-manager start`: the supervisor and its API on 127.0.0.1. Binding the port is the election: a second
+ * manager for the same home finds the first and says so. Daemons it finds running are adopted; daemons it
+ * starts are stopped with it (SIGINT, SIGTERM, SIGHUP); adopted ones keep running.
+ */
+export async function runManager(options: ManagerOptions): Promise<void> {
+  let config = loadConfig(options.configFile);
+  const home = ensureHome();
+  const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined);
+  const token = ensureToken(home);
+  const port = config.manager.port;
+  const startedAt = Date.now();
+  const daemons = new Map<string, SupervisedDaemon>();
+  const context = () => ({
+    home,
+    settings: config.manager,
+    log,
+    ...(options.configFile ? { configFile: options.configFile } : {}),
+  });
+
+  /** The config is read again when a request names a server we do not know: users add servers while we run. */
+  const refresh = (): void => {
+    try {
+      config = loadConfig(options.configFile);
+    } catch (error) {
+      log(`keeping the previous config: ${(error as Error).message}`);
+      return;
+    }
+    for (const server of Object.values(config.servers)) {
+      const known = daemons.get(server.name);
+      if (known) known.server = server;
+      else daemons.set(server.name, new SupervisedDaemon(server, context()));
+    }
+  };
+  refresh();
+
+  const api = new ManagerApi({
+    home,
+    port,
+    token,
+    startedAt,
+    daemon: (name) => daemons.get(name) ?? (refresh(), daemons.get(name)),
+    daemons: () => [...daemons.values()],
+    configFile: () => config.file,
+  });
+  const server = http.createServer((request, response) => api.handle(request, response));
+  server.requestTimeout = 0; // `/ensure` and `/start` wait for a daemon's start-up
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    const other = await pingManager(port, home);
+    throw new Error(
+      other
+        ? `the manager already runs (pid ${other.pid}, http://127.0.0.1:${port})`
+        : `port ${port} is in use by another process; stop it, or set "manager": {"port": N} in the config`,
+    );
+  }
+  writeFileSync(managerLockPath(home), JSON.stringify(lockRecord({ name: "manager", pid: process.pid, url: `http://127.0.0.1:${port}`, startedBy: process.pid, startedAt: new Date(startedAt).toISOString() })), { mode: 0o600 });
+  log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
+
+  await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
+  if (options.startAll) await startAll(daemons, log);
+
+  const tick = setInterval(() => {
+    rotateLog(managerLogPath(home), { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });
+    for (const daemon of daemons.values()) void daemon.check().catch((error: Error) => log(`${daemon.name}: check failed: ${error.message}`));
+  }, config.manager.healthIntervalMs);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping (${signal}): stopping the daemons this manager started`);
+    clearInterval(tick);
+    server.close();
+    server.closeAllConnections();
+    await Promise.all([...daemons.values()].map((daemon) => daemon.release().catch((error: Error) => log(`${daemon.name}: ${error.message}`))));
+    if (readLock(managerLockPath(home))?.pid === process.pid) removeLock(managerLockPath(home));
+    log("stopped");
+    process.exit(0);
+  };
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void stop(signal));
+}
+
+async function startAll(daemons: Map<string, SupervisedDaemon>, log: (line: string) => void): Promise<void> {
+  const startable = [...daemons.values()].filter((daemon) => (daemon.server.command || daemon.server.builtin) && !daemon.server.disabled);
+  await Promise.all(
+    startable.map((daemon) =>
+      daemon.start().then(
+        (address) => log(`${daemon.name}: up at ${address.url.href}`),
+        (error: Error) => log(`${daemon.name}: not started: ${error.message}`),
+      ),
+    ),
+  );
+}

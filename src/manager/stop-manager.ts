@@ -1,0 +1,23 @@
+import type { Config } from "../config/schema.js";
+import { isSameProcess } from "../process/process-identity.js";
+import { pingManager } from "./manager-client.js";
+import { readLock } from "./lock-file.js";
+import { managerLockPath } from "../config/paths.js";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
+export async function stopManager(config: Config, home: string, timeoutMs = 30_000): Promise<string> {
+  const identity = await pingManager(config.manager.port, home);
+  const lock = readLock(managerLockPath(home));
+  const pid = identity?.pid ?? (lock && isSameProcess(lock.pid, lock.pidStarted) ? lock.pid : undefined);
+  if (pid === undefined) return "the manager is not running";
+  const started = lock?.pid === pid ? lock.pidStarted : undefined;
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (isSameProcess(pid, started)) {
+    if (Date.now() > deadline) throw new Error(`the manager (pid ${pid}) did not stop within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+  return `manager stopped (pid ${pid}); the daemons it had started were stopped with it`;
+}

@@ -1,0 +1,313 @@
+import type { ManagerSettings, ServerConfig } from "../config/schema.js";
+import { logPath } from "../config/paths.js";
+import { rotateLog } from "../logging/rotate.js";
+import { isSameProcess, signalGroup } from "../process/process-identity.js";
+import { probeDaemon, type DaemonHealth } from "./daemon-health.js";
+import { findDaemon, hostedByUs, isRemote, startDaemon, stopDaemon, type DaemonAddress, type RunningDaemon } from "./daemon-launcher.js";
+import { addHealth, type DaemonReport } from "./daemon-state.js";
+import { isListening } from "./port-probe.js";
+import { clearStopped, markStopped, readStopped, stoppedMessage } from "./stop-marker.js";
+
+export type SupervisedState = "stopped" | "starting" | "running" | "backing-off" | "failed";
+
+/** A request the supervisor turns down, with the HTTP status the API answers it with. */
+export class SupervisorRefusal extends Error {
+  override name = "SupervisorRefusal";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SupervisionContext {
+  home: string;
+  configFile?: string;
+  settings: ManagerSettings;
+  log: (line: string) => void;
+}
+
+/** A daemon that ran this long before dying is not crash-looping: its next crash starts a fresh count. */
+const STABLE_AFTER_MS = 60_000;
+const MAX_BACKOFF_MS = 30_000;
+/** Health checks missed in a row before a daemon that still runs is presumed hung and restarted. */
+const HEALTH_STRIKES = 3;
+/** How often an adopted daemon (not our child, so no exit event) is checked for life. */
+const LIVENESS_MS = 1000;
+
+interface Waiter {
+  resolve: (address: DaemonAddress) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * One configured server under the manager's care: started on demand or on request, watched (exit events for
+ * daemons it spawned, a liveness poll for those it adopted, health checks on an interval), restarted with
+ * exponential backoff, and given up on as `failed` after `restartLimit` crashes in a row, so that proxies get
+ * an answer naming the log instead of waiting forever.
+ */
+export class SupervisedDaemon {
+  private state: SupervisedState = "stopped";
+  private daemon: RunningDaemon | undefined;
+  private spawnedByUs = false;
+  /** Whether the daemon should be running: false after a stop, so its exit is not a crash. */
+  private wanted = false;
+  private runningSince = 0;
+  private restarts = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+  private lastHealth: DaemonHealth | undefined;
+  private healthStrikes = 0;
+  private launching: Promise<void> | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    public server: ServerConfig,
+    private readonly context: SupervisionContext,
+  ) {}
+
+  get name(): string {
+    return this.server.name;
+  }
+
+  /** Takes over a daemon that already runs (started by a proxy, or under a previous manager). */
+  async adopt(): Promise<void> {
+    if (this.state !== "stopped" || isRemote(this.server)) return;
+    const found = await findDaemon(this.server, this.context.home);
+    if (found && this.state === "stopped") {
+      this.wanted = true;
+      this.log(`adopted the running daemon (pid ${found.pid})`);
+      this.becameRunning(found);
+    }
+  }
+
+  /** What a proxy asks for: the daemon's address, started if needed; never a daemon stopped on purpose. */
+  async ensure(): Promise<DaemonAddress> {
+    this.refuseUnmanageable();
+    if (this.state === "failed") throw new SupervisorRefusal(503, this.failedMessage());
+    const stopped = readStopped(this.name, this.context.home);
+    if (stopped && !this.isUp()) throw new SupervisorRefusal(409, stoppedMessage(this.name, stopped));
+    return this.bringUp();
+  }
+
+  /** What a user asks for: lifts a deliberate stop and a `failed` state, then brings the daemon up. */
+  async start(): Promise<DaemonAddress> {
+    this.refuseUnmanageable();
+    clearStopped(this.name, this.context.home);
+    if (this.state === "failed") {
+      this.state = "stopped";
+      this.failures = 0;
+    }
+    return this.bringUp();
+  }
+
+  /** Stops the daemon and its whole process group; with `mark`, proxies will not start it again. */
+  async stop(mark: { by: string } | undefined): Promise<void> {
+    if (isRemote(this.server)) throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): nothing runs here to stop`);
+    this.wanted = false;
+    clearTimeout(this.backoffTimer);
+    if (mark) markStopped(this.name, this.context.home, mark.by);
+    await this.launching; // a start under way sees `wanted` is false and undoes itself
+    const daemon = this.daemon ?? (await findDaemon(this.server, this.context.home));
+    this.forgetDaemon();
+    if (daemon) {
+      this.log(`stopping the daemon (pid ${daemon.pid})`);
+      await stopDaemon(this.server, this.context.home, daemon.pid);
+    }
+    this.state = "stopped";
+    this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
+  }
+
+  async restart(): Promise<DaemonAddress> {
+    this.refuseUnmanageable();
+    await this.stop(undefined);
+    return this.start();
+  }
+
+  /** The manager is exiting: it stops what it started and leaves the daemons it adopted running. */
+  async release(): Promise<void> {
+    clearTimeout(this.backoffTimer);
+    if (this.spawnedByUs && this.daemon) await this.stop(undefined);
+    this.forgetDaemon();
+    this.wanted = false;
+  }
+
+  /** One supervision round: health of a running daemon, log size. */
+  async check(): Promise<void> {
+    if (isRemote(this.server)) return;
+    rotateLog(logPath(this.name, this.context.home), { maxBytes: this.context.settings.logMaxBytes, keep: this.context.settings.logFiles });
+    const daemon = this.daemon;
+    if (this.state !== "running" || !daemon) return;
+    if (await this.probe(daemon)) {
+      this.healthStrikes = 0;
+      return;
+    }
+    if (daemon !== this.daemon) return;
+    this.healthStrikes += 1;
+    this.log(`health check failed (${this.healthStrikes} of ${HEALTH_STRIKES} in a row)`);
+    if (this.healthStrikes >= HEALTH_STRIKES) {
+      this.lastError = `stopped answering health checks (${HEALTH_STRIKES} in a row); killed and restarted`;
+      this.log(this.lastError);
+      signalGroup(daemon.pid, "SIGKILL"); // the exit (event or liveness poll) restarts it
+    }
+  }
+
+  /** The status row: the manager's view, with what the daemon's own `/health` says about its server. */
+  async report(): Promise<DaemonReport> {
+    const report: DaemonReport = {
+      name: this.name,
+      state: this.server.disabled && this.state === "stopped" ? "disabled" : this.state,
+      transport: this.server.transport,
+      restarts: this.restarts,
+      log: logPath(this.name, this.context.home),
+    };
+    if (this.server.url) report.url = this.server.url;
+    if (this.server.port !== undefined) report.port = this.server.port;
+    if (isRemote(this.server)) report.state = (await isListening(new URL(this.server.url!))) ? "remote-up" : "remote-down";
+    if (readStopped(this.name, this.context.home)) report.stoppedOnPurpose = true;
+    if (this.lastError) report.lastError = this.lastError;
+    const daemon = this.daemon;
+    if (daemon && this.state === "running") {
+      report.pid = daemon.pid;
+      report.url = daemon.address.url.href;
+      report.port = Number(daemon.address.url.port);
+      report.uptimeMs = Date.now() - this.runningSince;
+      if (hostedByUs(this.server)) await this.probe(daemon);
+      if (this.lastHealth) addHealth(report, this.lastHealth);
+    }
+    return report;
+  }
+
+  private refuseUnmanageable(): void {
+    if (isRemote(this.server)) {
+      throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): it is not started by mcp-manager`);
+    }
+    if (this.server.disabled) throw new SupervisorRefusal(409, `server "${this.name}" is disabled in the config ("disabled": true)`);
+  }
+
+  private isUp(): boolean {
+    return this.state === "running" && this.daemon !== undefined && isSameProcess(this.daemon.pid, this.daemon.pidStarted);
+  }
+
+  private bringUp(): Promise<DaemonAddress> {
+    this.wanted = true;
+    if (this.state === "running") {
+      if (this.isUp()) return Promise.resolve(this.daemon!.address);
+      this.exited(this.daemon!, "is gone"); // noticed before the liveness poll: restart now
+    }
+    const outcome = new Promise<DaemonAddress>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.state === "stopped") this.launch();
+    return outcome; // starting or backing off: the outcome of the attempt under way
+  }
+
+  private launch(): void {
+    this.state = "starting";
+    this.launching = (async () => {
+      try {
+        const started = await startDaemon(this.server, {
+          home: this.context.home,
+          log: (line) => this.log(line),
+          deadline: Date.now() + this.server.startTimeoutMs,
+          rotation: { maxBytes: this.context.settings.logMaxBytes, keep: this.context.settings.logFiles },
+          ...(this.context.configFile ? { configFile: this.context.configFile } : {}),
+        });
+        if (!this.wanted) {
+          await stopDaemon(this.server, this.context.home, started.pid);
+          this.state = "stopped";
+          return;
+        }
+        this.becameRunning(started);
+      } catch (error) {
+        this.crashed((error as Error).message, 0);
+      } finally {
+        this.launching = undefined;
+      }
+    })();
+  }
+
+  private becameRunning(daemon: RunningDaemon): void {
+    this.daemon = daemon;
+    this.spawnedByUs = daemon.child !== undefined;
+    this.state = "running";
+    this.runningSince = Date.now();
+    this.healthStrikes = 0;
+    this.lastHealth = undefined;
+    this.log(`running (pid ${daemon.pid}, ${daemon.address.url.href}${this.spawnedByUs ? "" : ", started elsewhere"})`);
+    daemon.child?.once("exit", (code, signal) => this.exited(daemon, `exited (${signal ?? `code ${code}`})`));
+    this.livenessTimer = setInterval(() => {
+      if (!isSameProcess(daemon.pid, daemon.pidStarted)) this.exited(daemon, "is gone");
+    }, LIVENESS_MS);
+    this.livenessTimer.unref();
+    this.settle(daemon.address);
+  }
+
+  private exited(daemon: RunningDaemon, reason: string): void {
+    if (daemon !== this.daemon) return;
+    const ranFor = Date.now() - this.runningSince;
+    this.forgetDaemon();
+    if (!this.wanted || this.state !== "running") return;
+    this.crashed(`the daemon ${reason}`, ranFor);
+  }
+
+  /** A start failed or a running daemon died: back off and try again, or give up as `failed`. */
+  private crashed(reason: string, ranFor: number): void {
+    this.lastError = reason;
+    this.log(reason);
+    if (!this.wanted) {
+      this.state = "stopped";
+      this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
+      return;
+    }
+    this.failures = ranFor >= STABLE_AFTER_MS ? 1 : this.failures + 1;
+    if (this.failures > this.context.settings.restartLimit) {
+      this.state = "failed";
+      this.log(`giving up after ${this.failures} failures in a row: ${reason}`);
+      this.settle(new SupervisorRefusal(503, this.failedMessage()));
+      return;
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, this.context.settings.restartBackoffMs * 2 ** (this.failures - 1));
+    this.state = "backing-off";
+    this.log(`restarting in ${delay} ms (failure ${this.failures} of at most ${this.context.settings.restartLimit + 1})`);
+    this.backoffTimer = setTimeout(() => {
+      if (!this.wanted || this.state !== "backing-off") return;
+      this.restarts += 1;
+      this.launch();
+    }, delay);
+  }
+
+  private async probe(daemon: RunningDaemon): Promise<boolean> {
+    if (!hostedByUs(this.server)) return isListening(daemon.address.url, 2000);
+    const health = await probeDaemon(daemon.address.url, this.name, daemon.pid);
+    if (health && daemon === this.daemon) this.lastHealth = health;
+    return health !== undefined;
+  }
+
+  private forgetDaemon(): void {
+    clearInterval(this.livenessTimer);
+    this.daemon = undefined;
+    this.spawnedByUs = false;
+  }
+
+  private failedMessage(): string {
+    return (
+      `daemon "${this.name}" failed ${this.failures} times in a row and is not restarted any more ` +
+      `(last: ${this.lastError ?? "unknown"}); see ${logPath(this.name, this.context.home)}, fix the cause, then: mcp-manager start ${this.name}`
+    );
+  }
+
+  private settle(outcome: DaemonAddress | Error): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (outcome instanceof Error) waiter.reject(outcome);
+      else waiter.resolve(outcome);
+    }
+  }
+
+  private log(line: string): void {
+    this.context.log(`${this.name}: ${line}`);
+  }
+}

@@ -1,0 +1,75 @@
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import http from "node:http";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import type { DaemonHome } from "./daemon-home.js";
+import { MANAGER } from "./paths.js";
+import { spawnTracked, waitForOutput } from "./processes.js";
+
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+/** One HTTP request to 127.0.0.1:port with full control of the headers (Host and Origin included). */
+export function httpJson(port: number, method: string, path: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: "127.0.0.1", port, method, path, headers: options.headers ?? {}, agent: false }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body });
+      });
+    });
+    request.once("error", reject);
+    request.end(options.body);
+  });
+}
+
+export interface RunningManager {
+  child: ChildProcess;
+  port: number;
+  stderr(): string;
+  token(): string;
+  /** A mutating call with the token from the home directory. */
+  post(path: string, body?: unknown): Promise<HttpAnswer>;
+  status(): Promise<any>;
+  /** Resolves once the manager's log output matches. */
+  logged(pattern: RegExp, what: string): Promise<string>;
+}
+
+/** `mcp-manager start` in the foreground for the home, listening on `port`; killed when the test ends. */
+export async function startManager(t: TestContext, daemon: DaemonHome, port: number, args: string[] = []): Promise<RunningManager> {
+  const child = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", ...args], { env: daemon.env });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => (stderr += chunk));
+  await waitForOutput(child.stderr!, (text) => /listening on http:\/\/127\.0\.0\.1:\d+/.test(text), "the manager to listen");
+  const token = () => readFileSync(join(daemon.home, "manager.token"), "utf8").trim();
+  return {
+    child,
+    port,
+    stderr: () => stderr,
+    token,
+    post: (path, body = {}) =>
+      httpJson(port, "POST", path, { headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" }, body: JSON.stringify(body) }),
+    status: async () => (await httpJson(port, "GET", "/status")).body,
+    logged: async (pattern, what) => {
+      while (!pattern.test(stderr)) {
+        if (child.exitCode !== null) throw new Error(`manager exited while waiting for ${what}:\n${stderr}`);
+        await once(child.stderr!, "data");
+      }
+      return stderr;
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
+import { httpJson, startManager } from "./helpers/manager.js";
+import { freePort, isAlive } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+
+interface Stats {
+  pid: number;
+}
+
+async function homeWithManager(t: import("node:test").TestContext, servers: Record<string, unknown>, manager: Record<string, unknown> = {}) {
+  const port = await freePort();
+  const daemon = configuredHome(t, servers, { manager: { port, ...manager } });
+  return { daemon, port };
+}
+
+async function session(t: import("node:test").TestContext, daemon: DaemonHome, name = "probe"): Promise<ProxyClient> {
+  const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", name], { env: daemon.env });
+  await client.initialize();
+  return client;
+}
+
+async function childPid(client: ProxyClient, daemon: DaemonHome): Promise<number> {
+  const pid = (JSON.parse(textOf(await client.callTool("stats"))) as Stats).pid;
+  daemon.track(pid);
+  return pid;
+}
+
+const until = async (condition: () => boolean | Promise<boolean>, stream: NodeJS.ReadableStream) => {
+  while (!(await condition())) await once(stream, "data");
+};
+
+describe("manager API: open to read, closed to everyone else", () => {
+  test("/ping and /status need no token; mutating calls without it get 401; foreign Origin or Host get 403; never CORS", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    const manager = await startManager(t, daemon, port);
+    assert.equal(statSync(join(daemon.home, "manager.token")).mode & 0o077, 0, "the token file is the user's alone");
+
+    const ping = await httpJson(port, "GET", "/ping");
+    assert.equal(ping.status, 200);
+    assert.equal(ping.body.role, "manager");
+    const status = await manager.status();
+    assert.deepEqual(
+      status.daemons.map((d: any) => [d.name, d.state]),
+      [["probe", "stopped"]],
+    );
+
+    const body = JSON.stringify({ name: "probe" });
+    for (const path of ["/start", "/stop", "/restart", "/ensure", "/start-all", "/stop-all"]) {
+      const bare = await httpJson(port, "POST", path, { body });
+      assert.equal(bare.status, 401, `${path} without a token`);
+      const wrong = await httpJson(port, "POST", path, { body, headers: { authorization: "Bearer not-the-token" } });
+      assert.equal(wrong.status, 401, `${path} with a wrong token`);
+    }
+    const authorized = { authorization: `Bearer ${manager.token()}` };
+    const foreignOrigin = await httpJson(port, "POST", "/stop-all", { headers: { ...authorized, origin: "https://evil.example" } });
+    assert.equal(foreignOrigin.status, 403);
+    const rebinding = await httpJson(port, "GET", "/status", { headers: { host: `evil.example:${port}` } });
+    assert.equal(rebinding.status, 403);
+    const preflight = await httpJson(port, "OPTIONS", "/stop", { headers: { origin: "https://evil.example" } });
+    assert.equal(preflight.status, 403);
+    for (const answer of [ping, foreignOrigin, rebinding, preflight]) assert.equal(answer.headers["access-control-allow-origin"], undefined);
+
+    const unknown = await manager.post("/start", { name: "nope" });
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error, /no server named "nope"/);
+    const nameless = await manager.post("/start", {});
+    assert.equal(nameless.status, 400);
+    assert.equal((await manager.status()).daemons[0].state, "stopped", "nothing was started by the refused calls");
+  });
+
+  test("the seed's plain curl body works with the token: POST /stop then /start", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    const manager = await startManager(t, daemon, port);
+    const form = { authorization: `Bearer ${manager.token()}`, "content-type": "application/x-www-form-urlencoded" };
+    const started = await httpJson(port, "POST", "/start", { headers: form, body: '{"name":"probe"}' });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(started.body.state, "running");
+    const stopped = await httpJson(port, "POST", "/stop", { headers: form, body: '{"name":"probe"}' });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.equal(stopped.body.state, "stopped");
+    assert.ok(!isAlive(started.body.pid), "the daemon is gone");
+  });
+
+  test("a second manager for the same home refuses and names the first", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    const first = await startManager(t, daemon, port);
+    await assert.rejects(startManager(t, daemon, port), (error: Error) => {
+      assert.match(error.message, new RegExp(`the manager already runs \\(pid ${first.child.pid}`));
+      return true;
+    });
+  });
+});
+
+describe("manager supervision", () => {
+  test("proxies get their daemon through /ensure; SIGKILL -> restarted by the manager, the proxies' next calls succeed", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    const manager = await startManager(t, daemon, port);
+    const a = await session(t, daemon);
+    const b = await session(t, daemon);
+    const first = daemon.lockedPid("probe")!;
+    await manager.logged(new RegExp(`probe: running \\(pid ${first}, `), "the manager to run the daemon");
+    assert.doesNotMatch(manager.stderr(), /started elsewhere/, "the manager started it, not a proxy");
+    const child = await childPid(a, daemon);
+
+    process.kill(first, "SIGKILL");
+    await manager.logged(/probe: the daemon exited \(SIGKILL\)/, "the manager to see the crash");
+    await manager.logged(new RegExp(`probe: running \\(pid (?!${first}\\b)\\d+`), "the restarted daemon");
+    // The proxies re-initialize transparently; a call made now is served by the new daemon and a new child.
+    for (const client of [a, b]) {
+      const answer = await client.callTool("echo", { message: "after restart" });
+      assert.equal(textOf(answer), "after restart", JSON.stringify(answer));
+    }
+    const second = daemon.lockedPid("probe")!;
+    assert.notEqual(second, first);
+    assert.notEqual(await childPid(a, daemon), child);
+    const report = (await manager.status()).daemons[0];
+    assert.equal(report.state, "running");
+    assert.equal(report.pid, second);
+    assert.equal(report.restarts, 1);
+    assert.equal(report.sessions, 2);
+    assert.match(report.lastError, /SIGKILL/);
+  });
+
+  test("a server that crashes at start-up: backoff, then failed; proxies get an error naming the log, without waiting", async (t) => {
+    const crashPort = await freePort();
+    const { daemon, port } = await homeWithManager(
+      t,
+      // A ten-minute start timeout: an error that comes sooner comes from the failed state, not from waiting.
+      { crashy: { command: process.execPath, args: ["-e", "process.exit(3)"], transport: "streamable-http", port: crashPort, startTimeoutMs: 600_000 } },
+      { restartLimit: 2, restartBackoffMs: 50 },
+    );
+    const manager = await startManager(t, daemon, port);
+    const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "crashy"], { env: daemon.env });
+    const answer = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.ok(answer.error, JSON.stringify(answer));
+    assert.match(answer.error.message, /failed 3 times in a row/);
+    assert.ok(answer.error.message.includes(join(daemon.home, "crashy.log")), answer.error.message);
+    const log = manager.stderr();
+    assert.match(log, /crashy: restarting in 50 ms \(failure 1 /);
+    assert.match(log, /crashy: restarting in 100 ms \(failure 2 /);
+    assert.match(log, /crashy: giving up after 3 failures in a row/);
+    const report = (await manager.status()).daemons[0];
+    assert.equal(report.state, "failed");
+    assert.equal(report.restarts, 2);
+    assert.match(report.lastError, /code 3/);
+
+    // Asked again, the failed daemon is not retried: the next answer is immediate, and the same.
+    const again = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.match(again.error.message, /failed 3 times in a row/);
+    assert.equal((manager.stderr().match(/starting daemon "crashy"/g) ?? []).length, 3, "no start after giving up");
+    assert.equal(client.child.exitCode, null, "the proxy stays up for when the server is fixed");
+  });
+
+  test("stop is respected: proxies do not start it again and say how to; start brings it back", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    const manager = await startManager(t, daemon, port);
+    const client = await session(t, daemon);
+    const child = await childPid(client, daemon);
+    const stopped = await manager.post("/stop", { name: "probe" });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.ok(!isAlive(child), "the server went with its daemon");
+
+    await until(() => /daemon session lost/.test(client.stderr), client.child.stderr!);
+    const refused = await client.callTool("echo", { message: "x" });
+    assert.match(refused.error?.message ?? "", /stopped on purpose \(mcp-manager stop, at .*\); start it again with: mcp-manager start probe/);
+    const report = (await manager.status()).daemons[0];
+    assert.equal(report.state, "stopped");
+    assert.equal(report.stoppedOnPurpose, true);
+
+    assert.equal((await manager.post("/start", { name: "probe" })).status, 200);
+    assert.equal(textOf(await client.callTool("echo", { message: "back" })), "back");
+  });
+
+  test("stopping the manager stops the daemons it started, whole process groups, and leaves adopted ones running", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { adopted: probeServer(), own: probeServer() });
+    const early = await session(t, daemon, "adopted"); // started by its proxy before any manager ran
+    const adoptedPid = daemon.lockedPid("adopted")!;
+    const manager = await startManager(t, daemon, port);
+    await manager.logged(/adopted: adopted the running daemon/, "the manager to adopt the running daemon");
+    const started = await manager.post("/start", { name: "own" });
+    assert.equal(started.status, 200);
+    const own = await session(t, daemon, "own");
+    const ownChild = await childPid(own, daemon);
+    const ownDaemon = daemon.lockedPid("own")!;
+
+    manager.child.kill("SIGTERM");
+    await once(manager.child, "exit");
+    assert.ok(!isAlive(ownDaemon), "the daemon the manager started is stopped");
+    assert.ok(!isAlive(ownChild), "with its server's process group");
+    assert.ok(isAlive(adoptedPid), "the adopted daemon runs on");
+    assert.equal(textOf(await early.callTool("echo", { message: "still" })), "still");
+  });
+});
