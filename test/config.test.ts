@@ -57,6 +57,9 @@ describe("config loader", () => {
     ["an HTTP server without a port", { servers: { a: { command: "x", transport: "sse" } } }, /servers\.a\.port: a sse server started from "command" needs the "port"/],
     ["a name that cannot be a file name", { servers: { "../evil": { command: "x" } } }, /servers\.\.\.\/evil: server names may use/],
     ["an unknown transport", { servers: { a: { command: "x", transport: "ws" } } }, /servers\.a\.transport: /],
+    ["the reserved name manager", { servers: { manager: { command: "x" } } }, /servers\.manager: the name "manager" is taken/],
+    ["an unknown manager setting", { manager: { healthInterval: 5 }, servers: {} }, /manager: .*healthInterval/],
+    ["both manager port keys", { managerPort: 1, manager: { port: 2 }, servers: {} }, /managerPort: give "manager\.port" or "managerPort", not both/],
   ];
   for (const [what, content, expected] of broken) {
     test(`a broken file (${what}) gives one clear message naming file, key and problem`, (t) => {
@@ -68,6 +71,16 @@ describe("config loader", () => {
       });
     });
   }
+
+  test("manager settings: defaults, overrides, and the older managerPort key", (t) => {
+    const defaults = loadConfig(configIn(t, { servers: {} })).manager;
+    assert.deepEqual(defaults, { port: 3199, healthIntervalMs: 30_000, restartLimit: 5, restartBackoffMs: 1000, logMaxBytes: 10 * 1024 * 1024, logFiles: 3 });
+    const tuned = loadConfig(configIn(t, { manager: { port: 4000, restartLimit: 2 }, servers: {} })).manager;
+    assert.equal(tuned.port, 4000);
+    assert.equal(tuned.restartLimit, 2);
+    assert.equal(tuned.healthIntervalMs, 30_000);
+    assert.equal(loadConfig(configIn(t, { managerPort: 4001, servers: {} })).manager.port, 4001);
+  });
 
   test("a config file named explicitly must exist", (t) => {
     assert.throws(() => loadConfig(join(tempDir(t), "missing.json")), /cannot read config file .*missing\.json/);

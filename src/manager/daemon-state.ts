@@ -84,5 +84,5 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   else if (states.includes("backing-off")) report.state = "backing-off";
   if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
   const childRestarts = health.children.reduce((sum, child) => sum + child.restarts, 0);
-  if (childRestarts) report.restarts = (report.restarts ?? 0) + childRestarts;
+  report.restarts = (report.restarts ?? 0) + childRestarts;
 }

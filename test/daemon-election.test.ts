@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
+import { httpJson, startManager } from "./helpers/manager.js";
+import { FIXTURES, PROXY } from "./helpers/paths.js";
+import { exited, freePort, isAlive, killTree, spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+
+/** Processes whose command line holds all of `parts` (from /proc: the processes this test made). */
+function processesWith(...parts: string[]): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (parts.every((part) => args.includes(part)) && isAlive(Number(entry))) found.push(Number(entry));
+  }
+  return found;
+}
+
+const configOf = (daemon: DaemonHome) => join(daemon.home, "config.json");
+const proxyArgs = (daemon: DaemonHome, name = "probe") => ["--config", configOf(daemon), "--target", name];
+
+async function twentyAtOnce(t: TestContext, daemon: DaemonHome): Promise<void> {
+  const clients = Array.from({ length: 20 }, () => new ProxyClient(t, proxyArgs(daemon), { env: daemon.env }));
+  const answers = await Promise.all(
+    clients.map(async (client, index) => {
+      await client.initialize();
+      return textOf(await client.callTool("echo", { message: `session ${index}` }));
+    }),
+  );
+  assert.deepEqual(answers, clients.map((_, index) => `session ${index}`), "every proxy was served");
+  const daemons = processesWith("daemon", "probe", configOf(daemon));
+  assert.equal(daemons.length, 1, `exactly one daemon process, found ${daemons.join(", ")}`);
+  assert.equal(daemon.lockedPid("probe"), daemons[0]);
+  const stats = await Promise.all(clients.slice(0, 3).map(async (client) => JSON.parse(textOf(await client.callTool("stats"))).pid as number));
+  stats.forEach((pid) => daemon.track(pid));
+  assert.equal(new Set(stats).size, 1, "and one shared server child");
+}
+
+describe("exactly one daemon per server", () => {
+  test("20 proxies started at once, no daemon and no manager: one daemon comes up and serves them all", async (t) => {
+    await twentyAtOnce(t, configuredHome(t, { probe: probeServer() }));
+  });
+
+  test("20 proxies started at once with a manager running: one daemon, started by the manager", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, { probe: probeServer() }, { manager: { port } });
+    const manager = await startManager(t, daemon, port);
+    await twentyAtOnce(t, daemon);
+    const lock = JSON.parse(readFileSync(join(daemon.home, "probe.lock"), "utf8"));
+    assert.equal(lock.startedBy, manager.child.pid, "the manager started it (the proxies asked /ensure)");
+  });
+
+  test("a stale lock naming a dead pid is replaced", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const gone = spawn(process.execPath, ["-e", ""]);
+    const deadPid = gone.pid!;
+    await exited(gone);
+    writeFileSync(join(daemon.home, "probe.lock"), JSON.stringify({ name: "probe", pid: deadPid, startedBy: deadPid, startedAt: "2026-01-01T00:00:00.000Z", url: "http://127.0.0.1:9/mcp" }));
+    const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "ok" })), "ok");
+    assert.notEqual(daemon.lockedPid("probe"), deadPid);
+    assert.match(client.stderr, new RegExp(`replacing stale lock .*probe\\.lock \\(pid ${deadPid} is not running\\)`));
+  });
+
+  test("a lock naming a live process that is not the daemon (a recycled pid), or a torn lock, is replaced", async (t) => {
+    const daemon = configuredHome(t, { recycled: probeServer(), torn: probeServer() });
+    // This test's own pid is alive, but its start time is not the one recorded: the pid was reused.
+    writeFileSync(
+      join(daemon.home, "recycled.lock"),
+      JSON.stringify({ name: "recycled", pid: process.pid, pidStarted: "1", startedBy: process.pid, startedAt: "2026-01-01T00:00:00.000Z", url: "http://127.0.0.1:9/mcp" }),
+    );
+    writeFileSync(join(daemon.home, "torn.lock"), '{"name":"torn","pid":');
+    for (const name of ["recycled", "torn"]) {
+      const client = new ProxyClient(t, proxyArgs(daemon, name), { env: daemon.env });
+      await client.initialize();
+      assert.equal(textOf(await client.callTool("echo", { message: name })), name);
+      const pid = daemon.lockedPid(name)!;
+      assert.ok(pid !== process.pid && isAlive(pid), `${name}: the lock now names the live daemon`);
+    }
+  });
+
+  test("a daemon whose lock file was deleted by hand is still found on its port, not started twice", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, { probe: probeServer({ port }) });
+    const a = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await a.initialize();
+    const first = daemon.lockedPid("probe")!;
+    const { rmSync } = await import("node:fs");
+    rmSync(join(daemon.home, "probe.lock"));
+    const b = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await b.initialize();
+    assert.equal(textOf(await b.callTool("echo", { message: "found" })), "found");
+    assert.deepEqual(processesWith("daemon", "probe", configOf(daemon)), [first], "the same single daemon");
+    const health = await httpJson(port, "GET", "/health");
+    assert.equal(health.body.sessions, 2);
+  });
+
+  test("a process that is not our daemon on the port is reported clearly, never used", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, { probe: probeServer({ port }) });
+    const { createServer } = await import("node:http");
+    const stranger = createServer((_, response) => response.end("not mcp"));
+    stranger.listen(port, "127.0.0.1");
+    await once(stranger, "listening");
+    t.after(() => stranger.close());
+    const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    const answer = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.match(answer.error?.message ?? "", new RegExp(`port ${port} is in use by a process that is not the "probe" daemon`));
+  });
+});
+
+describe("signals meant for the client never reach the daemon", () => {
+  test("SIGINT to the process group of the proxies' parent leaves the daemon running", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const parent = spawnTracked(t, process.execPath, [`${FIXTURES}proxy-parent.js`, "3", PROXY, ...proxyArgs(daemon)], {
+      env: daemon.env,
+      detached: true, // its own process group, like a terminal's foreground job
+    });
+    const ready = await waitForOutput(parent.stdout!, (text) => text.includes("ready"), "the parent's proxies");
+    const proxies = ready.trim().split(" ").slice(1).map(Number);
+    t.after(() => proxies.forEach((pid) => killTree(pid)));
+    const daemonPid = daemon.lockedPid("probe")!;
+    assert.ok(isAlive(daemonPid));
+
+    process.kill(-parent.pid!, "SIGINT"); // Ctrl-C in the client's terminal
+    const { signal } = await exited(parent);
+    assert.equal(signal, "SIGINT", "the client itself died of it");
+    assert.ok(isAlive(daemonPid), "the daemon did not");
+    const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "alive" })), "alive");
+    assert.equal(daemon.lockedPid("probe"), daemonPid, "served by the same daemon");
+  });
+});

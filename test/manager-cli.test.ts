@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { promisify } from "node:util";
+import { rotateLog } from "../src/logging/rotate.js";
+import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
+import { startManager } from "./helpers/manager.js";
+import { MANAGER } from "./helpers/paths.js";
+import { freePort, isAlive } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const run = promisify(execFile);
+
+/** Runs mcp-manager with the home's config; resolves with its exit code and output, never throws. */
+async function manager(daemon: DaemonHome, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+async function managedHome(t: import("node:test").TestContext, servers: Record<string, unknown>) {
+  const port = await freePort();
+  return configuredHome(t, servers, { manager: { port } });
+}
+
+describe("mcp-manager commands", () => {
+  test("without a manager: start, status, stop (respected by proxies), start again, restart", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const started = await manager(daemon, "start", "probe");
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^probe: running \(pid \d+, http:\/\/127\.0\.0\.1:\d+\/mcp\)/);
+    const pid = daemon.lockedPid("probe")!;
+
+    const status = await manager(daemon, "status");
+    assert.match(status.stdout, /manager: not running/);
+    assert.match(status.stdout, /SERVER\s+STATE\s+PID\s+PORT\s+TRANSPORT\s+UPTIME\s+RESTARTS\s+SESSIONS/);
+    assert.match(status.stdout, new RegExp(`probe\\s+running\\s+${pid}\\s+\\d+\\s+stdio\\s+\\d+s\\s+0\\s+0`));
+
+    const stopped = await manager(daemon, "stop", "probe");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(!isAlive(pid));
+    const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "probe"], { env: daemon.env });
+    const refused = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    assert.match(refused.error?.message ?? "", /stopped on purpose .*mcp-manager start probe/);
+    assert.match((await manager(daemon, "status")).stdout, /probe\s+stopped \(by mcp-manager stop\)/);
+
+    assert.equal((await manager(daemon, "start", "probe")).code, 0);
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "again" })), "again");
+    const before = daemon.lockedPid("probe")!;
+    const restarted = await manager(daemon, "restart", "probe");
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stdout, /probe: restarted/);
+    assert.notEqual(daemon.lockedPid("probe"), before);
+    assert.ok(!isAlive(before));
+  });
+
+  test("start --detach runs the manager in the background; status --json reads it; stop --manager ends it", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const detached = await manager(daemon, "start", "--detach", "--start-all");
+    assert.equal(detached.code, 0, detached.stderr);
+    const managerPid = Number(/pid (\d+)/.exec(detached.stdout)![1]);
+    t.after(() => {
+      if (isAlive(managerPid)) process.kill(managerPid, "SIGKILL");
+    });
+    const json = JSON.parse((await manager(daemon, "status", "--json")).stdout);
+    assert.equal(json.manager.pid, managerPid);
+    // --start-all runs after the API answers: ask the manager itself until it reports the daemon.
+    let report = json.daemons[0];
+    while (report.state !== "running") report = JSON.parse((await manager(daemon, "status", "--json")).stdout).daemons[0];
+    assert.deepEqual(Object.keys(report).filter((key) => ["state", "pid", "port", "transport", "uptimeMs", "restarts", "sessions"].includes(key)).sort(), [
+      "pid",
+      "port",
+      "restarts",
+      "sessions",
+      "state",
+      "transport",
+      "uptimeMs",
+    ]);
+    const again = await manager(daemon, "start", "--detach");
+    assert.match(again.stdout, new RegExp(`the manager already runs \\(pid ${managerPid}`));
+
+    const stopped = await manager(daemon, "stop", "--manager");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(!isAlive(managerPid));
+    assert.ok(!isAlive(report.pid), "the daemon it started went with it");
+    assert.match((await manager(daemon, "status")).stdout, /manager: not running/);
+  });
+
+  test("through a running manager, stop and start go through its API", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const running = await startManager(t, daemon, JSON.parse(readFileSync(join(daemon.home, "config.json"), "utf8")).manager.port);
+    assert.equal((await manager(daemon, "start", "probe")).code, 0);
+    await running.logged(/probe: running \(pid/, "the manager to start it");
+    const stopped = await manager(daemon, "stop", "probe");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await running.logged(/probe: stopping the daemon/, "the manager to stop it");
+    const status = await manager(daemon, "status");
+    assert.match(status.stdout, /manager: running/);
+    assert.match(status.stdout, /probe\s+stopped \(by mcp-manager stop\)/);
+  });
+
+  test("errors are one sentence and a non-zero exit", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const unknown = await manager(daemon, "restart", "nope");
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^no server named "nope" in .*config\.json \(configured: probe\)\n$/);
+    const nothing = await manager(daemon, "stop");
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /name the daemons to stop, or give --all or --manager/);
+    const noLog = await manager(daemon, "logs", "probe");
+    assert.equal(noLog.code, 1);
+    assert.match(noLog.stderr, /no log yet at .*probe\.log/);
+  });
+
+  test("logs NAME shows the end of the daemon's log", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    await manager(daemon, "start", "probe");
+    const logs = await manager(daemon, "logs", "probe", "-n", "1");
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.equal(logs.stdout.split("\n").filter(Boolean).length, 1);
+    assert.match(logs.stdout, /\[daemon \d+ probe\] listening on http:\/\/127\.0\.0\.1/);
+  });
+
+  test("doctor names what is wrong and what to do, and exits 1 on a real problem", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, {
+      probe: probeServer(),
+      missing: { command: "no-such-command-anywhere", args: [] },
+    }, { manager: { port } });
+    writeFileSync(join(daemon.home, "probe.lock"), JSON.stringify({ name: "probe", pid: 999_999_999, startedBy: 1, startedAt: "2026-01-01T00:00:00Z" }));
+    const report = await manager(daemon, "doctor");
+    assert.equal(report.code, 1, report.stdout);
+    assert.match(report.stdout, /^ok\s+Node\.js /m);
+    assert.match(report.stdout, /FAIL\s+missing: command "no-such-command-anywhere" is not found\n\s+-> install it, or give its absolute path in "command"/);
+    assert.match(report.stdout, /note\s+probe: stale lock .*\(pid 999999999 is gone\)\n\s+-> nothing: it is replaced at the next start/);
+    assert.match(report.stdout, /note\s+manager not running/);
+    assert.match(report.stdout, /1 problem\(s\) to fix\./);
+
+    writeFileSync(join(daemon.home, "config.json"), '{"servers": {"x": {"comand": "typo"}}}');
+    const broken = await manager(daemon, "doctor");
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /FAIL\s+config errors? in .*config\.json:/);
+  });
+});
+
+describe("log rotation", () => {
+  test("a log over the limit is copied to .1 (older ones shift up, the oldest beyond the limit is dropped) and emptied in place", (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, "x.log");
+    writeFileSync(`${file}.1`, "older\n");
+    writeFileSync(`${file}.2`, "oldest\n");
+    writeFileSync(file, "a".repeat(5000));
+    assert.equal(rotateLog(file, { maxBytes: 4096, keep: 2 }), true);
+    assert.equal(statSync(file).size, 0);
+    assert.equal(readFileSync(`${file}.1`, "utf8"), "a".repeat(5000));
+    assert.equal(readFileSync(`${file}.2`, "utf8"), "older\n");
+    writeFileSync(file, "small");
+    assert.equal(rotateLog(file, { maxBytes: 4096, keep: 2 }), false, "under the limit: left alone");
+    assert.equal(rotateLog(join(dir, "absent.log"), { maxBytes: 1, keep: 2 }), false);
+  });
+});
