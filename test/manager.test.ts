@@ -126,6 +126,22 @@ describe("manager supervision", () => {
     assert.match(report.lastError, /SIGKILL/);
   });
 
+  test("a daemon that hangs (SIGSTOP) misses three health checks and is killed and restarted", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() }, { healthIntervalMs: 200 });
+    const manager = await startManager(t, daemon, port);
+    assert.equal((await manager.post("/start", { name: "probe" })).status, 200);
+    const hung = daemon.lockedPid("probe")!;
+    process.kill(hung, "SIGSTOP");
+    t.after(() => {
+      if (isAlive(hung)) process.kill(hung, "SIGKILL");
+    });
+    await manager.logged(/probe: stopped answering health checks \(3 in a row\); killed and restarted/, "the manager to give up on it");
+    await manager.logged(new RegExp(`probe: running \\(pid (?!${hung}\\b)\\d+`), "the replacement");
+    assert.ok(!isAlive(hung), "the hung daemon was killed");
+    const client = await session(t, daemon);
+    assert.equal(textOf(await client.callTool("echo", { message: "fresh" })), "fresh");
+  });
+
   test("a server that crashes at start-up: backoff, then failed; proxies get an error naming the log, without waiting", async (t) => {
     const crashPort = await freePort();
     const { daemon, port } = await homeWithManager(
