@@ -157,8 +157,8 @@ describe("manager supervision", () => {
     assert.match(answer.error.message, /failed 3 times in a row/);
     assert.ok(answer.error.message.includes(join(daemon.home, "crashy.log")), answer.error.message);
     const log = manager.stderr();
-    assert.match(log, /crashy: restarting in 50 ms \(failure 1 /);
-    assert.match(log, /crashy: restarting in 100 ms \(failure 2 /);
+    assert.match(log, /crashy: restarting in 0 ms \(failure 1 /);
+    assert.match(log, /crashy: restarting in 50 ms \(failure 2 /);
     assert.match(log, /crashy: giving up after 3 failures in a row/);
     const report = (await manager.status()).daemons[0];
     assert.equal(report.state, "failed");

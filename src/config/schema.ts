@@ -159,9 +159,9 @@ export interface ManagerSettings {
   port: number;
   /** How often each running daemon's health is checked. */
   healthIntervalMs: number;
-  /** Crashes in a row (each within a minute of its start) after which a daemon is left `failed`. */
+  /** Restarts in a row (each after a crash within a minute of its start) before a daemon is left `failed`. */
   restartLimit: number;
-  /** The first restart delay; each further crash in a row doubles it, up to 30 s. */
+  /** The delay before the second restart in a row (the first is immediate); doubled per further crash, up to 30 s. */
   restartBackoffMs: number;
   /** A log file larger than this is rotated to `<name>.log.1` (older ones shift up). */
   logMaxBytes: number;

@@ -25,7 +25,7 @@ export interface MultiplexerOptions {
   child: StdioChildSpec;
   /** How long a request waits for the child to be (re)started and initialized. */
   startTimeoutMs: number;
-  /** Crashes in a row (each within a minute of its start) after which the child is left `failed`. */
+  /** Restarts in a row (each after a crash within a minute of its start) before the child is left `failed`. */
   restartLimit: number;
   /** The daemon's log, named in the error a failed child's requests get. */
   logFile: string;

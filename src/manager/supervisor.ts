@@ -268,7 +268,8 @@ export class SupervisedDaemon {
       this.settle(new SupervisorRefusal(503, this.failedMessage()));
       return;
     }
-    const delay = Math.min(MAX_BACKOFF_MS, this.context.settings.restartBackoffMs * 2 ** (this.failures - 1));
+    // One crash is restarted at once (proxies are waiting); a crash loop backs off, doubling each time.
+    const delay = this.failures === 1 ? 0 : Math.min(MAX_BACKOFF_MS, this.context.settings.restartBackoffMs * 2 ** (this.failures - 2));
     this.state = "backing-off";
     this.log(`restarting in ${delay} ms (failure ${this.failures} of at most ${this.context.settings.restartLimit + 1})`);
     this.backoffTimer = setTimeout(() => {
