@@ -8,7 +8,7 @@ import { rotateLog } from "../src/logging/rotate.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { startManager } from "./helpers/manager.js";
 import { MANAGER } from "./helpers/paths.js";
-import { freePort, isAlive } from "./helpers/processes.js";
+import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -92,6 +92,34 @@ describe("mcp-manager commands", () => {
     assert.ok(!isAlive(managerPid));
     assert.ok(!isAlive(report.pid), "the daemon it started went with it");
     assert.match((await manager(daemon, "status")).stdout, /manager: not running/);
+  });
+
+  test("npm start's command: the manager in the foreground with every daemon, then where it listens and how to connect", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const port = JSON.parse(readFileSync(join(daemon.home, "config.json"), "utf8")).manager.port;
+    const foreground = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", "--start-all"], { env: daemon.env });
+    const banner = await waitForOutput(foreground.stdout!, (text) => text.includes("claude mcp add"), "the first-run banner");
+    assert.match(banner, new RegExp(`mcp-session-manager is running: manager pid ${foreground.pid}, API http://127\\.0\\.0\\.1:${port}`));
+    assert.match(banner, new RegExp(`probe\\s+running\\s+${daemon.lockedPid("probe")}`));
+    assert.match(banner, /claude mcp add -e MCP_SESSION_MANAGER_HOME=\S+ probe -- \S+node\S* \S+proxy\/index\.js --target probe/);
+    const again = await manager(daemon, "start");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`the manager already runs \\(pid ${foreground.pid}`));
+    assert.match(again.stdout, /probe\s+running/);
+  });
+
+  test("generate-config prints or writes the mcpServers block with absolute paths", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer(), off: probeServer({ disabled: true }) });
+    const printed = JSON.parse((await manager(daemon, "generate-config")).stdout);
+    assert.deepEqual(Object.keys(printed.mcpServers), ["probe"], "disabled servers are left out");
+    assert.equal(printed.mcpServers.probe.command, process.execPath);
+    assert.deepEqual(printed.mcpServers.probe.args.slice(1), ["--target", "probe"], "the home's own config needs no --config");
+    assert.deepEqual(printed.mcpServers.probe.env, { MCP_SESSION_MANAGER_HOME: daemon.home }, "a home that is not the default is passed on");
+    assert.ok(printed.mcpServers.probe.args[0].endsWith("/dist/proxy/index.js"));
+    const file = join(daemon.home, "out", "mcp.json");
+    const written = await manager(daemon, "generate-config", "--write", file);
+    assert.match(written.stdout, /claude --mcp-config /);
+    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), printed);
   });
 
   test("through a running manager, stop and start go through its API", async (t) => {

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { ConfigError, findServer, loadConfig } from "../config/load.js";
 import { ensureHome, homeDir, logPath, managerLogPath } from "../config/paths.js";
 import { VERSION } from "../version.js";
+import type { DaemonReport } from "./daemon-state.js";
 
 const program = new Command("mcp-manager")
   .description("Start, stop, watch and inspect the shared MCP daemons of mcp-session-manager")
@@ -15,7 +16,9 @@ const configOption = () => {
   const file = program.opts<{ config?: string }>().config;
   return file === undefined ? undefined : resolve(file); // daemons started from here run in other directories
 };
-const say = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+const say = (text: string): void => {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+};
 const quietLog = () => {};
 
 /** The seed's `mcp-manager --start-all`: the manager in the foreground, every daemon started. */
@@ -33,18 +36,28 @@ program
   .action(async (names: string[], options: { startAll?: boolean; detach?: boolean }) => {
     const startAll = Boolean(options.startAll || program.opts<{ startAll?: boolean }>().startAll);
     if (names.length) return controlAndReport("start", names);
-    if (!options.detach) {
-      const { runManager } = await import("./run-manager.js");
-      return runManager({ startAll, ...withConfig() });
-    }
     const config = loadConfig(configOption());
     const home = ensureHome();
     const { pingManager, callManager } = await import("./manager-client.js");
     const running = await pingManager(config.manager.port, home);
     if (running) {
+      // Starting what runs is not an error: say so, and show what it supervises.
       say(`the manager already runs (pid ${running.pid}, http://127.0.0.1:${running.port})`);
       if (startAll) await callManager(config.manager.port, home, "/start-all", {}, 120_000);
+      if (!options.detach) await showStatus(false);
       return;
+    }
+    if (!options.detach) {
+      const { runManager } = await import("./run-manager.js");
+      const { renderStatus } = await import("./status-table.js");
+      return runManager({
+        startAll,
+        ...withConfig(),
+        onReady: (reports, identity) => {
+          say(`mcp-session-manager is running: manager pid ${identity.pid}, API http://127.0.0.1:${identity.port} (Ctrl-C stops it and the daemons it started)\n`);
+          process.stdout.write(renderStatus(config, home, reports, identity));
+        },
+      });
     }
     const { startDetached } = await import("./detach.js");
     const identity = await startDetached(config, home, startAll);
@@ -77,27 +90,7 @@ program
   .command("status")
   .description("every configured server: state, pid, port, uptime, restarts, sessions, last error")
   .option("--json", "machine-readable output")
-  .action(async (options: { json?: boolean }) => {
-    const config = loadConfig(configOption());
-    const home = homeDir();
-    const { pingManager } = await import("./manager-client.js");
-    const { jsonRequest } = await import("./json-request.js");
-    const manager = await pingManager(config.manager.port, home);
-    let reports;
-    if (manager) {
-      const answer = await jsonRequest(new URL(`http://127.0.0.1:${manager.port}/status`), { timeoutMs: 10_000 });
-      reports = (answer.body as { daemons: import("./daemon-state.js").DaemonReport[] }).daemons;
-    } else {
-      const { inspectDaemon } = await import("./daemon-state.js");
-      reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
-    }
-    if (options.json) {
-      say(JSON.stringify({ config: config.file ?? null, home, manager: manager ?? null, daemons: reports }, null, 2));
-      return;
-    }
-    const { renderStatus } = await import("./status-table.js");
-    process.stdout.write(renderStatus(config, home, reports, manager));
-  });
+  .action((options: { json?: boolean }) => showStatus(Boolean(options.json)));
 
 program
   .command("logs <name>")
@@ -120,6 +113,22 @@ program
     const findings = await diagnose(configOption(), homeDir());
     process.stdout.write(renderFindings(findings));
     if (findings.some((finding) => finding.verdict === "FAIL")) process.exitCode = 1;
+  });
+
+program
+  .command("generate-config")
+  .description("print the {\"mcpServers\": ...} block that reaches every configured server through mcp-proxy")
+  .option("--write [file]", "write it to FILE (default: ~/.claude/mcp.json, for: claude --mcp-config FILE)")
+  .action(async (options: { write?: string | true }) => {
+    const { defaultGeneratedPath, generateConfig, writeGenerated } = await import("../clients/generate-config.js");
+    const generated = generateConfig(loadConfig(configOption()));
+    if (options.write === undefined) return say(JSON.stringify(generated, null, 2));
+    const file = resolve(options.write === true ? defaultGeneratedPath() : options.write);
+    writeGenerated(file, generated);
+    const count = Object.keys(generated.mcpServers).length;
+    say(`wrote ${file} (${count} server${count === 1 ? "" : "s"} through mcp-proxy)`);
+    say(`use it with: claude --mcp-config ${file}`);
+    say("(Claude Code does not read that file by itself; to put the servers into Claude Code: mcp-manager install --client claude-code)");
   });
 
 program
@@ -162,6 +171,25 @@ memory
     const report = exportJsonl(file, projectOption(options));
     if (report) process.stderr.write(`${report}\n`);
   });
+
+async function showStatus(json: boolean): Promise<void> {
+  const config = loadConfig(configOption());
+  const home = homeDir();
+  const { pingManager } = await import("./manager-client.js");
+  const { jsonRequest } = await import("./json-request.js");
+  const manager = await pingManager(config.manager.port, home);
+  let reports: DaemonReport[];
+  if (manager) {
+    const answer = await jsonRequest(new URL(`http://127.0.0.1:${manager.port}/status`), { timeoutMs: 10_000 });
+    reports = (answer.body as { daemons: DaemonReport[] }).daemons;
+  } else {
+    const { inspectDaemon } = await import("./daemon-state.js");
+    reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
+  }
+  if (json) return say(JSON.stringify({ config: config.file ?? null, home, manager: manager ?? null, daemons: reports }, null, 2));
+  const { renderStatus } = await import("./status-table.js");
+  process.stdout.write(renderStatus(config, home, reports, manager));
+}
 
 function withConfig(): { configFile?: string } {
   const file = configOption();

@@ -6,13 +6,17 @@ import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
 import { lockRecord, readLock, removeLock } from "./lock-file.js";
-import { pingManager } from "./manager-client.js";
+import { pingManager, type ManagerIdentity } from "./manager-client.js";
+import type { DaemonReport } from "./daemon-state.js";
+import { VERSION } from "../version.js";
 import { SupervisedDaemon } from "./supervisor.js";
 import { ensureToken } from "./token.js";
 
 export interface ManagerOptions {
   configFile?: string;
   startAll: boolean;
+  /** Called once the API answers and `--start-all` is done, with what the manager supervises. */
+  onReady?: (reports: DaemonReport[], identity: ManagerIdentity) => void;
 }
 
 /**
@@ -81,6 +85,10 @@ export async function runManager(options: ManagerOptions): Promise<void> {
 
   await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
   if (options.startAll) await startAll(daemons, log);
+  if (options.onReady) {
+    const reports = await Promise.all([...daemons.values()].map((daemon) => daemon.report()));
+    options.onReady(reports, { service: "mcp-session-manager", role: "manager", version: VERSION, pid: process.pid, home, port });
+  }
 
   const tick = setInterval(() => {
     rotateLog(managerLogPath(home), { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });

@@ -1,4 +1,4 @@
-import { fileURLToPath } from "node:url";
+import { proxyEntry } from "../clients/proxy-entry.js";
 import type { Config } from "../config/schema.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { ManagerIdentity } from "./manager-client.js";
@@ -54,8 +54,8 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
   const problems = reports
     .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
-  const proxy = fileURLToPath(new URL("../proxy/index.js", import.meta.url));
   const first = reports[0]?.name ?? "NAME";
+  const entry = proxyEntry(first, config.file);
   return [
     `config:  ${config.file ?? "none, using the embedded defaults"}`,
     `home:    ${home} (per server: <name>.log, <name>.lock)`,
@@ -67,7 +67,7 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     ...(problems.length ? ["", "Last errors:", ...problems] : []),
     "",
     "Connect a client session through the proxy, for example Claude Code:",
-    `  claude mcp add ${first} -- ${process.execPath} ${proxy} --target ${first}`,
+    `  claude mcp add ${entry.env ? `-e MCP_SESSION_MANAGER_HOME=${entry.env.MCP_SESSION_MANAGER_HOME} ` : ""}${first} -- ${[entry.command, ...entry.args].join(" ")}`,
     "",
   ].join("\n");
 }

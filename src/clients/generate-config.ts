@@ -1,0 +1,25 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Config } from "../config/schema.js";
+import { proxyEntry, type ProxyEntry } from "./proxy-entry.js";
+
+/** Where the seed's `generate-config` wrote: a file for `claude --mcp-config`, which Claude Code does not read by itself. */
+export const defaultGeneratedPath = () => join(homedir(), ".claude", "mcp.json");
+
+/** `{"mcpServers": {...}}` with every enabled server of the config reached through mcp-proxy. */
+export function generateConfig(config: Config): { mcpServers: Record<string, ProxyEntry> } {
+  const mcpServers: Record<string, ProxyEntry> = {};
+  for (const server of Object.values(config.servers)) {
+    if (!server.disabled) mcpServers[server.name] = proxyEntry(server.name, config.file);
+  }
+  return { mcpServers };
+}
+
+/** Writes the generated file atomically (a reader never sees half of it), user-only. */
+export function writeGenerated(file: string, content: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
+  renameSync(temp, file);
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from "node:url";
+import { configPath, homeDir } from "../config/paths.js";
+
+/** How a client launches mcp-proxy for one server. */
+export interface ProxyEntry {
+  command: string;
+  args: string[];
+  /** Set when this home is not the default one: the client must pass it on, or the proxy looks elsewhere. */
+  env?: { MCP_SESSION_MANAGER_HOME: string };
+}
+
+/** The installed proxy script, absolute, so the entry works whatever directory the client starts it in. */
+export const proxyScript = () => fileURLToPath(new URL("../proxy/index.js", import.meta.url));
+
+/**
+ * `node /abs/dist/proxy/index.js --target NAME`, with absolute paths to this node and this proxy: clients
+ * start servers with a minimal PATH and from any directory. A config file other than the home's is named,
+ * and a home other than the default is passed in the environment.
+ */
+export function proxyEntry(name: string, configFile: string | undefined): ProxyEntry {
+  const config = configFile && configFile !== configPath() ? ["--config", configFile] : [];
+  const entry: ProxyEntry = { command: process.execPath, args: [proxyScript(), ...config, "--target", name] };
+  if (process.env.MCP_SESSION_MANAGER_HOME) entry.env = { MCP_SESSION_MANAGER_HOME: homeDir() };
+  return entry;
+}
