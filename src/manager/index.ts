@@ -131,6 +131,35 @@ program
     say("(Claude Code does not read that file by itself; to put the servers into Claude Code: mcp-manager install --client claude-code)");
   });
 
+for (const action of ["install", "uninstall"] as const) {
+  program
+    .command(action)
+    .description(
+      action === "install"
+        ? "import a client's stdio servers into the config and make its entries go through mcp-proxy (backed up; safe to repeat)"
+        : "put back a client's entries exactly as they were before install",
+    )
+    .requiredOption("--client <client>", "claude-code, claude-desktop, cursor, vscode or codex")
+    .option("--scope <scope>", "user (the client's user configuration) or project (the project's file)", "user")
+    .option("--project <dir>", "the project for --scope project (default: the working directory)")
+    .option("--dry-run", "show what would change, write nothing")
+    .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean }) => {
+      const { CLIENTS } = await import("../clients/client-locations.js");
+      if (!(CLIENTS as readonly string[]).includes(options.client)) throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
+      if (options.scope !== "user" && options.scope !== "project") throw new Error(`--scope is user or project, not "${options.scope}"`);
+      const { install, uninstall } = await import("../clients/install.js");
+      const common = {
+        client: options.client as (typeof CLIENTS)[number],
+        scope: options.scope as "user" | "project",
+        projectDir: resolve(options.project ?? process.cwd()),
+        dryRun: Boolean(options.dryRun),
+        home: ensureHome(),
+      };
+      const { configPath } = await import("../config/paths.js");
+      process.stdout.write(action === "install" ? install({ ...common, configFile: configOption() ?? configPath() }) : uninstall(common));
+    });
+}
+
 program
   .command("daemon <name>")
   .description("host the server NAME for every session (started by mcp-proxy or the manager when needed)")

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -38,7 +38,8 @@ export function configuredHome(t: TestContext, servers: Record<string, unknown>,
   // The lock files name the daemons to stop, so read them before removing the home. This runs after the
   // proxies made later are gone: a live proxy would start a new daemon when it sees its daemon stop.
   onCleanup(t, async () => {
-    for (const name of Object.keys(servers)) lock(name);
+    // Every lock in the home, not only the configured names: servers can be added during a test (install).
+    for (const file of readdirSync(home)) if (file.endsWith(".lock") && file !== "manager.lock") lock(file.slice(0, -5));
     for (const pid of seen) killTree(pid, "SIGTERM");
     const deadline = Date.now() + 5000;
     while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));

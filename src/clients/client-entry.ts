@@ -1,0 +1,74 @@
+import { basename } from "node:path";
+
+/** A server entry as clients write it (the `mcpServers` shape, and VS Code's and Codex's variants). */
+export interface ClientServerEntry {
+  type?: string;
+  command?: string;
+  args?: unknown;
+  env?: unknown;
+  cwd?: string;
+  url?: string;
+  [key: string]: unknown;
+}
+
+/** What install does with one entry of a client's file. */
+export type EntryVerdict =
+  | { kind: "import"; server: { command: string; args: string[]; env: Record<string, string>; cwd?: string } }
+  | { kind: "ours"; target: string }
+  | { kind: "leave"; why: string };
+
+/** Keys a stdio entry may have that we can carry over; anything else means the client does something we cannot. */
+const CARRIED = new Set(["type", "command", "args", "env", "cwd"]);
+
+/**
+ * Decides what to do with an entry: a stdio server is imported (its command, args, env and cwd) and then
+ * reached through mcp-proxy; an entry that already runs mcp-proxy is ours; everything else is left as the
+ * client has it, with the reason: HTTP servers the client reaches directly, and entries using what only the
+ * client understands (`${...}` variables it expands per project, `envFile`, other keys).
+ */
+export function judgeEntry(entry: unknown): EntryVerdict {
+  if (!entry || typeof entry !== "object" || Array.isArray(entry)) return { kind: "leave", why: "not an object" };
+  const e = entry as ClientServerEntry;
+  const target = proxyTarget(e);
+  if (target) return { kind: "ours", target };
+  if (e.url !== undefined || (e.type !== undefined && e.type !== "stdio")) return { kind: "leave", why: "an HTTP server the client reaches directly" };
+  if (typeof e.command !== "string" || !e.command) return { kind: "leave", why: "no command" };
+  const args = e.args ?? [];
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) return { kind: "leave", why: '"args" is not a list of strings' };
+  const env = e.env ?? {};
+  if (typeof env !== "object" || Array.isArray(env) || !Object.values(env as object).every((value) => typeof value === "string")) {
+    return { kind: "leave", why: '"env" is not a map of strings' };
+  }
+  const extra = Object.keys(e).filter((key) => !CARRIED.has(key));
+  if (extra.length) return { kind: "leave", why: `uses ${extra.map((key) => `"${key}"`).join(", ")}, which only the client understands` };
+  if (e.cwd !== undefined && typeof e.cwd !== "string") return { kind: "leave", why: '"cwd" is not a string' };
+  const texts = [e.command, ...(args as string[]), ...Object.values(env as Record<string, string>), e.cwd ?? ""];
+  if (texts.some((text) => /\$\{[^}]*\}/.test(text))) {
+    return { kind: "leave", why: "uses ${...} variables the client expands for each project or session" };
+  }
+  const server: { command: string; args: string[]; env: Record<string, string>; cwd?: string } = {
+    command: e.command,
+    args: args as string[],
+    env: env as Record<string, string>,
+  };
+  if (e.cwd) server.cwd = e.cwd;
+  return { kind: "import", server };
+}
+
+/** The `--target` of an entry that launches mcp-proxy (installed bin or script), if it is one. */
+export function proxyTarget(entry: ClientServerEntry): string | undefined {
+  const parts = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])].filter((part): part is string => typeof part === "string");
+  const launchesProxy = parts.some((part) => {
+    const name = basename(part.replace(/\\/g, "/"));
+    return name === "mcp-proxy" || name === "mcp-proxy.cmd" || /[/\\]dist[/\\]proxy[/\\]index\.js$/.test(part);
+  });
+  if (!launchesProxy) return undefined;
+  const index = parts.indexOf("--target");
+  return index >= 0 ? parts[index + 1] : undefined;
+}
+
+/** A short, readable form of a command line for the summary. */
+export function describeCommand(server: { command: string; args: string[] }): string {
+  const line = [server.command, ...server.args].map((part) => (/\s/.test(part) ? `"${part}"` : part)).join(" ");
+  return line.length > 90 ? `${line.slice(0, 87)}...` : line;
+}

@@ -1,0 +1,69 @@
+import { EMBEDDED_DEFAULTS, parseConfig } from "../config/load.js";
+import { readText, writeTextAtomically } from "./atomic-file.js";
+import { JsoncDocument } from "./jsonc-document.js";
+
+export interface ImportedServer {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * Adds imported servers to our own config file, edited in place like a client's (the user's comments and
+ * layout stay). A missing (or empty) file starts from the embedded defaults, so the built-in memory server stays.
+ * The result is validated before it is written: a config that would not load is never written.
+ */
+export class ConfigEditor {
+  private readonly read;
+  private readonly doc: JsoncDocument;
+  private readonly key: string;
+  private changed = false;
+
+  constructor(private readonly path: string) {
+    this.read = readText(path);
+    const blank = this.read.text.trim() === "";
+    this.doc = new JsoncDocument(blank ? JSON.stringify(EMBEDDED_DEFAULTS, null, 2) + "\n" : this.read.text, path);
+    this.key = this.doc.value(["mcpServers"]) !== undefined && this.doc.value(["servers"]) === undefined ? "mcpServers" : "servers";
+    this.changed = blank;
+  }
+
+  /**
+   * The name under which `server` (imported from `client`) is configured: its own name when free or when
+   * the same server is already there, else `<name>-<client>` (then `-2`, `-3`...).
+   */
+  place(name: string, client: string, server: ImportedServer): { name: string; added: boolean } {
+    const candidates = [name, `${name}-${client}`, ...Array.from({ length: 50 }, (_, index) => `${name}-${client}-${index + 2}`)];
+    for (const candidate of candidates) {
+      const existing = this.doc.value([this.key, candidate]);
+      if (existing === undefined) {
+        const { env, ...rest } = server;
+        this.doc.set([this.key, candidate], Object.keys(env).length ? server : rest);
+        this.changed = true;
+        return { name: candidate, added: true };
+      }
+      if (sameServer(existing, server)) return { name: candidate, added: false };
+    }
+    throw new Error(`too many servers named like "${name}" in ${this.path}`);
+  }
+
+  /** Writes the file if anything changed; validated first. */
+  save(): void {
+    if (!this.changed) return;
+    parseConfig(JSON.parse(JSON.stringify(this.doc.value([]) ?? {})), this.path);
+    writeTextAtomically(this.path, this.doc.text, this.read.version);
+  }
+}
+
+function sameServer(existing: unknown, server: ImportedServer): boolean {
+  if (!existing || typeof existing !== "object") return false;
+  const e = existing as Partial<ImportedServer> & { transport?: string };
+  const env = e.env ?? {};
+  return (
+    e.command === server.command &&
+    JSON.stringify(e.args ?? []) === JSON.stringify(server.args) &&
+    JSON.stringify(Object.entries(env).sort()) === JSON.stringify(Object.entries(server.env).sort()) &&
+    (e.cwd ?? undefined) === server.cwd &&
+    (e.transport === undefined || e.transport === "stdio")
+  );
+}

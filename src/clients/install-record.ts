@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClientFile } from "./client-locations.js";
+
+/** What one install changed in one client file, kept so uninstall can put every entry back as it was. */
+export interface InstallRecord {
+  client: string;
+  scope: string;
+  file: string;
+  entries: Record<string, { original: string; installed: string; target: string }>;
+  backups: string[];
+}
+
+export const installsDir = (home: string) => join(home, "installs");
+
+function recordPath(home: string, file: ClientFile): string {
+  const hash = createHash("sha256").update(file.path).digest("hex").slice(0, 12);
+  return join(installsDir(home), `${file.client}-${file.scope}-${hash}.json`);
+}
+
+export function loadRecord(home: string, file: ClientFile): InstallRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(home, file), "utf8")) as InstallRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveRecord(home: string, file: ClientFile, record: InstallRecord): void {
+  mkdirSync(installsDir(home), { recursive: true, mode: 0o700 });
+  const path = recordPath(home, file);
+  writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 2), { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export function removeRecord(home: string, file: ClientFile): void {
+  try {
+    unlinkSync(recordPath(home, file));
+  } catch {
+    // none
+  }
+}
