@@ -179,6 +179,38 @@ describe("mcp-manager commands", () => {
   });
 });
 
+describe("autostart", () => {
+  test("install writes a systemd user unit whose ExecStart really starts the manager; uninstall removes it", async (t) => {
+    const daemon = await managedHome(t, { probe: probeServer() });
+    const user = tempDir(t, "msm-user-");
+    const env: NodeJS.ProcessEnv = { ...daemon.env, HOME: user, PATH: "/usr/bin:/bin" };
+    delete env.XDG_CONFIG_HOME;
+    const cli = (...args: string[]) => run(process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "autostart", ...args], { env });
+    const dry = await cli("install", "--dry-run");
+    assert.match(dry.stdout, /^would write .*mcp-session-manager\.service/);
+    const installed = await cli("install");
+    const unit = join(user, ".config", "systemd", "user", "mcp-session-manager.service");
+    assert.match(installed.stdout, new RegExp(`wrote ${unit.replace(/[.]/g, "\\.")}`));
+    const text = readFileSync(unit, "utf8");
+    assert.match(text, /^WantedBy=default\.target$/m);
+    assert.match(text, /^Restart=on-failure$/m);
+    assert.equal((await cli("install")).stdout.split("\n")[0], `unchanged ${unit}`, "a second install changes nothing");
+
+    // Run the unit's command line as systemd would (words unquoted, its Environment applied).
+    const words = [...text.match(/^ExecStart=(.*)$/m)![1]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!.replace(/\\(.)/g, "$1"));
+    assert.deepEqual(words.slice(2), ["--config", join(daemon.home, "config.json"), "start", "--start-all"]);
+    const home = /^Environment="MCP_SESSION_MANAGER_HOME=(.*)"$/m.exec(text)?.[1];
+    assert.equal(home, daemon.home);
+    const started = spawnTracked(t, words[0]!, words.slice(1), { env: { PATH: "/usr/bin:/bin", MCP_SESSION_MANAGER_HOME: home! } });
+    await waitForOutput(started.stdout!, (out) => out.includes("mcp-session-manager is running"), "the manager started by the unit's command");
+
+    const removed = await cli("uninstall");
+    assert.match(removed.stdout, /^removed /);
+    assert.throws(() => statSync(unit));
+    assert.match((await cli("uninstall")).stdout, /nothing to remove/);
+  });
+});
+
 describe("log rotation", () => {
   test("a log over the limit is copied to .1 (older ones shift up, the oldest beyond the limit is dropped) and emptied in place", (t) => {
     const dir = tempDir(t);

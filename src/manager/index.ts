@@ -161,6 +161,16 @@ for (const action of ["install", "uninstall"] as const) {
 }
 
 program
+  .command("autostart <action>")
+  .description("install or uninstall starting the manager at login (systemd user unit, launchd agent, Windows recipe)")
+  .option("--dry-run", "show what would be written")
+  .action(async (action: string, options: { dryRun?: boolean }) => {
+    if (action !== "install" && action !== "uninstall") throw new Error(`autostart takes install or uninstall, not "${action}"`);
+    const { autostart, autostartSpec } = await import("./autostart.js");
+    process.stdout.write(autostart(action, autostartSpec(configOption()), ensureHome(), Boolean(options.dryRun)));
+  });
+
+program
   .command("daemon <name>")
   .description("host the server NAME for every session (started by mcp-proxy or the manager when needed)")
   .action(async (name: string) => {
