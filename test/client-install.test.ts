@@ -186,6 +186,27 @@ describe("install and uninstall, per client", () => {
     assert.match((await m.manager("install", "--client", "zed")).stderr, /unknown client "zed"/);
   });
 
+  test("--http also routes HTTP servers through mcp-proxy, except those that need headers", async (t) => {
+    const m = machine(t);
+    const text = '{"mcpServers": {"web": {"type": "http", "url": "http://127.0.0.1:4000/mcp"}, "legacy": {"type": "sse", "url": "http://127.0.0.1:4001/sse"}, "authed": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer t"}}}}';
+    const file = put(join(m.user, ".cursor", "mcp.json"), text);
+    const plain = await m.manager("install", "--client", "cursor", "--dry-run");
+    assert.match(plain.stdout, /web: left alone \(an HTTP server the client reaches directly; --http routes it through mcp-proxy too\)/);
+    const result = await m.manager("install", "--client", "cursor", "--http");
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /~ web: streamable-http http:\/\/127\.0\.0\.1:4000\/mcp  ->  mcp-proxy --target web/);
+    assert.match(result.stdout, /~ legacy: sse http:\/\/127\.0\.0\.1:4001\/sse  ->  mcp-proxy --target legacy/);
+    assert.match(result.stdout, /authed: left alone \(an HTTP server with "headers", which mcp-proxy would not send\)/);
+    const config = JSON.parse(readFileSync(join(m.daemon.home, "config.json"), "utf8"));
+    assert.deepEqual(config.servers.web, { url: "http://127.0.0.1:4000/mcp", transport: "streamable-http" });
+    assert.deepEqual(config.servers.legacy, { url: "http://127.0.0.1:4001/sse", transport: "sse" });
+    const entry = JSON.parse(readFileSync(file, "utf8")).mcpServers.web;
+    assert.equal(entry.type, "stdio");
+    assert.deepEqual(entry.args.slice(-2), ["--target", "web"]);
+    assert.equal((await m.manager("uninstall", "--client", "cursor")).code, 0);
+    assert.equal(readFileSync(file, "utf8"), text);
+  });
+
   test("a name our config already uses for another server is imported under the client's name", async (t) => {
     const m = machine(t);
     put(join(m.user, ".cursor", "mcp.json"), '{"mcpServers": {"memory": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}}}');

@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import type { ImportedServer } from "./config-editor.js";
 
 /** A server entry as clients write it (the `mcpServers` shape, and VS Code's and Codex's variants). */
 export interface ClientServerEntry {
@@ -13,7 +14,7 @@ export interface ClientServerEntry {
 
 /** What install does with one entry of a client's file. */
 export type EntryVerdict =
-  | { kind: "import"; server: { command: string; args: string[]; env: Record<string, string>; cwd?: string } }
+  | { kind: "import"; server: ImportedServer }
   | { kind: "ours"; target: string }
   | { kind: "leave"; why: string };
 
@@ -26,12 +27,12 @@ const CARRIED = new Set(["type", "command", "args", "env", "cwd"]);
  * client has it, with the reason: HTTP servers the client reaches directly, and entries using what only the
  * client understands (`${...}` variables it expands per project, `envFile`, other keys).
  */
-export function judgeEntry(entry: unknown): EntryVerdict {
+export function judgeEntry(entry: unknown, options: { http: boolean } = { http: false }): EntryVerdict {
   if (!entry || typeof entry !== "object" || Array.isArray(entry)) return { kind: "leave", why: "not an object" };
   const e = entry as ClientServerEntry;
   const target = proxyTarget(e);
   if (target) return { kind: "ours", target };
-  if (e.url !== undefined || (e.type !== undefined && e.type !== "stdio")) return { kind: "leave", why: "an HTTP server the client reaches directly" };
+  if (e.url !== undefined || (e.type !== undefined && e.type !== "stdio")) return judgeHttp(e, options.http);
   if (typeof e.command !== "string" || !e.command) return { kind: "leave", why: "no command" };
   const args = e.args ?? [];
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) return { kind: "leave", why: '"args" is not a list of strings' };
@@ -55,6 +56,19 @@ export function judgeEntry(entry: unknown): EntryVerdict {
   return { kind: "import", server };
 }
 
+/**
+ * An HTTP server the client reaches directly is left alone unless `--http` asks to route it through mcp-proxy
+ * too; one that needs headers (a token) is always left alone, since the proxy would not send them.
+ */
+function judgeHttp(e: ClientServerEntry, http: boolean): EntryVerdict {
+  if (!http) return { kind: "leave", why: "an HTTP server the client reaches directly; --http routes it through mcp-proxy too" };
+  const extra = Object.keys(e).filter((key) => key !== "type" && key !== "url");
+  if (extra.length) return { kind: "leave", why: `an HTTP server with ${extra.map((key) => `"${key}"`).join(", ")}, which mcp-proxy would not send` };
+  if (typeof e.url !== "string" || !/^https?:\/\//.test(e.url)) return { kind: "leave", why: "no http(s) url" };
+  if (/\$\{[^}]*\}/.test(e.url)) return { kind: "leave", why: "uses ${...} variables the client expands" };
+  return { kind: "import", server: { url: e.url, transport: e.type === "sse" ? "sse" : "streamable-http" } };
+}
+
 /** The `--target` of an entry that launches mcp-proxy (installed bin or script), if it is one. */
 export function proxyTarget(entry: ClientServerEntry): string | undefined {
   const parts = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])].filter((part): part is string => typeof part === "string");
@@ -68,7 +82,8 @@ export function proxyTarget(entry: ClientServerEntry): string | undefined {
 }
 
 /** A short, readable form of a command line for the summary. */
-export function describeCommand(server: { command: string; args: string[] }): string {
+export function describeCommand(server: ImportedServer): string {
+  if ("url" in server) return `${server.transport} ${server.url}`;
   const line = [server.command, ...server.args].map((part) => (/\s/.test(part) ? `"${part}"` : part)).join(" ");
   return line.length > 90 ? `${line.slice(0, 87)}...` : line;
 }

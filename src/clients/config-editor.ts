@@ -2,12 +2,10 @@ import { EMBEDDED_DEFAULTS, parseConfig } from "../config/load.js";
 import { readText, writeTextAtomically } from "./atomic-file.js";
 import { JsoncDocument } from "./jsonc-document.js";
 
-export interface ImportedServer {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-}
+/** A server taken from a client: a stdio command, or (with `install --http`) an HTTP server by URL. */
+export type ImportedServer =
+  | { command: string; args: string[]; env: Record<string, string>; cwd?: string }
+  | { url: string; transport: "streamable-http" | "sse" };
 
 /**
  * Adds imported servers to our own config file, edited in place like a client's (the user's comments and
@@ -37,8 +35,7 @@ export class ConfigEditor {
     for (const candidate of candidates) {
       const existing = this.doc.value([this.key, candidate]);
       if (existing === undefined) {
-        const { env, ...rest } = server;
-        this.doc.set([this.key, candidate], Object.keys(env).length ? server : rest);
+        this.doc.set([this.key, candidate], withoutEmptyEnv(server));
         this.changed = true;
         return { name: candidate, added: true };
       }
@@ -55,9 +52,17 @@ export class ConfigEditor {
   }
 }
 
+function withoutEmptyEnv(server: ImportedServer): object {
+  if (!("env" in server) || Object.keys(server.env).length) return server;
+  const { env: _empty, ...rest } = server;
+  return rest;
+}
+
+/** Whether the configured entry is the same server (so a second client's identical entry shares it). */
 function sameServer(existing: unknown, server: ImportedServer): boolean {
   if (!existing || typeof existing !== "object") return false;
-  const e = existing as Partial<ImportedServer> & { transport?: string };
+  const e = existing as { command?: string; args?: string[]; env?: Record<string, string>; cwd?: string; url?: string; transport?: string };
+  if ("url" in server) return e.url === server.url && e.command === undefined && (e.transport ?? "streamable-http") === server.transport;
   const env = e.env ?? {};
   return (
     e.command === server.command &&

@@ -13,6 +13,8 @@ export interface InstallOptions {
   /** The project directory for `--scope project` (default: the working directory). */
   projectDir: string;
   dryRun: boolean;
+  /** Route HTTP servers the client reaches directly through mcp-proxy too. */
+  http?: boolean;
   /** Our home and config file. */
   home: string;
   configFile: string;
@@ -51,7 +53,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   const imported: string[] = [];
 
   for (const [name, entry] of Object.entries(entries)) {
-    const verdict = judgeEntry(entry);
+    const verdict = judgeEntry(entry, { http: Boolean(options.http) });
     if (verdict.kind === "ours") {
       lines.push(`  = ${name}: already through mcp-proxy (--target ${verdict.target})`);
       continue;
@@ -67,8 +69,9 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
     }
     const placed = config.place(name, options.client, verdict.server);
     if (placed.added) imported.push(placed.name === name ? name : `${name} (as ${placed.name}: that name was taken)`);
+    // VS Code and Claude Code accept an explicit type: keep saying "stdio" where the entry had a type.
     const type = (entry as { type?: unknown }).type;
-    planned.push({ name, target: placed.name, ...(type === "stdio" ? { type: "stdio" } : {}) });
+    planned.push({ name, target: placed.name, ...(type !== undefined ? { type: "stdio" } : {}) });
     lines.push(`  ~ ${name}: ${describeCommand(verdict.server)}  ->  mcp-proxy --target ${placed.name}`);
   }
 

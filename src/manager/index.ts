@@ -143,7 +143,8 @@ for (const action of ["install", "uninstall"] as const) {
     .option("--scope <scope>", "user (the client's user configuration) or project (the project's file)", "user")
     .option("--project <dir>", "the project for --scope project (default: the working directory)")
     .option("--dry-run", "show what would change, write nothing")
-    .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean }) => {
+    .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
+    .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean; http?: boolean }) => {
       const { CLIENTS } = await import("../clients/client-locations.js");
       if (!(CLIENTS as readonly string[]).includes(options.client)) throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
       if (options.scope !== "user" && options.scope !== "project") throw new Error(`--scope is user or project, not "${options.scope}"`);
@@ -153,6 +154,7 @@ for (const action of ["install", "uninstall"] as const) {
         scope: options.scope as "user" | "project",
         projectDir: resolve(options.project ?? process.cwd()),
         dryRun: Boolean(options.dryRun),
+        http: Boolean(options.http),
         home: ensureHome(),
       };
       const { configPath } = await import("../config/paths.js");

@@ -68,6 +68,8 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     "",
     "Connect a client session through the proxy, for example Claude Code:",
     `  claude mcp add ${entry.env ? `-e MCP_SESSION_MANAGER_HOME=${entry.env.MCP_SESSION_MANAGER_HOME} ` : ""}${first} -- ${[entry.command, ...entry.args].join(" ")}`,
+    "or move a client's existing servers behind the proxy (backed up; undo with uninstall):",
+    "  mcp-manager install --client claude-code     (or claude-desktop, cursor, vscode, codex)",
     "",
   ].join("\n");
 }
