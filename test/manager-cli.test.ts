@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { rotateLog } from "../src/logging/rotate.js";
+import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { startManager } from "./helpers/manager.js";
 import { MANAGER } from "./helpers/paths.js";
@@ -208,6 +209,20 @@ describe("autostart", () => {
     assert.match(removed.stdout, /^removed /);
     assert.throws(() => statSync(unit));
     assert.match((await cli("uninstall")).stdout, /nothing to remove/);
+  });
+});
+
+describe("autostart on other systems", () => {
+  test("the launchd agent and the Windows task run the same command line, quoted for each", () => {
+    const spec = { node: "/opt/node & co/bin/node", manager: "/srv/msm/dist/manager/index.js", home: "/Users/me/.msm <test>" };
+    const plist = launchdAgent(spec, "/Users/me/.msm/manager.log");
+    const words = [...plist.matchAll(/<string>([^<]*)<\/string>/g)].map((match) => match[1]);
+    assert.deepEqual(words.slice(1, 5), ["/opt/node &amp; co/bin/node", "/srv/msm/dist/manager/index.js", "start", "--start-all"]);
+    assert.match(plist, /<key>MCP_SESSION_MANAGER_HOME<\/key><string>\/Users\/me\/\.msm &lt;test&gt;<\/string>/);
+    assert.match(plist, /<key>RunAtLoad<\/key><true\/>/);
+    const recipe = windowsRecipe({ node: "C:\\Program Files\\nodejs\\node.exe", manager: "C:\\msm\\dist\\manager\\index.js" });
+    assert.match(recipe, /schtasks \/Create \/SC ONLOGON \/TN mcp-session-manager .*\/TR "\\"C:\\Program Files\\nodejs\\node\.exe\\" C:\\msm\\dist\\manager\\index\.js start --start-all"/);
+    assert.match(recipe, /schtasks \/Delete \/TN mcp-session-manager \/F/);
   });
 });
 

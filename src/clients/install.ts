@@ -31,13 +31,7 @@ const ATTEMPTS = 3;
  */
 export function install(options: InstallOptions): string {
   const file = clientFile(options.client, options.scope, options.projectDir);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return installOnce(file, options);
-    } catch (error) {
-      if (!(error instanceof ChangedMeanwhile) || attempt === ATTEMPTS) throw error;
-    }
-  }
+  return retryOnChange(() => installOnce(file, options));
 }
 
 function installOnce(file: ClientFile, options: InstallOptions): string {
@@ -98,13 +92,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
 /** `mcp-manager uninstall --client X`: puts back every entry install rewrote, exactly as it was. */
 export function uninstall(options: Omit<InstallOptions, "configFile">): string {
   const file = clientFile(options.client, options.scope, options.projectDir);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return uninstallOnce(file, options);
-    } catch (error) {
-      if (!(error instanceof ChangedMeanwhile) || attempt === ATTEMPTS) throw error;
-    }
-  }
+  return retryOnChange(() => uninstallOnce(file, options));
 }
 
 function uninstallOnce(file: ClientFile, options: Omit<InstallOptions, "configFile">): string {
@@ -130,6 +118,17 @@ function uninstallOnce(file: ClientFile, options: Omit<InstallOptions, "configFi
   if (restored) writeTextAtomically(file.path, doc.text, read.version);
   removeRecord(options.home, file);
   return [header, ...lines, "the servers stay in mcp-session-manager's config (other clients may use them)"].join("\n") + "\n";
+}
+
+/** Runs an edit again on a fresh read when the client wrote its file in between (a few times at most). */
+function retryOnChange(edit: () => string): string {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return edit();
+    } catch (error) {
+      if (!(error instanceof ChangedMeanwhile) || attempt === ATTEMPTS) throw error;
+    }
+  }
 }
 
 function openServers(file: ClientFile, text: string): ServersDocument {
