@@ -1,4 +1,6 @@
+import { mkdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
 import { daemonSharing } from "./daemon-sharing.js";
 import { memoryBenchmark } from "./memory.js";
 import { proxyOverhead } from "./proxy-overhead.js";
@@ -7,6 +9,13 @@ import { proxyOverhead } from "./proxy-overhead.js";
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
 console.log(`Machine: ${machine}\n`);
 const only = process.argv[2];
+if (only === "--compare") {
+  const { compareAlternatives } = await import("./compare.js");
+  const charts = fileURLToPath(new URL("../../docs/charts/", import.meta.url));
+  mkdirSync(charts, { recursive: true });
+  console.log(`${await compareAlternatives(charts)}\n`);
+  process.exit(0);
+}
 if (!only || only === "proxy") console.log(`${await proxyOverhead()}\n`);
 if (!only || only === "daemon") console.log(`${await daemonSharing()}\n`);
 if (!only || only === "memory") console.log(`${await memoryBenchmark()}\n`);

@@ -34,3 +34,14 @@ export function privateMiB(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Proportional set size: shared pages split among the processes sharing them, so a sum over processes is honest. */
+export function pssMiB(pid: number): number | undefined {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1]);
+    return Number.isFinite(kb) ? kb / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
