@@ -7,6 +7,7 @@ import { EVERYTHING, PROXY, freePort, startEverythingHttp } from "./everything-s
 import { installAlternatives, startListening, stopGroup, ALTERNATIVES } from "./alternatives.js";
 import { barChart } from "./svg-chart.js";
 import { median, pssMiB } from "./stats.js";
+import { isProcessAlive as isAlive } from "../src/process/process-identity.js";
 
 type Message = Record<string, any>;
 interface Session {
@@ -81,7 +82,7 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-async function setups(): Promise<{ all: Setup[]; cleanup: () => void }> {
+async function setups(): Promise<{ all: Setup[]; cleanup: () => void; stopOurDaemon: () => Promise<void> }> {
   const alternatives = installAlternatives();
   const cleanups: Array<() => void> = [];
   const home = mkdtempSync(join(tmpdir(), "msm-compare-"));
@@ -139,7 +140,18 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => void }> {
     servingPids: () => [http.child.pid!],
   };
   original.servingPids = () => [on3100.pid!];
+  const stopOurDaemon = async () => {
+    let pid: number;
+    try {
+      pid = (JSON.parse(readFileSync(join(home, "everything.lock"), "utf8")) as { pid: number }).pid;
+      process.kill(pid, "SIGTERM");
+    } catch {
+      return; // not running
+    }
+    while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   return {
+    stopOurDaemon,
     all: [direct, ours("everything"), directHttp, ours("everything-http"), supergateway, mcpProxy, original],
     cleanup: () => {
       // Our daemon was started detached by the first proxy: stop it through its lock.
@@ -167,7 +179,7 @@ async function timed(session: Session, count: number, into?: number[]): Promise<
 
 /** `npm run bench -- --compare`: every alternative side by side, in one run, on this machine. */
 export async function compareAlternatives(chartsDir: string): Promise<string> {
-  const { all, cleanup } = await setups();
+  const { all, cleanup, stopOurDaemon } = await setups();
   const out: string[] = [];
   try {
     // Sequential calls: one session each, rounds alternating between setups so drift hits all alike.
@@ -226,6 +238,17 @@ export async function compareAlternatives(chartsDir: string): Promise<string> {
       startRows.push([setup.label, median(starts)]);
       out.push(`| ${setup.label} | ${median(starts).toFixed(0)} ms |`);
     }
+    // The same for our daemon path with the daemon stopped before each start: the proxy starts it.
+    const cold: number[] = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      await stopOurDaemon();
+      const begin = performance.now();
+      const session = await all[1]!.open();
+      cold.push(performance.now() - begin);
+      await session.close();
+    }
+    startRows.splice(2, 0, ["mcp-session-manager: proxy -> daemon -> stdio, daemon cold", median(cold)]);
+    out.splice(out.length - all.length + 2, 0, `| mcp-session-manager: proxy -> daemon -> stdio, daemon cold (the proxy starts it) | ${median(cold).toFixed(0)} ms |`);
     writeFileSync(join(chartsDir, "compare-session-start.svg"), barChart("Session start to initialize answered (lower is better)", "ms", startRows));
     out.push(await memoryTable(chartsDir));
   } finally {
