@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
@@ -192,6 +192,17 @@ describe("manager supervision", () => {
 
     assert.equal((await manager.post("/start", { name: "probe" })).status, 200);
     assert.equal(textOf(await client.callTool("echo", { message: "back" })), "back");
+  });
+
+  test("a proxy whose config names a server the manager does not know starts that daemon itself", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
+    await startManager(t, daemon, port);
+    const other = join(daemon.home, "other.json");
+    writeFileSync(other, JSON.stringify({ manager: { port }, servers: { extra: probeServer() } }));
+    const client = new ProxyClient(t, ["--config", other, "--target", "extra"], { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "extra" })), "extra");
+    assert.match(client.stderr, /no server named "extra" .*; starting the daemon directly/);
   });
 
   test("stopping the manager stops the daemons it started, whole process groups, and leaves adopted ones running", async (t) => {

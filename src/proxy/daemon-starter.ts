@@ -39,9 +39,10 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     if (answer.status === 200 && body?.url) {
       return body.socket ? { url: new URL(body.url), socketPath: body.socket } : { url: new URL(body.url) };
     }
-    // A manager that refuses (failed, stopped, unauthorized) has the final word; one that is gone does not.
-    if (answer.status !== 0) throw new DaemonUnavailable(answerError(answer));
-    log(answerError(answer));
+    // A manager that refuses (failed, stopped, unauthorized) has the final word. One that is gone, or that
+    // runs another config without this server (404), does not: the proxy starts the daemon itself.
+    if (answer.status !== 0 && answer.status !== 404) throw new DaemonUnavailable(answerError(answer));
+    log(`${answerError(answer)}; starting the daemon directly`);
   }
 
   const started = await startDaemon(server, {
