@@ -15,7 +15,7 @@ export interface ManagerControl {
   readonly port: number;
   readonly token: string;
   readonly startedAt: number;
-  /** The supervised daemon called `name` (the config is re-read for names it does not know yet). */
+  /** The supervised daemon called `name`, after re-reading the config (so edits apply at the next start). */
   daemon(name: string): SupervisedDaemon | undefined;
   daemons(): SupervisedDaemon[];
   configFile(): string | undefined;

@@ -39,7 +39,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
 
-  /** The config is read again when a request names a server we do not know: users add servers while we run. */
+  /** The config is read again for every request that names a server: users add and edit servers while we run. */
   const refresh = (): void => {
     try {
       config = loadConfig(options.configFile);
@@ -60,7 +60,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     port,
     token,
     startedAt,
-    daemon: (name) => daemons.get(name) ?? (refresh(), daemons.get(name)),
+    daemon: (name) => (refresh(), daemons.get(name)),
     daemons: () => [...daemons.values()],
     configFile: () => config.file,
   });
