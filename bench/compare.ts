@@ -7,7 +7,7 @@ import { EVERYTHING, PROXY, freePort, startEverythingHttp } from "./everything-s
 import { installAlternatives, startListening, stopGroup, ALTERNATIVES } from "./alternatives.js";
 import { barChart } from "./svg-chart.js";
 import { median, pssMiB } from "./stats.js";
-import { isProcessAlive as isAlive } from "../src/process/process-identity.js";
+import { isAlive, processesOfHome } from "../test/helpers/processes.js";
 
 type Message = Record<string, any>;
 interface Session {
@@ -47,20 +47,6 @@ async function openHttp(url: URL): Promise<Session> {
   const client = new HttpClient(url);
   await client.initialize();
   return { call: () => client.call("tools/call", echo), close: async () => client.close() };
-}
-
-/** Processes whose environment names `home` (what our proxies and daemons started for it). */
-function pidsOfHome(home: string, exclude: Set<number>): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || exclude.has(Number(entry))) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`MCP_SESSION_MANAGER_HOME=${home}`)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
 }
 
 /** Children (transitively) of a process, from /proc. */
@@ -105,7 +91,7 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => void; stopOurDae
       return stdioSession(client);
     },
     stop: async () => {},
-    servingPids: () => (target === "everything" ? pidsOfHome(home, proxyPids) : [http.child.pid!]),
+    servingPids: () => (target === "everything" ? processesOfHome(home, proxyPids) : [http.child.pid!]),
   });
 
   const bridge = async (label: string, start: (port: number) => Promise<ChildProcess>): Promise<Setup> => {
@@ -280,7 +266,7 @@ async function memoryTable(chartsDir: string): Promise<string> {
         proxied.push(...(await Promise.all(names.map((name) => openStdio(process.execPath, [PROXY, "--target", name], env)))));
       }
       const ownPids = new Set(proxied.map((session) => session.pid!));
-      const behind = pidsOfHome(home, ownPids);
+      const behind = processesOfHome(home, ownPids);
       const oursMiB = [...ownPids, ...behind].reduce((sum, pid) => sum + (pssMiB(pid) ?? 0), 0);
       for (const session of proxied) await session.close();
       rows.push([`direct, ${sessions} x ${servers}`, directMiB], [`mcp-session-manager, ${sessions} x ${servers}`, oursMiB]);

@@ -1,23 +1,21 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
-import { FIXTURES, MANAGER } from "./helpers/paths.js";
+import { FIXTURES } from "./helpers/paths.js";
+import { runManagerCli, type CliResult } from "./helpers/manager.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
-const run = promisify(execFile);
 const PROBE = `${FIXTURES}stdio-probe-server.js`;
 
 interface Machine {
   /** The user's home directory, as the clients see it. */
   user: string;
   daemon: DaemonHome;
-  manager(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  manager(...args: string[]): Promise<CliResult>;
 }
 
 /** A temporary user home (HOME) with a temporary mcp-session-manager home inside the test's cleanup. */
@@ -26,21 +24,10 @@ function machine(t: TestContext): Machine {
   const daemon = configuredHome(t, {});
   // Start from no config file at all, as a new user would: install must create it from the defaults.
   unlinkSync(join(daemon.home, "config.json"));
-  const env = { ...daemon.env, HOME: user, XDG_CONFIG_HOME: "", APPDATA: "", CODEX_HOME: "" };
-  for (const key of ["XDG_CONFIG_HOME", "APPDATA", "CODEX_HOME"] as const) delete env[key];
-  return {
-    user,
-    daemon,
-    manager: async (...args) => {
-      try {
-        const { stdout, stderr } = await run(process.execPath, [MANAGER, ...args], { env, cwd: user });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code: number; stdout: string; stderr: string };
-        return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-      }
-    },
-  };
+  // The clients' files are found under HOME alone, not wherever this machine's variables point.
+  const env: NodeJS.ProcessEnv = { ...daemon.env, HOME: user };
+  for (const key of ["XDG_CONFIG_HOME", "APPDATA", "CODEX_HOME"]) delete env[key];
+  return { user, daemon, manager: (...args) => runManagerCli(args, { env, cwd: user }) };
 }
 
 function put(path: string, text: string): string {

@@ -1,30 +1,17 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { httpJson, startManager } from "./helpers/manager.js";
 import { FIXTURES, PROXY } from "./helpers/paths.js";
-import { exited, freePort, isAlive, killTree, spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { exited, freePort, isAlive, killTree, processesMatching, spawnTracked, waitForOutput } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 
-/** Processes whose command line holds all of `parts` (from /proc: the processes this test made). */
-function processesWith(...parts: string[]): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-    } catch {
-      continue;
-    }
-    if (parts.every((part) => args.includes(part)) && isAlive(Number(entry))) found.push(Number(entry));
-  }
-  return found;
-}
+/** Processes whose command line holds all of `parts` (the processes this test made). */
+const processesWith = (...parts: string[]) => processesMatching((args) => parts.every((part) => args.includes(part)));
 
 const configOf = (daemon: DaemonHome) => join(daemon.home, "config.json");
 const proxyArgs = (daemon: DaemonHome, name = "probe") => ["--config", configOf(daemon), "--target", name];

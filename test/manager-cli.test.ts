@@ -1,30 +1,18 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { promisify } from "node:util";
 import { rotateLog } from "../src/logging/rotate.js";
 import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
-import { startManager } from "./helpers/manager.js";
+import { runManagerCli, startManager } from "./helpers/manager.js";
 import { MANAGER } from "./helpers/paths.js";
 import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
-const run = promisify(execFile);
-
-/** Runs mcp-manager with the home's config; resolves with its exit code and output, never throws. */
-async function manager(daemon: DaemonHome, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** Runs mcp-manager with the home's config. */
+const manager = (daemon: DaemonHome, ...args: string[]) => runManagerCli(["--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
 
 async function managedHome(t: import("node:test").TestContext, servers: Record<string, unknown>) {
   const port = await freePort();
@@ -186,7 +174,11 @@ describe("autostart", () => {
     const user = tempDir(t, "msm-user-");
     const env: NodeJS.ProcessEnv = { ...daemon.env, HOME: user, PATH: "/usr/bin:/bin" };
     delete env.XDG_CONFIG_HOME;
-    const cli = (...args: string[]) => run(process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "autostart", ...args], { env });
+    const cli = async (...args: string[]) => {
+      const result = await runManagerCli(["--config", join(daemon.home, "config.json"), "autostart", ...args], { env });
+      assert.equal(result.code, 0, result.stderr);
+      return result;
+    };
     const dry = await cli("install", "--dry-run");
     assert.match(dry.stdout, /^would write .*mcp-session-manager\.service/);
     const installed = await cli("install");

@@ -1,5 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { replaceFile } from "../files/replace-file.js";
 
 /** A file's text and what identifies this version of it (to notice that someone wrote it meanwhile). */
 export interface ReadFile {
@@ -28,22 +29,15 @@ export class ChangedMeanwhile extends Error {
  * only if it is still the version that was read. A reader never sees half a file.
  */
 export function writeTextAtomically(path: string, text: string, readVersion: string): void {
-  mkdirSync(dirname(path), { recursive: true });
   let mode = 0o600;
   try {
     mode = statSync(path).mode & 0o777;
   } catch {
     // a new file: the user's alone
   }
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(temp, text, { mode });
-  chmodSync(temp, mode);
-  const now = readText(path).version;
-  if (now !== readVersion) {
-    unlinkSync(temp);
-    throw new ChangedMeanwhile(`${path} changed while it was being edited`);
-  }
-  renameSync(temp, path);
+  replaceFile(path, text, mode, () => {
+    if (readText(path).version !== readVersion) throw new ChangedMeanwhile(`${path} changed while it was being edited`);
+  });
 }
 
 /** Copies a file into the backup directory under a name that says what and when; returns the copy's path. */

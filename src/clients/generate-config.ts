@@ -1,6 +1,6 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { replaceFile } from "../files/replace-file.js";
 import type { Config } from "../config/schema.js";
 import { proxyEntry, type ProxyEntry } from "./proxy-entry.js";
 
@@ -18,8 +18,5 @@ export function generateConfig(config: Config): { mcpServers: Record<string, Pro
 
 /** Writes the generated file atomically (a reader never sees half of it), user-only. */
 export function writeGenerated(file: string, content: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
-  renameSync(temp, file);
+  replaceFile(file, JSON.stringify(content, null, 2) + "\n");
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { replaceFile } from "../files/replace-file.js";
 import { join } from "node:path";
 import type { ClientFile } from "./client-locations.js";
 
@@ -29,9 +30,7 @@ export function loadRecord(home: string, file: ClientFile): InstallRecord | unde
 
 export function saveRecord(home: string, file: ClientFile, record: InstallRecord): void {
   mkdirSync(installsDir(home), { recursive: true, mode: 0o700 });
-  const path = recordPath(home, file);
-  writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 2), { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  replaceFile(recordPath(home, file), JSON.stringify(record, null, 2));
 }
 
 export function removeRecord(home: string, file: ClientFile): void {

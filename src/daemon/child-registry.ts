@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, unlinkSync } from "node:fs";
+import { replaceFile } from "../files/replace-file.js";
 import { processStarted } from "../process/process-identity.js";
 
 interface Recorded {
@@ -60,8 +61,6 @@ export class ChildRegistry {
   }
 
   private save(): void {
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify([...this.children.values()]), { mode: 0o600 });
-    renameSync(temp, this.file);
+    replaceFile(this.file, JSON.stringify([...this.children.values()]));
   }
 }

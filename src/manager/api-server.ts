@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { VERSION } from "../version.js";
-import type { DaemonAddress } from "./daemon-launcher.js";
+import { isRemote, isStartable, type DaemonAddress } from "./daemon-launcher.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
 import { isAuthorized } from "./token.js";
@@ -81,15 +81,15 @@ interface Action {
   all?: (daemon: SupervisedDaemon) => boolean;
 }
 
-const managed = (daemon: SupervisedDaemon) => Boolean(daemon.server.command || daemon.server.builtin) && !daemon.server.disabled;
+const startable = (daemon: SupervisedDaemon) => isStartable(daemon.server);
 
 const ACTIONS: Record<string, Action> = {
   "/ensure": { run: (daemon) => daemon.ensure() },
   "/start": { run: (daemon) => daemon.start() },
   "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
   "/restart": { run: (daemon) => daemon.restart() },
-  "/start-all": { run: (daemon) => daemon.start(), all: managed },
-  "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => Boolean(daemon.server.command || daemon.server.builtin) },
+  "/start-all": { run: (daemon) => daemon.start(), all: startable },
+  "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => !isRemote(daemon.server) },
 };
 
 async function outcome(name: string, work: Promise<DaemonAddress | void>): Promise<Record<string, unknown>> {

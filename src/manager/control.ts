@@ -1,7 +1,7 @@
 import type { Config, ServerConfig } from "../config/schema.js";
 import { findServer } from "../config/load.js";
 import { lockPath } from "../config/paths.js";
-import { DaemonUnavailable, isRemote, startDaemon, stopDaemon } from "./daemon-launcher.js";
+import { DaemonUnavailable, isRemote, isStartable, startDaemon, stopDaemon } from "./daemon-launcher.js";
 import { isHolderAlive, readLock } from "./lock-file.js";
 import { answerError, callManager, pingManager } from "./manager-client.js";
 import { clearStopped, markStopped } from "./stop-marker.js";
@@ -37,7 +37,7 @@ export async function control(action: ControlAction, names: string[], config: Co
 /** `stop --all` / `start --all`: every server mcp-manager can start. */
 export function startableNames(config: Config): string[] {
   return Object.values(config.servers)
-    .filter((server) => !isRemote(server) && !server.disabled)
+    .filter(isStartable)
     .map((server) => server.name);
 }
 

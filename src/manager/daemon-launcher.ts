@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,12 +41,13 @@ export interface LaunchOptions {
 }
 
 const POLL_MS = 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Stdio and built-in servers are hosted by our own daemon; the others are HTTP servers we only start. */
 export const hostedByUs = (server: ServerConfig) => Boolean(server.builtin) || server.transport === "stdio";
 /** A server given by URL alone runs elsewhere: nothing to start or stop. */
 export const isRemote = (server: ServerConfig) => !server.command && !server.builtin;
+/** What `--start-all`, `/start-all` and `stop --all` act on: every server that runs here and is not disabled. */
+export const isStartable = (server: ServerConfig) => !isRemote(server) && !server.disabled;
 
 /**
  * The server's daemon when it runs and is ours: the lock's live holder answering at the lock's URL (our daemon

@@ -41,23 +41,17 @@ export interface DaemonReport {
  * belongs to someone else.
  */
 export async function inspectDaemon(server: ServerConfig, home: string): Promise<DaemonReport> {
-  const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
-  if (server.url) report.url = server.url;
-  if (server.port !== undefined) report.port = server.port;
-  if (isRemote(server)) {
-    report.state = (await isListening(new URL(server.url!))) ? "remote-up" : "remote-down";
-    return report;
-  }
-  if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
+  const report = await configuredReport(server, home);
+  if (isRemote(server)) return report;
   const lock = readLock(lockPath(server.name, home));
   if (lock && isHolderAlive(lock)) {
     report.pid = lock.pid;
     if (lock.url) withUrl(report, lock.url);
-    report.state = lock.url && (await isListening(new URL(lock.url))) ? "running" : "starting";
-    if (report.state === "running" && hostedByUs(server)) {
-      const health = await probeDaemon(new URL(lock.url!), server.name, lock.pid);
-      if (health) addHealth(report, health);
-    } else if (report.state === "running") {
+    // Our daemon answers /health (one request tells both that it runs and how it fares); others a TCP connect.
+    const health = lock.url && hostedByUs(server) ? await probeDaemon(new URL(lock.url), server.name, lock.pid) : undefined;
+    report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
+    if (health) addHealth(report, health);
+    else if (report.state === "running") {
       const since = Date.parse(lock.startedAt);
       if (Number.isFinite(since)) report.uptimeMs = Date.now() - since;
     }
@@ -66,6 +60,16 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
   if (server.disabled) report.state = "disabled";
   else if (server.url && (await isListening(new URL(server.url)))) report.state = "foreign";
   else if (lock) report.state = "stale-lock";
+  return report;
+}
+
+/** What the config and the home tell about a server before its daemon is looked at (a remote one: all of it). */
+export async function configuredReport(server: ServerConfig, home: string): Promise<DaemonReport> {
+  const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
+  if (server.url) report.url = server.url;
+  if (server.port !== undefined) report.port = server.port;
+  if (isRemote(server)) report.state = (await isListening(new URL(server.url!))) ? "remote-up" : "remote-down";
+  else if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
   return report;
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { managerLogPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
@@ -6,7 +7,6 @@ import { logTail } from "./daemon-launcher.js";
 import { pingManager, type ManagerIdentity } from "./manager-client.js";
 import { spawnDetached } from "./spawn-detached.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `mcp-manager start --detach`: runs the manager in the background (its own session, output in

@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../files/replace-file.js";
 import { isSameProcess, processStarted } from "../process/process-identity.js";
 
 /** What `<home>/<name>.lock` records about a daemon: who it is and where it listens. */
@@ -58,9 +59,7 @@ export function claimLock(path: string, record: LockRecord): boolean {
 
 /** Replaces the contents of a lock we hold, atomically (readers never see a half-written file). */
 export function updateLock(path: string, record: LockRecord): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(record), { mode: 0o600 });
-  renameSync(temp, path);
+  replaceFile(path, JSON.stringify(record));
 }
 
 export function removeLock(path: string): void {

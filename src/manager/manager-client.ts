@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { jsonRequest, type JsonAnswer } from "./json-request.js";
-import { readToken } from "./token.js";
+import { readFileSync } from "node:fs";
+import { tokenPath } from "../config/paths.js";
 
 /** What `GET /ping` of our manager answers. */
 export interface ManagerIdentity {
@@ -21,6 +22,15 @@ export async function pingManager(port: number, home: string, timeoutMs = 1000):
     const identity = answer.body as Partial<ManagerIdentity> | undefined;
     if (answer.status !== 200 || identity?.service !== "mcp-session-manager" || identity.role !== "manager") return undefined;
     return identity.home !== undefined && resolve(identity.home) === resolve(home) ? (identity as ManagerIdentity) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The manager's token, for clients of the API (proxies, the CLI); undefined when no manager has made one. */
+export function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(tokenPath(home), "utf8").trim() || undefined;
   } catch {
     return undefined;
   }

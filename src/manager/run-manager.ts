@@ -1,11 +1,11 @@
 import http from "node:http";
-import { writeFileSync } from "node:fs";
 import { loadConfig } from "../config/load.js";
 import { ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
-import { lockRecord, readLock, removeLock } from "./lock-file.js";
+import { isStartable } from "./daemon-launcher.js";
+import { lockRecord, readLock, removeLock, updateLock } from "./lock-file.js";
 import { pingManager, type ManagerIdentity } from "./manager-client.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { VERSION } from "../version.js";
@@ -80,7 +80,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
         : `port ${port} is in use by another process; stop it, or set "manager": {"port": N} in the config`,
     );
   }
-  writeFileSync(managerLockPath(home), JSON.stringify(lockRecord({ name: "manager", pid: process.pid, url: `http://127.0.0.1:${port}`, startedBy: process.pid, startedAt: new Date(startedAt).toISOString() })), { mode: 0o600 });
+  updateLock(managerLockPath(home), lockRecord({ name: "manager", pid: process.pid, url: `http://127.0.0.1:${port}`, startedBy: process.pid, startedAt: new Date(startedAt).toISOString() }));
   log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
 
   await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
@@ -112,7 +112,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
 }
 
 async function startAll(daemons: Map<string, SupervisedDaemon>, log: (line: string) => void): Promise<void> {
-  const startable = [...daemons.values()].filter((daemon) => (daemon.server.command || daemon.server.builtin) && !daemon.server.disabled);
+  const startable = [...daemons.values()].filter((daemon) => isStartable(daemon.server));
   await Promise.all(
     startable.map((daemon) =>
       daemon.start().then(

@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { pingManager } from "./manager-client.js";
 import { readLock } from "./lock-file.js";
 import { managerLockPath } from "../config/paths.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
 export async function stopManager(config: Config, home: string, timeoutMs = 30_000): Promise<string> {

@@ -4,7 +4,7 @@ import { rotateLog } from "../logging/rotate.js";
 import { isSameProcess, signalGroup } from "../process/process-identity.js";
 import { probeDaemon, type DaemonHealth } from "./daemon-health.js";
 import { findDaemon, hostedByUs, isRemote, startDaemon, stopDaemon, type DaemonAddress, type RunningDaemon } from "./daemon-launcher.js";
-import { addHealth, type DaemonReport } from "./daemon-state.js";
+import { addHealth, configuredReport, withUrl, type DaemonReport } from "./daemon-state.js";
 import { isListening } from "./port-probe.js";
 import { clearStopped, markStopped, readStopped, stoppedMessage } from "./stop-marker.js";
 
@@ -50,7 +50,6 @@ interface Waiter {
 export class SupervisedDaemon {
   private state: SupervisedState = "stopped";
   private daemon: RunningDaemon | undefined;
-  private spawnedByUs = false;
   /** Whether the daemon should be running: false after a stop, so its exit is not a crash. */
   private wanted = false;
   private runningSince = 0;
@@ -130,7 +129,7 @@ export class SupervisedDaemon {
   /** The manager is exiting: it stops what it started and leaves the daemons it adopted running. */
   async release(): Promise<void> {
     clearTimeout(this.backoffTimer);
-    if (this.spawnedByUs && this.daemon) await this.stop(undefined);
+    if (this.daemon?.child) await this.stop(undefined); // spawned by this manager (adopted ones have no child)
     this.forgetDaemon();
     this.wanted = false;
   }
@@ -157,23 +156,15 @@ export class SupervisedDaemon {
 
   /** The status row: the manager's view, with what the daemon's own `/health` says about its server. */
   async report(): Promise<DaemonReport> {
-    const report: DaemonReport = {
-      name: this.name,
-      state: this.server.disabled && this.state === "stopped" ? "disabled" : this.state,
-      transport: this.server.transport,
-      restarts: this.restarts,
-      log: logPath(this.name, this.context.home),
-    };
-    if (this.server.url) report.url = this.server.url;
-    if (this.server.port !== undefined) report.port = this.server.port;
-    if (isRemote(this.server)) report.state = (await isListening(new URL(this.server.url!))) ? "remote-up" : "remote-down";
-    if (readStopped(this.name, this.context.home)) report.stoppedOnPurpose = true;
+    const report = await configuredReport(this.server, this.context.home);
+    if (isRemote(this.server)) return report;
+    report.state = this.server.disabled && this.state === "stopped" ? "disabled" : this.state;
+    report.restarts = this.restarts;
     if (this.lastError) report.lastError = this.lastError;
     const daemon = this.daemon;
     if (daemon && this.state === "running") {
       report.pid = daemon.pid;
-      report.url = daemon.address.url.href;
-      report.port = Number(daemon.address.url.port);
+      withUrl(report, daemon.address.url.href);
       report.uptimeMs = Date.now() - this.runningSince;
       if (hostedByUs(this.server)) await this.probe(daemon);
       if (this.lastHealth) addHealth(report, this.lastHealth);
@@ -230,12 +221,11 @@ export class SupervisedDaemon {
 
   private becameRunning(daemon: RunningDaemon): void {
     this.daemon = daemon;
-    this.spawnedByUs = daemon.child !== undefined;
     this.state = "running";
     this.runningSince = Date.now();
     this.healthStrikes = 0;
     this.lastHealth = undefined;
-    this.log(`running (pid ${daemon.pid}, ${daemon.address.url.href}${this.spawnedByUs ? "" : ", started elsewhere"})`);
+    this.log(`running (pid ${daemon.pid}, ${daemon.address.url.href}${daemon.child ? "" : ", started elsewhere"})`);
     daemon.child?.once("exit", (code, signal) => this.exited(daemon, `exited (${signal ?? `code ${code}`})`));
     this.livenessTimer = setInterval(() => {
       if (!isSameProcess(daemon.pid, daemon.pidStarted)) this.exited(daemon, "is gone");
@@ -289,7 +279,6 @@ export class SupervisedDaemon {
   private forgetDaemon(): void {
     clearInterval(this.livenessTimer);
     this.daemon = undefined;
-    this.spawnedByUs = false;
   }
 
   private failedMessage(): string {

@@ -5,7 +5,8 @@ import { tokenPath } from "../config/paths.js";
 /**
  * The bearer token mutating manager calls must carry, in `<home>/manager.token` (0600). Whoever can read the
  * user's files may drive the manager; a web page or another user cannot. A token file others could read
- * may have leaked, so it is replaced rather than trusted.
+ * may have leaked, so it is replaced rather than trusted. (Clients read it in manager-client.ts, which keeps
+ * node:crypto out of the proxy's start-up.)
  */
 export function ensureToken(home: string): string {
   const file = tokenPath(home);
@@ -20,15 +21,6 @@ export function ensureToken(home: string): string {
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   if (process.platform !== "win32") chmodSync(file, 0o600);
   return token;
-}
-
-/** The token, for clients of the API (proxies, the CLI); undefined when no manager has made one. */
-export function readToken(home: string): string | undefined {
-  try {
-    return readFileSync(tokenPath(home), "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Compares an `Authorization` header with the token in constant time. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ErrorCode,
   classify,
@@ -259,7 +260,7 @@ export class Bridge {
         // A daemon that is dying or still coming up refuses connections for a moment: try again until the
         // start deadline. Anything else (bad config, a daemon that failed to start) is final for this attempt.
         if (needsNewSession(error) && Date.now() < deadline && !this.closing && generation === this.generation) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1000)));
+          await sleep(Math.min(50 * 2 ** attempt, 1000));
           continue;
         }
         this.options.log(`cannot connect: ${reason}`);

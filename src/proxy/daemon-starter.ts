@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerConfig } from "../config/schema.js";
 import { DaemonUnavailable, findDaemon, isRemote, startDaemon, type DaemonAddress } from "../manager/daemon-launcher.js";
 import { answerError, callManager, pingManager } from "../manager/manager-client.js";
@@ -7,7 +8,6 @@ import { readStopped, stoppedMessage } from "../manager/stop-marker.js";
 export { DaemonUnavailable, type DaemonAddress };
 
 const POLL_MS = 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Where a proxy connects: a daemon it may start (from the config), or a fixed URL it only waits for. */
 export type DaemonTarget =

@@ -1,5 +1,4 @@
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
-import type { HttpTransport } from "../config/schema.js";
 
 /**
  * The client side of one daemon session. The proxy is a pipe between stdin/stdout and one of these.

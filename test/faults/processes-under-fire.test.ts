@@ -1,29 +1,15 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { test } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "../helpers/daemon-home.js";
-import { freePort, isAlive } from "../helpers/processes.js";
+import { freePort, isAlive, processesOfHome } from "../helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "../helpers/proxy-client.js";
 import { report } from "./fault-report.js";
 import { httpJson } from "../helpers/manager.js";
 
 const proxyArgs = (daemon: DaemonHome, name = "probe") => ["--config", join(daemon.home, "config.json"), "--target", name];
-
-/** Processes whose environment names this home: everything the test's proxies and daemons started. */
-function processesOfHome(home: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(`MCP_SESSION_MANAGER_HOME=${home}`) && isAlive(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
-}
 
 /**
  * Runs `total` tool calls through each client, `inFlight` at a time, calling `afterAnswer` after each answer
@@ -191,8 +177,8 @@ test("SIGKILL of the memory daemon during writes: no acknowledged write is lost"
   const graph = JSON.parse(textOf(await clients[0]!.callTool("read_graph", {}))) as { entities: Array<{ name: string }> };
   const stored = new Set(graph.entities.map((entity) => entity.name));
   let acknowledged = 0;
-  clients.forEach((client, which) => {
-    for (const [id, answer] of sent[which]!) {
+  sent.forEach((answers) => {
+    for (const [id, answer] of answers) {
       if (!answer?.result || answer.result.isError) continue;
       acknowledged += 1;
       const created = JSON.parse(textOf(answer)) as Array<{ name: string }>;

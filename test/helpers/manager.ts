@@ -1,9 +1,10 @@
-import type { ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { promisify } from "node:util";
 import type { DaemonHome } from "./daemon-home.js";
 import { MANAGER } from "./paths.js";
 import { spawnTracked, waitForOutput } from "./processes.js";
@@ -72,4 +73,23 @@ export async function startManager(t: TestContext, daemon: DaemonHome, port: num
       return stderr;
     },
   };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the mcp-manager CLI to completion; resolves with its exit code and output, never throws. */
+export async function runManagerCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [MANAGER, ...args], options);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as CliResult;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }

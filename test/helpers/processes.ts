@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { isProcessAlive } from "../../src/process/process-identity.js";
 import { createServer } from "node:net";
 import type { TestContext } from "node:test";
 import { onCleanup } from "./cleanup.js";
@@ -18,19 +19,31 @@ export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGK
 }
 
 /** Running, and not a zombie (in this container nothing reaps orphans, so killed ones linger as zombies). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
+export { isProcessAlive as isAlive } from "../../src/process/process-identity.js";
+
+/**
+ * Live processes whose command line (`/proc/PID/cmdline`) or environment (`/proc/PID/environ`, readable for our
+ * own processes) satisfies `match`: how tests count daemons and find what a run left behind (Linux).
+ */
+export function processesMatching(match: (args: string[], environment: string[]) => boolean): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const read = (file: string) => {
+      try {
+        return readFileSync(`/proc/${entry}/${file}`, "utf8").split("\0");
+      } catch {
+        return []; // gone, or not ours to read
+      }
+    };
+    if (match(read("cmdline"), read("environ")) && isProcessAlive(Number(entry))) found.push(Number(entry));
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-  } catch {
-    return false;
-  }
+  return found;
 }
+
+/** Processes started for one manager home: their environment names it. */
+export const processesOfHome = (home: string, except: Set<number> = new Set()) =>
+  processesMatching((_, environment) => environment.includes(`MCP_SESSION_MANAGER_HOME=${home}`)).filter((pid) => !except.has(pid));
 
 /** Spawns a process that is killed (with its group) when the test ends, pass or fail. */
 export function spawnTracked(t: TestContext, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
