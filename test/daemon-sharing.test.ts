@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { configuredHome, probeServer, processGroupOf, type DaemonHome } from "./helpers/daemon-home.js";
+import { ROUTES, configuredHome, probeServer, processGroupOf, type DaemonHome } from "./helpers/daemon-home.js";
 import { EVERYTHING } from "./helpers/paths.js";
 import { isAlive, killTree } from "./helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
@@ -31,230 +31,236 @@ async function session(t: Parameters<typeof configuredHome>[0], daemon: DaemonHo
   return client;
 }
 
-describe("shared daemon: one stdio child, many sessions, nobody can tell", () => {
-  test("two sessions share one child; initialize and initialized reach it once", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon);
-    const b = await session(t, daemon);
-    const seenByA = await stats(a, daemon);
-    const seenByB = await stats(b, daemon);
-    assert.equal(seenByA.pid, seenByB.pid, "one child for both sessions");
-    assert.equal(seenByB.received.initialize, 1);
-    assert.equal(seenByB.received["notifications/initialized"], 1);
-    const group = processGroupOf(seenByA.pid);
-    assert.equal(group.pgid, seenByA.pid, "the child leads its own process group");
-  });
+/** Every test below runs with proxies reaching the daemon both ways: its session socket, and streamable HTTP. */
+for (const route of ROUTES) {
+  const home = (t: Parameters<typeof configuredHome>[0], servers: Record<string, unknown>) => configuredHome(t, servers, {}, { route });
 
-  test("each later session gets the protocol version it asked for, unless it is newer than the child's", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const first = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-    assert.equal((await first.initialize({}, "2025-06-18")).result.protocolVersion, "2025-06-18");
-    const older = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-    assert.equal((await older.initialize({}, "2025-03-26")).result.protocolVersion, "2025-03-26");
-    const newer = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-    assert.equal((await newer.initialize({}, "2025-11-25")).result.protocolVersion, "2025-06-18", "not beyond what the child speaks");
-    const unknown = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-    assert.equal((await unknown.initialize({}, "1999-01-01")).result.protocolVersion, "2025-06-18");
-    assert.equal(textOf(await older.callTool("echo", { message: "old client" })), "old client");
-  });
-
-  test("interleaved concurrent calls from several sessions, with the same ids, come back to the right session", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const clients = await Promise.all([0, 1, 2, 3].map(() => session(t, daemon)));
-    await Promise.all(
-      clients.map(async (client, index) => {
-        const calls = [];
-        for (let call = 0; call < 40; call++) {
-          // Every session uses ids 1000..1039 (and string ids for half): the daemon must keep them apart.
-          const id = call % 2 ? 1000 + call : `id-${call}`;
-          calls.push(client.request("tools/call", { name: "echo", arguments: { message: `session ${index} call ${call}` } }, id));
-        }
-        const answers = await Promise.all(calls);
-        answers.forEach((answer, call) => assert.equal(textOf(answer), `session ${index} call ${call}`));
-      }),
-    );
-    for (const client of clients) {
-      const answered = client.received.filter((m) => m.id !== undefined && m.method === undefined);
-      assert.equal(new Set(answered.map((m) => JSON.stringify(m.id))).size, answered.length, "each id answered once");
-    }
-  });
-
-  test("progress reaches only the session that asked, with the token it sent", async (t) => {
-    const daemon = configuredHome(t, {
-      everything: { command: process.execPath, args: [EVERYTHING, "stdio"] },
+  describe(`shared daemon, proxies over ${route}: one stdio child, many sessions, nobody can tell`, () => {
+    test("two sessions share one child; initialize and initialized reach it once", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon);
+      const b = await session(t, daemon);
+      const seenByA = await stats(a, daemon);
+      const seenByB = await stats(b, daemon);
+      assert.equal(seenByA.pid, seenByB.pid, "one child for both sessions");
+      assert.equal(seenByB.received.initialize, 1);
+      assert.equal(seenByB.received["notifications/initialized"], 1);
+      assert.equal(Boolean(daemon.lock("probe")?.sessionSocket), route === "session socket", `the proxies use the ${route}`);
+      const group = processGroupOf(seenByA.pid);
+      assert.equal(group.pgid, seenByA.pid, "the child leads its own process group");
     });
-    const a = await session(t, daemon, "everything");
-    const b = await session(t, daemon, "everything");
-    const call = (client: ProxyClient, id: number) => {
-      client.send({
-        jsonrpc: "2.0",
-        id,
-        method: "tools/call",
-        params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "same-token" } },
+
+    test("each later session gets the protocol version it asked for, unless it is newer than the child's", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const first = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+      assert.equal((await first.initialize({}, "2025-06-18")).result.protocolVersion, "2025-06-18");
+      const older = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+      assert.equal((await older.initialize({}, "2025-03-26")).result.protocolVersion, "2025-03-26");
+      const newer = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+      assert.equal((await newer.initialize({}, "2025-11-25")).result.protocolVersion, "2025-06-18", "not beyond what the child speaks");
+      const unknown = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+      assert.equal((await unknown.initialize({}, "1999-01-01")).result.protocolVersion, "2025-06-18");
+      assert.equal(textOf(await older.callTool("echo", { message: "old client" })), "old client");
+    });
+
+    test("interleaved concurrent calls from several sessions, with the same ids, come back to the right session", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const clients = await Promise.all([0, 1, 2, 3].map(() => session(t, daemon)));
+      await Promise.all(
+        clients.map(async (client, index) => {
+          const calls = [];
+          for (let call = 0; call < 40; call++) {
+            // Every session uses ids 1000..1039 (and string ids for half): the daemon must keep them apart.
+            const id = call % 2 ? 1000 + call : `id-${call}`;
+            calls.push(client.request("tools/call", { name: "echo", arguments: { message: `session ${index} call ${call}` } }, id));
+          }
+          const answers = await Promise.all(calls);
+          answers.forEach((answer, call) => assert.equal(textOf(answer), `session ${index} call ${call}`));
+        }),
+      );
+      for (const client of clients) {
+        const answered = client.received.filter((m) => m.id !== undefined && m.method === undefined);
+        assert.equal(new Set(answered.map((m) => JSON.stringify(m.id))).size, answered.length, "each id answered once");
+      }
+    });
+
+    test("progress reaches only the session that asked, with the token it sent", async (t) => {
+      const daemon = home(t, {
+        everything: { command: process.execPath, args: [EVERYTHING, "stdio"] },
       });
-      return client.responseTo(id);
-    };
-    await Promise.all([call(a, 77), call(b, 77)]);
-    for (const client of [a, b]) {
-      const progress = client.received.filter((m) => m.method === "notifications/progress");
-      assert.deepEqual(progress.map((m) => [m.params.progressToken, m.params.progress]), [["same-token", 1], ["same-token", 2], ["same-token", 3]]);
-    }
+      const a = await session(t, daemon, "everything");
+      const b = await session(t, daemon, "everything");
+      const call = (client: ProxyClient, id: number) => {
+        client.send({
+          jsonrpc: "2.0",
+          id,
+          method: "tools/call",
+          params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "same-token" } },
+        });
+        return client.responseTo(id);
+      };
+      await Promise.all([call(a, 77), call(b, 77)]);
+      for (const client of [a, b]) {
+        const progress = client.received.filter((m) => m.method === "notifications/progress");
+        assert.deepEqual(progress.map((m) => [m.params.progressToken, m.params.progress]), [["same-token", 1], ["same-token", 2], ["same-token", 3]]);
+      }
+    });
+
+    test("a sampling request goes to the session whose call caused it, and its answer back to the child", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon, "probe", { sampling: {} });
+      const b = await session(t, daemon, "probe", { sampling: {} });
+      a.onServerRequest = (request) => ({ role: "assistant", content: { type: "text", text: `A answers ${request.params.messages[0].content.text}` }, model: "m" });
+      b.onServerRequest = () => {
+        throw new Error("B must not be asked");
+      };
+      const answer = await a.callTool("ask_sampling", { prompt: "ping" });
+      assert.equal(textOf(answer), "A answers ping");
+      assert.ok(!b.received.some((m) => m.method === "sampling/createMessage"));
+    });
+
+    test("when two sessions have calls in flight, a sampling request is refused, not guessed", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon, "probe", { sampling: {} });
+      const b = await session(t, daemon, "probe", { sampling: {} });
+      const waiting = b.start("tools/call", { name: "wait_for_cancel", arguments: {} });
+      while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
+        /* until the child holds B's call */
+      }
+      const answer = await a.callTool("ask_sampling", { prompt: "ping" });
+      assert.ok(answer.result?.isError || answer.error, JSON.stringify(answer));
+      assert.match(JSON.stringify(answer), /cannot tell which client session sampling\/createMessage is for/);
+      b.notify("notifications/cancelled", { requestId: waiting });
+    });
+
+    test("a client's cancellation reaches the child under the child's id", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon);
+      const id = "cancel-me";
+      a.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
+      while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
+        /* until the child holds the call */
+      }
+      a.notify("notifications/cancelled", { requestId: id });
+      let seen: Stats;
+      do seen = await stats(a, daemon);
+      while (seen.cancelled.length === 0);
+      assert.equal(seen.cancelled.length, 1);
+      assert.equal(typeof seen.cancelled[0], "number", "the child saw its own id, not the client's");
+      assert.ok(!a.received.some((m) => m.id === id), "no answer to a cancelled request");
+    });
+
+    test("notifications: list_changed to all, logging filtered per session, resources/updated to subscribers only", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon);
+      const b = await session(t, daemon);
+      await a.callTool("list_changed");
+      await b.waitFor((m) => m.method === "notifications/tools/list_changed", "list_changed at B");
+
+      await a.request("logging/setLevel", { level: "debug" });
+      await b.request("logging/setLevel", { level: "error" });
+      await a.callTool("log_all_levels");
+      await a.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
+      await b.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
+      const levels = (client: ProxyClient) => client.received.filter((m) => m.method === "notifications/message").map((m) => m.params.level);
+      assert.deepEqual(levels(a), ["debug", "info", "warning", "error"]);
+      assert.deepEqual(levels(b), ["error"]);
+
+      await a.request("resources/subscribe", { uri: "probe://a" });
+      await b.request("resources/subscribe", { uri: "probe://a" });
+      await a.request("resources/unsubscribe", { uri: "probe://a" });
+      await a.callTool("touch_resource", { uri: "probe://a" });
+      await b.waitFor((m) => m.method === "notifications/resources/updated", "the update at B");
+      // A's next answer comes after anything the child sent before it: A got no update.
+      const seen = await stats(a, daemon);
+      assert.ok(!a.received.some((m) => m.method === "notifications/resources/updated"));
+      assert.deepEqual(seen.subscribed, ["probe://a"], "the child heard one subscribe");
+      assert.deepEqual(seen.unsubscribed, [], "and no unsubscribe while B still listens");
+    });
+
+    test("the child killed with SIGKILL mid-call: that call fails with its id, then the sessions carry on", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon);
+      const b = await session(t, daemon);
+      const before = await stats(a, daemon);
+      const id = a.start("tools/call", { name: "wait_for_cancel", arguments: {} });
+      while (!(await stats(b, daemon)).active.includes("wait_for_cancel")) {
+        /* until the child holds A's call */
+      }
+      killTree(before.pid, "SIGKILL");
+      const failed = await a.responseTo(id);
+      assert.equal(failed.error?.code, -32000);
+      assert.match(failed.error.message, /killed by SIGKILL/);
+      const after = await stats(b, daemon);
+      assert.notEqual(after.pid, before.pid, "a new child");
+      assert.equal(after.received.initialize, 1, "re-initialized with the cached initialize");
+      assert.equal(textOf(await a.callTool("echo", { message: "A again" })), "A again");
+      assert.equal(a.received.filter((m) => m.result?.serverInfo).length, 1, "the proxy did not have to re-initialize");
+    });
+
+    test("a child left running by a daemon killed with SIGKILL is stopped by the next daemon", async (t) => {
+      const daemon = home(t, { probe: probeServer({ env: { PROBE_IGNORE_EOF: "1" } }) });
+      const a = await session(t, daemon);
+      const orphan = (await stats(a, daemon)).pid;
+      const daemonPid = daemon.lockedPid("probe")!;
+      process.kill(daemonPid, "SIGKILL");
+      while (isAlive(daemonPid)) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(isAlive(orphan), "this server runs on after its stdin closed");
+      // Once the proxy has seen its daemon go (a call racing the death itself may fail, as it would mid-call),
+      // it brings up a new daemon, which stops the leftover before starting its own child.
+      while (!/daemon session lost/.test(a.stderr)) await once(a.child.stderr!, "data");
+      const probe = await a.callTool("stats");
+      assert.ok(probe.result, `${JSON.stringify(probe)}\n${a.stderr}`);
+      const after = JSON.parse(textOf(probe)) as Stats;
+      daemon.track(after.pid);
+      assert.notEqual(after.pid, orphan);
+      assert.ok(!isAlive(orphan), "the leftover child is gone");
+    });
+
+    test("a daemon stopped with SIGTERM stops its children's whole process groups", async (t) => {
+      const daemon = home(t, { probe: probeServer() });
+      const a = await session(t, daemon);
+      const child = (await stats(a, daemon)).pid;
+      const daemonPid = daemon.lockedPid("probe")!;
+      process.kill(daemonPid, "SIGTERM");
+      while (isAlive(daemonPid) || isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(!isAlive(child));
+    });
   });
 
-  test("a sampling request goes to the session whose call caused it, and its answer back to the child", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon, "probe", { sampling: {} });
-    const b = await session(t, daemon, "probe", { sampling: {} });
-    a.onServerRequest = (request) => ({ role: "assistant", content: { type: "text", text: `A answers ${request.params.messages[0].content.text}` }, model: "m" });
-    b.onServerRequest = () => {
-      throw new Error("B must not be asked");
-    };
-    const answer = await a.callTool("ask_sampling", { prompt: "ping" });
-    assert.equal(textOf(answer), "A answers ping");
-    assert.ok(!b.received.some((m) => m.method === "sampling/createMessage"));
+  describe(`sharing scopes, proxies over ${route}`, () => {
+    test("project: one child per project, started in that directory; shared across sessions of a project", async (t) => {
+      const dir = tempDir(t);
+      const one = join(dir, "one");
+      const two = join(dir, "two");
+      mkdirSync(one);
+      mkdirSync(two);
+      const daemon = home(t, { probe: probeServer({ scope: "project" }) });
+      const a1 = await session(t, daemon, "probe", {}, one);
+      const a2 = await session(t, daemon, "probe", {}, one);
+      const b = await session(t, daemon, "probe", {}, two);
+      const [s1, s2, s3] = [await stats(a1, daemon), await stats(a2, daemon), await stats(b, daemon)];
+      assert.equal(s1.pid, s2.pid);
+      assert.notEqual(s1.pid, s3.pid);
+      assert.equal(s1.cwd, realpathSync(one));
+      assert.equal(s3.cwd, realpathSync(two));
+    });
+
+    test("session: every session has its own child", async (t) => {
+      const daemon = home(t, { probe: probeServer({ scope: "session" }) });
+      const a = await session(t, daemon);
+      const b = await session(t, daemon);
+      assert.notEqual((await stats(a, daemon)).pid, (await stats(b, daemon)).pid);
+    });
+
+    test("a project child with no sessions left is stopped after the idle time", async (t) => {
+      const dir = tempDir(t);
+      const daemon = home(t, { probe: probeServer({ scope: "project", childIdleTimeoutMs: 0 }) });
+      const a = await session(t, daemon, "probe", {}, dir);
+      const child = (await stats(a, daemon)).pid;
+      a.child.stdin!.end(); // the proxy ends its daemon session (DELETE) and exits
+      while (isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(isAlive(daemon.lockedPid("probe")!), "the daemon itself stays");
+    });
   });
-
-  test("when two sessions have calls in flight, a sampling request is refused, not guessed", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon, "probe", { sampling: {} });
-    const b = await session(t, daemon, "probe", { sampling: {} });
-    const waiting = b.start("tools/call", { name: "wait_for_cancel", arguments: {} });
-    while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
-      /* until the child holds B's call */
-    }
-    const answer = await a.callTool("ask_sampling", { prompt: "ping" });
-    assert.ok(answer.result?.isError || answer.error, JSON.stringify(answer));
-    assert.match(JSON.stringify(answer), /cannot tell which client session sampling\/createMessage is for/);
-    b.notify("notifications/cancelled", { requestId: waiting });
-  });
-
-  test("a client's cancellation reaches the child under the child's id", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon);
-    const id = "cancel-me";
-    a.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
-    while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
-      /* until the child holds the call */
-    }
-    a.notify("notifications/cancelled", { requestId: id });
-    let seen: Stats;
-    do seen = await stats(a, daemon);
-    while (seen.cancelled.length === 0);
-    assert.equal(seen.cancelled.length, 1);
-    assert.equal(typeof seen.cancelled[0], "number", "the child saw its own id, not the client's");
-    assert.ok(!a.received.some((m) => m.id === id), "no answer to a cancelled request");
-  });
-
-  test("notifications: list_changed to all, logging filtered per session, resources/updated to subscribers only", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon);
-    const b = await session(t, daemon);
-    await a.callTool("list_changed");
-    await b.waitFor((m) => m.method === "notifications/tools/list_changed", "list_changed at B");
-
-    await a.request("logging/setLevel", { level: "debug" });
-    await b.request("logging/setLevel", { level: "error" });
-    await a.callTool("log_all_levels");
-    await a.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
-    await b.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
-    const levels = (client: ProxyClient) => client.received.filter((m) => m.method === "notifications/message").map((m) => m.params.level);
-    assert.deepEqual(levels(a), ["debug", "info", "warning", "error"]);
-    assert.deepEqual(levels(b), ["error"]);
-
-    await a.request("resources/subscribe", { uri: "probe://a" });
-    await b.request("resources/subscribe", { uri: "probe://a" });
-    await a.request("resources/unsubscribe", { uri: "probe://a" });
-    await a.callTool("touch_resource", { uri: "probe://a" });
-    await b.waitFor((m) => m.method === "notifications/resources/updated", "the update at B");
-    // A's next answer comes after anything the child sent before it: A got no update.
-    const seen = await stats(a, daemon);
-    assert.ok(!a.received.some((m) => m.method === "notifications/resources/updated"));
-    assert.deepEqual(seen.subscribed, ["probe://a"], "the child heard one subscribe");
-    assert.deepEqual(seen.unsubscribed, [], "and no unsubscribe while B still listens");
-  });
-
-  test("the child killed with SIGKILL mid-call: that call fails with its id, then the sessions carry on", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon);
-    const b = await session(t, daemon);
-    const before = await stats(a, daemon);
-    const id = a.start("tools/call", { name: "wait_for_cancel", arguments: {} });
-    while (!(await stats(b, daemon)).active.includes("wait_for_cancel")) {
-      /* until the child holds A's call */
-    }
-    killTree(before.pid, "SIGKILL");
-    const failed = await a.responseTo(id);
-    assert.equal(failed.error?.code, -32000);
-    assert.match(failed.error.message, /killed by SIGKILL/);
-    const after = await stats(b, daemon);
-    assert.notEqual(after.pid, before.pid, "a new child");
-    assert.equal(after.received.initialize, 1, "re-initialized with the cached initialize");
-    assert.equal(textOf(await a.callTool("echo", { message: "A again" })), "A again");
-    assert.equal(a.received.filter((m) => m.result?.serverInfo).length, 1, "the proxy did not have to re-initialize");
-  });
-
-  test("a child left running by a daemon killed with SIGKILL is stopped by the next daemon", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer({ env: { PROBE_IGNORE_EOF: "1" } }) });
-    const a = await session(t, daemon);
-    const orphan = (await stats(a, daemon)).pid;
-    const daemonPid = daemon.lockedPid("probe")!;
-    process.kill(daemonPid, "SIGKILL");
-    while (isAlive(daemonPid)) await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(isAlive(orphan), "this server runs on after its stdin closed");
-    // Once the proxy has seen its daemon go (a call racing the death itself may fail, as it would mid-call),
-    // it brings up a new daemon, which stops the leftover before starting its own child.
-    while (!/daemon session lost/.test(a.stderr)) await once(a.child.stderr!, "data");
-    const probe = await a.callTool("stats");
-    assert.ok(probe.result, `${JSON.stringify(probe)}\n${a.stderr}`);
-    const after = JSON.parse(textOf(probe)) as Stats;
-    daemon.track(after.pid);
-    assert.notEqual(after.pid, orphan);
-    assert.ok(!isAlive(orphan), "the leftover child is gone");
-  });
-
-  test("a daemon stopped with SIGTERM stops its children's whole process groups", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer() });
-    const a = await session(t, daemon);
-    const child = (await stats(a, daemon)).pid;
-    const daemonPid = daemon.lockedPid("probe")!;
-    process.kill(daemonPid, "SIGTERM");
-    while (isAlive(daemonPid) || isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(!isAlive(child));
-  });
-});
-
-describe("sharing scopes", () => {
-  test("project: one child per project, started in that directory; shared across sessions of a project", async (t) => {
-    const dir = tempDir(t);
-    const one = join(dir, "one");
-    const two = join(dir, "two");
-    mkdirSync(one);
-    mkdirSync(two);
-    const daemon = configuredHome(t, { probe: probeServer({ scope: "project" }) });
-    const a1 = await session(t, daemon, "probe", {}, one);
-    const a2 = await session(t, daemon, "probe", {}, one);
-    const b = await session(t, daemon, "probe", {}, two);
-    const [s1, s2, s3] = [await stats(a1, daemon), await stats(a2, daemon), await stats(b, daemon)];
-    assert.equal(s1.pid, s2.pid);
-    assert.notEqual(s1.pid, s3.pid);
-    assert.equal(s1.cwd, realpathSync(one));
-    assert.equal(s3.cwd, realpathSync(two));
-  });
-
-  test("session: every session has its own child", async (t) => {
-    const daemon = configuredHome(t, { probe: probeServer({ scope: "session" }) });
-    const a = await session(t, daemon);
-    const b = await session(t, daemon);
-    assert.notEqual((await stats(a, daemon)).pid, (await stats(b, daemon)).pid);
-  });
-
-  test("a project child with no sessions left is stopped after the idle time", async (t) => {
-    const dir = tempDir(t);
-    const daemon = configuredHome(t, { probe: probeServer({ scope: "project", childIdleTimeoutMs: 0 }) });
-    const a = await session(t, daemon, "probe", {}, dir);
-    const child = (await stats(a, daemon)).pid;
-    a.child.stdin!.end(); // the proxy ends its daemon session (DELETE) and exits
-    while (isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(isAlive(daemon.lockedPid("probe")!), "the daemon itself stays");
-  });
-});
+}

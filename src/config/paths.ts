@@ -17,6 +17,10 @@ export function expandHome(path: string): string {
 export const configPath = (home = homeDir()) => join(home, "config.json");
 export const lockPath = (name: string, home = homeDir()) => join(home, `${name}.lock`);
 export const logPath = (name: string, home = homeDir()) => join(home, `${name}.log`);
+/** A daemon's HTTP on a Unix domain socket, for local clients that speak HTTP. */
+export const httpSocketPath = (name: string, home = homeDir()) => join(home, `${name}.sock`);
+/** A daemon's session socket (protocol/session-socket.ts), for our proxies. */
+export const sessionSocketPath = (name: string, home = homeDir()) => join(home, `${name}.session.sock`);
 /** Present while a daemon is stopped on purpose (`mcp-manager stop`): proxies then do not start it. */
 export const stopMarkerPath = (name: string, home = homeDir()) => join(home, `${name}.stopped`);
 /** The manager's bearer token for mutating API calls, readable by the user alone. */

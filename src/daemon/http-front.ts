@@ -1,21 +1,22 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerConfig } from "../config/schema.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
-import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, canonicalProjectDir, decodeProjectPath } from "../protocol/project-path.js";
+import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { VERSION } from "../version.js";
 import { Exchange } from "./exchange.js";
 import type { ScopePool } from "./scope-pool.js";
 import { Session } from "./session.js";
+import type { SessionRegistry } from "./session-registry.js";
 
 const MAX_BATCH = 100;
 
 export interface FrontOptions {
   server: ServerConfig;
   pool: ScopePool;
+  sessions: SessionRegistry;
   port: () => number;
   path: string;
   maxBodyBytes: number;
@@ -28,7 +29,6 @@ export interface FrontOptions {
  * naming the service so proxies can tell our daemon from a stranger on the port.
  */
 export class DaemonFront {
-  readonly sessions = new Map<string, Session>();
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: FrontOptions) {}
@@ -62,7 +62,7 @@ export class DaemonFront {
       version: VERSION,
       pid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
-      sessions: this.sessions.size,
+      sessions: this.options.sessions.sessions.size,
       children: this.options.pool.status(),
     });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
@@ -117,8 +117,8 @@ export class DaemonFront {
       session = created;
       headers["mcp-session-id"] = session.id;
     } else {
-      const found = this.sessions.get(sessionHeader);
-      if (!found) return sendError(response, 404, -32001, "Session not found");
+      const found = this.options.sessions.get(sessionHeader);
+      if (!(found instanceof Session)) return sendError(response, 404, -32001, "Session not found");
       if (initialize) return sendError(response, 400, ErrorCode.InvalidRequest, "Invalid Request: the session is already initialized");
       session = found;
     }
@@ -143,26 +143,9 @@ export class DaemonFront {
   }
 
   private createSession(request: IncomingMessage): Session | string {
-    const id = randomUUID();
-    let projectPath: string | undefined;
     const header = request.headers[PROJECT_PATH_HEADER];
-    if (typeof header === "string" && header) {
-      const claimed = decodeProjectPath(header);
-      const checked = canonicalProjectDir(claimed);
-      // Where the project decides what runs (a project scope) a bad path is an error; elsewhere it is ignored,
-      // and a server that keeps data per project falls back to its global place.
-      if ("error" in checked) {
-        const error = `Mcp-Project-Path ${claimed} ${checked.error}`;
-        if (this.options.server.scope === "project") return error;
-        this.options.log(`ignoring ${error}`);
-      } else projectPath = checked.path;
-    }
-    const { key, cwd } = this.options.pool.keyFor(projectPath, id);
-    const backend = this.options.pool.acquire(key, cwd);
-    const session = new Session(id, backend, key, projectPath);
-    backend.attach(session);
-    this.sessions.set(id, session);
-    return session;
+    const claimed = typeof header === "string" && header ? decodeProjectPath(header) : undefined;
+    return this.options.sessions.open(claimed, (id, backend, key, projectPath) => new Session(id, backend, key, projectPath));
   }
 
   private get(request: IncomingMessage, response: ServerResponse): void {
@@ -179,7 +162,7 @@ export class DaemonFront {
   private delete(request: IncomingMessage, response: ServerResponse): void {
     const session = this.sessionOf(request, response);
     if (!session) return;
-    this.endSession(session, "ended by the client");
+    this.options.sessions.end(session, "ended by the client");
     response.writeHead(200).end();
   }
 
@@ -189,25 +172,10 @@ export class DaemonFront {
       sendError(response, 400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
       return undefined;
     }
-    const session = this.sessions.get(header);
-    if (!session) sendError(response, 404, -32001, "Session not found");
-    return session;
-  }
-
-  endSession(session: Session, reason: string): void {
-    if (!this.sessions.delete(session.id)) return;
-    this.options.log(`session ${session.id} ${reason}`);
-    session.close();
-    session.backend.detach(session);
-    this.options.pool.released(session.scopeKey);
-  }
-
-  /** Ends sessions that went quiet: no request in flight, no GET stream, nothing for the idle time. */
-  reapIdle(now = Date.now()): void {
-    for (const session of [...this.sessions.values()]) {
-      if (session.busy || session.hasStream) continue;
-      if (now - session.lastActivity >= this.options.server.sessionIdleTimeoutMs) this.endSession(session, "reaped after idling");
-    }
+    const session = this.options.sessions.get(header);
+    if (session instanceof Session) return session;
+    sendError(response, 404, -32001, "Session not found");
+    return undefined;
   }
 }
 

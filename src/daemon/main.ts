@@ -1,9 +1,9 @@
 import { chmodSync, unlinkSync } from "node:fs";
 import http from "node:http";
+import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
 import { findServer, loadConfig } from "../config/load.js";
-import { ensureHome, lockPath, logPath } from "../config/paths.js";
+import { ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
   isHolderAlive,
@@ -20,13 +20,16 @@ import { ChildRegistry } from "./child-registry.js";
 import { DaemonFront } from "./http-front.js";
 import { MemoryBackend } from "../memory/memory-backend.js";
 import { ScopePool } from "./scope-pool.js";
+import { SessionRegistry } from "./session-registry.js";
+import { SocketFront } from "./socket-front.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const HOUSEKEEPING_MS = 10_000;
 
 /**
- * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects, over streamable
- * HTTP on 127.0.0.1 (the configured port, or one the OS picks). Its lock file names its pid and URL.
+ * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects: over streamable
+ * HTTP on 127.0.0.1 (the configured port, or one the OS picks), the same HTTP on a Unix socket, and the session
+ * socket our proxies use. Its lock file names its pid and these addresses.
  */
 export async function runDaemon(name: string, configFile?: string): Promise<void> {
   const config = loadConfig(configFile);
@@ -50,7 +53,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     ? new ScopePool({ ...server, scope: "shared" }, { ...poolOptions, create: () => new MemoryBackend(log) })
     : new ScopePool(server, poolOptions);
   let port = server.port ?? 0;
-  const front = new DaemonFront({ server, pool, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
+  const sessions = new SessionRegistry(server, pool, log);
+  const front = new DaemonFront({ server, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
+  const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response));
   // Long tool calls: neither a request timeout nor a headers timeout may cut them.
   httpServer.requestTimeout = 0;
@@ -68,12 +73,20 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   }
   port = (httpServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/mcp`;
-  const socketServer = await listenOnSocket(join(home, `${name}.sock`), httpServer, log);
+  const httpSocket = http.createServer((request, response) => front.handle(request, response));
+  httpSocket.requestTimeout = 0;
+  httpSocket.keepAliveTimeout = httpServer.keepAliveTimeout;
+  const sockets = [
+    await listenOnSocket(httpSocketPath(name, home), httpSocket, log),
+    await listenOnSocket(sessionSocketPath(name, home), net.createServer((socket) => socketFront.accept(socket)), log),
+  ];
+  const [httpSocketFile, sessionSocketFile] = sockets.map((listening) => listening?.path);
   const record = lockRecord({
     name,
     pid: process.pid,
     url,
-    ...(socketServer ? { socket: socketServer.path } : {}),
+    ...(httpSocketFile ? { socket: httpSocketFile } : {}),
+    ...(sessionSocketFile ? { sessionSocket: sessionSocketFile } : {}),
     startedBy: holder?.startedBy ?? process.pid,
     startedAt,
     command: "mcp-manager daemon",
@@ -82,7 +95,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const serving = server.builtin ? `the built-in ${server.builtin} server` : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
-  const reaper = setInterval(() => front.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
+  const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
   reaper.unref();
   // Housekeeping that needs no manager: keep the log within its size, and put back a lock removed by hand
   // (the seed's troubleshooting says `rm ~/.mcp-session-manager/*.lock`), so starters keep finding us.
@@ -100,11 +113,13 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     clearInterval(reaper);
     clearInterval(housekeeping);
     httpServer.close();
-    socketServer?.server.close();
-    if (socketServer) removeFile(socketServer.path);
-    for (const session of [...front.sessions.values()]) front.endSession(session, "closed: the daemon is stopping");
+    for (const listening of sockets) {
+      listening?.server.close();
+      if (listening) removeFile(listening.path);
+    }
+    sessions.endAll("closed: the daemon is stopping");
     httpServer.closeAllConnections();
-    socketServer?.server.closeAllConnections();
+    httpSocket.closeAllConnections();
     await pool.stopAll();
     registry.clear();
     if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
@@ -117,19 +132,16 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 const MAX_SOCKET_PATH = 100;
 
 /**
- * The same HTTP on a Unix domain socket in the user-only home directory: local proxies skip the TCP stack
- * (about a quarter of a loopback round trip) and the file's permissions keep other users out.
+ * Listens on a Unix domain socket in the user-only home directory: local clients skip the TCP stack, and the
+ * file's permissions keep other users out. None on Windows, or where the path is too long for a socket.
  */
-async function listenOnSocket(
+async function listenOnSocket<T extends net.Server>(
   path: string,
-  tcp: http.Server,
+  server: T,
   log: (line: string) => void,
-): Promise<{ server: http.Server; path: string } | undefined> {
+): Promise<{ server: T; path: string } | undefined> {
   if (process.platform === "win32" || Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
   removeFile(path); // left by a daemon that died: we hold the lock now
-  const server = http.createServer((request, response) => tcp.emit("request", request, response));
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = tcp.keepAliveTimeout;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -138,7 +150,7 @@ async function listenOnSocket(
     chmodSync(path, 0o600);
     return { server, path };
   } catch (error) {
-    log(`not listening on ${path} (${(error as Error).message}); TCP only`);
+    log(`not listening on ${path} (${(error as Error).message}); clients use TCP instead`);
     return undefined;
   }
 }

@@ -3,7 +3,7 @@ import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc
 import type { Exchange } from "./exchange.js";
 import type { Backend } from "./backend.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
-import type { SessionPort } from "./multiplexer.js";
+import type { OpenSession } from "./session-registry.js";
 
 /** Messages kept for a session with no GET stream open, until one opens. */
 const MAX_BACKLOG = 1000;
@@ -11,10 +11,10 @@ const MAX_BACKLOG = 1000;
 const SEQUENCE_GAP_MS = 1000;
 
 /**
- * One client session of the daemon: its `Mcp-Session-Id`, the POST exchanges waiting for answers, and the
- * GET stream for what the server sends unprompted.
+ * One streamable HTTP session of the daemon: its `Mcp-Session-Id`, the POST exchanges waiting for answers, and
+ * the GET stream for what the server sends unprompted.
  */
-export class Session implements SessionPort {
+export class Session implements OpenSession {
   lastActivity = Date.now();
   private readonly exchanges = new Map<string, Exchange>();
   private stream: ServerResponse | undefined;
@@ -91,8 +91,8 @@ export class Session implements SessionPort {
     return this.stream !== undefined;
   }
 
-  get busy(): boolean {
-    return this.exchanges.size > 0;
+  idleMs(now: number): number {
+    return this.exchanges.size > 0 || this.stream ? 0 : now - this.lastActivity;
   }
 
   openStream(response: ServerResponse, headers: Record<string, string>): void {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { VERSION } from "../version.js";
-import { isRemote, isStartable, type DaemonAddress } from "./daemon-launcher.js";
+import { addressFields, isRemote, isStartable, type DaemonAddress } from "./daemon-launcher.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
 import { isAuthorized } from "./token.js";
@@ -99,10 +99,6 @@ async function outcome(name: string, work: Promise<DaemonAddress | void>): Promi
   } catch (error) {
     return { name, ok: false, error: (error as Error).message };
   }
-}
-
-function addressFields(address: DaemonAddress): { url: string; socket?: string } {
-  return address.socketPath ? { url: address.url.href, socket: address.socketPath } : { url: address.url.href };
 }
 
 function nameIn(body: string): string | undefined {

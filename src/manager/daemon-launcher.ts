@@ -18,10 +18,32 @@ export class DaemonUnavailable extends Error {
   override name = "DaemonUnavailable";
 }
 
-/** Where a daemon answers: its URL, and a Unix socket serving the same when it has one. */
+/** Where a daemon answers: its URL, a Unix socket serving the same HTTP, and its session socket, when it has them. */
 export interface DaemonAddress {
   url: URL;
   socketPath?: string;
+  sessionSocket?: string;
+}
+
+/** How an address is written down: in a lock file, and in the manager's answers. */
+export interface AddressFields {
+  url: string;
+  socket?: string;
+  sessionSocket?: string;
+}
+
+export function addressFields(address: DaemonAddress): AddressFields {
+  const fields: AddressFields = { url: address.url.href };
+  if (address.socketPath) fields.socket = address.socketPath;
+  if (address.sessionSocket) fields.sessionSocket = address.sessionSocket;
+  return fields;
+}
+
+export function addressFrom(fields: AddressFields): DaemonAddress {
+  const address: DaemonAddress = { url: new URL(fields.url) };
+  if (typeof fields.socket === "string") address.socketPath = fields.socket;
+  if (typeof fields.sessionSocket === "string") address.sessionSocket = fields.sessionSocket;
+  return address;
 }
 
 export interface RunningDaemon {
@@ -198,7 +220,7 @@ async function answers(server: ServerConfig, url: string, pid: number): Promise<
 }
 
 function running(lock: LockRecord): RunningDaemon {
-  const address: DaemonAddress = lock.socket ? { url: new URL(lock.url!), socketPath: lock.socket } : { url: new URL(lock.url!) };
+  const address = addressFrom({ ...lock, url: lock.url! });
   return lock.pidStarted === undefined ? { address, pid: lock.pid } : { address, pid: lock.pid, pidStarted: lock.pidStarted };
 }
 

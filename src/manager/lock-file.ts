@@ -12,6 +12,8 @@ export interface LockRecord {
   url?: string;
   /** A Unix domain socket serving the same HTTP as `url`, for local clients (POSIX only). */
   socket?: string;
+  /** The daemon's session socket (protocol/session-socket.ts), which our proxies prefer (POSIX only). */
+  sessionSocket?: string;
   /** Who started the daemon (a proxy or the manager) and when. */
   startedBy: number;
   startedAt: string;

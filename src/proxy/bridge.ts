@@ -10,6 +10,7 @@ import {
   type JsonRpcResponse,
   type RequestId,
 } from "../protocol/json-rpc.js";
+import { oversizedRequestId } from "../protocol/oversized-request.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
 
@@ -395,28 +396,5 @@ export class Bridge {
     const transport = this.transport;
     this.transport = undefined;
     await transport?.close(timeoutMs);
-  }
-}
-
-const ID = String.raw`(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")`;
-const JSONRPC = String.raw`(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?`;
-/** `{"jsonrpc":"2.0","id":7,"method":…`: the id opens the object and a method follows it. */
-const LEADING_ID = new RegExp(String.raw`^\s*\{\s*${JSONRPC}"id"\s*:\s*${ID}\s*,\s*${JSONRPC}"method"\s*:`);
-/** `{"method":…,"id":7}` (how the MCP SDK writes requests): the method opens it and the id closes it. */
-const LEADING_METHOD = /^\s*\{\s*"method"\s*:/;
-const TRAILING_ID = new RegExp(String.raw`"id"\s*:\s*${ID}\s*\}\s*$`);
-
-/**
- * The id of an oversized line, only where it is certainly a top-level request id: right after the opening
- * brace and followed by "method", or closing an object that opened with "method". A response's id (the client
- * answering a server request) never qualifies: answering it would send an id the client does not expect.
- */
-function oversizedRequestId(head: string, tail: string): RequestId | undefined {
-  const match = LEADING_ID.exec(head) ?? (LEADING_METHOD.test(head) ? TRAILING_ID.exec(tail) : null);
-  if (!match) return undefined;
-  try {
-    return JSON.parse(match[1]!) as RequestId;
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerConfig } from "../config/schema.js";
-import { DaemonUnavailable, findDaemon, isRemote, startDaemon, type DaemonAddress } from "../manager/daemon-launcher.js";
+import {
+  DaemonUnavailable,
+  addressFrom,
+  findDaemon,
+  isRemote,
+  startDaemon,
+  type AddressFields,
+  type DaemonAddress,
+} from "../manager/daemon-launcher.js";
 import { answerError, callManager, pingManager } from "../manager/manager-client.js";
 import { isListening } from "../manager/port-probe.js";
 import { readStopped, stoppedMessage } from "../manager/stop-marker.js";
@@ -35,10 +43,8 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     const answer = await callManager(target.managerPort, home, "/ensure", { name: server.name }, server.startTimeoutMs + 5000).catch(
       (error: Error) => ({ status: 0, body: { error: `the manager did not answer /ensure: ${error.message}` } }),
     );
-    const body = answer.body as { url?: string; socket?: string } | undefined;
-    if (answer.status === 200 && body?.url) {
-      return body.socket ? { url: new URL(body.url), socketPath: body.socket } : { url: new URL(body.url) };
-    }
+    const body = answer.body as Partial<AddressFields> | undefined;
+    if (answer.status === 200 && typeof body?.url === "string") return addressFrom({ ...body, url: body.url });
     // A manager that refuses (failed, stopped, unauthorized) has the final word. One that is gone, or that
     // runs another config without this server (404), does not: the proxy starts the daemon itself.
     if (answer.status !== 0 && answer.status !== 404) throw new DaemonUnavailable(answerError(answer));

@@ -5,11 +5,12 @@ import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { transports } from "../upstream/index.js";
 import { closeIdleSockets } from "../upstream/http-client.js";
+import { SessionSocketTransport } from "../upstream/session-socket.js";
 import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
 import { Bridge } from "./bridge.js";
 import { ensureDaemon, type DaemonTarget } from "./daemon-starter.js";
-import { readLines } from "./line-reader.js";
+import { readLines } from "../protocol/line-reader.js";
 import { createLog } from "../logging/log.js";
 
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
@@ -60,10 +61,9 @@ const report = (what: string) => {
 process.on("uncaughtException", (error) => report(`unexpected error (continuing): ${error.stack ?? error.message}`));
 process.on("unhandledRejection", (error) => report(`unexpected rejection (continuing): ${String(error)}`));
 
-const headers = {
-  [PROJECT_PATH_HEADER]: encodeProjectPath(projectPath()),
-  "user-agent": `mcp-proxy/${VERSION}`,
-};
+const project = projectPath();
+const client = `mcp-proxy/${VERSION}`;
+const headers = { [PROJECT_PATH_HEADER]: encodeProjectPath(project), "user-agent": client };
 
 /** Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. */
 function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
@@ -85,6 +85,10 @@ const bridge = new Bridge({
     const { target, transport } = resolveTarget();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
     const address = await ensureDaemon(target, log);
+    // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise.
+    if (target.kind === "configured" && address.sessionSocket) {
+      return new SessionSocketTransport({ path: address.sessionSocket, projectPath: project, client, log });
+    }
     return transports[transport]({ ...address, headers, log });
   },
   write: (line) => {
@@ -126,4 +130,4 @@ readLines(process.stdin, options.maxMessageBytes, {
     void bridge.whenIdle().then(() => exit("stdin closed", 1000));
   },
 });
-log(`started (pid ${process.pid}, project ${projectPath()})`);
+log(`started (pid ${process.pid}, project ${project})`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -9,6 +9,8 @@ import { freePort, isAlive, killTree } from "./processes.js";
 export interface DaemonHome {
   home: string;
   env: NodeJS.ProcessEnv;
+  /** What `<home>/<name>.lock` records, if it exists. */
+  lock(name: string): LockFields | undefined;
   /** The pid in `<home>/<name>.lock`, if any. */
   lockedPid(name: string): number | undefined;
   /** The daemon URL in `<home>/<name>.lock`, if any. */
@@ -17,18 +19,40 @@ export interface DaemonHome {
   track(pid: number): void;
 }
 
+export interface LockFields {
+  pid?: number;
+  url?: string;
+  socket?: string;
+  sessionSocket?: string;
+}
+
 /**
- * A temporary manager home with `servers` (and top-level `settings`, such as `manager`) as its config. After the test, pass or fail, every daemon its lock
- * files ever named is stopped (SIGTERM, so it stops its children's process groups; then SIGKILL), then the
- * home is removed.
+ * How proxies reach our daemons: through the session socket, or (where a daemon has no Unix sockets: on Windows,
+ * or in a home whose path is too long for one) through streamable HTTP.
  */
-export function configuredHome(t: TestContext, servers: Record<string, unknown>, settings: Record<string, unknown> = {}): DaemonHome {
-  const home = mkdtempSync(join(tmpdir(), "msm-home-"));
+export type Route = "session socket" | "HTTP";
+export const ROUTES: Route[] = ["session socket", "HTTP"];
+
+/**
+ * A temporary manager home with `servers` (and top-level `settings`, such as `manager`) as its config. After the
+ * test, pass or fail, every daemon its lock files ever named is stopped (SIGTERM, so it stops its children's
+ * process groups; then SIGKILL), then the home is removed. With `route: "HTTP"` the home's path is too long for
+ * a Unix socket, so its daemons serve proxies over HTTP only.
+ */
+export function configuredHome(
+  t: TestContext,
+  servers: Record<string, unknown>,
+  settings: Record<string, unknown> = {},
+  options: { route?: Route } = {},
+): DaemonHome {
+  const top = mkdtempSync(join(tmpdir(), "msm-home-"));
+  const home = options.route === "HTTP" ? join(top, "a-home-path-longer-than-any-unix-socket-path-may-be".repeat(2)) : top;
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileSync(join(home, "config.json"), JSON.stringify({ ...settings, servers }, null, 2));
   const seen = new Set<number>();
   const lock = (name: string) => {
     try {
-      const record = JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as { pid?: number; url?: string };
+      const record = JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as LockFields;
       if (record.pid) seen.add(record.pid);
       return record;
     } catch {
@@ -44,11 +68,12 @@ export function configuredHome(t: TestContext, servers: Record<string, unknown>,
     const deadline = Date.now() + 5000;
     while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const pid of seen) killTree(pid, "SIGKILL");
-    rmSync(home, { recursive: true, force: true });
+    rmSync(top, { recursive: true, force: true });
   });
   return {
     home,
     env: { ...process.env, MCP_SESSION_MANAGER_HOME: home },
+    lock,
     lockedPid: (name) => lock(name)?.pid,
     lockedUrl: (name) => lock(name)?.url,
     track: (pid) => seen.add(pid),

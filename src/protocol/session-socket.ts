@@ -1,0 +1,28 @@
+/**
+ * The session socket: how our proxies reach our daemons on the same machine. Each connection to
+ * `<home>/<name>.session.sock` is one MCP session, carried as MCP's stdio framing (one JSON-RPC message per
+ * line, both ways) after one greeting line each way. HTTP costs two request parsers, a response per message and
+ * a request per message; a round trip through this socket costs about half of one through keep-alive HTTP on
+ * the same Unix socket (docs/benchmarks.md). The connection is the session: closing it ends the session, and a
+ * daemon that goes away is noticed at once.
+ */
+
+/** Names the protocol and its version in both greetings; a daemon refuses a version it does not speak. */
+export const SESSION_SOCKET_PROTOCOL = "mcp-session-manager/session-socket/1";
+
+/** The client's greeting, its first line. */
+export interface SessionSocketHello {
+  protocol: string;
+  /** The client's project directory (what `Mcp-Project-Path` carries over HTTP), not encoded. */
+  projectPath?: string;
+  /** Who connects, for the daemon's log. */
+  client?: string;
+}
+
+/** The daemon's answer to the greeting: the session it opened, or why it would not. */
+export interface SessionSocketWelcome {
+  protocol: string;
+  session?: string;
+  error?: string;
+}
+
