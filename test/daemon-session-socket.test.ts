@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import { describe, test, type TestContext } from "node:test";
 import { onCleanup } from "./helpers/cleanup.js";
@@ -183,6 +183,17 @@ describe("daemon session socket", () => {
     const refused = await missing.greet({ protocol: PROTOCOL, projectPath: `${project}/no-such-dir` });
     assert.match(refused.error, /project path .*no-such-dir does not exist/);
     await missing.untilClosed();
+  });
+
+  test("socket files removed by hand: a new proxy reaches the same daemon over HTTP on its port", async (t) => {
+    const { daemon, path } = await runningDaemon(t);
+    const pid = daemon.lockedPid("probe");
+    rmSync(path);
+    rmSync(daemon.lock("probe")!.socket!);
+    const late = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await late.initialize();
+    assert.equal((await late.callTool("echo", { message: "over HTTP" })).result.content[0].text, "over HTTP");
+    assert.equal(daemon.lockedPid("probe"), pid, "no second daemon");
   });
 
   test("a daemon that stops closes every connection: the proxy sees it at once and comes back on a new daemon", async (t) => {

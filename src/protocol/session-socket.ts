@@ -1,10 +1,9 @@
 /**
  * The session socket: how our proxies reach our daemons on the same machine. Each connection to
  * `<home>/<name>.session.sock` is one MCP session, carried as MCP's stdio framing (one JSON-RPC message per
- * line, both ways) after one greeting line each way. HTTP costs two request parsers, a response per message and
- * a request per message; a round trip through this socket costs about half of one through keep-alive HTTP on
- * the same Unix socket (docs/benchmarks.md). The connection is the session: closing it ends the session, and a
- * daemon that goes away is noticed at once.
+ * line, both ways) after one greeting line each way. Over HTTP each message is a request and a response that both
+ * sides build and parse; through this socket a call takes about half as long (docs/benchmarks.md). The connection
+ * is the session: closing it ends the session, and a daemon that goes away is noticed at once.
  */
 
 /** Names the protocol and its version in both greetings; a daemon refuses a version it does not speak. */

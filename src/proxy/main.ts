@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { HttpTransport } from "../config/schema.js";
 import { loadConfig, findServer } from "../config/load.js";
@@ -84,12 +85,14 @@ const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = resolveTarget();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
-    const address = await ensureDaemon(target, log);
-    // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise.
-    if (target.kind === "configured" && address.sessionSocket) {
-      return new SessionSocketTransport({ path: address.sessionSocket, projectPath: project, client, log });
+    const { sessionSocket, socketPath, url } = await ensureDaemon(target, log);
+    // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise. A socket file
+    // removed by hand is passed over: the daemon still answers on its port.
+    if (target.kind === "configured" && sessionSocket && existsSync(sessionSocket)) {
+      return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, log });
     }
-    return transports[transport]({ ...address, headers, log });
+    const route = socketPath && existsSync(socketPath) ? { socketPath } : {};
+    return transports[transport]({ url, ...route, headers, log });
   },
   write: (line) => {
     process.stdout.write(line + "\n");
