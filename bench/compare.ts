@@ -7,7 +7,8 @@ import { EVERYTHING, PROXY, freePort, startEverythingHttp } from "./everything-s
 import { installAlternatives, startListening, stopGroup, ALTERNATIVES } from "./alternatives.js";
 import { barChart } from "./svg-chart.js";
 import { median, pssMiB } from "./stats.js";
-import { isAlive, processesOfHome } from "../test/helpers/processes.js";
+import { processesOfHome } from "../test/helpers/processes.js";
+import { stopOurDaemon } from "./our-daemon.js";
 
 type Message = Record<string, any>;
 interface Session {
@@ -68,7 +69,7 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-async function setups(): Promise<{ all: Setup[]; cleanup: () => void; stopOurDaemon: () => Promise<void> }> {
+async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; stopOurDaemon: () => Promise<void> }> {
   const alternatives = installAlternatives();
   const cleanups: Array<() => void> = [];
   const home = mkdtempSync(join(tmpdir(), "msm-compare-"));
@@ -126,27 +127,12 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => void; stopOurDae
     servingPids: () => [http.child.pid!],
   };
   original.servingPids = () => [on3100.pid!];
-  const stopOurDaemon = async () => {
-    let pid: number;
-    try {
-      pid = (JSON.parse(readFileSync(join(home, "everything.lock"), "utf8")) as { pid: number }).pid;
-      process.kill(pid, "SIGTERM");
-    } catch {
-      return; // not running
-    }
-    while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
   return {
-    stopOurDaemon,
+    stopOurDaemon: () => stopOurDaemon(home, "everything"),
     all: [direct, ours("everything"), directHttp, ours("everything-http"), supergateway, mcpProxy, original],
-    cleanup: () => {
+    cleanup: async () => {
       // Our daemon was started detached by the first proxy: stop it through its lock.
-      try {
-        const lock = JSON.parse(readFileSync(join(home, "everything.lock"), "utf8")) as { pid: number };
-        process.kill(lock.pid, "SIGTERM");
-      } catch {
-        // not running
-      }
+      await stopOurDaemon(home, "everything");
       for (const cleanup of cleanups.reverse()) cleanup();
     },
   };
@@ -239,7 +225,7 @@ export async function compareAlternatives(chartsDir: string): Promise<string> {
     out.push(await memoryTable(chartsDir));
   } finally {
     for (const setup of all) await setup.stop();
-    cleanup();
+    await cleanup();
   }
   return out.join("\n");
 }
@@ -273,14 +259,7 @@ async function memoryTable(chartsDir: string): Promise<string> {
       lines.push(`| ${sessions} | ${directMiB.toFixed(0)} MiB (${sessions * servers} servers) | ${oursMiB.toFixed(0)} MiB (${ownPids.size} proxies, ${behind.length} daemons and children) | ${(oursMiB / directMiB).toFixed(2)} |`);
     }
   } finally {
-    for (const name of names) {
-      try {
-        process.kill((JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as { pid: number }).pid, "SIGTERM");
-      } catch {
-        // not running
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.all(names.map((name) => stopOurDaemon(home, name)));
     rmSync(home, { recursive: true, force: true });
   }
   writeFileSync(join(chartsDir, "compare-memory.svg"), barChart(`Memory of N sessions x ${servers} servers (lower is better)`, "MiB", rows));

@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StdioClient } from "./clients.js";
+import { stopOurDaemon } from "./our-daemon.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
 import { median, ms, percentile } from "./stats.js";
 
@@ -121,12 +122,7 @@ export async function daemonSharing(): Promise<string> {
   } finally {
     await Promise.all(proxies.map((client) => client.close()));
     for (const { home, top } of homes) {
-      try {
-        const { pid } = JSON.parse(readFileSync(join(home, "everything.lock"), "utf8")) as { pid: number };
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // no daemon came up
-      }
+      await stopOurDaemon(home, "everything");
       rmSync(top, { recursive: true, force: true });
     }
   }
