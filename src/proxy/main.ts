@@ -89,7 +89,7 @@ const bridge = new Bridge({
     // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise. A socket file
     // removed by hand is passed over: the daemon still answers on its port.
     if (target.kind === "configured" && sessionSocket && existsSync(sessionSocket)) {
-      return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, log });
+      return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log });
     }
     const route = socketPath && existsSync(socketPath) ? { socketPath } : {};
     return transports[transport]({ url, ...route, headers, log });

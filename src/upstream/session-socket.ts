@@ -16,6 +16,8 @@ export interface SessionSocketOptions {
   projectPath: string;
   /** Who we are, for the daemon's log. */
   client: string;
+  /** How long the daemon may take to answer the greeting (a hung daemon accepts but never answers). */
+  greetingTimeoutMs: number;
   log: (line: string) => void;
 }
 
@@ -40,20 +42,26 @@ export class SessionSocketTransport implements UpstreamTransport {
     return new Promise((resolve, reject) => {
       const socket = net.connect(path);
       this.socket = socket;
+      let timer: NodeJS.Timeout | undefined;
       const refuse = (error: UpstreamError) => {
+        clearTimeout(timer);
         if (this.open) return;
         reject(error);
         socket.destroy();
       };
+      timer = setTimeout(() => {
+        const waited = `did not answer the greeting within ${this.options.greetingTimeoutMs} ms`;
+        refuse(new UpstreamError(`the daemon at ${path} ${waited}`, "unreachable", { delivered: false }));
+      }, this.options.greetingTimeoutMs);
       socket.on("connect", () => {
         const hello: SessionSocketHello = { protocol: SESSION_SOCKET_PROTOCOL, projectPath: this.options.projectPath, client: this.options.client };
         socket.write(JSON.stringify(hello) + "\n");
       });
+      // Until the daemon has answered the greeting nothing of the client's has been sent: whatever fails here,
+      // the session can be tried again (a daemon still coming up, or one being replaced).
       socket.on("error", (error: NodeJS.ErrnoException) => {
-        const code = error.code ?? error.message;
-        // Refused or missing: no connection was made, so the daemon cannot have seen anything.
-        const delivered = !(error.code === "ECONNREFUSED" || error.code === "ENOENT");
-        refuse(new UpstreamError(`cannot reach the daemon at ${path} (${code})`, "unreachable", { delivered }));
+        const why = error.code ?? error.message;
+        refuse(new UpstreamError(`cannot reach the daemon at ${path} (${why})`, "unreachable", { delivered: false }));
       });
       socket.on("close", () => {
         if (this.open) this.lose("the daemon closed the session socket");
@@ -69,6 +77,7 @@ export class SessionSocketTransport implements UpstreamTransport {
           if (welcome.session === undefined) {
             return refuse(new UpstreamError(`daemon refused the session: ${welcome.error ?? "no session in its answer"}`, "rejected"));
           }
+          clearTimeout(timer);
           this.open = true;
           resolve();
         },

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import { SessionSocketTransport } from "../src/upstream/session-socket.js";
+import { UpstreamError } from "../src/upstream/upstream-error.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+/** A Unix socket server that does what `onConnection` says with each connection (a daemon misbehaving). */
+async function socketServer(t: TestContext, onConnection: (socket: net.Socket) => void): Promise<string> {
+  const path = join(tempDir(t), "x.session.sock");
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    onConnection(socket);
+  });
+  server.listen(path);
+  await once(server, "listening");
+  onCleanup(t, async () => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+    await once(server, "close");
+  });
+  return path;
+}
+
+function transport(path: string, greetingTimeoutMs = 10_000): SessionSocketTransport {
+  return new SessionSocketTransport({ path, projectPath: "/", client: "test", greetingTimeoutMs, log: () => {} });
+}
+
+async function refusal(start: Promise<void>): Promise<UpstreamError> {
+  const error = await start.then(
+    () => assert.fail("start() should have failed"),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof UpstreamError, String(error));
+  return error;
+}
+
+describe("mcp-proxy's session socket transport when the daemon misbehaves", () => {
+  test("a daemon that accepts but never answers the greeting: start fails after the greeting timeout, to be retried", async (t) => {
+    const path = await socketServer(t, () => {});
+    const error = await refusal(transport(path, 200).start());
+    assert.equal(error.kind, "unreachable");
+    assert.equal(error.delivered, false);
+    assert.match(error.message, /did not answer the greeting within 200 ms/);
+  });
+
+  test("a daemon that refuses the greeting: start fails with its reason, not to be retried", async (t) => {
+    const path = await socketServer(t, (socket) => {
+      socket.once("data", () => socket.end(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", error: "no such project" }) + "\n"));
+    });
+    const error = await refusal(transport(path).start());
+    assert.equal(error.kind, "rejected");
+    assert.match(error.message, /daemon refused the session: no such project/);
+  });
+
+  test("a daemon that hangs up before answering, or no daemon at all: start fails, to be retried", async (t) => {
+    const path = await socketServer(t, (socket) => socket.once("data", () => socket.destroy()));
+    const hungUp = await refusal(transport(path).start());
+    assert.equal(hungUp.kind, "unreachable");
+    assert.equal(hungUp.delivered, false);
+    const missing = await refusal(transport(join(tempDir(t), "none.sock")).start());
+    assert.equal(missing.kind, "unreachable");
+    assert.match(missing.message, /ENOENT/);
+  });
+
+  test("once open: lines in are messages, a send after the daemon hung up is refused as never delivered", async (t) => {
+    let daemonSide: net.Socket | undefined;
+    const path = await socketServer(t, (socket) => {
+      daemonSide = socket;
+      socket.once("data", () => socket.write(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", session: "s1" }) + "\n"));
+    });
+    const client = transport(path);
+    const received: unknown[] = [];
+    client.onmessage = (message) => received.push(message);
+    const lost = new Promise<string>((resolve) => (client.onlost = resolve));
+    await client.start();
+    daemonSide!.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/tools/list_changed" })}\n`);
+    daemonSide!.end();
+    assert.equal(await lost, "the daemon closed the session socket");
+    assert.deepEqual(received, [{ jsonrpc: "2.0", method: "notifications/tools/list_changed" }]);
+    const error = await refusal(client.send({ jsonrpc: "2.0", id: 1, method: "ping" }));
+    assert.equal(error.kind, "session-lost");
+    assert.equal(error.delivered, false);
+    await client.close(100);
+  });
+});
