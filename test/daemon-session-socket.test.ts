@@ -5,6 +5,7 @@ import net from "node:net";
 import { describe, test, type TestContext } from "node:test";
 import { onCleanup } from "./helpers/cleanup.js";
 import { configuredHome, probeServer } from "./helpers/daemon-home.js";
+import { runManagerCli } from "./helpers/manager.js";
 import { ProxyClient, type Message } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -194,6 +195,19 @@ describe("daemon session socket", () => {
     await late.initialize();
     assert.equal((await late.callTool("echo", { message: "over HTTP" })).result.content[0].text, "over HTTP");
     assert.equal(daemon.lockedPid("probe"), pid, "no second daemon");
+    const doctor = await runManagerCli(["doctor"], { env: daemon.env });
+    assert.match(doctor.stdout, /warn\s+probe: proxies reach it over HTTP.*: its session socket .* was removed\n\s+-> mcp-manager restart probe/);
+  });
+
+  test("a home whose path is too long for a Unix socket: proxies use HTTP, and doctor says why and what to do", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() }, {}, { route: "HTTP" });
+    const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await proxy.initialize();
+    assert.equal((await proxy.callTool("echo", { message: "long home" })).result.content[0].text, "long home");
+    assert.equal(daemon.lock("probe")?.sessionSocket, undefined);
+    const doctor = await runManagerCli(["doctor"], { env: daemon.env });
+    assert.match(doctor.stdout, /note\s+probe: proxies reach it over HTTP.* is too long for a Unix socket\n\s+-> set MCP_SESSION_MANAGER_HOME to a shorter path/);
+    assert.equal(doctor.code, 0, "a slower route is not a problem to fix");
   });
 
   test("a daemon that stops closes every connection: the proxy sees it at once and comes back on a new daemon", async (t) => {

@@ -21,6 +21,10 @@ export const logPath = (name: string, home = homeDir()) => join(home, `${name}.l
 export const httpSocketPath = (name: string, home = homeDir()) => join(home, `${name}.sock`);
 /** A daemon's session socket (protocol/session-socket.ts), for our proxies. */
 export const sessionSocketPath = (name: string, home = homeDir()) => join(home, `${name}.session.sock`);
+/** Longest Unix socket path every POSIX system accepts (macOS allows 104 bytes with the terminator). */
+const MAX_SOCKET_PATH = 100;
+/** Whether a daemon can listen on this Unix socket path: not on Windows, and not beyond the length limit. */
+export const canBeUnixSocket = (path: string) => process.platform !== "win32" && Buffer.byteLength(path) <= MAX_SOCKET_PATH;
 /** Present while a daemon is stopped on purpose (`mcp-manager stop`): proxies then do not start it. */
 export const stopMarkerPath = (name: string, home = homeDir()) => join(home, `${name}.stopped`);
 /** The manager's bearer token for mutating API calls, readable by the user alone. */

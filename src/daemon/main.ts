@@ -3,7 +3,7 @@ import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { findServer, loadConfig } from "../config/load.js";
-import { ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
+import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
   isHolderAlive,
@@ -128,9 +128,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void stop(signal));
 }
 
-/** Longest Unix socket path every POSIX system accepts (macOS allows 104 bytes with the terminator). */
-const MAX_SOCKET_PATH = 100;
-
 /**
  * Listens on a Unix domain socket in the user-only home directory: local clients skip the TCP stack, and the
  * file's permissions keep other users out. None on Windows, or where the path is too long for a socket.
@@ -140,7 +137,7 @@ async function listenOnSocket<T extends net.Server>(
   server: T,
   log: (line: string) => void,
 ): Promise<{ server: T; path: string } | undefined> {
-  if (process.platform === "win32" || Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
+  if (!canBeUnixSocket(path)) return undefined;
   removeFile(path); // left by a daemon that died: we hold the lock now
   try {
     await new Promise<void>((resolve, reject) => {

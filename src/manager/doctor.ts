@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { ConfigError, loadConfig } from "../config/load.js";
-import { configPath, lockPath, tokenPath } from "../config/paths.js";
+import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
 import type { Config, ServerConfig } from "../config/schema.js";
 import { probeDaemon } from "./daemon-health.js";
 import { hostedByUs, isRemote } from "./daemon-launcher.js";
@@ -105,13 +105,26 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   if (lock && !holderAlive) add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
   if (holderAlive && lock.url) {
     const answering = hostedByUs(server) ? await probeDaemon(new URL(lock.url), name, lock.pid) : await isListening(new URL(lock.url));
-    if (answering) add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
-    else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
+    if (answering) {
+      add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
+      if (hostedByUs(server)) checkSessionSocket(name, lock.sessionSocket, home, add);
+    } else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
   } else if (server.url && (await isListening(new URL(server.url)))) {
     const ours = hostedByUs(server) ? await probeDaemon(new URL(server.url), name) : undefined;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
     else add("FAIL", `${name}: port ${server.port} is taken by a process that is not its daemon`, `stop that process, or change "port" for "${name}"`);
   } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);
+}
+
+/** Proxies reach our daemons fastest through the session socket; say why one of them cannot. */
+function checkSessionSocket(name: string, socket: string | undefined, home: string, add: Add): void {
+  const slower = "proxies reach it over HTTP, which takes about twice as long per call";
+  if (process.platform === "win32") return;
+  if (!canBeUnixSocket(sessionSocketPath(name, home))) {
+    return add("note", `${name}: ${slower}: ${sessionSocketPath(name, home)} is too long for a Unix socket`, "set MCP_SESSION_MANAGER_HOME to a shorter path");
+  }
+  if (!socket) return add("note", `${name}: ${slower}: the daemon is of an older version`, `mcp-manager restart ${name}`);
+  if (!existsSync(socket)) add("warn", `${name}: ${slower}: its session socket ${socket} was removed`, `mcp-manager restart ${name}`);
 }
 
 /** Whether `command` would be found: a path that is executable, or a name on PATH. */
