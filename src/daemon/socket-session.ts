@@ -12,6 +12,7 @@ const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
  */
 export class SocketSession implements OpenSession {
   private initialized = false;
+  private closed = false;
 
   constructor(
     readonly id: string,
@@ -22,8 +23,9 @@ export class SocketSession implements OpenSession {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** One line from the client: a message or a batch of them. */
+  /** One line from the client: a message or a batch of them. Nothing is taken once the session has ended. */
   receive(text: string): void {
+    if (this.closed) return;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -79,6 +81,7 @@ export class SocketSession implements OpenSession {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.end();
   }
 }
