@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -117,6 +118,11 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
       continue;
     }
     if (spawned?.exited) break;
+    if (spawned && lock?.pid === spawned.child.pid) {
+      // What we spawned is dead but Node has not reported its exit yet: wait for that, never spawn it twice.
+      await once(spawned.child, "exit");
+      break;
+    }
     if (lock) {
       log(`replacing stale lock ${lockFile} (pid ${lock.pid} is not running)`);
       removeStaleLock(lockFile, lock);

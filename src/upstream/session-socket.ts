@@ -91,12 +91,23 @@ export class SessionSocketTransport implements UpstreamTransport {
     });
   }
 
+  /**
+   * Resolves once the line is handed to the kernel. A write the socket refuses (the daemon is gone) was never
+   * delivered, so the bridge sends it again on the next session; one written before the session was lost may
+   * or may not have run.
+   */
   send(message: JsonRpcMessage, text = JSON.stringify(message)): Promise<void> {
-    if (!this.open || this.lost || this.closed || !this.socket || this.socket.writableEnded) {
+    const socket = this.socket;
+    if (!this.open || this.lost || this.closed || !socket || socket.writableEnded) {
       return Promise.reject(new UpstreamError("daemon session already ended", "session-lost", { delivered: false }));
     }
-    this.socket.write(text + "\n");
-    return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      socket.write(text + "\n", (error) => {
+        if (error) reject(new UpstreamError(`the daemon session socket refused the message (${error.message})`, "session-lost", { delivered: false }));
+        else if (this.lost) reject(new UpstreamError("the daemon closed the session socket", "session-lost"));
+        else resolve();
+      });
+    });
   }
 
   private lose(reason: string): void {
