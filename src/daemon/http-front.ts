@@ -62,7 +62,7 @@ export class DaemonFront {
       version: VERSION,
       pid: process.pid,
       uptimeMs: Date.now() - this.startedAt,
-      sessions: this.options.sessions.sessions.size,
+      sessions: this.options.sessions.size,
       children: this.options.pool.status(),
     });
     response.writeHead(200, { "content-type": "application/json" }).end(body);

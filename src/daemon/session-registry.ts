@@ -27,7 +27,7 @@ export type SessionFactory<T extends OpenSession> = (
  * backend), and its end, whether the client said goodbye, went away, or went quiet for the idle time.
  */
 export class SessionRegistry {
-  readonly sessions = new Map<string, OpenSession>();
+  private readonly sessions = new Map<string, OpenSession>();
 
   constructor(
     private readonly server: ServerConfig,
@@ -55,6 +55,10 @@ export class SessionRegistry {
     backend.attach(session);
     this.sessions.set(id, session);
     return session;
+  }
+
+  get size(): number {
+    return this.sessions.size;
   }
 
   get(id: string): OpenSession | undefined {

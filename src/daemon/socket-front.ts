@@ -24,7 +24,6 @@ export class SocketFront {
   accept(socket: Socket): void {
     const { log } = this.options;
     let session: SocketSession | undefined;
-    let refused = false;
     const timer = setTimeout(() => socket.destroy(), GREETING_TIMEOUT_MS);
     socket.on("error", () => {}); // a client that vanished: 'close' follows
     socket.on("close", () => {
@@ -34,11 +33,10 @@ export class SocketFront {
     readLines(socket, this.options.maxLineBytes, {
       line: (text) => {
         if (session) return session.receive(text);
-        if (refused) return;
+        if (socket.writableEnded) return; // refused: what follows the greeting is not read
         clearTimeout(timer);
         const opened = this.greet(socket, text);
         if (typeof opened === "string") {
-          refused = true;
           log(`refused a session socket connection: ${opened}`);
           return void socket.end(welcome({ protocol: SESSION_SOCKET_PROTOCOL, error: opened }));
         }

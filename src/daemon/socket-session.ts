@@ -12,7 +12,6 @@ const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
  */
 export class SocketSession implements OpenSession {
   private initialized = false;
-  private closed = false;
 
   constructor(
     readonly id: string,
@@ -25,7 +24,7 @@ export class SocketSession implements OpenSession {
 
   /** One line from the client: a message or a batch of them. Nothing is taken once the session has ended. */
   receive(text: string): void {
-    if (this.closed) return;
+    if (this.socket.writableEnded) return; // the session has ended: the daemon is stopping
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -81,7 +80,6 @@ export class SocketSession implements OpenSession {
   }
 
   close(): void {
-    this.closed = true;
     this.socket.end();
   }
 }
