@@ -28,15 +28,28 @@ export function installAlternatives(dir = join(tmpdir(), "msm-bench-alternatives
     }
   };
   if (!Object.entries(ALTERNATIVES).every(([name, version]) => versionOk(name, version)) || !Object.values(installed).every(existsSync)) {
-    process.stderr.write(`installing ${Object.entries(ALTERNATIVES).map(([n, v]) => `${n}@${v}`).join(", ")} into ${dir}\n`);
+    process.stderr.write(
+      `installing ${Object.entries(ALTERNATIVES)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(", ")} into ${dir}\n`,
+    );
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    execFileSync(npm, ["install", "--no-audit", "--no-fund", "--prefix", dir, ...Object.entries(ALTERNATIVES).map(([n, v]) => `${n}@${v}`)], { stdio: "inherit" });
+    execFileSync(
+      npm,
+      ["install", "--no-audit", "--no-fund", "--prefix", dir, ...Object.entries(ALTERNATIVES).map(([n, v]) => `${n}@${v}`)],
+      { stdio: "inherit" },
+    );
   }
   return installed;
 }
 
 /** Starts an HTTP bridge and resolves once its port accepts connections. */
-export async function startListening(command: string, args: string[], port: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+export async function startListening(
+  command: string,
+  args: string[],
+  port: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildProcess> {
   const child = spawn(command, args, { env, stdio: ["ignore", "ignore", "ignore"], detached: true });
   let exited = false;
   child.once("exit", () => (exited = true));

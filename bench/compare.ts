@@ -78,7 +78,9 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
   cleanups.push(http.stop);
   writeFileSync(
     join(home, "config.json"),
-    JSON.stringify({ servers: { everything: { command: process.execPath, args: [EVERYTHING, "stdio"] }, "everything-http": { url: http.url.href } } }),
+    JSON.stringify({
+      servers: { everything: { command: process.execPath, args: [EVERYTHING, "stdio"] }, "everything-http": { url: http.url.href } },
+    }),
   );
   const env = { ...process.env, MCP_SESSION_MANAGER_HOME: home };
   const proxyPids = new Set<number>();
@@ -99,13 +101,37 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
     const port = await freePort();
     const child = await start(port);
     cleanups.push(() => stopGroup(child));
-    return { label, open: () => openHttp(new URL(`http://127.0.0.1:${port}/mcp`)), stop: async () => stopGroup(child), servingPids: () => [child.pid!, ...descendants(child.pid!)] };
+    return {
+      label,
+      open: () => openHttp(new URL(`http://127.0.0.1:${port}/mcp`)),
+      stop: async () => stopGroup(child),
+      servingPids: () => [child.pid!, ...descendants(child.pid!)],
+    };
   };
   const supergateway = await bridge(`supergateway ${ALTERNATIVES.supergateway} (stateful streamable HTTP)`, (port) =>
-    startListening(process.execPath, [alternatives.supergateway, "--stdio", `${process.execPath} ${EVERYTHING} stdio`, "--outputTransport", "streamableHttp", "--stateful", "--port", String(port), "--logLevel", "none"], port),
+    startListening(
+      process.execPath,
+      [
+        alternatives.supergateway,
+        "--stdio",
+        `${process.execPath} ${EVERYTHING} stdio`,
+        "--outputTransport",
+        "streamableHttp",
+        "--stateful",
+        "--port",
+        String(port),
+        "--logLevel",
+        "none",
+      ],
+      port,
+    ),
   );
   const mcpProxy = await bridge(`mcp-proxy ${ALTERNATIVES["mcp-proxy"]} (npm, streamable HTTP)`, (port) =>
-    startListening(process.execPath, [alternatives.mcpProxy, "--port", String(port), "--host", "127.0.0.1", "--", process.execPath, EVERYTHING, "stdio"], port),
+    startListening(
+      process.execPath,
+      [alternatives.mcpProxy, "--port", String(port), "--host", "127.0.0.1", "--", process.execPath, EVERYTHING, "stdio"],
+      port,
+    ),
   );
 
   // The original hard-codes "memory" at localhost:3100 (streamable HTTP) and keeps its files under HOME.
@@ -119,7 +145,11 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
     open: () => openStdio(process.execPath, [alternatives.originalProxy, "--target", "memory"], { ...process.env, HOME: originalHome }),
     stop: async () => {},
   };
-  const direct: Setup = { label: "direct stdio (no sharing)", open: () => openStdio(process.execPath, [EVERYTHING, "stdio"]), stop: async () => {} };
+  const direct: Setup = {
+    label: "direct stdio (no sharing)",
+    open: () => openStdio(process.execPath, [EVERYTHING, "stdio"]),
+    stop: async () => {},
+  };
   const directHttp: Setup = {
     label: "direct streamable HTTP (same server, no proxy)",
     open: () => openHttp(http.url),
@@ -164,16 +194,23 @@ export async function compareAlternatives(chartsDir: string): Promise<string> {
     }
     for (const session of sessions) await session.close();
     const directMedian = median(times[0]!);
-    out.push(`### Sequential echo calls (${SEQUENTIAL_ROUNDS} alternating rounds of ${SEQUENTIAL_CALLS} per setup, after ${WARMUP} warm-up calls)\n`);
+    out.push(
+      `### Sequential echo calls (${SEQUENTIAL_ROUNDS} alternating rounds of ${SEQUENTIAL_CALLS} per setup, after ${WARMUP} warm-up calls)\n`,
+    );
     out.push("| setup | median latency | vs direct | calls/s (one session) | errors |", "|---|---|---|---|---|");
     const sequentialRows: Array<[string, number]> = [];
     all.forEach((setup, index) => {
       const m = median(times[index]!);
       const total = times[index]!.reduce((sum, t) => sum + t, 0);
       sequentialRows.push([setup.label, m]);
-      out.push(`| ${setup.label} | ${m.toFixed(3)} ms | ${(m / directMedian).toFixed(2)}x | ${((times[index]!.length / total) * 1000).toFixed(0)} | ${errors[index]} |`);
+      out.push(
+        `| ${setup.label} | ${m.toFixed(3)} ms | ${(m / directMedian).toFixed(2)}x | ${((times[index]!.length / total) * 1000).toFixed(0)} | ${errors[index]} |`,
+      );
     });
-    writeFileSync(join(chartsDir, "compare-latency.svg"), barChart("Median latency of one echo call (lower is better)", "ms", sequentialRows));
+    writeFileSync(
+      join(chartsDir, "compare-latency.svg"),
+      barChart("Median latency of one echo call (lower is better)", "ms", sequentialRows),
+    );
 
     // Ten sessions at once, each calling sequentially.
     out.push(`\n### ${SESSIONS} sessions at once (${CONCURRENT_CALLS} calls each, sequential within a session)\n`);
@@ -193,10 +230,15 @@ export async function compareAlternatives(chartsDir: string): Promise<string> {
       out.push(`| ${setup.label} | ${rate.toFixed(0)} | ${failed} | ${serving.length} | ${memory.toFixed(0)} MiB |`);
       for (const session of group) await session.close();
     }
-    writeFileSync(join(chartsDir, "compare-throughput.svg"), barChart(`${SESSIONS} sessions at once: echo calls per second (higher is better)`, "calls/s", concurrentRows));
+    writeFileSync(
+      join(chartsDir, "compare-throughput.svg"),
+      barChart(`${SESSIONS} sessions at once: echo calls per second (higher is better)`, "calls/s", concurrentRows),
+    );
 
     // Cold start: spawn (or connect) to initialize answered, with everything behind it already running.
-    out.push(`\n### Session start: spawn or connect, to \`initialize\` answered (median of ${COLD_STARTS}, servers and daemons already up)\n`);
+    out.push(
+      `\n### Session start: spawn or connect, to \`initialize\` answered (median of ${COLD_STARTS}, servers and daemons already up)\n`,
+    );
     out.push("| setup | median |", "|---|---|");
     const startRows: Array<[string, number]> = [];
     for (const setup of all) {
@@ -220,8 +262,15 @@ export async function compareAlternatives(chartsDir: string): Promise<string> {
       await session.close();
     }
     startRows.splice(2, 0, ["mcp-session-manager: proxy -> daemon -> stdio, daemon cold", median(cold)]);
-    out.splice(out.length - all.length + 2, 0, `| mcp-session-manager: proxy -> daemon -> stdio, daemon cold (the proxy starts it) | ${median(cold).toFixed(0)} ms |`);
-    writeFileSync(join(chartsDir, "compare-session-start.svg"), barChart("Session start to initialize answered (lower is better)", "ms", startRows));
+    out.splice(
+      out.length - all.length + 2,
+      0,
+      `| mcp-session-manager: proxy -> daemon -> stdio, daemon cold (the proxy starts it) | ${median(cold).toFixed(0)} ms |`,
+    );
+    writeFileSync(
+      join(chartsDir, "compare-session-start.svg"),
+      barChart("Session start to initialize answered (lower is better)", "ms", startRows),
+    );
     out.push(await memoryTable(chartsDir));
   } finally {
     for (const setup of all) await setup.stop();
@@ -238,13 +287,24 @@ async function memoryTable(chartsDir: string): Promise<string> {
   const servers = 3;
   const home = mkdtempSync(join(tmpdir(), "msm-memory-"));
   const names = Array.from({ length: servers }, (_, index) => `s${index + 1}`);
-  writeFileSync(join(home, "config.json"), JSON.stringify({ servers: Object.fromEntries(names.map((name) => [name, { command: process.execPath, args: [EVERYTHING, "stdio"] }])) }));
+  writeFileSync(
+    join(home, "config.json"),
+    JSON.stringify({
+      servers: Object.fromEntries(names.map((name) => [name, { command: process.execPath, args: [EVERYTHING, "stdio"] }])),
+    }),
+  );
   const env = { ...process.env, MCP_SESSION_MANAGER_HOME: home };
-  const lines = [`\n### Memory of N sessions x ${servers} servers (PSS summed over every process involved)\n`, "| sessions | direct | through mcp-session-manager | ratio |", "|---|---|---|---|"];
+  const lines = [
+    `\n### Memory of N sessions x ${servers} servers (PSS summed over every process involved)\n`,
+    "| sessions | direct | through mcp-session-manager | ratio |",
+    "|---|---|---|---|",
+  ];
   const rows: Array<[string, number]> = [];
   try {
     for (const sessions of [1, 5, 10]) {
-      const direct = await Promise.all(Array.from({ length: sessions * servers }, () => openStdio(process.execPath, [EVERYTHING, "stdio"])));
+      const direct = await Promise.all(
+        Array.from({ length: sessions * servers }, () => openStdio(process.execPath, [EVERYTHING, "stdio"])),
+      );
       const directMiB = direct.reduce((sum, session) => sum + (pssMiB(session.pid!) ?? 0), 0);
       for (const session of direct) await session.close();
       const proxied: Session[] = [];
@@ -256,12 +316,17 @@ async function memoryTable(chartsDir: string): Promise<string> {
       const oursMiB = [...ownPids, ...behind].reduce((sum, pid) => sum + (pssMiB(pid) ?? 0), 0);
       for (const session of proxied) await session.close();
       rows.push([`direct, ${sessions} x ${servers}`, directMiB], [`mcp-session-manager, ${sessions} x ${servers}`, oursMiB]);
-      lines.push(`| ${sessions} | ${directMiB.toFixed(0)} MiB (${sessions * servers} servers) | ${oursMiB.toFixed(0)} MiB (${ownPids.size} proxies, ${behind.length} daemons and children) | ${(oursMiB / directMiB).toFixed(2)} |`);
+      lines.push(
+        `| ${sessions} | ${directMiB.toFixed(0)} MiB (${sessions * servers} servers) | ${oursMiB.toFixed(0)} MiB (${ownPids.size} proxies, ${behind.length} daemons and children) | ${(oursMiB / directMiB).toFixed(2)} |`,
+      );
     }
   } finally {
     await Promise.all(names.map((name) => stopOurDaemon(home, name)));
     rmSync(home, { recursive: true, force: true });
   }
-  writeFileSync(join(chartsDir, "compare-memory.svg"), barChart(`Memory of N sessions x ${servers} servers (lower is better)`, "MiB", rows));
+  writeFileSync(
+    join(chartsDir, "compare-memory.svg"),
+    barChart(`Memory of N sessions x ${servers} servers (lower is better)`, "MiB", rows),
+  );
   return lines.join("\n");
 }

@@ -29,7 +29,10 @@ function benchHome(socketless: boolean): { top: string; home: string } {
   const top = mkdtempSync(join(tmpdir(), "msm-bench-"));
   const home = socketless ? join(top, "a-home-path-longer-than-any-unix-socket-path-may-be".repeat(2)) : top;
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  writeFileSync(join(home, "config.json"), JSON.stringify({ servers: { everything: { command: process.execPath, args: [EVERYTHING, "stdio"] } } }));
+  writeFileSync(
+    join(home, "config.json"),
+    JSON.stringify({ servers: { everything: { command: process.execPath, args: [EVERYTHING, "stdio"] } } }),
+  );
   return { top, home };
 }
 
@@ -108,7 +111,8 @@ export async function daemonSharing(): Promise<string> {
       "| path | median | p90 | p99 | calls/s |",
       "|---|---|---|---|---|",
       ...paths.map(
-        (path) => `| ${path.label} | ${ms(median(path.times))} | ${ms(percentile(path.times, 90))} | ${ms(percentile(path.times, 99))} | ${rate(path)} |`,
+        (path) =>
+          `| ${path.label} | ${ms(median(path.times))} | ${ms(percentile(path.times, 90))} | ${ms(percentile(path.times, 99))} | ${rate(path)} |`,
       ),
       "",
       `Ratio of medians (b)/(a): **${(p / d).toFixed(2)}x** (target: at most 3x); sequential throughput through the daemon: ` +

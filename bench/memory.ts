@@ -22,7 +22,11 @@ async function fill(client: StdioClient): Promise<void> {
   for (let start = 0; start < ENTITIES; start += BATCH) {
     const entities = [];
     for (let i = start; i < start + BATCH; i++) {
-      entities.push({ name: `entity-${i}`, entityType: `type-${i % 20}`, observations: [`note ${i} alpha`, `remark ${i} beta`, `fact ${i} gamma`] });
+      entities.push({
+        name: `entity-${i}`,
+        entityType: `type-${i % 20}`,
+        observations: [`note ${i} alpha`, `remark ${i} beta`, `fact ${i} gamma`],
+      });
     }
     await tool(client, "create_entities", { entities });
   }
@@ -44,7 +48,8 @@ async function race(start: () => StdioClient): Promise<number> {
   await Promise.all(writers.map((w) => w.initialize()));
   await Promise.all(
     writers.map(async (writer, w) => {
-      for (let i = 0; i < RACE_WRITES; i++) await tool(writer, "create_entities", { entities: [{ name: `w${w}-${i}`, entityType: "t", observations: [] }] });
+      for (let i = 0; i < RACE_WRITES; i++)
+        await tool(writer, "create_entities", { entities: [{ name: `w${w}-${i}`, entityType: "t", observations: [] }] });
     }),
   );
   const reader = start();
@@ -68,17 +73,22 @@ export async function memoryBenchmark(): Promise<string> {
     const official = () => new StdioClient(process.execPath, [OFFICIAL], { ...env, MEMORY_FILE_PATH: join(dir, "memory.jsonl") });
 
     const results: Record<string, { search: number[]; write: number[]; read: number[] }> = {};
-    for (const [label, start] of [["mcp-session-manager (SQLite)", ours], ["official server-memory (JSONL)", official]] as const) {
+    for (const [label, start] of [
+      ["mcp-session-manager (SQLite)", ours],
+      ["official server-memory (JSONL)", official],
+    ] as const) {
       const client = start();
       await client.initialize();
       await fill(client);
       const search = await timed(SEARCHES, (i) => tool(client, "search_nodes", { query: `remark ${(i * 197) % ENTITIES} BETA` }));
-      const write = await timed(WRITES, (i) => tool(client, "create_entities", { entities: [{ name: `new-${i}`, entityType: "t", observations: ["x"] }] }));
+      const write = await timed(WRITES, (i) =>
+        tool(client, "create_entities", { entities: [{ name: `new-${i}`, entityType: "t", observations: ["x"] }] }),
+      );
       const read = await timed(READS, () => tool(client, "read_graph", {}));
       results[label] = { search, write, read };
       await client.close();
     }
-    const [mine, theirs] = Object.values(results) as [typeof results[string], typeof results[string]];
+    const [mine, theirs] = Object.values(results) as [(typeof results)[string], (typeof results)[string]];
     const row = (label: string, pick: (r: typeof mine) => number[]) =>
       `| ${label} | ${ms(median(pick(mine)), 2)} | ${ms(median(pick(theirs)), 2)} | ${(median(pick(theirs)) / median(pick(mine))).toFixed(1)}x |`;
 
@@ -86,7 +96,9 @@ export async function memoryBenchmark(): Promise<string> {
     const raceProject = join(dir, "race");
     mkdirSync(raceProject);
     const keptOurs = await race(() => new StdioClient(process.execPath, [MANAGER, "memory", "--stdio", "--project", raceProject], env));
-    const keptOfficial = await race(() => new StdioClient(process.execPath, [OFFICIAL], { ...env, MEMORY_FILE_PATH: join(dir, "race.jsonl") }));
+    const keptOfficial = await race(
+      () => new StdioClient(process.execPath, [OFFICIAL], { ...env, MEMORY_FILE_PATH: join(dir, "race.jsonl") }),
+    );
 
     return [
       `### Built-in memory vs @modelcontextprotocol/server-memory (${ENTITIES} entities x 3 observations, both over stdio)`,

@@ -91,7 +91,9 @@ export async function proxyOverhead(): Promise<string> {
 
 /** The floor: a Node process that only waits, measured the same way. */
 async function bareNodeMemory(): Promise<{ rss: number | undefined; own: number | undefined }> {
-  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   await once(child.stdout!, "data");
   const result = { rss: rssMiB(child.pid!), own: privateMiB(child.pid!) };
   child.kill("SIGKILL");

@@ -28,7 +28,10 @@ export function rssMiB(pid: number): number | undefined {
 export function privateMiB(pid: number): number | undefined {
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    const kb = ["Private_Clean", "Private_Dirty"].reduce((sum, key) => sum + Number(new RegExp(`${key}:\\s+(\\d+)`).exec(rollup)?.[1] ?? 0), 0);
+    const kb = ["Private_Clean", "Private_Dirty"].reduce(
+      (sum, key) => sum + Number(new RegExp(`${key}:\\s+(\\d+)`).exec(rollup)?.[1] ?? 0),
+      0,
+    );
     return kb / 1024;
   } catch {
     return undefined;

@@ -106,11 +106,36 @@ model = "o4-mini"
 `;
 
 const cases: Array<{ client: string; scope?: string; path: (m: Machine) => string; text: string; rewritten: string[]; left: string[] }> = [
-  { client: "claude-code", path: (m) => join(m.user, ".claude.json"), text: claudeJson, rewritten: ["probe", "windows-tool"], left: ["remote", "per-project"] },
-  { client: "claude-code", scope: "project", path: (m) => join(m.user, ".mcp.json"), text: desktopJson, rewritten: ["filesystem"], left: [] },
-  { client: "claude-desktop", path: (m) => join(m.user, ".config", "Claude", "claude_desktop_config.json"), text: desktopJson, rewritten: ["filesystem"], left: [] },
+  {
+    client: "claude-code",
+    path: (m) => join(m.user, ".claude.json"),
+    text: claudeJson,
+    rewritten: ["probe", "windows-tool"],
+    left: ["remote", "per-project"],
+  },
+  {
+    client: "claude-code",
+    scope: "project",
+    path: (m) => join(m.user, ".mcp.json"),
+    text: desktopJson,
+    rewritten: ["filesystem"],
+    left: [],
+  },
+  {
+    client: "claude-desktop",
+    path: (m) => join(m.user, ".config", "Claude", "claude_desktop_config.json"),
+    text: desktopJson,
+    rewritten: ["filesystem"],
+    left: [],
+  },
   { client: "cursor", path: (m) => join(m.user, ".cursor", "mcp.json"), text: cursorJson, rewritten: ["sqlite"], left: [] },
-  { client: "vscode", path: (m) => join(m.user, ".config", "Code", "User", "mcp.json"), text: vscodeJsonc, rewritten: ["everything"], left: ["github", "with-input"] },
+  {
+    client: "vscode",
+    path: (m) => join(m.user, ".config", "Code", "User", "mcp.json"),
+    text: vscodeJsonc,
+    rewritten: ["everything"],
+    left: ["github", "with-input"],
+  },
   { client: "codex", path: (m) => join(m.user, ".codex", "config.toml"), text: codexToml, rewritten: ["docs"], left: ["remote"] },
 ];
 
@@ -134,7 +159,11 @@ describe("install and uninstall, per client", () => {
       assert.notEqual(installed, c.text);
       for (const line of c.text.split(/\r?\n/)) {
         // Every line of the file that is not part of a rewritten entry is still there, as it was.
-        if (c.rewritten.some((name) => line.includes(`"${name}"`) || line.includes(`mcp_servers.${name}`)) || /"(command|args|env|type)"|^(command|args)|DOCS_MODE|\]$/.test(line.trim())) continue;
+        if (
+          c.rewritten.some((name) => line.includes(`"${name}"`) || line.includes(`mcp_servers.${name}`)) ||
+          /"(command|args|env|type)"|^(command|args)|DOCS_MODE|\]$/.test(line.trim())
+        )
+          continue;
         assert.ok(installed.includes(line), `kept: ${line}`);
       }
       if (c.text.includes("\r\n")) assert.ok(!/[^\r]\n/.test(installed), "CRLF line endings kept");
@@ -175,7 +204,8 @@ describe("install and uninstall, per client", () => {
 
   test("--http also routes HTTP servers through mcp-proxy, except those that need headers", async (t) => {
     const m = machine(t);
-    const text = '{"mcpServers": {"web": {"type": "http", "url": "http://127.0.0.1:4000/mcp"}, "legacy": {"type": "sse", "url": "http://127.0.0.1:4001/sse"}, "authed": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer t"}}}}';
+    const text =
+      '{"mcpServers": {"web": {"type": "http", "url": "http://127.0.0.1:4000/mcp"}, "legacy": {"type": "sse", "url": "http://127.0.0.1:4001/sse"}, "authed": {"type": "http", "url": "https://x.example/mcp", "headers": {"Authorization": "Bearer t"}}}}';
     const file = put(join(m.user, ".cursor", "mcp.json"), text);
     const plain = await m.manager("install", "--client", "cursor", "--dry-run");
     assert.match(plain.stdout, /web: left alone \(an HTTP server the client reaches directly; --http routes it through mcp-proxy too\)/);
@@ -196,7 +226,10 @@ describe("install and uninstall, per client", () => {
 
   test("a name our config already uses for another server is imported under the client's name", async (t) => {
     const m = machine(t);
-    put(join(m.user, ".cursor", "mcp.json"), '{"mcpServers": {"memory": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}}}');
+    put(
+      join(m.user, ".cursor", "mcp.json"),
+      '{"mcpServers": {"memory": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}}}',
+    );
     const result = await m.manager("install", "--client", "cursor");
     assert.match(result.stdout, /memory \(as memory-cursor: that name was taken\)/);
     const entry = JSON.parse(readFileSync(join(m.user, ".cursor", "mcp.json"), "utf8")).mcpServers.memory;
@@ -207,11 +240,20 @@ describe("install and uninstall, per client", () => {
     const m = machine(t);
     const file = put(join(m.user, ".claude.json"), claudeJson);
     assert.equal((await m.manager("install", "--client", "claude-code")).code, 0);
-    const entry = JSON.parse(readFileSync(file, "utf8")).mcpServers.probe as { command: string; args: string[]; env: Record<string, string> };
+    const entry = JSON.parse(readFileSync(file, "utf8")).mcpServers.probe as {
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+    };
     assert.ok(entry.args[0]!.endsWith("/dist/proxy/index.js"));
 
     const client = new Client({ name: "install-test", version: "1.0.0" });
-    const transport = new StdioClientTransport({ command: entry.command, args: entry.args, env: { ...(process.env as Record<string, string>), ...entry.env }, stderr: "pipe" });
+    const transport = new StdioClientTransport({
+      command: entry.command,
+      args: entry.args,
+      env: { ...(process.env as Record<string, string>), ...entry.env },
+      stderr: "pipe",
+    });
     await client.connect(transport);
     t.after(() => client.close());
     const tools = await client.listTools();

@@ -46,35 +46,60 @@ describe("config loader", () => {
     assert.equal(servers["ast-grep"]!.url, "http://127.0.0.1:3102/sse");
     assert.equal(servers.remote!.port, 4000);
     assert.equal(servers.pasted!.transport, "streamable-http");
-    assert.throws(() => findServer(loadConfig(file), "nope"), /no server named "nope" in .*config\.json \(configured: everything, code-index/);
+    assert.throws(
+      () => findServer(loadConfig(file), "nope"),
+      /no server named "nope" in .*config\.json \(configured: everything, code-index/,
+    );
   });
 
   const broken: Array<[string, unknown, RegExp]> = [
     ["not JSON", "{ servers: ", /config file .*config\.json is not valid JSON/],
-    ["a wrong type", { servers: { a: { command: "x", port: "3100", transport: "sse" } } }, /config error in .*config\.json: servers\.a\.port: /],
+    [
+      "a wrong type",
+      { servers: { a: { command: "x", port: "3100", transport: "sse" } } },
+      /config error in .*config\.json: servers\.a\.port: /,
+    ],
     ["an unknown key", { servers: { a: { command: "x", prot: 1 } } }, /servers\.a: .*prot/],
     ["an entry with nothing to run", { servers: { a: { args: [] } } }, /servers\.a: needs one of "command", "url" or "builtin"/],
-    ["an HTTP server without a port", { servers: { a: { command: "x", transport: "sse" } } }, /servers\.a\.port: a sse server started from "command" needs the "port"/],
+    [
+      "an HTTP server without a port",
+      { servers: { a: { command: "x", transport: "sse" } } },
+      /servers\.a\.port: a sse server started from "command" needs the "port"/,
+    ],
     ["a name that cannot be a file name", { servers: { "../evil": { command: "x" } } }, /servers\.\.\.\/evil: server names may use/],
     ["an unknown transport", { servers: { a: { command: "x", transport: "ws" } } }, /servers\.a\.transport: /],
     ["the reserved name manager", { servers: { manager: { command: "x" } } }, /servers\.manager: the name "manager" is taken/],
     ["an unknown manager setting", { manager: { healthInterval: 5 }, servers: {} }, /manager: .*healthInterval/],
-    ["both manager port keys", { managerPort: 1, manager: { port: 2 }, servers: {} }, /managerPort: give "manager\.port" or "managerPort", not both/],
+    [
+      "both manager port keys",
+      { managerPort: 1, manager: { port: 2 }, servers: {} },
+      /managerPort: give "manager\.port" or "managerPort", not both/,
+    ],
   ];
   for (const [what, content, expected] of broken) {
     test(`a broken file (${what}) gives one clear message naming file, key and problem`, (t) => {
       const file = configIn(t, content);
-      assert.throws(() => loadConfig(file), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, expected);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(file),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, expected);
+          return true;
+        },
+      );
     });
   }
 
   test("manager settings: defaults, overrides, and the older managerPort key", (t) => {
     const defaults = loadConfig(configIn(t, { servers: {} })).manager;
-    assert.deepEqual(defaults, { port: 3199, healthIntervalMs: 30_000, restartLimit: 5, restartBackoffMs: 1000, logMaxBytes: 10 * 1024 * 1024, logFiles: 3 });
+    assert.deepEqual(defaults, {
+      port: 3199,
+      healthIntervalMs: 30_000,
+      restartLimit: 5,
+      restartBackoffMs: 1000,
+      logMaxBytes: 10 * 1024 * 1024,
+      logFiles: 3,
+    });
     const tuned = loadConfig(configIn(t, { manager: { port: 4000, restartLimit: 2 }, servers: {} })).manager;
     assert.equal(tuned.port, 4000);
     assert.equal(tuned.restartLimit, 2);

@@ -25,7 +25,10 @@ async function runConformance(url: string): Promise<{ passed: number; failed: nu
 }
 
 function failures(output: string): string {
-  return output.split("\n").filter((line) => /✗|FAIL/.test(line)).join("\n");
+  return output
+    .split("\n")
+    .filter((line) => /✗|FAIL/.test(line))
+    .join("\n");
 }
 
 describe("official MCP conformance suite (server scenarios) against a stdio server we host", () => {

@@ -24,11 +24,17 @@ async function twentyAtOnce(t: TestContext, daemon: DaemonHome): Promise<void> {
       return textOf(await client.callTool("echo", { message: `session ${index}` }));
     }),
   );
-  assert.deepEqual(answers, clients.map((_, index) => `session ${index}`), "every proxy was served");
+  assert.deepEqual(
+    answers,
+    clients.map((_, index) => `session ${index}`),
+    "every proxy was served",
+  );
   const daemons = processesWith("daemon", "probe", configOf(daemon));
   assert.equal(daemons.length, 1, `exactly one daemon process, found ${daemons.join(", ")}`);
   assert.equal(daemon.lockedPid("probe"), daemons[0]);
-  const stats = await Promise.all(clients.slice(0, 3).map(async (client) => JSON.parse(textOf(await client.callTool("stats"))).pid as number));
+  const stats = await Promise.all(
+    clients.slice(0, 3).map(async (client) => JSON.parse(textOf(await client.callTool("stats"))).pid as number),
+  );
   stats.forEach((pid) => daemon.track(pid));
   assert.equal(new Set(stats).size, 1, "and one shared server child");
 }
@@ -52,7 +58,16 @@ describe("exactly one daemon per server", () => {
     const gone = spawn(process.execPath, ["-e", ""]);
     const deadPid = gone.pid!;
     await exited(gone);
-    writeFileSync(join(daemon.home, "probe.lock"), JSON.stringify({ name: "probe", pid: deadPid, startedBy: deadPid, startedAt: "2026-01-01T00:00:00.000Z", url: "http://127.0.0.1:9/mcp" }));
+    writeFileSync(
+      join(daemon.home, "probe.lock"),
+      JSON.stringify({
+        name: "probe",
+        pid: deadPid,
+        startedBy: deadPid,
+        startedAt: "2026-01-01T00:00:00.000Z",
+        url: "http://127.0.0.1:9/mcp",
+      }),
+    );
     const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     await client.initialize();
     assert.equal(textOf(await client.callTool("echo", { message: "ok" })), "ok");
@@ -65,7 +80,14 @@ describe("exactly one daemon per server", () => {
     // This test's own pid is alive, but its start time is not the one recorded: the pid was reused.
     writeFileSync(
       join(daemon.home, "recycled.lock"),
-      JSON.stringify({ name: "recycled", pid: process.pid, pidStarted: "1", startedBy: process.pid, startedAt: "2026-01-01T00:00:00.000Z", url: "http://127.0.0.1:9/mcp" }),
+      JSON.stringify({
+        name: "recycled",
+        pid: process.pid,
+        pidStarted: "1",
+        startedBy: process.pid,
+        startedAt: "2026-01-01T00:00:00.000Z",
+        url: "http://127.0.0.1:9/mcp",
+      }),
     );
     writeFileSync(join(daemon.home, "torn.lock"), '{"name":"torn","pid":');
     for (const name of ["recycled", "torn"]) {
@@ -102,7 +124,11 @@ describe("exactly one daemon per server", () => {
     await once(stranger, "listening");
     t.after(() => stranger.close());
     const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
-    const answer = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const answer = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.match(answer.error?.message ?? "", new RegExp(`port ${port} is in use by a process that is not the "probe" daemon`));
   });
 });

@@ -80,7 +80,12 @@ describe("daemon HTTP front", () => {
     assert.deepEqual(JSON.parse(invalid.body).id, 5);
     assert.equal(JSON.parse(invalid.body).error.code, -32600);
     assert.equal((await send(url, "POST", { "content-type": "text/plain" }, INITIALIZE)).status, 415);
-    const huge = await send(url, "POST", JSON_HEADERS, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x", params: { a: "x".repeat(33 * 1024 * 1024) } }));
+    const huge = await send(
+      url,
+      "POST",
+      JSON_HEADERS,
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x", params: { a: "x".repeat(33 * 1024 * 1024) } }),
+    );
     assert.equal(huge.status, 413);
     assert.equal((await send(url, "PUT", JSON_HEADERS, INITIALIZE)).status, 405);
     assert.equal((await send(new URL("/elsewhere", url), "GET", {})).status, 404);

@@ -158,7 +158,12 @@ describe("daemon session socket", () => {
     await raw.greet();
     raw.send(INITIALIZE);
     await raw.answerTo(1);
-    raw.send({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { message: "x".repeat(33 * 1024 * 1024) } } });
+    raw.send({
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "echo", arguments: { message: "x".repeat(33 * 1024 * 1024) } },
+    });
     assert.match((await raw.answerTo(7)).error.message, /Payload too large: message of \d+ bytes exceeds the 33554432-byte limit/);
     raw.send({ jsonrpc: "2.0", id: 8, method: "ping" });
     assert.deepEqual((await raw.answerTo(8)).result, {});
@@ -196,7 +201,10 @@ describe("daemon session socket", () => {
     assert.equal((await late.callTool("echo", { message: "over HTTP" })).result.content[0].text, "over HTTP");
     assert.equal(daemon.lockedPid("probe"), pid, "no second daemon");
     const doctor = await runManagerCli(["doctor"], { env: daemon.env });
-    assert.match(doctor.stdout, /warn\s+probe: proxies reach it over HTTP.*: its session socket .* was removed\n\s+-> mcp-manager restart probe/);
+    assert.match(
+      doctor.stdout,
+      /warn\s+probe: proxies reach it over HTTP.*: its session socket .* was removed\n\s+-> mcp-manager restart probe/,
+    );
   });
 
   test("a home whose path is too long for a Unix socket: proxies use HTTP, and doctor says why and what to do", async (t) => {
@@ -206,7 +214,10 @@ describe("daemon session socket", () => {
     assert.equal((await proxy.callTool("echo", { message: "long home" })).result.content[0].text, "long home");
     assert.equal(daemon.lock("probe")?.sessionSocket, undefined);
     const doctor = await runManagerCli(["doctor"], { env: daemon.env });
-    assert.match(doctor.stdout, /note\s+probe: proxies reach it over HTTP.* is too long for a Unix socket\n\s+-> set MCP_SESSION_MANAGER_HOME to a shorter path/);
+    assert.match(
+      doctor.stdout,
+      /note\s+probe: proxies reach it over HTTP.* is too long for a Unix socket\n\s+-> set MCP_SESSION_MANAGER_HOME to a shorter path/,
+    );
     assert.equal(doctor.code, 0, "a slower route is not a problem to fix");
   });
 

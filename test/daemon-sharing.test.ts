@@ -25,8 +25,17 @@ async function stats(client: ProxyClient, daemon: DaemonHome): Promise<Stats> {
   return parsed;
 }
 
-async function session(t: Parameters<typeof configuredHome>[0], daemon: DaemonHome, target = "probe", capabilities: Message = {}, cwd?: string) {
-  const client = new ProxyClient(t, ["--target", target], { env: { ...daemon.env, CLAUDE_PROJECT_DIR: cwd ?? "" }, ...(cwd ? { cwd } : {}) });
+async function session(
+  t: Parameters<typeof configuredHome>[0],
+  daemon: DaemonHome,
+  target = "probe",
+  capabilities: Message = {},
+  cwd?: string,
+) {
+  const client = new ProxyClient(t, ["--target", target], {
+    env: { ...daemon.env, CLAUDE_PROJECT_DIR: cwd ?? "" },
+    ...(cwd ? { cwd } : {}),
+  });
   await client.initialize(capabilities);
   return client;
 }
@@ -95,14 +104,25 @@ for (const route of ROUTES) {
           jsonrpc: "2.0",
           id,
           method: "tools/call",
-          params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "same-token" } },
+          params: {
+            name: "trigger-long-running-operation",
+            arguments: { duration: 0.3, steps: 3 },
+            _meta: { progressToken: "same-token" },
+          },
         });
         return client.responseTo(id);
       };
       await Promise.all([call(a, 77), call(b, 77)]);
       for (const client of [a, b]) {
         const progress = client.received.filter((m) => m.method === "notifications/progress");
-        assert.deepEqual(progress.map((m) => [m.params.progressToken, m.params.progress]), [["same-token", 1], ["same-token", 2], ["same-token", 3]]);
+        assert.deepEqual(
+          progress.map((m) => [m.params.progressToken, m.params.progress]),
+          [
+            ["same-token", 1],
+            ["same-token", 2],
+            ["same-token", 3],
+          ],
+        );
       }
     });
 
@@ -110,7 +130,11 @@ for (const route of ROUTES) {
       const daemon = home(t, { probe: probeServer() });
       const a = await session(t, daemon, "probe", { sampling: {} });
       const b = await session(t, daemon, "probe", { sampling: {} });
-      a.onServerRequest = (request) => ({ role: "assistant", content: { type: "text", text: `A answers ${request.params.messages[0].content.text}` }, model: "m" });
+      a.onServerRequest = (request) => ({
+        role: "assistant",
+        content: { type: "text", text: `A answers ${request.params.messages[0].content.text}` },
+        model: "m",
+      });
       b.onServerRequest = () => {
         throw new Error("B must not be asked");
       };
@@ -162,7 +186,8 @@ for (const route of ROUTES) {
       await a.callTool("log_all_levels");
       await a.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
       await b.waitFor((m) => m.method === "notifications/message" && m.params.level === "error");
-      const levels = (client: ProxyClient) => client.received.filter((m) => m.method === "notifications/message").map((m) => m.params.level);
+      const levels = (client: ProxyClient) =>
+        client.received.filter((m) => m.method === "notifications/message").map((m) => m.params.level);
       assert.deepEqual(levels(a), ["debug", "info", "warning", "error"]);
       assert.deepEqual(levels(b), ["error"]);
 

@@ -12,7 +12,8 @@ import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 /** Runs mcp-manager with the home's config. */
-const manager = (daemon: DaemonHome, ...args: string[]) => runManagerCli(["--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
+const manager = (daemon: DaemonHome, ...args: string[]) =>
+  runManagerCli(["--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
 
 async function managedHome(t: import("node:test").TestContext, servers: Record<string, unknown>) {
   const port = await freePort();
@@ -36,7 +37,11 @@ describe("mcp-manager commands", () => {
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.ok(!isAlive(pid));
     const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "probe"], { env: daemon.env });
-    const refused = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const refused = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.match(refused.error?.message ?? "", /stopped on purpose .*mcp-manager start probe/);
     assert.match((await manager(daemon, "status")).stdout, /probe\s+stopped \(by mcp-manager stop\)/);
 
@@ -64,15 +69,12 @@ describe("mcp-manager commands", () => {
     // --start-all runs after the API answers: ask the manager itself until it reports the daemon.
     let report = json.daemons[0];
     while (report.state !== "running") report = JSON.parse((await manager(daemon, "status", "--json")).stdout).daemons[0];
-    assert.deepEqual(Object.keys(report).filter((key) => ["state", "pid", "port", "transport", "uptimeMs", "restarts", "sessions"].includes(key)).sort(), [
-      "pid",
-      "port",
-      "restarts",
-      "sessions",
-      "state",
-      "transport",
-      "uptimeMs",
-    ]);
+    assert.deepEqual(
+      Object.keys(report)
+        .filter((key) => ["state", "pid", "port", "transport", "uptimeMs", "restarts", "sessions"].includes(key))
+        .sort(),
+      ["pid", "port", "restarts", "sessions", "state", "transport", "uptimeMs"],
+    );
     const again = await manager(daemon, "start", "--detach");
     assert.match(again.stdout, new RegExp(`the manager already runs \\(pid ${managerPid}`));
 
@@ -86,7 +88,9 @@ describe("mcp-manager commands", () => {
   test("npm start's command: the manager in the foreground with every daemon, then where it listens and how to connect", async (t) => {
     const daemon = await managedHome(t, { probe: probeServer() });
     const port = JSON.parse(readFileSync(join(daemon.home, "config.json"), "utf8")).manager.port;
-    const foreground = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", "--start-all"], { env: daemon.env });
+    const foreground = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", "--start-all"], {
+      env: daemon.env,
+    });
     const banner = await waitForOutput(foreground.stdout!, (text) => text.includes("claude mcp add"), "the first-run banner");
     assert.match(banner, new RegExp(`mcp-session-manager is running: manager pid ${foreground.pid}, API http://127\\.0\\.0\\.1:${port}`));
     assert.match(banner, new RegExp(`probe\\s+running\\s+${daemon.lockedPid("probe")}`));
@@ -103,7 +107,11 @@ describe("mcp-manager commands", () => {
     assert.deepEqual(Object.keys(printed.mcpServers), ["probe"], "disabled servers are left out");
     assert.equal(printed.mcpServers.probe.command, process.execPath);
     assert.deepEqual(printed.mcpServers.probe.args.slice(1), ["--target", "probe"], "the home's own config needs no --config");
-    assert.deepEqual(printed.mcpServers.probe.env, { MCP_SESSION_MANAGER_HOME: daemon.home }, "a home that is not the default is passed on");
+    assert.deepEqual(
+      printed.mcpServers.probe.env,
+      { MCP_SESSION_MANAGER_HOME: daemon.home },
+      "a home that is not the default is passed on",
+    );
     assert.ok(printed.mcpServers.probe.args[0].endsWith("/dist/proxy/index.js"));
     const file = join(daemon.home, "out", "mcp.json");
     const written = await manager(daemon, "generate-config", "--write", file);
@@ -148,15 +156,25 @@ describe("mcp-manager commands", () => {
 
   test("doctor names what is wrong and what to do, and exits 1 on a real problem", async (t) => {
     const port = await freePort();
-    const daemon = configuredHome(t, {
-      probe: probeServer(),
-      missing: { command: "no-such-command-anywhere", args: [] },
-    }, { manager: { port } });
-    writeFileSync(join(daemon.home, "probe.lock"), JSON.stringify({ name: "probe", pid: 999_999_999, startedBy: 1, startedAt: "2026-01-01T00:00:00Z" }));
+    const daemon = configuredHome(
+      t,
+      {
+        probe: probeServer(),
+        missing: { command: "no-such-command-anywhere", args: [] },
+      },
+      { manager: { port } },
+    );
+    writeFileSync(
+      join(daemon.home, "probe.lock"),
+      JSON.stringify({ name: "probe", pid: 999_999_999, startedBy: 1, startedAt: "2026-01-01T00:00:00Z" }),
+    );
     const report = await manager(daemon, "doctor");
     assert.equal(report.code, 1, report.stdout);
     assert.match(report.stdout, /^ok\s+Node\.js /m);
-    assert.match(report.stdout, /FAIL\s+missing: command "no-such-command-anywhere" is not found\n\s+-> install it, or give its absolute path in "command"/);
+    assert.match(
+      report.stdout,
+      /FAIL\s+missing: command "no-such-command-anywhere" is not found\n\s+-> install it, or give its absolute path in "command"/,
+    );
     assert.match(report.stdout, /note\s+probe: stale lock .*\(pid 999999999 is gone\)\n\s+-> nothing: it is replaced at the next start/);
     assert.match(report.stdout, /note\s+manager not running/);
     assert.match(report.stdout, /1 problem\(s\) to fix\./);
@@ -190,12 +208,18 @@ describe("autostart", () => {
     assert.equal((await cli("install")).stdout.split("\n")[0], `unchanged ${unit}`, "a second install changes nothing");
 
     // Run the unit's command line as systemd would (words unquoted, its Environment applied).
-    const words = [...text.match(/^ExecStart=(.*)$/m)![1]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!.replace(/\\(.)/g, "$1"));
+    const words = [...text.match(/^ExecStart=(.*)$/m)![1]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) =>
+      match[1]!.replace(/\\(.)/g, "$1"),
+    );
     assert.deepEqual(words.slice(2), ["--config", join(daemon.home, "config.json"), "start", "--start-all"]);
     const home = /^Environment="MCP_SESSION_MANAGER_HOME=(.*)"$/m.exec(text)?.[1];
     assert.equal(home, daemon.home);
     const started = spawnTracked(t, words[0]!, words.slice(1), { env: { PATH: "/usr/bin:/bin", MCP_SESSION_MANAGER_HOME: home! } });
-    await waitForOutput(started.stdout!, (out) => out.includes("mcp-session-manager is running"), "the manager started by the unit's command");
+    await waitForOutput(
+      started.stdout!,
+      (out) => out.includes("mcp-session-manager is running"),
+      "the manager started by the unit's command",
+    );
 
     const removed = await cli("uninstall");
     assert.match(removed.stdout, /^removed /);
@@ -213,7 +237,10 @@ describe("autostart on other systems", () => {
     assert.match(plist, /<key>MCP_SESSION_MANAGER_HOME<\/key><string>\/Users\/me\/\.msm &lt;test&gt;<\/string>/);
     assert.match(plist, /<key>RunAtLoad<\/key><true\/>/);
     const recipe = windowsRecipe({ node: "C:\\Program Files\\nodejs\\node.exe", manager: "C:\\msm\\dist\\manager\\index.js" });
-    assert.match(recipe, /schtasks \/Create \/SC ONLOGON \/TN mcp-session-manager .*\/TR "\\"C:\\Program Files\\nodejs\\node\.exe\\" C:\\msm\\dist\\manager\\index\.js start --start-all"/);
+    assert.match(
+      recipe,
+      /schtasks \/Create \/SC ONLOGON \/TN mcp-session-manager .*\/TR "\\"C:\\Program Files\\nodejs\\node\.exe\\" C:\\msm\\dist\\manager\\index\.js start --start-all"/,
+    );
     assert.match(recipe, /schtasks \/Delete \/TN mcp-session-manager \/F/);
   });
 });

@@ -13,7 +13,11 @@ interface Stats {
   pid: number;
 }
 
-async function homeWithManager(t: import("node:test").TestContext, servers: Record<string, unknown>, manager: Record<string, unknown> = {}) {
+async function homeWithManager(
+  t: import("node:test").TestContext,
+  servers: Record<string, unknown>,
+  manager: Record<string, unknown> = {},
+) {
   const port = await freePort();
   const daemon = configuredHome(t, servers, { manager: { port, ...manager } });
   return { daemon, port };
@@ -64,7 +68,8 @@ describe("manager API: open to read, closed to everyone else", () => {
     assert.equal(rebinding.status, 403);
     const preflight = await httpJson(port, "OPTIONS", "/stop", { headers: { origin: "https://evil.example" } });
     assert.equal(preflight.status, 403);
-    for (const answer of [ping, foreignOrigin, rebinding, preflight]) assert.equal(answer.headers["access-control-allow-origin"], undefined);
+    for (const answer of [ping, foreignOrigin, rebinding, preflight])
+      assert.equal(answer.headers["access-control-allow-origin"], undefined);
 
     const unknown = await manager.post("/start", { name: "nope" });
     assert.equal(unknown.status, 404);
@@ -149,12 +154,24 @@ describe("manager supervision", () => {
     const { daemon, port } = await homeWithManager(
       t,
       // A ten-minute start timeout: an error that comes sooner comes from the failed state, not from waiting.
-      { crashy: { command: process.execPath, args: ["-e", "process.exit(3)"], transport: "streamable-http", port: crashPort, startTimeoutMs: 600_000 } },
+      {
+        crashy: {
+          command: process.execPath,
+          args: ["-e", "process.exit(3)"],
+          transport: "streamable-http",
+          port: crashPort,
+          startTimeoutMs: 600_000,
+        },
+      },
       { restartLimit: 2, restartBackoffMs: 50 },
     );
     const manager = await startManager(t, daemon, port);
     const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "crashy"], { env: daemon.env });
-    const answer = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const answer = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.ok(answer.error, JSON.stringify(answer));
     assert.match(answer.error.message, /failed 3 times in a row/);
     assert.ok(answer.error.message.includes(join(daemon.home, "crashy.log")), answer.error.message);
@@ -168,7 +185,11 @@ describe("manager supervision", () => {
     assert.match(report.lastError, /code 3/);
 
     // Asked again, the failed daemon is not retried: the next answer is immediate, and the same.
-    const again = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const again = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.match(again.error.message, /failed 3 times in a row/);
     assert.equal((manager.stderr().match(/starting daemon "crashy"/g) ?? []).length, 3, "no start after giving up");
     assert.equal(client.child.exitCode, null, "the proxy stays up for when the server is fixed");
@@ -185,7 +206,10 @@ describe("manager supervision", () => {
 
     await until(() => /daemon session lost/.test(client.stderr), client.child.stderr!);
     const refused = await client.callTool("echo", { message: "x" });
-    assert.match(refused.error?.message ?? "", /stopped on purpose \(mcp-manager stop, at .*\); start it again with: mcp-manager start probe/);
+    assert.match(
+      refused.error?.message ?? "",
+      /stopped on purpose \(mcp-manager stop, at .*\); start it again with: mcp-manager start probe/,
+    );
     const report = (await manager.status()).daemons[0];
     assert.equal(report.state, "stopped");
     assert.equal(report.stoppedOnPurpose, true);

@@ -37,7 +37,12 @@ async function rawSession(url: URL, extraHeaders: Record<string, string> = {}) {
   const init = await fetch(url, {
     method: "POST",
     headers,
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    }),
   });
   const session = init.headers.get("mcp-session-id")!;
   await init.text();
@@ -59,11 +64,19 @@ describe("built-in memory server", () => {
     const client = await memorySession(t, daemon.env, project);
     const reads: Array<Promise<Message>> = [];
     for (let i = 0; i < 30; i++) {
-      client.start("tools/call", { name: "create_entities", arguments: { entities: [{ name: `entity-${i}`, entityType: "t", observations: [`obs ${i}`] }] } });
+      client.start("tools/call", {
+        name: "create_entities",
+        arguments: { entities: [{ name: `entity-${i}`, entityType: "t", observations: [`obs ${i}`] }] },
+      });
       reads.push(client.responseTo(client.start("tools/call", { name: "open_nodes", arguments: { names: [`entity-${i}`] } })));
     }
     const answers = await Promise.all(reads);
-    answers.forEach((answer, i) => assert.deepEqual(answer.result.structuredContent.entities.map((e: Message) => e.name), [`entity-${i}`]));
+    answers.forEach((answer, i) =>
+      assert.deepEqual(
+        answer.result.structuredContent.entities.map((e: Message) => e.name),
+        [`entity-${i}`],
+      ),
+    );
   });
 
   test("projects are isolated: each has its own .claude/memory.db; a session without a project uses ~/.claude", async (t) => {
@@ -98,17 +111,65 @@ describe("built-in memory server", () => {
     const ours = await memorySession(t, daemon.env, tempDir(t));
     const official = await officialSession(t);
     const calls: Array<[string, Message]> = [
-      ["create_entities", { entities: [{ name: "Alice", entityType: "person", observations: ["likes tea", "Lives in Kyoto"] }, { name: "Bob", entityType: "person", observations: [] }] }],
-      ["create_entities", { entities: [{ name: "Alice", entityType: "robot", observations: [] }, { name: "Carol", entityType: "cat", observations: ["purrs"] }] }],
-      ["create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Carol", to: "Alice", relationType: "owns" }] }],
-      ["create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Bob", to: "Dave", relationType: "mentions" }] }],
-      ["add_observations", { observations: [{ entityName: "Bob", contents: ["plays go", "plays go too"] }, { entityName: "Alice", contents: ["likes tea", "new"] }] }],
+      [
+        "create_entities",
+        {
+          entities: [
+            { name: "Alice", entityType: "person", observations: ["likes tea", "Lives in Kyoto"] },
+            { name: "Bob", entityType: "person", observations: [] },
+          ],
+        },
+      ],
+      [
+        "create_entities",
+        {
+          entities: [
+            { name: "Alice", entityType: "robot", observations: [] },
+            { name: "Carol", entityType: "cat", observations: ["purrs"] },
+          ],
+        },
+      ],
+      [
+        "create_relations",
+        {
+          relations: [
+            { from: "Alice", to: "Bob", relationType: "knows" },
+            { from: "Carol", to: "Alice", relationType: "owns" },
+          ],
+        },
+      ],
+      [
+        "create_relations",
+        {
+          relations: [
+            { from: "Alice", to: "Bob", relationType: "knows" },
+            { from: "Bob", to: "Dave", relationType: "mentions" },
+          ],
+        },
+      ],
+      [
+        "add_observations",
+        {
+          observations: [
+            { entityName: "Bob", contents: ["plays go", "plays go too"] },
+            { entityName: "Alice", contents: ["likes tea", "new"] },
+          ],
+        },
+      ],
       ["add_observations", { observations: [{ entityName: "Ghost", contents: ["boo"] }] }],
       ["search_nodes", { query: "KYOTO" }],
       ["search_nodes", { query: "o" }],
       ["search_nodes", { query: "nothing" }],
       ["open_nodes", { names: ["Carol", "Bob", "Nobody"] }],
-      ["delete_observations", { deletions: [{ entityName: "Alice", observations: ["likes tea"] }, { entityName: "Ghost", observations: ["x"] }] }],
+      [
+        "delete_observations",
+        {
+          deletions: [
+            { entityName: "Alice", observations: ["likes tea"] },
+            { entityName: "Ghost", observations: ["x"] },
+          ],
+        },
+      ],
       ["delete_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }] }],
       ["delete_entities", { entityNames: ["Bob", "Ghost"] }],
       ["read_graph", {}],
@@ -125,7 +186,10 @@ describe("built-in memory server", () => {
   test("mcp-manager memory --stdio serves one client without a daemon", async (t) => {
     const project = tempDir(t);
     const home = tempDir(t);
-    const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], { env: { ...process.env, HOME: home }, command: [`${ROOT}dist/manager/index.js`] });
+    const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], {
+      env: { ...process.env, HOME: home },
+      command: [`${ROOT}dist/manager/index.js`],
+    });
     await client.initialize();
     await client.callTool("create_entities", { entities: [{ name: "solo", entityType: "t", observations: [] }] });
     assert.equal(textOf(await client.callTool("read_graph")).includes('"solo"'), true);
@@ -142,8 +206,12 @@ describe("built-in memory server under concurrent writers", () => {
     await Promise.all(
       sessions.map(async (client, s) => {
         for (let i = 0; i < 250; i++) {
-          const created = await client.callTool("create_entities", { entities: [{ name: `s${s}-e${i}`, entityType: "writer", observations: [`first ${i}`] }] });
-          const added = await client.callTool("add_observations", { observations: [{ entityName: `s${s}-e${i}`, contents: [`second ${i}`] }] });
+          const created = await client.callTool("create_entities", {
+            entities: [{ name: `s${s}-e${i}`, entityType: "writer", observations: [`first ${i}`] }],
+          });
+          const added = await client.callTool("add_observations", {
+            observations: [{ entityName: `s${s}-e${i}`, contents: [`second ${i}`] }],
+          });
           for (const answer of [created, added]) if (answer.error || answer.result.isError) failures.push(JSON.stringify(answer));
         }
       }),
@@ -159,7 +227,10 @@ describe("built-in memory server under concurrent writers", () => {
     const home = tempDir(t);
     const writers = await Promise.all(
       Array.from({ length: 4 }, async () => {
-        const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], { env: { ...process.env, HOME: home }, command: [`${ROOT}dist/manager/index.js`] });
+        const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], {
+          env: { ...process.env, HOME: home },
+          command: [`${ROOT}dist/manager/index.js`],
+        });
         await client.initialize();
         return client;
       }),
@@ -168,7 +239,9 @@ describe("built-in memory server under concurrent writers", () => {
     await Promise.all(
       writers.map(async (client, w) => {
         for (let i = 0; i < 250; i++) {
-          const answer = await client.callTool("create_entities", { entities: [{ name: `w${w}-${i}`, entityType: "t", observations: [`o${i}`] }] });
+          const answer = await client.callTool("create_entities", {
+            entities: [{ name: `w${w}-${i}`, entityType: "t", observations: [`o${i}`] }],
+          });
           if (answer.error || answer.result.isError) failures.push(JSON.stringify(answer));
         }
       }),
@@ -184,14 +257,20 @@ describe("memory import and export (the official server's JSONL)", () => {
     const { spawnSync } = await import("node:child_process");
     // Let the official server write its file.
     const official = await officialSession(t);
-    await official.callTool("create_entities", { entities: [{ name: "Alice", entityType: "person", observations: ["likes tea", "日本語"] }, { name: "Bob", entityType: "person", observations: [] }] });
+    await official.callTool("create_entities", {
+      entities: [
+        { name: "Alice", entityType: "person", observations: ["likes tea", "日本語"] },
+        { name: "Bob", entityType: "person", observations: [] },
+      ],
+    });
     await official.callTool("create_relations", { relations: [{ from: "Alice", to: "Bob", relationType: "knows" }] });
     const jsonl = official.env!.MEMORY_FILE_PATH!;
     const written = readFileSync(jsonl, "utf8");
 
     const project = tempDir(t);
     const env = { ...process.env, HOME: tempDir(t) };
-    const manager = (...args: string[]) => spawnSync(process.execPath, [`${ROOT}dist/manager/index.js`, "memory", ...args, "--project", project], { encoding: "utf8", env });
+    const manager = (...args: string[]) =>
+      spawnSync(process.execPath, [`${ROOT}dist/manager/index.js`, "memory", ...args, "--project", project], { encoding: "utf8", env });
     assert.match(manager("import", jsonl).stdout, /2 new entities, 2 new observations, 1 new relations/);
     assert.match(manager("import", jsonl).stdout, /0 new entities, 0 new observations, 0 new relations/, "importing again adds nothing");
     assert.equal(manager("export").stdout, `${written}\n`, "the export is the official file, line for line");
@@ -217,7 +296,9 @@ describe("built-in memory server on bad input", () => {
     assert.equal(refused.error?.code, -32600);
     assert.match(refused.error.message, /exceeds the 33554432-byte limit/);
 
-    const wrong = await client.callTool("create_entities", { entities: [{ name: ["not", "a", "string"], entityType: "t", observations: [] }] });
+    const wrong = await client.callTool("create_entities", {
+      entities: [{ name: ["not", "a", "string"], entityType: "t", observations: [] }],
+    });
     assert.equal(wrong.result?.isError, true);
     assert.match(wrong.result.content[0].text, /Input validation error/);
 
@@ -231,7 +312,11 @@ describe("built-in memory server and the project path a request names", () => {
     await memorySession(t, daemon.env, tempDir(t)); // brings the daemon up
     const url = new URL(daemon.lockedUrl("memory")!);
     const outside = tempDir(t);
-    for (const [index, claimed] of [`../${outside.split("/").pop()}`, `${outside}/does-not-exist`, `${outside}/../${outside.split("/").pop()}/nope`].entries()) {
+    for (const [index, claimed] of [
+      `../${outside.split("/").pop()}`,
+      `${outside}/does-not-exist`,
+      `${outside}/../${outside.split("/").pop()}/nope`,
+    ].entries()) {
       const callTool = await rawSession(url, { "mcp-project-path": claimed });
       assert.equal(await callTool("create_entities", { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] }), 200);
     }

@@ -20,13 +20,25 @@ describe("knowledge graph store (SQLite)", () => {
       { name: "Alice", entityType: "person", observations: ["likes tea", "lives in Kyoto"] },
       { name: "Bob", entityType: "person", observations: [] },
     ]);
-    assert.deepEqual(created.map((e) => e.name), ["Alice", "Bob"]);
-    assert.deepEqual(store.createEntities([{ name: "Alice", entityType: "robot", observations: ["x"] }, { name: "Carol", entityType: "person", observations: [] }]), [
-      { name: "Carol", entityType: "person", observations: [] },
-    ], "an existing name is skipped, not changed");
-    assert.deepEqual(store.createRelations([{ from: "Alice", to: "Bob", relationType: "knows" }, { from: "Alice", to: "Bob", relationType: "knows" }]), [
-      { from: "Alice", to: "Bob", relationType: "knows" },
-    ]);
+    assert.deepEqual(
+      created.map((e) => e.name),
+      ["Alice", "Bob"],
+    );
+    assert.deepEqual(
+      store.createEntities([
+        { name: "Alice", entityType: "robot", observations: ["x"] },
+        { name: "Carol", entityType: "person", observations: [] },
+      ]),
+      [{ name: "Carol", entityType: "person", observations: [] }],
+      "an existing name is skipped, not changed",
+    );
+    assert.deepEqual(
+      store.createRelations([
+        { from: "Alice", to: "Bob", relationType: "knows" },
+        { from: "Alice", to: "Bob", relationType: "knows" },
+      ]),
+      [{ from: "Alice", to: "Bob", relationType: "knows" }],
+    );
     assert.deepEqual(store.createRelations([{ from: "Alice", to: "Bob", relationType: "knows" }]), [], "duplicates are not created twice");
     store.createRelations([{ from: "Bob", to: "Nobody", relationType: "mentions" }]);
     assert.deepEqual(store.readGraph(), {
@@ -50,7 +62,11 @@ describe("knowledge graph store (SQLite)", () => {
     ]);
     const before = store.readGraph();
     assert.throws(
-      () => store.addObservations([{ entityName: "Alice", contents: ["new"] }, { entityName: "Ghost", contents: ["boo"] }]),
+      () =>
+        store.addObservations([
+          { entityName: "Alice", contents: ["new"] },
+          { entityName: "Ghost", contents: ["boo"] },
+        ]),
       /Entity with name Ghost not found/,
     );
     assert.deepEqual(store.readGraph(), before);
@@ -68,8 +84,14 @@ describe("knowledge graph store (SQLite)", () => {
       { from: "C", to: "A", relationType: "r" },
       { from: "B", to: "C", relationType: "r" },
     ]);
-    store.deleteObservations([{ entityName: "A", observations: ["one", "absent"] }, { entityName: "Ghost", observations: ["x"] }]);
-    store.deleteRelations([{ from: "B", to: "C", relationType: "r" }, { from: "X", to: "Y", relationType: "z" }]);
+    store.deleteObservations([
+      { entityName: "A", observations: ["one", "absent"] },
+      { entityName: "Ghost", observations: ["x"] },
+    ]);
+    store.deleteRelations([
+      { from: "B", to: "C", relationType: "r" },
+      { from: "X", to: "Y", relationType: "z" },
+    ]);
     store.deleteEntities(["A", "Ghost"]);
     assert.deepEqual(store.readGraph(), {
       entities: [
@@ -105,7 +127,11 @@ describe("knowledge graph store (SQLite)", () => {
     assert.deepEqual(names("thing*"), ["Bob"]);
     assert.deepEqual(names("nothing like this"), []);
     assert.equal(store.searchNodes("").entities.length, 3, "the empty query matches everything, as includes('') does");
-    assert.deepEqual(store.searchNodes("kyoto").relations, [{ from: "Alice", to: "Bob", relationType: "knows" }], "relations touching a match");
+    assert.deepEqual(
+      store.searchNodes("kyoto").relations,
+      [{ from: "Alice", to: "Bob", relationType: "knows" }],
+      "relations touching a match",
+    );
   });
 
   test("open_nodes returns the named entities and the relations touching any of them", (t) => {

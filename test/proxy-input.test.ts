@@ -38,7 +38,14 @@ describe("mcp-proxy on bad input: answers what it can address, never crashes, ne
     assert.equal(tooBig.error.code, -32600);
     assert.match(tooBig.error.message, /exceeds the 4096-byte limit/);
     // Clients that write the id first are answered too.
-    client.writeLine(JSON.stringify({ jsonrpc: "2.0", id: 43, method: "tools/call", params: { name: "echo", arguments: { message: "y".repeat(10_000) } } }));
+    client.writeLine(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 43,
+        method: "tools/call",
+        params: { name: "echo", arguments: { message: "y".repeat(10_000) } },
+      }),
+    );
     assert.equal((await client.responseTo(43)).error.code, -32600);
     // An oversized *answer* to a server request is dropped silently: replying would use an id the client never sent.
     client.writeLine(JSON.stringify({ jsonrpc: "2.0", id: 44, result: { content: "z".repeat(10_000), method: "looks like one" } }));
@@ -69,7 +76,10 @@ describe("mcp-proxy on bad input: answers what it can address, never crashes, ne
     assert.equal(textOf(await client.callTool("echo", { message: "alive" })), "Echo: alive");
     assert.equal(client.child.exitCode, null);
     const nullIds = client.received.filter((m) => !Array.isArray(m) && m.id === null);
-    assert.ok(nullIds.every((m) => m.error.code === -32700), "id null appears on parse errors only");
+    assert.ok(
+      nullIds.every((m) => m.error.code === -32700),
+      "id null appears on parse errors only",
+    );
     // One parse error each for: the text line, the random bytes (cannot be JSON), and the over-deep nesting
     // when it is too deep to parse; the addressless messages produced nothing.
     assert.ok(nullIds.length >= 2 && nullIds.length <= 3, `parse errors: ${nullIds.length}`);
@@ -106,7 +116,10 @@ describe("mcp-proxy command line", () => {
     assert.equal(none.stdout, "", "stdout belongs to the protocol");
     const both = run("--target", "a", "--url", "http://127.0.0.1:1/mcp");
     assert.match(both.stderr, /give --target or --url, not both/);
-    assert.match(run("--url", "http://127.0.0.1:1/mcp", "--transport", "ws").stderr, /--transport must be one of streamable-http, sse, http/);
+    assert.match(
+      run("--url", "http://127.0.0.1:1/mcp", "--transport", "ws").stderr,
+      /--transport must be one of streamable-http, sse, http/,
+    );
     assert.match(run("--help").stdout, /Usage: mcp-proxy --target NAME/);
     assert.match(run("--version").stdout, /^\d+\.\d+\.\d+/);
   });

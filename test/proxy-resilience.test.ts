@@ -52,7 +52,11 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const init = await client.initialize();
     const first = daemon.lockedPid()!;
 
-    const inFlight = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: "p" } });
+    const inFlight = client.start("tools/call", {
+      name: "trigger-long-running-operation",
+      arguments: { duration: 60, steps: 600 },
+      _meta: { progressToken: "p" },
+    });
     await client.waitFor((m) => m.method === "notifications/progress", "progress of the long call");
     killTree(first, "SIGKILL");
 
@@ -98,7 +102,11 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const server = await startEverything(t, "streamableHttp");
     const client = new ProxyClient(t, ["--url", server.url]);
     await client.initialize();
-    const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 60, steps: 600 }, _meta: { progressToken: 1 } });
+    const id = client.start("tools/call", {
+      name: "trigger-long-running-operation",
+      arguments: { duration: 60, steps: 600 },
+      _meta: { progressToken: 1 },
+    });
     await client.waitFor((m) => m.method === "notifications/progress");
     const sent = performance.now();
     client.child.kill("SIGTERM");
@@ -116,10 +124,19 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
   test("a foreign process on the configured port is reported, not used", async (t) => {
     const stranger = await startFastMcpFixture(t);
     const daemon = await everythingHome(t, {
-      squatted: { command: process.execPath, args: ["-e", "setInterval(() => {}, 1000)"], transport: "streamable-http", port: stranger.port },
+      squatted: {
+        command: process.execPath,
+        args: ["-e", "setInterval(() => {}, 1000)"],
+        transport: "streamable-http",
+        port: stranger.port,
+      },
     });
     const client = new ProxyClient(t, ["--target", "squatted"], { env: daemon.env });
-    const init = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const init = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.equal(init.error?.code, -32000);
     assert.match(init.error.message, new RegExp(`port ${stranger.port} is in use by a process that is not the "squatted" daemon`));
     assert.equal(daemon.lockedPid("squatted"), undefined, "nothing was started");
@@ -129,10 +146,19 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
   test("a daemon that dies at start-up: a quick error naming the log file", async (t) => {
     const daemon = await everythingHome(t, {
       // Port 1 never answers here; the daemon exits before anyone would look.
-      broken: { command: process.execPath, args: ["-e", "console.error('boom: cannot open database'); process.exit(3)"], transport: "streamable-http", port: 1 },
+      broken: {
+        command: process.execPath,
+        args: ["-e", "console.error('boom: cannot open database'); process.exit(3)"],
+        transport: "streamable-http",
+        port: 1,
+      },
     });
     const client = new ProxyClient(t, ["--target", "broken"], { env: daemon.env });
-    const init = await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    const init = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
     assert.equal(init.error?.code, -32000);
     assert.match(init.error.message, /exited during start-up \(code 3\)/);
     assert.match(init.error.message, /broken\.log/);
@@ -147,13 +173,15 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
     const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
     const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
     const broken = await client.request("initialize", params);
-    assert.match(broken.error.message, new RegExp(`config error in ${configFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: servers\\.everything\\.port: `));
+    assert.match(
+      broken.error.message,
+      new RegExp(`config error in ${configFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: servers\\.everything\\.port: `),
+    );
     writeFileSync(configFile, good);
     const fixed = await client.request("initialize", params);
     assert.equal(fixed.result?.serverInfo?.name, "mcp-servers/everything");
   });
 });
-
 
 describe("mcp-proxy when its client goes away uncleanly", () => {
   test("a closed stderr (its reader died) neither stops nor spins the proxy", async (t) => {

@@ -31,14 +31,22 @@ for (const mode of ["streamableHttp", "sse"] as const) {
       const server = await startEverything(t, mode);
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       await client.initialize();
-      const id = client.start("tools/call", { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "tok-1" } });
+      const id = client.start("tools/call", {
+        name: "trigger-long-running-operation",
+        arguments: { duration: 0.3, steps: 3 },
+        _meta: { progressToken: "tok-1" },
+      });
       const result = await client.responseTo(id);
       assert.match(textOf(result), /Long running operation completed/);
       const resultIndex = client.received.indexOf(result);
       const progress = client.received.filter((m) => m.method === "notifications/progress");
       assert.deepEqual(
         progress.map((m) => [m.params.progressToken, m.params.progress]),
-        [["tok-1", 1], ["tok-1", 2], ["tok-1", 3]],
+        [
+          ["tok-1", 1],
+          ["tok-1", 2],
+          ["tok-1", 3],
+        ],
       );
       for (const m of progress) assert.ok(client.received.indexOf(m) < resultIndex, "progress arrives before the result");
     });

@@ -51,7 +51,9 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
 
   test("a daemon that refuses the greeting: start fails with its reason, not to be retried", async (t) => {
     const path = await socketServer(t, (socket) => {
-      socket.once("data", () => socket.end(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", error: "no such project" }) + "\n"));
+      socket.once("data", () =>
+        socket.end(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", error: "no such project" }) + "\n"),
+      );
     });
     const error = await refusal(transport(path).start());
     assert.equal(error.kind, "rejected");

@@ -13,10 +13,7 @@ export interface ClientServerEntry {
 }
 
 /** What install does with one entry of a client's file. */
-export type EntryVerdict =
-  | { kind: "import"; server: ImportedServer }
-  | { kind: "ours"; target: string }
-  | { kind: "leave"; why: string };
+export type EntryVerdict = { kind: "import"; server: ImportedServer } | { kind: "ours"; target: string } | { kind: "leave"; why: string };
 
 /** Keys a stdio entry may have that we can carry over; anything else means the client does something we cannot. */
 const CARRIED = new Set(["type", "command", "args", "env", "cwd"]);
@@ -35,7 +32,8 @@ export function judgeEntry(entry: unknown, options: { http: boolean } = { http: 
   if (e.url !== undefined || (e.type !== undefined && e.type !== "stdio")) return judgeHttp(e, options.http);
   if (typeof e.command !== "string" || !e.command) return { kind: "leave", why: "no command" };
   const args = e.args ?? [];
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string")) return { kind: "leave", why: '"args" is not a list of strings' };
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string"))
+    return { kind: "leave", why: '"args" is not a list of strings' };
   const env = e.env ?? {};
   if (typeof env !== "object" || Array.isArray(env) || !Object.values(env as object).every((value) => typeof value === "string")) {
     return { kind: "leave", why: '"env" is not a map of strings' };
@@ -63,7 +61,8 @@ export function judgeEntry(entry: unknown, options: { http: boolean } = { http: 
 function judgeHttp(e: ClientServerEntry, http: boolean): EntryVerdict {
   if (!http) return { kind: "leave", why: "an HTTP server the client reaches directly; --http routes it through mcp-proxy too" };
   const extra = Object.keys(e).filter((key) => key !== "type" && key !== "url");
-  if (extra.length) return { kind: "leave", why: `an HTTP server with ${extra.map((key) => `"${key}"`).join(", ")}, which mcp-proxy would not send` };
+  if (extra.length)
+    return { kind: "leave", why: `an HTTP server with ${extra.map((key) => `"${key}"`).join(", ")}, which mcp-proxy would not send` };
   if (typeof e.url !== "string" || !/^https?:\/\//.test(e.url)) return { kind: "leave", why: "no http(s) url" };
   if (/\$\{[^}]*\}/.test(e.url)) return { kind: "leave", why: "uses ${...} variables the client expands" };
   return { kind: "import", server: { url: e.url, transport: e.type === "sse" ? "sse" : "streamable-http" } };
@@ -71,7 +70,9 @@ function judgeHttp(e: ClientServerEntry, http: boolean): EntryVerdict {
 
 /** The `--target` of an entry that launches mcp-proxy (installed bin or script), if it is one. */
 export function proxyTarget(entry: ClientServerEntry): string | undefined {
-  const parts = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])].filter((part): part is string => typeof part === "string");
+  const parts = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])].filter(
+    (part): part is string => typeof part === "string",
+  );
   const launchesProxy = parts.some((part) => {
     const name = basename(part.replace(/\\/g, "/"));
     return name === "mcp-proxy" || name === "mcp-proxy.cmd" || /[/\\]dist[/\\]proxy[/\\]index\.js$/.test(part);

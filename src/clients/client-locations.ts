@@ -29,7 +29,13 @@ function appData(home: string): string {
  */
 export function clientFile(client: ClientName, scope: InstallScope, projectDir: string, home = homedir()): ClientFile {
   const project = resolve(projectDir);
-  const file = (path: string, format: "json" | "toml" = "json", serversKey = ["mcpServers"]): ClientFile => ({ client, scope, path, format, serversKey });
+  const file = (path: string, format: "json" | "toml" = "json", serversKey = ["mcpServers"]): ClientFile => ({
+    client,
+    scope,
+    path,
+    format,
+    serversKey,
+  });
   switch (client) {
     case "claude-code":
       return scope === "user" ? file(join(home, ".claude.json")) : file(join(project, ".mcp.json"));

@@ -42,7 +42,13 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   const entries = doc.entries();
   const config = new ConfigEditor(options.configFile);
   const lines: string[] = [];
-  const record: InstallRecord = loadRecord(options.home, file) ?? { client: file.client, scope: file.scope, file: file.path, entries: {}, backups: [] };
+  const record: InstallRecord = loadRecord(options.home, file) ?? {
+    client: file.client,
+    scope: file.scope,
+    file: file.path,
+    entries: {},
+    backups: [],
+  };
   const planned: Array<{ name: string; target: string; type?: string }> = [];
   const imported: string[] = [];
 
@@ -84,8 +90,12 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   writeTextAtomically(file.path, doc.text, read.version);
   record.backups.push(backup);
   saveRecord(options.home, file, record);
-  summary.push(`backup of the previous file: ${backup}`, `undo with: mcp-manager uninstall --client ${options.client}${options.scope === "project" ? " --scope project" : ""}`);
-  if (options.client === "claude-code" || options.client === "claude-desktop" || options.client === "cursor") summary.push("restart the client (or its MCP servers) to use the new entries");
+  summary.push(
+    `backup of the previous file: ${backup}`,
+    `undo with: mcp-manager uninstall --client ${options.client}${options.scope === "project" ? " --scope project" : ""}`,
+  );
+  if (options.client === "claude-code" || options.client === "claude-desktop" || options.client === "cursor")
+    summary.push("restart the client (or its MCP servers) to use the new entries");
   return summary.join("\n") + "\n";
 }
 

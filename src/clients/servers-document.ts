@@ -21,7 +21,11 @@ export interface ServersDocument {
 export class JsonServers implements ServersDocument {
   private readonly doc: JsoncDocument;
 
-  constructor(text: string, path: string, private readonly key: string[]) {
+  constructor(
+    text: string,
+    path: string,
+    private readonly key: string[],
+  ) {
     this.doc = new JsoncDocument(text, path);
     const servers = this.doc.value(key);
     if (servers !== undefined && (typeof servers !== "object" || servers === null || Array.isArray(servers))) {
@@ -88,7 +92,13 @@ export class TomlServers implements ServersDocument {
       `[mcp_servers.${tomlKey(name)}]`,
       `command = ${JSON.stringify(entry.command)}`,
       `args = [${entry.args.map((arg) => JSON.stringify(arg)).join(", ")}]`,
-      ...(entry.env ? [`env = { ${Object.entries(entry.env).map(([key, value]) => `${tomlKey(key)} = ${JSON.stringify(value)}`).join(", ")} }`] : []),
+      ...(entry.env
+        ? [
+            `env = { ${Object.entries(entry.env)
+              .map(([key, value]) => `${tomlKey(key)} = ${JSON.stringify(value)}`)
+              .join(", ")} }`,
+          ]
+        : []),
     ];
     this.splice(name, lines.join(eol) + eol);
   }

@@ -56,9 +56,7 @@ function describeIssues(where: string, error: z.ZodError): string {
     const key = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
     return `${key}: ${issue.message}`;
   });
-  return lines.length === 1
-    ? `config error in ${where}: ${lines[0]}`
-    : `config errors in ${where}:\n  ${lines.join("\n  ")}`;
+  return lines.length === 1 ? `config error in ${where}: ${lines[0]}` : `config errors in ${where}:\n  ${lines.join("\n  ")}`;
 }
 
 export function findServer(config: Config, name: string): ServerConfig {

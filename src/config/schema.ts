@@ -33,7 +33,11 @@ const serverEntry = z
     transport: z.enum(TRANSPORTS).optional(),
     type: z.string().optional(),
     port: port.optional(),
-    url: z.string().url().refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL").optional(),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL")
+      .optional(),
     path: z.string().startsWith("/").optional(),
     scope: z.enum(SCOPES).optional(),
     startTimeoutMs: z.number().int().min(100).max(600_000).optional(),
@@ -195,7 +199,9 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
   const port = entry.builtin && entry.port === undefined ? DEFAULT_MEMORY_PORT : entry.port;
   const defaultPath = transport === "sse" ? "/sse" : "/mcp";
   // A stdio server with a port: our daemon listens there (and at /mcp), so it can be found even without its lock.
-  const url = entry.url ?? (port !== undefined ? `http://127.0.0.1:${port}${transport === "stdio" ? "/mcp" : (entry.path ?? defaultPath)}` : undefined);
+  const url =
+    entry.url ??
+    (port !== undefined ? `http://127.0.0.1:${port}${transport === "stdio" ? "/mcp" : (entry.path ?? defaultPath)}` : undefined);
   const server: ServerConfig = {
     name,
     args: entry.args,

@@ -78,7 +78,11 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   httpSocket.keepAliveTimeout = httpServer.keepAliveTimeout;
   const sockets = [
     await listenOnSocket(httpSocketPath(name, home), httpSocket, log),
-    await listenOnSocket(sessionSocketPath(name, home), net.createServer((socket) => socketFront.accept(socket)), log),
+    await listenOnSocket(
+      sessionSocketPath(name, home),
+      net.createServer((socket) => socketFront.accept(socket)),
+      log,
+    ),
   ];
   const [httpSocketFile, sessionSocketFile] = sockets.map((listening) => listening?.path);
   const record = lockRecord({
@@ -92,7 +96,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     command: "mcp-manager daemon",
   });
   updateLock(lockFile, record);
-  const serving = server.builtin ? `the built-in ${server.builtin} server` : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
+  const serving = server.builtin
+    ? `the built-in ${server.builtin} server`
+    : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));

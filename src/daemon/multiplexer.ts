@@ -124,7 +124,11 @@ export class Multiplexer implements Backend {
     for (const [key, entry] of [...this.forwarded]) {
       if (entry.session !== session) continue;
       this.forget(key, entry);
-      this.child?.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: Number(key), reason: "client session ended" } });
+      this.child?.send({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: Number(key), reason: "client session ended" },
+      });
     }
     for (const [key, routed] of [...this.serverRequests]) {
       if (routed.session !== session) continue;
@@ -282,7 +286,11 @@ export class Multiplexer implements Backend {
     if (candidates.size !== 1) {
       const why = busy.size > 1 ? `${busy.size} sessions have requests in flight` : `${candidates.size} sessions are connected`;
       this.child!.send(
-        errorResponse(request.id, ErrorCode.InternalError, `mcp-session-manager cannot tell which client session ${request.method} is for (${why})`),
+        errorResponse(
+          request.id,
+          ErrorCode.InternalError,
+          `mcp-session-manager cannot tell which client session ${request.method} is for (${why})`,
+        ),
       );
       return;
     }
@@ -298,7 +306,8 @@ export class Multiplexer implements Backend {
     switch (notification.method) {
       case "notifications/progress": {
         const entry = this.progress.get(String(params.progressToken));
-        if (entry?.progress) entry.session.deliver({ ...notification, params: { ...params, progressToken: entry.progress.client } }, entry.id);
+        if (entry?.progress)
+          entry.session.deliver({ ...notification, params: { ...params, progressToken: entry.progress.client } }, entry.id);
         return;
       }
       case "notifications/message": {
@@ -425,7 +434,11 @@ export class Multiplexer implements Backend {
     for (const [key, entry] of [...this.forwarded]) {
       this.forget(key, entry);
       entry.session.deliver(
-        errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-session-manager: the server ${reason} while handling this request; it is being restarted`),
+        errorResponse(
+          entry.id,
+          ErrorCode.ConnectionClosed,
+          `mcp-session-manager: the server ${reason} while handling this request; it is being restarted`,
+        ),
         entry.id,
       );
     }

@@ -15,12 +15,7 @@ export interface OpenSession extends SessionPort {
   close(): void;
 }
 
-export type SessionFactory<T extends OpenSession> = (
-  id: string,
-  backend: Backend,
-  scopeKey: string,
-  projectPath: string | undefined,
-) => T;
+export type SessionFactory<T extends OpenSession> = (id: string, backend: Backend, scopeKey: string, projectPath: string | undefined) => T;
 
 /**
  * Every session the daemon serves, over HTTP or its session socket: where each one is served (its scope's

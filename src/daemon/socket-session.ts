@@ -38,7 +38,8 @@ export class SocketSession implements OpenSession {
   private intake(item: unknown): void {
     const classified = classify(item);
     if (classified.kind === "invalid") {
-      if (classified.id !== undefined) this.send(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`));
+      if (classified.id !== undefined)
+        this.send(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`));
       else this.log(`session ${this.id}: ignoring an invalid message (${classified.reason})`);
       return;
     }
@@ -50,7 +51,13 @@ export class SocketSession implements OpenSession {
         return;
       }
       if (!initialize && !this.initialized) {
-        this.send(errorResponse(classified.message.id, ErrorCode.InvalidRequest, "Bad Request: the session is not initialized; send initialize first"));
+        this.send(
+          errorResponse(
+            classified.message.id,
+            ErrorCode.InvalidRequest,
+            "Bad Request: the session is not initialized; send initialize first",
+          ),
+        );
         return;
       }
       this.initialized = true;

@@ -44,34 +44,56 @@ export class ManagerApi {
     const path = (request.url ?? "/").split("?")[0]!;
     const action = ACTIONS[path];
     if (path === "/ping" || path === "/status") {
-      if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { error: `${path} takes GET` }, { allow: "GET" });
+      if (request.method !== "GET" && request.method !== "HEAD")
+        return send(response, 405, { error: `${path} takes GET` }, { allow: "GET" });
       return send(response, 200, path === "/ping" ? this.identity() : await this.status());
     }
     if (!action) return send(response, 404, { error: `no such endpoint: ${path} (see GET /status)` });
     if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
     if (!isAuthorized(request.headers.authorization, this.control.token)) {
-      return send(response, 401, { error: `missing or wrong bearer token (it is in ${this.control.home}/manager.token)` }, { "www-authenticate": "Bearer" });
+      return send(
+        response,
+        401,
+        { error: `missing or wrong bearer token (it is in ${this.control.home}/manager.token)` },
+        { "www-authenticate": "Bearer" },
+      );
     }
     const body = await readBoundedBody(request, MAX_BODY_BYTES);
     if (action.all) {
-      const results = await Promise.all(this.control.daemons().filter(action.all).map((daemon) => outcome(daemon.name, action.run(daemon))));
+      const results = await Promise.all(
+        this.control
+          .daemons()
+          .filter(action.all)
+          .map((daemon) => outcome(daemon.name, action.run(daemon))),
+      );
       return send(response, 200, { results });
     }
     const name = nameIn(body);
     if (name === undefined) return send(response, 400, { error: 'the body must be JSON naming a server: {"name": "..."}' });
     const daemon = this.control.daemon(name);
-    if (!daemon) return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
+    if (!daemon)
+      return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
     const address = await action.run(daemon);
     send(response, 200, { ...(await daemon.report()), ...(address ? addressFields(address) : {}) });
   }
 
   private identity() {
-    return { service: "mcp-session-manager", role: "manager", version: VERSION, pid: process.pid, home: this.control.home, port: this.control.port };
+    return {
+      service: "mcp-session-manager",
+      role: "manager",
+      version: VERSION,
+      pid: process.pid,
+      home: this.control.home,
+      port: this.control.port,
+    };
   }
 
   private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {
     const daemons = await Promise.all(this.control.daemons().map((daemon) => daemon.report()));
-    return { manager: { ...this.identity(), uptimeMs: Date.now() - this.control.startedAt, config: this.control.configFile() ?? null }, daemons };
+    return {
+      manager: { ...this.identity(), uptimeMs: Date.now() - this.control.startedAt, config: this.control.configFile() ?? null },
+      daemons,
+    };
   }
 }
 
@@ -112,5 +134,7 @@ function nameIn(body: string): string | undefined {
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.headersSent) return void response.end();
-  response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers }).end(JSON.stringify(body) + "\n");
+  response
+    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers })
+    .end(JSON.stringify(body) + "\n");
 }

@@ -23,7 +23,13 @@ export function autostartSpec(configFile: string | undefined): AutostartSpec {
   return spec;
 }
 
-const commandLine = (spec: AutostartSpec) => [spec.node, spec.manager, ...(spec.configFile ? ["--config", spec.configFile] : []), "start", "--start-all"];
+const commandLine = (spec: AutostartSpec) => [
+  spec.node,
+  spec.manager,
+  ...(spec.configFile ? ["--config", spec.configFile] : []),
+  "start",
+  "--start-all",
+];
 
 /** systemd quoting: each word in double quotes, with backslashes and quotes escaped, `%` doubled. */
 const systemdWord = (word: string) => `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%")}"`;
@@ -59,7 +65,14 @@ export function launchdAgent(spec: AutostartSpec, logFile: string): string {
     "  <array>",
     ...commandLine(spec).map((word) => `    <string>${xml(word)}</string>`),
     "  </array>",
-    ...(spec.home ? ["  <key>EnvironmentVariables</key>", "  <dict>", `    <key>MCP_SESSION_MANAGER_HOME</key><string>${xml(spec.home)}</string>`, "  </dict>"] : []),
+    ...(spec.home
+      ? [
+          "  <key>EnvironmentVariables</key>",
+          "  <dict>",
+          `    <key>MCP_SESSION_MANAGER_HOME</key><string>${xml(spec.home)}</string>`,
+          "  </dict>",
+        ]
+      : []),
     "  <key>RunAtLoad</key><true/>",
     "  <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>",
     `  <key>StandardOutPath</key><string>${xml(logFile)}</string>`,
@@ -72,7 +85,9 @@ export function launchdAgent(spec: AutostartSpec, logFile: string): string {
 
 /** The Windows recipe: a Task Scheduler task at logon (no service, no administrator rights). */
 export function windowsRecipe(spec: AutostartSpec): string {
-  const quoted = commandLine(spec).map((word) => (/[\s"]/.test(word) ? `\\"${word}\\"` : word)).join(" ");
+  const quoted = commandLine(spec)
+    .map((word) => (/[\s"]/.test(word) ? `\\"${word}\\"` : word))
+    .join(" ");
   return [
     "On Windows, register a Task Scheduler task that starts the manager when you log on:",
     `  schtasks /Create /SC ONLOGON /TN mcp-session-manager /RL LIMITED /F /TR "${quoted}"`,
@@ -115,7 +130,9 @@ export function autostart(action: "install" | "uninstall", spec: AutostartSpec, 
       ? tryRun("launchctl", ["load", "-w", file])
       : (tryRun("systemctl", ["--user", "daemon-reload"]) ?? tryRun("systemctl", ["--user", "enable", "--now", UNIT_NAME]));
     const enable = mac ? `launchctl load -w ${file}` : `systemctl --user daemon-reload && systemctl --user enable --now ${UNIT_NAME}`;
-    lines.push(problem ? `could not enable it here (${problem}); enable it with: ${enable}` : "enabled: the manager starts at login, and now");
+    lines.push(
+      problem ? `could not enable it here (${problem}); enable it with: ${enable}` : "enabled: the manager starts at login, and now",
+    );
   } else {
     if (!existsSync(file)) return `no autostart entry at ${file}; nothing to remove\n`;
     if (dryRun) return `would disable and remove ${file}\n`;

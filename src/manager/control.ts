@@ -19,7 +19,13 @@ export interface ControlResult {
  * `mcp-manager start|stop|restart NAME...`: through the manager when it runs (so it keeps supervising what
  * it is told about), otherwise directly, with the same locks and the same stop marker proxies respect.
  */
-export async function control(action: ControlAction, names: string[], config: Config, home: string, log: (line: string) => void): Promise<ControlResult[]> {
+export async function control(
+  action: ControlAction,
+  names: string[],
+  config: Config,
+  home: string,
+  log: (line: string) => void,
+): Promise<ControlResult[]> {
   for (const name of names) findServer(config, name); // unknown names fail before anything is done
   const manager = await pingManager(config.manager.port, home);
   const results: ControlResult[] = [];
@@ -48,14 +54,25 @@ async function viaManager(action: ControlAction, server: ServerConfig, config: C
   return { name: server.name, ok: true, line: describe(action, server.name, body.pid, body.url) };
 }
 
-async function directly(action: ControlAction, server: ServerConfig, config: Config, home: string, log: (line: string) => void): Promise<ControlResult> {
+async function directly(
+  action: ControlAction,
+  server: ServerConfig,
+  config: Config,
+  home: string,
+  log: (line: string) => void,
+): Promise<ControlResult> {
   if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
   if (action !== "start") {
     if (action === "stop") markStopped(server.name, home, "mcp-manager stop");
     const lock = readLock(lockPath(server.name, home));
     if (lock && isHolderAlive(lock)) await stopDaemon(server, home, lock.pid);
     else if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: was not running (it stays stopped)` };
-    if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: stopped (pid ${lock!.pid}); proxies will not start it until: mcp-manager start ${server.name}` };
+    if (action === "stop")
+      return {
+        name: server.name,
+        ok: true,
+        line: `${server.name}: stopped (pid ${lock!.pid}); proxies will not start it until: mcp-manager start ${server.name}`,
+      };
   }
   if (server.disabled) throw new DaemonUnavailable(`disabled in the config ("disabled": true)`);
   clearStopped(server.name, home);

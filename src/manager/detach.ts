@@ -7,7 +7,6 @@ import { logTail } from "./daemon-launcher.js";
 import { pingManager, type ManagerIdentity } from "./manager-client.js";
 import { spawnDetached } from "./spawn-detached.js";
 
-
 /**
  * `mcp-manager start --detach`: runs the manager in the background (its own session, output in
  * `<home>/manager.log`) and returns once its API answers.

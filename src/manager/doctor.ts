@@ -47,7 +47,11 @@ export async function diagnose(configFile: string | undefined, home: string): Pr
   const manager = await pingManager(config.manager.port, home);
   if (manager) add("ok", `manager running (pid ${manager.pid}, http://127.0.0.1:${manager.port})`);
   else if (await isListening(new URL(`http://127.0.0.1:${config.manager.port}`))) {
-    add("FAIL", `manager port ${config.manager.port} is taken by another process`, `stop that process, or set "manager": {"port": N} in the config`);
+    add(
+      "FAIL",
+      `manager port ${config.manager.port} is taken by another process`,
+      `stop that process, or set "manager": {"port": N} in the config`,
+    );
   } else add("note", `manager not running (proxies start daemons themselves)`, "for supervision and restarts: mcp-manager start --detach");
 
   for (const server of Object.values(config.servers)) await checkServer(server, home, add);
@@ -102,7 +106,8 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
 
   const lock = readLock(lockPath(name, home));
   const holderAlive = lock !== undefined && isHolderAlive(lock);
-  if (lock && !holderAlive) add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
+  if (lock && !holderAlive)
+    add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
   if (holderAlive && lock.url) {
     const answering = hostedByUs(server) ? await probeDaemon(new URL(lock.url), name, lock.pid) : await isListening(new URL(lock.url));
     if (answering) {
@@ -112,7 +117,12 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   } else if (server.url && (await isListening(new URL(server.url)))) {
     const ours = hostedByUs(server) ? await probeDaemon(new URL(server.url), name) : undefined;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
-    else add("FAIL", `${name}: port ${server.port} is taken by a process that is not its daemon`, `stop that process, or change "port" for "${name}"`);
+    else
+      add(
+        "FAIL",
+        `${name}: port ${server.port} is taken by a process that is not its daemon`,
+        `stop that process, or change "port" for "${name}"`,
+      );
   } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);
 }
 
@@ -121,7 +131,11 @@ function checkSessionSocket(name: string, socket: string | undefined, home: stri
   const slower = "proxies reach it over HTTP, which takes about twice as long per call";
   if (process.platform === "win32") return;
   if (!canBeUnixSocket(sessionSocketPath(name, home))) {
-    return add("note", `${name}: ${slower}: ${sessionSocketPath(name, home)} is too long for a Unix socket`, "set MCP_SESSION_MANAGER_HOME to a shorter path");
+    return add(
+      "note",
+      `${name}: ${slower}: ${sessionSocketPath(name, home)} is too long for a Unix socket`,
+      "set MCP_SESSION_MANAGER_HOME to a shorter path",
+    );
   }
   if (!socket) return add("note", `${name}: ${slower}: the daemon is of an older version`, `mcp-manager restart ${name}`);
   if (!existsSync(socket)) add("warn", `${name}: ${slower}: its session socket ${socket} was removed`, `mcp-manager restart ${name}`);

@@ -54,7 +54,9 @@ program
         startAll,
         ...withConfig(),
         onReady: (reports, identity) => {
-          say(`mcp-session-manager is running: manager pid ${identity.pid}, API http://127.0.0.1:${identity.port} (Ctrl-C stops it and the daemons it started)\n`);
+          say(
+            `mcp-session-manager is running: manager pid ${identity.pid}, API http://127.0.0.1:${identity.port} (Ctrl-C stops it and the daemons it started)\n`,
+          );
           process.stdout.write(renderStatus(config, home, reports, identity));
         },
       });
@@ -117,7 +119,7 @@ program
 
 program
   .command("generate-config")
-  .description("print the {\"mcpServers\": ...} block that reaches every configured server through mcp-proxy")
+  .description('print the {"mcpServers": ...} block that reaches every configured server through mcp-proxy')
   .option("--write [file]", "write it to FILE (default: ~/.claude/mcp.json, for: claude --mcp-config FILE)")
   .action(async (options: { write?: string | true }) => {
     const { defaultGeneratedPath, generateConfig, writeGenerated } = await import("../clients/generate-config.js");
@@ -146,7 +148,8 @@ for (const action of ["install", "uninstall"] as const) {
     .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
     .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean; http?: boolean }) => {
       const { CLIENTS } = await import("../clients/client-locations.js");
-      if (!(CLIENTS as readonly string[]).includes(options.client)) throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
+      if (!(CLIENTS as readonly string[]).includes(options.client))
+        throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
       if (options.scope !== "user" && options.scope !== "project") throw new Error(`--scope is user or project, not "${options.scope}"`);
       const { install, uninstall } = await import("../clients/install.js");
       const common = {
@@ -186,7 +189,8 @@ const memory = program
   .option("--stdio", "serve one client over stdin/stdout, without a daemon")
   .option("--project <dir>", "project whose .claude/memory.db to use (default: CLAUDE_PROJECT_DIR or the working directory)")
   .action(async (options: { stdio?: boolean; project?: string }) => {
-    if (!options.stdio) throw new Error("memory needs --stdio, import or export; through the daemon, connect with: mcp-proxy --target memory");
+    if (!options.stdio)
+      throw new Error("memory needs --stdio, import or export; through the daemon, connect with: mcp-proxy --target memory");
     const { runMemoryStdio } = await import("../memory/stdio.js");
     await runMemoryStdio(options.project);
   });

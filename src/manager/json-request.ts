@@ -41,7 +41,10 @@ export function jsonRequest(
         }, fail);
       },
     );
-    const timer = setTimeout(() => request.destroy(new Error(`no answer from ${url.origin} within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const timer = setTimeout(
+      () => request.destroy(new Error(`no answer from ${url.origin} within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
     function fail(error: Error) {
       clearTimeout(timer);
       reject(error);

@@ -18,7 +18,13 @@ export async function showLog(file: string, lines: number, follow: boolean, writ
   const text = readRange(file, start, size);
   const kept = text.split("\n");
   if (kept.at(-1) === "") kept.pop();
-  if (lines > 0) write(kept.slice(-lines).map((line) => `${line}\n`).join(""));
+  if (lines > 0)
+    write(
+      kept
+        .slice(-lines)
+        .map((line) => `${line}\n`)
+        .join(""),
+    );
   if (!follow) return;
   let offset = size;
   await new Promise<never>(() => {

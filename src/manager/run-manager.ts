@@ -80,7 +80,16 @@ export async function runManager(options: ManagerOptions): Promise<void> {
         : `port ${port} is in use by another process; stop it, or set "manager": {"port": N} in the config`,
     );
   }
-  updateLock(managerLockPath(home), lockRecord({ name: "manager", pid: process.pid, url: `http://127.0.0.1:${port}`, startedBy: process.pid, startedAt: new Date(startedAt).toISOString() }));
+  updateLock(
+    managerLockPath(home),
+    lockRecord({
+      name: "manager",
+      pid: process.pid,
+      url: `http://127.0.0.1:${port}`,
+      startedBy: process.pid,
+      startedAt: new Date(startedAt).toISOString(),
+    }),
+  );
   log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
 
   await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
@@ -92,7 +101,8 @@ export async function runManager(options: ManagerOptions): Promise<void> {
 
   const tick = setInterval(() => {
     rotateLog(managerLogPath(home), { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });
-    for (const daemon of daemons.values()) void daemon.check().catch((error: Error) => log(`${daemon.name}: check failed: ${error.message}`));
+    for (const daemon of daemons.values())
+      void daemon.check().catch((error: Error) => log(`${daemon.name}: check failed: ${error.message}`));
   }, config.manager.healthIntervalMs);
 
   let stopping = false;
@@ -103,7 +113,9 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     clearInterval(tick);
     server.close();
     server.closeAllConnections();
-    await Promise.all([...daemons.values()].map((daemon) => daemon.release().catch((error: Error) => log(`${daemon.name}: ${error.message}`))));
+    await Promise.all(
+      [...daemons.values()].map((daemon) => daemon.release().catch((error: Error) => log(`${daemon.name}: ${error.message}`))),
+    );
     if (readLock(managerLockPath(home))?.pid === process.pid) removeLock(managerLockPath(home));
     log("stopped");
     process.exit(0);

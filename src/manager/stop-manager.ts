@@ -5,7 +5,6 @@ import { pingManager } from "./manager-client.js";
 import { readLock } from "./lock-file.js";
 import { managerLockPath } from "../config/paths.js";
 
-
 /** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
 export async function stopManager(config: Config, home: string, timeoutMs = 30_000): Promise<string> {
   const identity = await pingManager(config.manager.port, home);

@@ -105,7 +105,8 @@ export class SupervisedDaemon {
 
   /** Stops the daemon and its whole process group; with `mark`, proxies will not start it again. */
   async stop(mark: { by: string } | undefined): Promise<void> {
-    if (isRemote(this.server)) throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): nothing runs here to stop`);
+    if (isRemote(this.server))
+      throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): nothing runs here to stop`);
     this.wanted = false;
     clearTimeout(this.backoffTimer);
     if (mark) markStopped(this.name, this.context.home, mark.by);

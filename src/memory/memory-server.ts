@@ -102,7 +102,10 @@ export function createMemoryServer(hooks: MemoryServerHooks): { server: McpServe
     },
     async ({ entityNames }) => {
       mutated(hooks.store().deleteEntities(entityNames));
-      return { content: [{ type: "text", text: "Entities deleted successfully" }], structuredContent: { success: true, message: "Entities deleted successfully" } };
+      return {
+        content: [{ type: "text", text: "Entities deleted successfully" }],
+        structuredContent: { success: true, message: "Entities deleted successfully" },
+      };
     },
   );
   server.registerTool(
@@ -140,7 +143,10 @@ export function createMemoryServer(hooks: MemoryServerHooks): { server: McpServe
     },
     async ({ relations }) => {
       mutated(hooks.store().deleteRelations(relations));
-      return { content: [{ type: "text", text: "Relations deleted successfully" }], structuredContent: { success: true, message: "Relations deleted successfully" } };
+      return {
+        content: [{ type: "text", text: "Relations deleted successfully" }],
+        structuredContent: { success: true, message: "Relations deleted successfully" },
+      };
     },
   );
   server.registerTool(
@@ -190,7 +196,9 @@ export function createMemoryServer(hooks: MemoryServerHooks): { server: McpServe
     "knowledge-graph",
     GRAPH_RESOURCE,
     { title: "Knowledge Graph", description: "The full knowledge graph with all entities and relations", mimeType: "application/json" },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(hooks.store().readGraph(), null, 2) }] }),
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(hooks.store().readGraph(), null, 2) }],
+    }),
   );
   server.server.registerCapabilities({ resources: { subscribe: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {

@@ -76,13 +76,19 @@ export class KnowledgeGraphStore {
       deleteRelationsOf: db.prepare<[string, string]>("DELETE FROM relations WHERE from_name = ? OR to_name = ?"),
       observationId: db.prepare<[number, string], { id: number }>("SELECT id FROM observations WHERE entity_id = ? AND content = ?"),
       deleteObservation: db.prepare<[number]>("DELETE FROM observations WHERE id = ?"),
-      deleteRelation: db.prepare<[string, string, string]>("DELETE FROM relations WHERE from_name = ? AND to_name = ? AND relation_type = ?"),
-      allEntities: db.prepare<[], { id: number; name: string; entity_type: string }>("SELECT id, name, entity_type FROM entities ORDER BY id"),
+      deleteRelation: db.prepare<[string, string, string]>(
+        "DELETE FROM relations WHERE from_name = ? AND to_name = ? AND relation_type = ?",
+      ),
+      allEntities: db.prepare<[], { id: number; name: string; entity_type: string }>(
+        "SELECT id, name, entity_type FROM entities ORDER BY id",
+      ),
       allObservations: db.prepare<[], { entity_id: number; content: string }>("SELECT entity_id, content FROM observations ORDER BY id"),
       allRelations: db.prepare<[], { from_name: string; to_name: string; relation_type: string }>(
         "SELECT from_name, to_name, relation_type FROM relations ORDER BY id",
       ),
-      entityById: db.prepare<[number], { id: number; name: string; entity_type: string }>("SELECT id, name, entity_type FROM entities WHERE id = ?"),
+      entityById: db.prepare<[number], { id: number; name: string; entity_type: string }>(
+        "SELECT id, name, entity_type FROM entities WHERE id = ?",
+      ),
       observationsOf: db.prepare<[number], { content: string }>("SELECT content FROM observations WHERE entity_id = ? ORDER BY id"),
       relationsTouching: db.prepare<[string, string], { id: number; from_name: string; to_name: string; relation_type: string }>(
         "SELECT id, from_name, to_name, relation_type FROM relations WHERE from_name = ? UNION SELECT id, from_name, to_name, relation_type FROM relations WHERE to_name = ?",
@@ -144,7 +150,9 @@ export class KnowledgeGraphStore {
   }
 
   /** Adds what is new to each entity; an unknown entity fails the whole call and changes nothing. */
-  addObservations(additions: Array<{ entityName: string; contents: string[] }>): Array<{ entityName: string; addedObservations: string[] }> {
+  addObservations(
+    additions: Array<{ entityName: string; contents: string[] }>,
+  ): Array<{ entityName: string; addedObservations: string[] }> {
     return this.db
       .transaction(() =>
         additions.map((addition) => {
@@ -224,9 +232,10 @@ export class KnowledgeGraphStore {
       .transaction(() => {
         if (needle === "") return this.graphOf(undefined);
         // Three characters make a trigram the index can look up; shorter needles are found by a scan.
-        const rows = [...needle].length >= 3
-          ? this.statements.searchMatch.all(`"${needle.replace(/"/g, '""')}"`)
-          : this.statements.searchScan.all(needle);
+        const rows =
+          [...needle].length >= 3
+            ? this.statements.searchMatch.all(`"${needle.replace(/"/g, '""')}"`)
+            : this.statements.searchScan.all(needle);
         return this.graphOf(new Set(rows.map((row) => row.entity_id)));
       })
       .deferred();
@@ -253,7 +262,11 @@ export class KnowledgeGraphStore {
     for (const id of [...ids].sort((a, b) => a - b)) {
       const row = this.statements.entityById.get(id);
       if (!row) continue;
-      entities.push({ name: row.name, entityType: row.entity_type, observations: this.statements.observationsOf.all(id).map((o) => o.content) });
+      entities.push({
+        name: row.name,
+        entityType: row.entity_type,
+        observations: this.statements.observationsOf.all(id).map((o) => o.content),
+      });
       for (const r of this.statements.relationsTouching.all(row.name, row.name)) {
         relations.set(r.id, { from: r.from_name, to: r.to_name, relationType: r.relation_type });
       }

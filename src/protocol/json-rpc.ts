@@ -49,11 +49,9 @@ export type Classified =
   /** Not valid JSON-RPC. `id` is set when the message carried a usable one, so the error can be addressed. */
   | { kind: "invalid"; reason: string; id?: RequestId };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
-export const isValidId = (id: unknown): id is RequestId =>
-  typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+export const isValidId = (id: unknown): id is RequestId => typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
 
 export function classify(value: unknown): Classified {
   if (!isObject(value)) return { kind: "invalid", reason: "a JSON-RPC message must be an object" };
@@ -99,6 +97,5 @@ export function parseErrorResponse(detail: string): JsonRpcError {
 /** Map key for an id: 1 and "1" are different requests. */
 export const idKey = (id: RequestId): string => (typeof id === "number" ? `n:${id}` : `s:${id}`);
 
-export const isResponse = (message: JsonRpcMessage): message is JsonRpcResponse =>
-  !("method" in message) && "id" in message;
+export const isResponse = (message: JsonRpcMessage): message is JsonRpcResponse => !("method" in message) && "id" in message;
 export const isRequest = (message: JsonRpcMessage): message is JsonRpcRequest => "method" in message && "id" in message;

@@ -24,4 +24,3 @@ export interface SessionSocketWelcome {
   session?: string;
   error?: string;
 }
-

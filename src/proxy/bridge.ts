@@ -66,9 +66,7 @@ export class Bridge {
   private initialized: Outgoing | undefined;
   /** True once the daemon answered the client's initialize: every later daemon session needs it replayed. */
   private sessionInitialized = false;
-  private replayWaiter:
-    | { id: string; resolve: (response: JsonRpcResponse) => void; reject: (error: Error) => void }
-    | undefined;
+  private replayWaiter: { id: string; resolve: (response: JsonRpcResponse) => void; reject: (error: Error) => void } | undefined;
   private closing = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -106,7 +104,9 @@ export class Bridge {
       const classified = classify(value);
       if (classified.kind === "invalid") {
         if (classified.id !== undefined) {
-          batch.answers.push(JSON.stringify(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`)));
+          batch.answers.push(
+            JSON.stringify(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`)),
+          );
         } else this.options.log(`ignoring an invalid message in a batch: ${classified.reason}`);
         continue;
       }
@@ -126,7 +126,9 @@ export class Bridge {
           // Any answer would need `id: null`, which makes clients drop the connection; log it instead.
           this.options.log(`ignoring an invalid message without a usable id: ${classified.reason}`);
         } else {
-          this.options.write(JSON.stringify(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`)));
+          this.options.write(
+            JSON.stringify(errorResponse(classified.id, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`)),
+          );
         }
         return;
       case "request":
@@ -285,7 +287,10 @@ export class Bridge {
     const original = this.initialize!.message as JsonRpcRequest;
     const id = `${REINIT_ID_PREFIX}${generation}`;
     const answered = new Promise<JsonRpcResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the daemon did not answer the replayed initialize")), this.options.handshakeTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error("the daemon did not answer the replayed initialize")),
+        this.options.handshakeTimeoutMs,
+      );
       this.replayWaiter = {
         id,
         resolve: (response) => (clearTimeout(timer), resolve(response)),

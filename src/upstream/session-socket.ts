@@ -54,7 +54,11 @@ export class SessionSocketTransport implements UpstreamTransport {
         refuse(new UpstreamError(`the daemon at ${path} ${waited}`, "unreachable", { delivered: false }));
       }, this.options.greetingTimeoutMs);
       socket.on("connect", () => {
-        const hello: SessionSocketHello = { protocol: SESSION_SOCKET_PROTOCOL, projectPath: this.options.projectPath, client: this.options.client };
+        const hello: SessionSocketHello = {
+          protocol: SESSION_SOCKET_PROTOCOL,
+          projectPath: this.options.projectPath,
+          client: this.options.client,
+        };
         socket.write(JSON.stringify(hello) + "\n");
       });
       // Until the daemon has answered the greeting nothing of the client's has been sent: whatever fails here,
@@ -103,7 +107,10 @@ export class SessionSocketTransport implements UpstreamTransport {
     }
     return new Promise((resolve, reject) => {
       socket.write(text + "\n", (error) => {
-        if (error) reject(new UpstreamError(`the daemon session socket refused the message (${error.message})`, "session-lost", { delivered: false }));
+        if (error)
+          reject(
+            new UpstreamError(`the daemon session socket refused the message (${error.message})`, "session-lost", { delivered: false }),
+          );
         else if (this.lost) reject(new UpstreamError("the daemon closed the session socket", "session-lost"));
         else resolve();
       });

@@ -13,12 +13,15 @@ export class UpstreamError extends Error {
   override name = "UpstreamError";
   readonly status: number | undefined;
   readonly delivered: boolean;
-  constructor(message: string, readonly kind: UpstreamErrorKind, details: { status?: number; delivered?: boolean } = {}) {
+  constructor(
+    message: string,
+    readonly kind: UpstreamErrorKind,
+    details: { status?: number; delivered?: boolean } = {},
+  ) {
     super(message);
     this.status = details.status;
     this.delivered = details.delivered ?? true;
   }
 }
 
-export const needsNewSession = (error: unknown): boolean =>
-  error instanceof UpstreamError && error.kind !== "rejected";
+export const needsNewSession = (error: unknown): boolean => error instanceof UpstreamError && error.kind !== "rejected";

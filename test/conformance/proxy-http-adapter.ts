@@ -25,7 +25,12 @@ export async function startProxyAdapter(proxyArgs: string[], env: NodeJS.Process
   let port = 0;
 
   const open = async (): Promise<Pair> => {
-    const proxy = new StdioClientTransport({ command: process.execPath, args: [PROXY, ...proxyArgs], env: env as Record<string, string>, stderr: "ignore" });
+    const proxy = new StdioClientTransport({
+      command: process.execPath,
+      args: [PROXY, ...proxyArgs],
+      env: env as Record<string, string>,
+      stderr: "ignore",
+    });
     const front: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, pair),
@@ -33,12 +38,18 @@ export async function startProxyAdapter(proxyArgs: string[], env: NodeJS.Process
     const pair: Pair = { front, proxy, progress: new Map() };
     pairs.add(pair);
     front.onmessage = (message: JSONRPCMessage) => {
-      const token = "method" in message && "id" in message ? (message.params?._meta as { progressToken?: string | number } | undefined)?.progressToken : undefined;
+      const token =
+        "method" in message && "id" in message
+          ? (message.params?._meta as { progressToken?: string | number } | undefined)?.progressToken
+          : undefined;
       if (token !== undefined && "id" in message && message.id !== undefined) pair.progress.set(token, message.id);
       void proxy.send(message);
     };
     proxy.onmessage = (message: JSONRPCMessage) => {
-      const token = "method" in message && message.method === "notifications/progress" ? (message.params as { progressToken: string | number }).progressToken : undefined;
+      const token =
+        "method" in message && message.method === "notifications/progress"
+          ? (message.params as { progressToken: string | number }).progressToken
+          : undefined;
       const related = token === undefined ? undefined : pair.progress.get(token);
       void front.send(message, related === undefined ? undefined : { relatedRequestId: related });
     };

@@ -15,7 +15,13 @@ const proxyArgs = (daemon: DaemonHome, name = "probe") => ["--config", join(daem
  * Runs `total` tool calls through each client, `inFlight` at a time, calling `afterAnswer` after each answer
  * (where faults are injected, so they land while calls are in flight). Returns every answer per client.
  */
-async function callLoad(clients: ProxyClient[], total: number, inFlight: number, call: (client: ProxyClient, index: number) => [string, Message], afterAnswer: () => void) {
+async function callLoad(
+  clients: ProxyClient[],
+  total: number,
+  inFlight: number,
+  call: (client: ProxyClient, index: number) => [string, Message],
+  afterAnswer: () => void,
+) {
   const sent = clients.map(() => new Map<number, Message | undefined>());
   await Promise.all(
     clients.map(async (client, which) => {
@@ -47,7 +53,12 @@ function answerCounts(client: ProxyClient): Map<string, number> {
   return counts;
 }
 
-function checkAnswers(clients: ProxyClient[], sent: Array<Map<number, Message | undefined>>, violations: string[], errorsAllowed: boolean): number {
+function checkAnswers(
+  clients: ProxyClient[],
+  sent: Array<Map<number, Message | undefined>>,
+  violations: string[],
+  errorsAllowed: boolean,
+): number {
   let errors = 0;
   clients.forEach((client, which) => {
     if (client.child.exitCode !== null || client.child.signalCode !== null) violations.push(`proxy ${which} exited`);
@@ -70,33 +81,47 @@ function checkAnswers(clients: ProxyClient[], sent: Array<Map<number, Message | 
 
 test("SIGINT storm: 600 SIGINTs to three proxies and their process groups during 900 calls", async (t) => {
   const daemon = configuredHome(t, { probe: probeServer() });
-  const clients = await Promise.all([0, 1, 2].map(async () => {
-    const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env, detached: true });
-    await client.initialize();
-    return client;
-  }));
+  const clients = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env, detached: true });
+      await client.initialize();
+      return client;
+    }),
+  );
   const daemonPid = daemon.lockedPid("probe")!;
   let signals = 0;
-  const sent = await callLoad(clients, 300, 3, () => ["tools/call", { name: "echo", arguments: { message: "under fire" } }], () => {
-    if (signals >= 600) return;
-    const target = clients[signals % 3]!.child.pid!;
-    process.kill(signals % 2 ? -target : target, "SIGINT"); // the proxy, then its whole group, as a terminal's Ctrl-C does
-    signals += 1;
-  });
+  const sent = await callLoad(
+    clients,
+    300,
+    3,
+    () => ["tools/call", { name: "echo", arguments: { message: "under fire" } }],
+    () => {
+      if (signals >= 600) return;
+      const target = clients[signals % 3]!.child.pid!;
+      process.kill(signals % 2 ? -target : target, "SIGINT"); // the proxy, then its whole group, as a terminal's Ctrl-C does
+      signals += 1;
+    },
+  );
   const violations: string[] = [];
   checkAnswers(clients, sent, violations, false);
   if (!isAlive(daemonPid) || daemon.lockedPid("probe") !== daemonPid) violations.push("the daemon changed or died");
-  report({ fault: "SIGINT storm", load: `${signals} SIGINTs (pid and group alternately) over 3 proxies during 900 echo calls, 3 in flight per proxy`, violations });
+  report({
+    fault: "SIGINT storm",
+    load: `${signals} SIGINTs (pid and group alternately) over 3 proxies during 900 echo calls, 3 in flight per proxy`,
+    violations,
+  });
   assert.deepEqual(violations, []);
 });
 
 test("SIGKILL of the daemon and of the server child during calls: every request answered once, no orphans after stop", async (t) => {
   const daemon = configuredHome(t, { probe: probeServer() });
-  const clients = await Promise.all([0, 1, 2].map(async () => {
-    const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
-    await client.initialize();
-    return client;
-  }));
+  const clients = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+      await client.initialize();
+      return client;
+    }),
+  );
   let answered = 0;
   let kills = 0;
   const killed: string[] = [];
@@ -105,19 +130,28 @@ test("SIGKILL of the daemon and of the server child during calls: every request 
     const health = await httpJson(Number(new URL(daemon.lockedUrl("probe")!).port), "GET", "/health");
     return health.body.children[0].pid as number;
   };
-  const sent = await callLoad(clients, 400, 4, () => ["tools/call", { name: "echo", arguments: { message: "x" } }], () => {
-    answered += 1;
-    if (answered % 150 !== 0 || kills >= 6) return;
-    kills += 1;
-    if (kills % 2) {
-      const pid = daemon.lockedPid("probe");
-      if (pid && isAlive(pid)) (process.kill(pid, "SIGKILL"), killed.push(`daemon ${pid}`));
-    } else {
-      void childPid().then((pid) => {
-        if (isAlive(pid)) (process.kill(-pid, "SIGKILL"), killed.push(`child ${pid}`));
-      }, () => {});
-    }
-  });
+  const sent = await callLoad(
+    clients,
+    400,
+    4,
+    () => ["tools/call", { name: "echo", arguments: { message: "x" } }],
+    () => {
+      answered += 1;
+      if (answered % 150 !== 0 || kills >= 6) return;
+      kills += 1;
+      if (kills % 2) {
+        const pid = daemon.lockedPid("probe");
+        if (pid && isAlive(pid)) (process.kill(pid, "SIGKILL"), killed.push(`daemon ${pid}`));
+      } else {
+        void childPid().then(
+          (pid) => {
+            if (isAlive(pid)) (process.kill(-pid, "SIGKILL"), killed.push(`child ${pid}`));
+          },
+          () => {},
+        );
+      }
+    },
+  );
   const violations: string[] = [];
   const errors = checkAnswers(clients, sent, violations, true);
   // After the storm, every session works again.
@@ -152,11 +186,13 @@ test("SIGKILL of the memory daemon during writes: no acknowledged write is lost"
   const project = join(daemon.home, "project");
   mkdirSync(project, { recursive: true });
   const env = { ...daemon.env, HOME: daemon.home, CLAUDE_PROJECT_DIR: project };
-  const clients = await Promise.all([0, 1, 2].map(async () => {
-    const client = new ProxyClient(t, proxyArgs(daemon, "memory"), { env });
-    await client.initialize();
-    return client;
-  }));
+  const clients = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const client = new ProxyClient(t, proxyArgs(daemon, "memory"), { env });
+      await client.initialize();
+      return client;
+    }),
+  );
   let answered = 0;
   let kills = 0;
   const name = (client: ProxyClient, index: number) => `e-${clients.indexOf(client)}-${index}`;
@@ -164,7 +200,10 @@ test("SIGKILL of the memory daemon during writes: no acknowledged write is lost"
     clients,
     150,
     2,
-    (client, index) => ["tools/call", { name: "create_entities", arguments: { entities: [{ name: name(client, index), entityType: "t", observations: ["o"] }] } }],
+    (client, index) => [
+      "tools/call",
+      { name: "create_entities", arguments: { entities: [{ name: name(client, index), entityType: "t", observations: ["o"] }] } },
+    ],
     () => {
       answered += 1;
       if (answered % 100 !== 0 || kills >= 3) return;
@@ -182,7 +221,8 @@ test("SIGKILL of the memory daemon during writes: no acknowledged write is lost"
       if (!answer?.result || answer.result.isError) continue;
       acknowledged += 1;
       const created = JSON.parse(textOf(answer)) as Array<{ name: string }>;
-      for (const entity of created) if (!stored.has(entity.name)) violations.push(`acknowledged write lost: ${entity.name} (request ${id})`);
+      for (const entity of created)
+        if (!stored.has(entity.name)) violations.push(`acknowledged write lost: ${entity.name} (request ${id})`);
     }
   });
   report({
@@ -210,6 +250,10 @@ test("a full disk under the log: proxy and daemon keep serving", async (t) => {
   if (textOf(await client.callTool("echo", { message: "still" })) !== "still") violations.push("no longer serving after the crash");
   if (!isAlive(pid)) violations.push("the daemon died");
   if (client.child.exitCode !== null) violations.push("the proxy exited");
-  report({ fault: "full disk for the log file", load: "log symlinked to /dev/full (ENOSPC on every write); 200 calls, one server crash, 2 more calls", violations });
+  report({
+    fault: "full disk for the log file",
+    load: "log symlinked to /dev/full (ENOSPC on every write); 200 calls, one server crash, 2 more calls",
+    violations,
+  });
   assert.deepEqual(violations, []);
 });

@@ -84,7 +84,13 @@ export function configuredHome(
 export async function everythingHome(t: TestContext, extra: Record<string, unknown> = {}) {
   const port = await freePort();
   const daemon = configuredHome(t, {
-    everything: { command: process.execPath, args: [EVERYTHING, "streamableHttp"], env: { PORT: String(port) }, transport: "streamable-http", port },
+    everything: {
+      command: process.execPath,
+      args: [EVERYTHING, "streamableHttp"],
+      env: { PORT: String(port) },
+      transport: "streamable-http",
+      port,
+    },
     ...extra,
   });
   return { ...daemon, port, lockedPid: (name = "everything") => daemon.lockedPid(name) };

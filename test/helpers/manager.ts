@@ -16,7 +16,12 @@ export interface HttpAnswer {
 }
 
 /** One HTTP request to 127.0.0.1:port with full control of the headers (Host and Origin included). */
-export function httpJson(port: number, method: string, path: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+export function httpJson(
+  port: number,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const request = http.request({ host: "127.0.0.1", port, method, path, headers: options.headers ?? {}, agent: false }, (response) => {
       let text = "";
@@ -51,7 +56,9 @@ export interface RunningManager {
 
 /** `mcp-manager start` in the foreground for the home, listening on `port`; killed when the test ends. */
 export async function startManager(t: TestContext, daemon: DaemonHome, port: number, args: string[] = []): Promise<RunningManager> {
-  const child = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", ...args], { env: daemon.env });
+  const child = spawnTracked(t, process.execPath, [MANAGER, "--config", join(daemon.home, "config.json"), "start", ...args], {
+    env: daemon.env,
+  });
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk: string) => (stderr += chunk));
@@ -63,7 +70,10 @@ export async function startManager(t: TestContext, daemon: DaemonHome, port: num
     stderr: () => stderr,
     token,
     post: (path, body = {}) =>
-      httpJson(port, "POST", path, { headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" }, body: JSON.stringify(body) }),
+      httpJson(port, "POST", path, {
+        headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
     status: async () => (await httpJson(port, "GET", "/status")).body,
     logged: async (pattern, what) => {
       while (!pattern.test(stderr)) {

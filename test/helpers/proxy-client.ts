@@ -125,5 +125,4 @@ export class ProxyClient {
   }
 }
 
-export const textOf = (response: Message): string =>
-  (response.result?.content ?? []).map((c: Message) => c.text ?? "").join("");
+export const textOf = (response: Message): string => (response.result?.content ?? []).map((c: Message) => c.text ?? "").join("");
