@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isListening } from "../src/manager/port-probe.js";
+import { isListening } from "../src/runtime/port-probe.js";
 
 /** The alternatives, pinned, installed by the benchmark itself into a scratch directory (kept between runs). */
 export const ALTERNATIVES = { supergateway: "4.0.0", "mcp-proxy": "6.7.19", "mcp-session-manager": "1.0.1" } as const;

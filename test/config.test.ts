@@ -39,10 +39,15 @@ describe("config loader", () => {
       },
     });
     const { servers } = loadConfig(file);
-    assert.equal(servers.everything!.transport, "stdio");
-    assert.equal(servers.everything!.scope, "shared");
-    assert.equal(servers["code-index"]!.url, "http://127.0.0.1:3101/mcp");
-    assert.ok(!servers["code-index"]!.cwd!.startsWith("~"), "~ expanded");
+    const everything = servers.everything!;
+    assert.equal(everything.kind, "hosted");
+    assert.equal(everything.transport, "stdio");
+    assert.equal(everything.kind === "hosted" && everything.scope, "shared");
+    const codeIndex = servers["code-index"]!;
+    assert.equal(codeIndex.kind, "spawned");
+    assert.equal(codeIndex.url, "http://127.0.0.1:3101/mcp");
+    assert.ok(codeIndex.kind === "spawned" && !codeIndex.cwd!.startsWith("~"), "~ expanded");
+    assert.equal(servers.remote!.kind, "remote");
     assert.equal(servers["ast-grep"]!.url, "http://127.0.0.1:3102/sse");
     assert.equal(servers.remote!.port, 4000);
     assert.equal(servers.pasted!.transport, "streamable-http");

@@ -1,5 +1,5 @@
-import { fileURLToPath } from "node:url";
 import { configPath, homeDir } from "../config/paths.js";
+import { proxyScript } from "../runtime/entry-points.js";
 
 /** How a client launches mcp-proxy for one server. */
 export interface ProxyEntry {
@@ -8,9 +8,6 @@ export interface ProxyEntry {
   /** Set when this home is not the default one: the client must pass it on, or the proxy looks elsewhere. */
   env?: { MCP_SESSION_MANAGER_HOME: string };
 }
-
-/** The installed proxy script, absolute, so the entry works whatever directory the client starts it in. */
-export const proxyScript = () => fileURLToPath(new URL("../proxy/index.js", import.meta.url));
 
 /**
  * `node /abs/dist/proxy/index.js --target NAME`, with absolute paths to this node and this proxy: clients

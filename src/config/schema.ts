@@ -1,6 +1,7 @@
 // zod's v3 API (shipped and kept by zod 4): it loads in ~10 ms and ~4 MB where the v4 core takes ~60 ms and
 // ~14 MB, and every proxy start validates the config. See docs/benchmarks.md.
 import { z } from "zod/v3";
+import type { ServerConfig } from "./server-config.js";
 
 /** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -51,6 +52,9 @@ const serverEntry = z
     if (entry.builtin && entry.command) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["command"], message: "a builtin server takes no command" });
     }
+    if (entry.builtin && entry.url) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["url"], message: 'a builtin server takes no "url" (give "port")' });
+    }
     if (kinds.length === 0) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: [], message: 'needs one of "command", "url" or "builtin"' });
     }
@@ -78,9 +82,9 @@ const serverEntry = z
   });
 
 export type ServerEntryInput = z.input<typeof serverEntry>;
-type ParsedEntry = z.output<typeof serverEntry>;
+export type ParsedEntry = z.output<typeof serverEntry>;
 
-function resolveTransport(entry: Pick<ParsedEntry, "transport" | "type" | "url" | "builtin">): Transport {
+export function resolveTransport(entry: Pick<ParsedEntry, "transport" | "type" | "url" | "builtin">): Transport {
   if (entry.transport) return entry.transport;
   if (entry.type && entry.type in TYPE_ALIASES) return TYPE_ALIASES[entry.type]!;
   if (entry.url) return "streamable-http";
@@ -135,28 +139,6 @@ export const configFile = z
     }
   });
 
-/** A configured server with every default applied: what the rest of the program works with. */
-export interface ServerConfig {
-  name: string;
-  builtin?: "memory";
-  command?: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  /** How clients reach the daemon (always HTTP); "stdio" servers are hosted by our own daemon. */
-  transport: Transport;
-  /** Where the daemon listens; undefined for stdio servers until a port is assigned. */
-  url?: string;
-  port?: number;
-  scope: Scope;
-  startTimeoutMs: number;
-  /** A daemon session with no request and no open stream for this long is ended (clients rarely DELETE). */
-  sessionIdleTimeoutMs: number;
-  /** A project or session scope's child with no sessions left is stopped after this long. */
-  childIdleTimeoutMs: number;
-  disabled: boolean;
-}
-
 /** How mcp-manager supervises daemons, with every default applied. */
 export interface ManagerSettings {
   /** The API's port on 127.0.0.1. */
@@ -187,43 +169,4 @@ export interface Config {
   file?: string;
   manager: ManagerSettings;
   servers: Record<string, ServerConfig>;
-}
-
-export const DEFAULT_START_TIMEOUT_MS = 30_000;
-export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
-export const DEFAULT_CHILD_IDLE_TIMEOUT_MS = 5 * 60_000;
-export const DEFAULT_MEMORY_PORT = 3100;
-
-export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p: string) => string): ServerConfig {
-  const transport = entry.builtin ? "streamable-http" : resolveTransport(entry);
-  const port = entry.builtin && entry.port === undefined ? DEFAULT_MEMORY_PORT : entry.port;
-  const defaultPath = transport === "sse" ? "/sse" : "/mcp";
-  // A stdio server with a port: our daemon listens there (and at /mcp), so it can be found even without its lock.
-  const url =
-    entry.url ??
-    (port !== undefined ? `http://127.0.0.1:${port}${transport === "stdio" ? "/mcp" : (entry.path ?? defaultPath)}` : undefined);
-  const server: ServerConfig = {
-    name,
-    args: entry.args,
-    env: entry.env,
-    transport,
-    scope: entry.scope ?? "shared",
-    startTimeoutMs: entry.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-    sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
-    childIdleTimeoutMs: entry.childIdleTimeoutMs ?? DEFAULT_CHILD_IDLE_TIMEOUT_MS,
-    disabled: entry.disabled,
-  };
-  if (entry.builtin) server.builtin = entry.builtin;
-  if (entry.command) server.command = entry.command;
-  if (entry.cwd) server.cwd = expandHome(entry.cwd);
-  if (url) server.url = url;
-  const effectivePort = port ?? (url ? portOf(url) : undefined);
-  if (effectivePort !== undefined) server.port = effectivePort;
-  return server;
-}
-
-function portOf(url: string): number | undefined {
-  const parsed = new URL(url);
-  if (parsed.port) return Number(parsed.port);
-  return parsed.protocol === "https:" ? 443 : 80;
 }

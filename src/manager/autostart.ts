@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { managerLogPath } from "../config/paths.js";
+import { managerScript } from "../runtime/entry-points.js";
 
 export const UNIT_NAME = "mcp-session-manager.service";
 export const AGENT_LABEL = "dev.mcp-session-manager";
@@ -17,7 +17,7 @@ export interface AutostartSpec {
 }
 
 export function autostartSpec(configFile: string | undefined): AutostartSpec {
-  const spec: AutostartSpec = { node: process.execPath, manager: fileURLToPath(new URL("./index.js", import.meta.url)) };
+  const spec: AutostartSpec = { node: process.execPath, manager: managerScript() };
   if (configFile) spec.configFile = configFile;
   if (process.env.MCP_SESSION_MANAGER_HOME) spec.home = process.env.MCP_SESSION_MANAGER_HOME;
   return spec;

@@ -1,10 +1,14 @@
-import type { Config, ServerConfig } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
+import type { ServerConfig } from "../config/server-config.js";
 import { findServer } from "../config/load.js";
 import { lockPath } from "../config/paths.js";
-import { DaemonUnavailable, isRemote, isStartable, startDaemon, stopDaemon } from "./daemon-launcher.js";
-import { isHolderAlive, readLock } from "./lock-file.js";
-import { answerError, callManager, pingManager } from "./manager-client.js";
-import { clearStopped, markStopped } from "./stop-marker.js";
+import { DaemonUnavailable } from "../runtime/daemon-address.js";
+import { isRemote, isStartable } from "../config/server-config.js";
+import { startDaemon } from "../runtime/start-daemon.js";
+import { stopDaemon } from "../runtime/stop-daemon.js";
+import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
+import { clearStopped, markStopped } from "../runtime/stop-marker.js";
 
 export type ControlAction = "start" | "stop" | "restart";
 

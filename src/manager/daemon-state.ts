@@ -1,10 +1,10 @@
-import type { ServerConfig } from "../config/schema.js";
+import type { ServerConfig } from "../config/server-config.js";
 import { lockPath, logPath } from "../config/paths.js";
-import { probeDaemon, type DaemonHealth } from "./daemon-health.js";
-import { hostedByUs, isRemote } from "./daemon-launcher.js";
-import { isHolderAlive, readLock } from "./lock-file.js";
-import { isListening } from "./port-probe.js";
-import { readStopped } from "./stop-marker.js";
+import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
+import { hostedByUs, isRemote } from "../config/server-config.js";
+import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { isListening } from "../runtime/port-probe.js";
+import { readStopped } from "../runtime/stop-marker.js";
 
 export type DaemonState =
   "starting" | "running" | "backing-off" | "failed" | "stopped" | "disabled" | "stale-lock" | "foreign" | "remote-up" | "remote-down";
@@ -59,7 +59,7 @@ export async function configuredReport(server: ServerConfig, home: string): Prom
   const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
   if (server.url) report.url = server.url;
   if (server.port !== undefined) report.port = server.port;
-  if (isRemote(server)) report.state = (await isListening(new URL(server.url!))) ? "remote-up" : "remote-down";
+  if (isRemote(server)) report.state = (await isListening(new URL(server.url))) ? "remote-up" : "remote-down";
   else if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
   return report;
 }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { managerLogPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
 import type { Config } from "../config/schema.js";
-import { logTail } from "./daemon-launcher.js";
-import { pingManager, type ManagerIdentity } from "./manager-client.js";
-import { spawnDetached } from "./spawn-detached.js";
+import { logTail } from "../logging/log-tail.js";
+import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
+import { spawnDetached } from "../runtime/spawn-detached.js";
+import { managerScript } from "../runtime/entry-points.js";
 
 /**
  * `mcp-manager start --detach`: runs the manager in the background (its own session, output in
@@ -14,8 +14,7 @@ import { spawnDetached } from "./spawn-detached.js";
 export async function startDetached(config: Config, home: string, startAll: boolean, timeoutMs = 15_000): Promise<ManagerIdentity> {
   const logFile = managerLogPath(home);
   rotateLog(logFile, { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });
-  const entry = fileURLToPath(new URL("./index.js", import.meta.url));
-  const args = [entry, ...(config.file ? ["--config", config.file] : []), "start", ...(startAll ? ["--start-all"] : [])];
+  const args = [managerScript(), ...(config.file ? ["--config", config.file] : []), "start", ...(startAll ? ["--start-all"] : [])];
   const child = spawnDetached({ command: process.execPath, args, env: {}, logFile });
   let exited: string | undefined;
   child.once("exit", (code, signal) => (exited = signal ?? `code ${code}`));

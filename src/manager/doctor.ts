@@ -2,13 +2,14 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from "node:f
 import { delimiter, isAbsolute, join } from "node:path";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
-import type { Config, ServerConfig } from "../config/schema.js";
-import { probeDaemon } from "./daemon-health.js";
-import { hostedByUs, isRemote } from "./daemon-launcher.js";
-import { isHolderAlive, readLock } from "./lock-file.js";
-import { pingManager } from "./manager-client.js";
-import { isListening } from "./port-probe.js";
-import { readStopped } from "./stop-marker.js";
+import type { Config } from "../config/schema.js";
+import type { ServerConfig } from "../config/server-config.js";
+import { probeDaemon } from "../runtime/daemon-health.js";
+import { hostedByUs, isRemote } from "../config/server-config.js";
+import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { pingManager } from "../runtime/manager-client.js";
+import { isListening } from "../runtime/port-probe.js";
+import { readStopped } from "../runtime/stop-marker.js";
 
 export type Verdict = "ok" | "note" | "warn" | "FAIL";
 
@@ -93,14 +94,16 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   const name = server.name;
   if (server.disabled) return add("note", `${name}: disabled in the config`);
   if (isRemote(server)) {
-    if (await isListening(new URL(server.url!))) add("ok", `${name}: remote ${server.url} answers`);
+    if (await isListening(new URL(server.url))) add("ok", `${name}: remote ${server.url} answers`);
     else add("warn", `${name}: remote ${server.url} does not answer`, "start that server; mcp-manager does not manage it");
     return;
   }
-  if (server.command && !findCommand(server.command, server.env.PATH)) {
-    add("FAIL", `${name}: command "${server.command}" is not found`, `install it, or give its absolute path in "command"`);
+  if (server.kind === "hosted" || server.kind === "spawned") {
+    if (!findCommand(server.command, server.env.PATH)) {
+      add("FAIL", `${name}: command "${server.command}" is not found`, `install it, or give its absolute path in "command"`);
+    }
+    if (server.cwd && !existsSync(server.cwd)) add("FAIL", `${name}: cwd ${server.cwd} does not exist`, `create it or fix "cwd"`);
   }
-  if (server.cwd && !existsSync(server.cwd)) add("FAIL", `${name}: cwd ${server.cwd} does not exist`, `create it or fix "cwd"`);
   const stopped = readStopped(name, home);
   if (stopped) add("note", `${name}: stopped on purpose (${stopped.by}, ${stopped.at})`, `mcp-manager start ${name}`);
 
@@ -157,7 +160,7 @@ function findCommand(command: string, path = process.env.PATH ?? ""): boolean {
 }
 
 function hostsMemory(config: Config): boolean {
-  return Object.values(config.servers).some((server) => server.builtin === "memory" && !server.disabled);
+  return Object.values(config.servers).some((server) => server.kind === "builtin" && server.builtin === "memory" && !server.disabled);
 }
 
 export function renderFindings(findings: Finding[]): string {

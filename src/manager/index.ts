@@ -38,7 +38,7 @@ program
     if (names.length) return controlAndReport("start", names);
     const config = loadConfig(configOption());
     const home = ensureHome();
-    const { pingManager, callManager } = await import("./manager-client.js");
+    const { pingManager, callManager } = await import("../runtime/manager-client.js");
     const running = await pingManager(config.manager.port, home);
     if (running) {
       // Starting what runs is not an error: say so, and show what it supervises.
@@ -220,8 +220,8 @@ memory
 async function showStatus(json: boolean): Promise<void> {
   const config = loadConfig(configOption());
   const home = homeDir();
-  const { pingManager } = await import("./manager-client.js");
-  const { jsonRequest } = await import("./json-request.js");
+  const { pingManager } = await import("../runtime/manager-client.js");
+  const { jsonRequest } = await import("../runtime/json-request.js");
   const manager = await pingManager(config.manager.port, home);
   let reports: DaemonReport[];
   if (manager) {

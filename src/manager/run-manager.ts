@@ -4,9 +4,9 @@ import { ensureHome, managerLockPath, managerLogPath } from "../config/paths.js"
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
-import { isStartable } from "./daemon-launcher.js";
-import { lockRecord, readLock, removeLock, updateLock } from "./lock-file.js";
-import { pingManager, type ManagerIdentity } from "./manager-client.js";
+import { isStartable } from "../config/server-config.js";
+import { lockRecord, readLock, removeLock, updateLock } from "../runtime/lock-file.js";
+import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { VERSION } from "../version.js";
 import { SupervisedDaemon } from "./supervisor.js";

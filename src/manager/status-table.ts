@@ -1,7 +1,7 @@
 import { proxyEntry } from "../clients/proxy-entry.js";
 import type { Config } from "../config/schema.js";
 import type { DaemonReport } from "./daemon-state.js";
-import type { ManagerIdentity } from "./manager-client.js";
+import type { ManagerIdentity } from "../runtime/manager-client.js";
 
 const EXPLAIN: Record<DaemonReport["state"], string> = {
   running: "running",

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { isSameProcess } from "../process/process-identity.js";
-import { pingManager } from "./manager-client.js";
-import { readLock } from "./lock-file.js";
+import { terminate } from "../process/terminate.js";
+import { pingManager } from "../runtime/manager-client.js";
+import { readLock } from "../runtime/lock-file.js";
 import { managerLockPath } from "../config/paths.js";
 
 /** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
@@ -12,11 +12,7 @@ export async function stopManager(config: Config, home: string, timeoutMs = 30_0
   const pid = identity?.pid ?? (lock && isSameProcess(lock.pid, lock.pidStarted) ? lock.pid : undefined);
   if (pid === undefined) return "the manager is not running";
   const started = lock?.pid === pid ? lock.pidStarted : undefined;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + timeoutMs;
-  while (isSameProcess(pid, started)) {
-    if (Date.now() > deadline) throw new Error(`the manager (pid ${pid}) did not stop within ${timeoutMs} ms`);
-    await sleep(50);
-  }
+  await terminate(pid, { graceMs: timeoutMs, politeTo: "leader", ...(started ? { started } : {}) });
+  if (isSameProcess(pid, started)) throw new Error(`the manager (pid ${pid}) did not stop, even when killed`);
   return `manager stopped (pid ${pid}); the daemons it had started were stopped with it`;
 }

@@ -1,12 +1,18 @@
-import type { ManagerSettings, ServerConfig } from "../config/schema.js";
+import type { ManagerSettings } from "../config/schema.js";
+import type { ServerConfig } from "../config/server-config.js";
 import { logPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
-import { isSameProcess, signalGroup } from "../process/process-identity.js";
-import { probeDaemon, type DaemonHealth } from "./daemon-health.js";
-import { findDaemon, hostedByUs, isRemote, startDaemon, stopDaemon, type DaemonAddress, type RunningDaemon } from "./daemon-launcher.js";
+import { isSameProcess } from "../process/process-identity.js";
+import { killTree } from "../process/terminate.js";
+import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
+import { findDaemon } from "../runtime/find-daemon.js";
+import { hostedByUs, isRemote } from "../config/server-config.js";
+import { startDaemon } from "../runtime/start-daemon.js";
+import { stopDaemon } from "../runtime/stop-daemon.js";
+import { type DaemonAddress, type RunningDaemon } from "../runtime/daemon-address.js";
 import { addHealth, configuredReport, withUrl, type DaemonReport } from "./daemon-state.js";
-import { isListening } from "./port-probe.js";
-import { clearStopped, markStopped, readStopped, stoppedMessage } from "./stop-marker.js";
+import { isListening } from "../runtime/port-probe.js";
+import { clearStopped, markStopped, readStopped, stoppedMessage } from "../runtime/stop-marker.js";
 
 export type SupervisedState = "stopped" | "starting" | "running" | "backing-off" | "failed";
 
@@ -151,7 +157,7 @@ export class SupervisedDaemon {
     if (this.healthStrikes >= HEALTH_STRIKES) {
       this.lastError = `stopped answering health checks (${HEALTH_STRIKES} in a row); killed and restarted`;
       this.log(this.lastError);
-      signalGroup(daemon.pid, "SIGKILL"); // the exit (event or liveness poll) restarts it
+      killTree(daemon.pid); // the exit (event or liveness poll) restarts it
     }
   }
 

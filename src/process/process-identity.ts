@@ -52,13 +52,3 @@ function isZombie(pid: number): boolean {
     return false;
   }
 }
-
-/** Signals a whole process group (a detached daemon and everything it spawned); false when it is gone. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(process.platform === "win32" ? pid : -pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}

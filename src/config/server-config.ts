@@ -1,0 +1,108 @@
+import { resolveTransport, type HttpTransport, type ParsedEntry, type Scope } from "./schema.js";
+
+export const DEFAULT_START_TIMEOUT_MS = 30_000;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_CHILD_IDLE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_MEMORY_PORT = 3100;
+
+/** What every configured server has, whatever its kind, with defaults applied. */
+interface ServerCommon {
+  name: string;
+  /** Added to the environment of what runs for this server (the daemon and its children). */
+  env: Record<string, string>;
+  startTimeoutMs: number;
+  /** A daemon session with no request and no open stream for this long is ended (clients rarely DELETE). */
+  sessionIdleTimeoutMs: number;
+  /** A project or session scope's child with no sessions left is stopped after this long. */
+  childIdleTimeoutMs: number;
+  disabled: boolean;
+}
+
+interface Command {
+  command: string;
+  args: string[];
+  /** The entry's own working directory (`~` expanded), if it names one. */
+  cwd?: string;
+}
+
+/** A stdio server, hosted and shared by our daemon (`mcp-manager daemon NAME`). */
+export interface HostedServer extends ServerCommon, Command {
+  kind: "hosted";
+  transport: "stdio";
+  scope: Scope;
+  /** Where our daemon listens when the entry fixes a port; otherwise the system picks one and the lock names it. */
+  port?: number;
+  url?: string;
+}
+
+/** The built-in memory server, hosted by our daemon. */
+export interface BuiltinServer extends ServerCommon {
+  kind: "builtin";
+  builtin: "memory";
+  transport: "streamable-http";
+  port: number;
+  url: string;
+}
+
+/** A server that speaks HTTP itself, started from its command and supervised. */
+export interface SpawnedHttpServer extends ServerCommon, Command {
+  kind: "spawned";
+  transport: HttpTransport;
+  port: number;
+  url: string;
+}
+
+/** A server that runs elsewhere, given by URL: never started, only connected to. */
+export interface RemoteServer extends ServerCommon {
+  kind: "remote";
+  transport: HttpTransport;
+  port: number;
+  url: string;
+}
+
+/** A configured server with every default applied: what the rest of the program works with. */
+export type ServerConfig = HostedServer | BuiltinServer | SpawnedHttpServer | RemoteServer;
+/** The servers our own daemon serves. */
+export type DaemonServer = HostedServer | BuiltinServer;
+
+/** Stdio and built-in servers are hosted by our own daemon; the others are HTTP servers we only start or reach. */
+export const hostedByUs = (server: ServerConfig): server is DaemonServer => server.kind === "hosted" || server.kind === "builtin";
+/** A server given by URL alone runs elsewhere: nothing to start or stop. */
+export const isRemote = (server: ServerConfig): server is RemoteServer => server.kind === "remote";
+/** What `--start-all`, `/start-all` and `stop --all` act on: every server that runs here and is not disabled. */
+export const isStartable = (server: ServerConfig): boolean => !isRemote(server) && !server.disabled;
+/** The command line a server runs, for logs and status; none for a built-in or remote one. */
+export const commandLine = (server: ServerConfig): string | undefined =>
+  server.kind === "hosted" || server.kind === "spawned" ? [server.command, ...server.args].join(" ") : undefined;
+
+/** Turns a validated config entry into the server it describes (the schema has ruled out impossible ones). */
+export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p: string) => string): ServerConfig {
+  const common: ServerCommon = {
+    name,
+    env: entry.env,
+    startTimeoutMs: entry.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+    sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+    childIdleTimeoutMs: entry.childIdleTimeoutMs ?? DEFAULT_CHILD_IDLE_TIMEOUT_MS,
+    disabled: entry.disabled,
+  };
+  if (entry.builtin) {
+    const port = entry.port ?? DEFAULT_MEMORY_PORT;
+    return { ...common, kind: "builtin", builtin: entry.builtin, transport: "streamable-http", port, url: `http://127.0.0.1:${port}/mcp` };
+  }
+  const transport = resolveTransport(entry);
+  if (entry.url) return { ...common, kind: "remote", transport: transport as HttpTransport, url: entry.url, port: portOf(entry.url) };
+  const command: Command = { command: entry.command!, args: entry.args, ...(entry.cwd ? { cwd: expandHome(entry.cwd) } : {}) };
+  if (transport === "stdio") {
+    // A stdio server with a port: our daemon listens there (at /mcp), so it can be found even without its lock.
+    const fixed = entry.port === undefined ? {} : { port: entry.port, url: `http://127.0.0.1:${entry.port}/mcp` };
+    return { ...common, ...command, ...fixed, kind: "hosted", transport, scope: entry.scope ?? "shared" };
+  }
+  const path = entry.path ?? (transport === "sse" ? "/sse" : "/mcp");
+  return { ...common, ...command, kind: "spawned", transport, port: entry.port!, url: `http://127.0.0.1:${entry.port}${path}` };
+}
+
+function portOf(url: string): number {
+  const parsed = new URL(url);
+  if (parsed.port) return Number(parsed.port);
+  return parsed.protocol === "https:" ? 443 : 80;
+}

@@ -1,0 +1,44 @@
+import type { ChildProcess } from "node:child_process";
+
+/** The daemon could not be found or started; the message says why and where to look. */
+export class DaemonUnavailable extends Error {
+  override name = "DaemonUnavailable";
+}
+
+/** Where a daemon answers: its URL, a Unix socket serving the same HTTP, and its session socket, when it has them. */
+export interface DaemonAddress {
+  url: URL;
+  socketPath?: string;
+  sessionSocket?: string;
+}
+
+/** How an address is written down: in a lock file, and in the manager's answers. */
+export interface AddressFields {
+  url: string;
+  socket?: string;
+  sessionSocket?: string;
+}
+
+export function addressFields(address: DaemonAddress): AddressFields {
+  const fields: AddressFields = { url: address.url.href };
+  if (address.socketPath) fields.socket = address.socketPath;
+  if (address.sessionSocket) fields.sessionSocket = address.sessionSocket;
+  return fields;
+}
+
+export function addressFrom(fields: AddressFields): DaemonAddress {
+  const address: DaemonAddress = { url: new URL(fields.url) };
+  if (typeof fields.socket === "string") address.socketPath = fields.socket;
+  if (typeof fields.sessionSocket === "string") address.sessionSocket = fields.sessionSocket;
+  return address;
+}
+
+/** A daemon found running or just started. */
+export interface RunningDaemon {
+  address: DaemonAddress;
+  pid: number;
+  /** The start time of `pid`, when known: a recycled pid is not mistaken for the daemon. */
+  pidStarted?: string;
+  /** Set when this process spawned the daemon (its exit is then reported to us directly). */
+  child?: ChildProcess;
+}

@@ -1,0 +1,128 @@
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ChildProcess } from "node:child_process";
+import { lockPath, logPath } from "../config/paths.js";
+import type { ServerConfig } from "../config/server-config.js";
+import { logTail } from "../logging/log-tail.js";
+import { rotateLog, type LogRotation } from "../logging/rotate.js";
+import { DaemonUnavailable, type RunningDaemon } from "./daemon-address.js";
+import { managerScript } from "./entry-points.js";
+import { answers, findDaemon, runningFrom } from "./find-daemon.js";
+import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStaleLock, updateLock, type LockRecord } from "./lock-file.js";
+import { isListening } from "./port-probe.js";
+import { spawnDetached } from "./spawn-detached.js";
+
+export interface LaunchOptions {
+  home: string;
+  configFile?: string;
+  log: (line: string) => void;
+  rotation?: LogRotation;
+}
+
+const POLL_MS = 100;
+
+/**
+ * Starts the server's daemon, or joins the start another process is making: of many starters (proxies, the
+ * manager) exactly one claims the lock with O_EXCL and spawns; the others wait for its daemon to answer.
+ * Stale locks (dead holder, recycled pid, a holder that never came up) are replaced; a stranger on the port
+ * is reported, never used.
+ */
+export async function startDaemon(server: ServerConfig, options: LaunchOptions & { deadline: number }): Promise<RunningDaemon> {
+  const { home, log } = options;
+  const lockFile = lockPath(server.name, home);
+  let spawned: Spawned | undefined;
+
+  while (Date.now() < options.deadline) {
+    const lock = readLock(lockFile);
+    if (lock && isHolderAlive(lock)) {
+      if (lock.url && (await answers(server, lock.url, lock.pid))) {
+        const found = runningFrom(lock);
+        return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
+      }
+      if (spawned?.exited) break;
+      if (!spawned && neverCameUp(lock, server)) {
+        log(`replacing lock ${lockFile}: pid ${lock.pid} did not bring the daemon up within ${server.startTimeoutMs} ms`);
+        removeStaleLock(lockFile, lock);
+        continue;
+      }
+      await sleep(POLL_MS); // its starter is still bringing it up
+      continue;
+    }
+    if (spawned?.exited) break;
+    if (spawned && lock?.pid === spawned.child.pid) {
+      // What we spawned is dead but Node has not reported its exit yet: wait for that, never spawn it twice.
+      await once(spawned.child, "exit");
+      break;
+    }
+    if (lock) {
+      log(`replacing stale lock ${lockFile} (pid ${lock.pid} is not running)`);
+      removeStaleLock(lockFile, lock);
+      continue;
+    }
+    const unlocked = await findDaemon(server, home);
+    if (unlocked) return unlocked;
+    if (server.url && (await isListening(new URL(server.url)))) {
+      throw new DaemonUnavailable(
+        `port ${server.port} is in use by a process that is not the "${server.name}" daemon (no live lock in ${lockFile}); ` +
+          `stop that process or change "port" for "${server.name}" in the config`,
+      );
+    }
+    const claim = lockRecord({ name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() });
+    if (!claimLock(lockFile, claim)) continue; // another starter won the race: wait for its daemon
+    spawned = spawn(server, options, lockFile, claim);
+  }
+
+  const logFile = logPath(server.name, home);
+  const reason = spawned?.exited ?? `it did not answer within ${server.startTimeoutMs} ms`;
+  throw new DaemonUnavailable(`daemon "${server.name}" is not available: ${reason}; see ${logFile}${logTail(logFile)}`);
+}
+
+interface Spawned {
+  child: ChildProcess;
+  exited?: string;
+}
+
+function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, claim: LockRecord): Spawned | undefined {
+  const spec = launchSpec(server, options.configFile);
+  options.log(`starting daemon "${server.name}": ${[spec.command, ...spec.args].join(" ")}`);
+  const logFile = logPath(server.name, options.home);
+  if (options.rotation) rotateLog(logFile, options.rotation);
+  let child: ChildProcess;
+  try {
+    child = spawnDetached({ ...spec, env: server.env, logFile });
+  } catch (error) {
+    removeLock(lockFile);
+    throw new DaemonUnavailable(`daemon "${server.name}" could not be started: ${(error as Error).message}`);
+  }
+  const spawned: Spawned = { child };
+  child.once("error", (error) => {
+    spawned.exited = `it could not be started (${error.message})`;
+    if (readLock(lockFile)?.pid === claim.pid) removeLock(lockFile);
+  });
+  child.once("exit", (code, signal) => {
+    spawned.exited ??= `it exited during start-up (${signal ?? `code ${code}`})`;
+    if (readLock(lockFile)?.pid === child.pid) removeLock(lockFile);
+  });
+  if (child.pid !== undefined) {
+    const update = lockRecord({ ...claim, pid: child.pid, command: spec.command });
+    // HTTP servers listen where the config says; our own daemon records its URL itself once listening.
+    if (server.kind === "spawned") update.url = server.url;
+    // Our daemon may already have rewritten the lock with its URL: only replace the claim itself.
+    if (readLock(lockFile)?.pid === claim.pid) updateLock(lockFile, update);
+  }
+  return spawned;
+}
+
+/** HTTP servers run their own command; stdio and built-in servers are hosted by `mcp-manager daemon NAME`. */
+function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd?: string } {
+  if (server.kind === "spawned") {
+    return { command: server.command, args: server.args, ...(server.cwd ? { cwd: server.cwd } : {}) };
+  }
+  return { command: process.execPath, args: [managerScript(), ...(configFile ? ["--config", configFile] : []), "daemon", server.name] };
+}
+
+/** A live holder that has not answered long after its start time is not bringing a daemon up (a recycled pid). */
+function neverCameUp(lock: LockRecord, server: ServerConfig): boolean {
+  const since = Date.parse(lock.startedAt);
+  return Number.isFinite(since) && Date.now() - since > server.startTimeoutMs + 5000 && !lock.url;
+}
