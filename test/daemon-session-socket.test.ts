@@ -187,7 +187,7 @@ describe("daemon session socket", () => {
 
     const missing = new SocketLines(t, path);
     const refused = await missing.greet({ protocol: PROTOCOL, projectPath: `${project}/no-such-dir` });
-    assert.match(refused.error, /project path .*no-such-dir does not exist/);
+    assert.match(refused.error, /project path .*no-such-dir"? does not exist/);
     await missing.untilClosed();
   });
 

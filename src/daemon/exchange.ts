@@ -1,6 +1,9 @@
 import type { ServerResponse } from "node:http";
-import { idKey, type RequestId } from "../protocol/json-rpc.js";
+import { errorResponse, idKey, type RequestId } from "../protocol/json-rpc.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
+
+/** JSON-RPC code for a request the client cancelled (the client ignores this answer; it closes the exchange). */
+const REQUEST_CANCELLED = -32800;
 
 /** Long calls switch to an event stream after this long, so clients with idle timeouts see bytes. */
 const SWITCH_TO_STREAM_MS = 1000;
@@ -47,6 +50,22 @@ export class Exchange {
     else this.answers.push(text);
     if (this.waiting.size === 0) this.complete();
     return true;
+  }
+
+  /**
+   * The client cancelled one of this exchange's requests: no answer will come for it, so the exchange stops
+   * waiting. A stream simply ends; a plain JSON answer, which must carry something, says the request was cancelled.
+   */
+  cancel(id: RequestId): void {
+    if (this.done || !this.waiting.has(idKey(id))) return;
+    if (!this.acceptsStream) {
+      this.write(JSON.stringify(errorResponse(id, REQUEST_CANCELLED, "Request cancelled")), id);
+      return;
+    }
+    this.waiting.delete(idKey(id));
+    if (this.waiting.size > 0) return;
+    this.startStream();
+    this.complete();
   }
 
   private startStream(): void {

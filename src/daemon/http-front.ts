@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ServerConfig } from "../config/schema.js";
+import type { DaemonServer } from "../config/server-config.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
-import { ErrorCode, classify, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
+import { ErrorCode, type JsonRpcError, type RequestId } from "../protocol/json-rpc.js";
+import { intake, type Incoming } from "../protocol/intake.js";
 import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { VERSION } from "../version.js";
@@ -14,7 +15,7 @@ import type { SessionRegistry } from "./session-registry.js";
 const MAX_BATCH = 100;
 
 export interface FrontOptions {
-  server: ServerConfig;
+  server: DaemonServer;
   pool: ScopePool;
   sessions: SessionRegistry;
   port: () => number;
@@ -84,28 +85,23 @@ export class DaemonFront {
       if (error instanceof BodyTooLarge) return sendError(response, 413, ErrorCode.InvalidRequest, `Payload too large: ${error.message}`);
       throw error;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(body);
-    } catch (error) {
-      return sendError(response, 400, ErrorCode.ParseError, `Parse error: ${(error as Error).message}`);
-    }
-    const batch = Array.isArray(value);
-    const items = batch ? (value as unknown[]) : [value];
+    const parsed = intake(body);
+    if (parsed.kind === "parse-error") return sendJson(response, 400, parsed.reply);
+    const { batch, items } = parsed;
     if (items.length === 0 || items.length > MAX_BATCH) {
       return sendError(response, 400, ErrorCode.InvalidRequest, `a batch holds 1 to ${MAX_BATCH} messages`);
     }
-    const messages: JsonRpcMessage[] = [];
+    const messages: Incoming[] = [];
     for (const item of items) {
-      const classified = classify(item);
-      if (classified.kind === "invalid") {
-        return sendError(response, 400, ErrorCode.InvalidRequest, `Invalid request: ${classified.reason}`, classified.id);
-      }
-      messages.push(classified.message);
+      if (item.kind === "invalid")
+        return item.reply
+          ? sendJson(response, 400, item.reply)
+          : sendError(response, 400, ErrorCode.InvalidRequest, `Invalid request: ${item.reason}`);
+      messages.push(item);
     }
 
     const sessionHeader = request.headers["mcp-session-id"];
-    const initialize = messages.find((m) => "method" in m && m.method === "initialize");
+    const initialize = messages.some(({ message }) => "method" in message && message.method === "initialize");
     let session: Session;
     const headers: Record<string, string> = {};
     if (typeof sessionHeader !== "string") {
@@ -119,12 +115,14 @@ export class DaemonFront {
     } else {
       const found = this.options.sessions.get(sessionHeader);
       if (!(found instanceof Session)) return sendError(response, 404, -32001, "Session not found");
-      if (initialize) return sendError(response, 400, ErrorCode.InvalidRequest, "Invalid Request: the session is already initialized");
+      // A lone request the handshake rule refuses is an HTTP error too, as for any other malformed POST.
+      const refusal = messages.length === 1 ? found.gate.judge(messages[0]!) : { pass: true };
+      if (!refusal.pass && "reply" in refusal) return sendJson(response, 400, refusal.reply);
       session = found;
     }
     session.lastActivity = Date.now();
 
-    const requestIds: RequestId[] = messages.flatMap((m) => ("method" in m && "id" in m ? [m.id] : []));
+    const requestIds: RequestId[] = messages.flatMap(({ message }) => ("method" in message && "id" in message ? [message.id] : []));
     if (requestIds.length === 0) {
       response.writeHead(202, headers).end();
     } else {
@@ -135,11 +133,25 @@ export class DaemonFront {
       session.expect(exchange, requestIds);
     }
     const handle = () => {
-      for (const message of messages) session.backend.handle(session, message);
+      for (const item of messages) this.receive(session, item);
     };
     const sequence = request.headers[SEQUENCE_HEADER];
     if (typeof sequence === "string") session.inOrder(Number(sequence), handle);
     else handle();
+  }
+
+  private receive(session: Session, item: Incoming): void {
+    const verdict = session.gate.admit(item);
+    if (!verdict.pass) {
+      if ("reply" in verdict) return session.deliver(verdict.reply, verdict.reply.id ?? undefined);
+      return this.options.log(`session ${session.id}: ignoring ${verdict.drop}`);
+    }
+    const { message } = item;
+    session.backend.handle(session, message, item.text);
+    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
+      const requestId = message.params?.requestId;
+      if (typeof requestId === "string" || typeof requestId === "number") session.cancelled(requestId);
+    }
   }
 
   private createSession(request: IncomingMessage): Session | string {
@@ -179,7 +191,10 @@ export class DaemonFront {
   }
 }
 
-function sendError(response: ServerResponse, status: number, code: number, message: string, id?: RequestId): void {
-  const body = JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } });
-  response.writeHead(status, { "content-type": "application/json" }).end(body);
+function sendError(response: ServerResponse, status: number, code: number, message: string): void {
+  sendJson(response, status, { jsonrpc: "2.0", id: null, error: { code, message } });
+}
+
+function sendJson(response: ServerResponse, status: number, body: JsonRpcError): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

@@ -3,6 +3,11 @@ import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { findServer, loadConfig } from "../config/load.js";
+import { commandLine, hostedByUs, type DaemonServer } from "../config/server-config.js";
+import { systemClock } from "../runtime/clock.js";
+import type { RestartRule } from "../runtime/restart-policy.js";
+import { SessionRouter } from "./session-router.js";
+import { spawnStdioChild } from "./stdio-child.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
@@ -13,12 +18,12 @@ import {
   removeStaleLock,
   updateLock,
   type LockRecord,
-} from "../manager/lock-file.js";
+} from "../runtime/lock-file.js";
 import { rotateLog } from "../logging/rotate.js";
 import { createLog } from "../logging/log.js";
-import { ChildRegistry } from "./child-registry.js";
+import { ChildRegistry } from "../runtime/child-registry.js";
 import { DaemonFront } from "./http-front.js";
-import { MemoryBackend } from "../memory/memory-backend.js";
+import { MemoryBackend } from "./memory-backend.js";
 import { ScopePool } from "./scope-pool.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
@@ -36,7 +41,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const server = findServer(config, name);
   const home = ensureHome();
   const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
-  if (!server.builtin && (server.transport !== "stdio" || !server.command)) {
+  if (!hostedByUs(server)) {
     throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
   }
 
@@ -48,12 +53,14 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
-  const poolOptions = { log, registry, restartLimit: config.manager.restartLimit, logFile: logPath(name, home) };
-  const pool = server.builtin
-    ? new ScopePool({ ...server, scope: "shared" }, { ...poolOptions, create: () => new MemoryBackend(log) })
-    : new ScopePool(server, poolOptions);
+  const pool = scopePool(server, {
+    log,
+    registry,
+    restart: { limit: config.manager.restartLimit, backoffMs: config.manager.restartBackoffMs },
+    logFile: logPath(name, home),
+  });
   let port = server.port ?? 0;
-  const sessions = new SessionRegistry(server, pool, log);
+  const sessions = new SessionRegistry(pool, server.sessionIdleTimeoutMs, log);
   const front = new DaemonFront({ server, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response));
@@ -96,9 +103,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     command: "mcp-manager daemon",
   });
   updateLock(lockFile, record);
-  const serving = server.builtin
-    ? `the built-in ${server.builtin} server`
-    : `${[server.command, ...server.args].join(" ")} (scope ${server.scope})`;
+  const serving = server.kind === "builtin" ? `the built-in ${server.builtin} server` : `${commandLine(server)} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
@@ -132,6 +137,44 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     process.exit(0);
   };
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void stop(signal));
+}
+
+interface PoolContext {
+  log: (line: string) => void;
+  registry: ChildRegistry;
+  restart: RestartRule;
+  logFile: string;
+}
+
+/** What serves the sessions: per scope, the built-in memory server, or a SessionRouter sharing a stdio child. */
+function scopePool(server: DaemonServer, context: PoolContext): ScopePool {
+  const { log, registry } = context;
+  if (server.kind === "builtin") {
+    return new ScopePool({ scope: "shared", childIdleTimeoutMs: server.childIdleTimeoutMs, log, create: () => new MemoryBackend(log) });
+  }
+  const create = (key: string, cwd: string | undefined) => {
+    const label = key === "shared" ? "" : ` [${key}]`;
+    return new SessionRouter({
+      child: {
+        spec: { command: server.command, args: server.args, env: server.env, ...(cwd ? { cwd } : {}) },
+        spawn: spawnStdioChild,
+        clock: systemClock,
+        restart: context.restart,
+        startTimeoutMs: server.startTimeoutMs,
+        logFile: context.logFile,
+        log: (line) => log(`${line}${label}`),
+        onChildStarted: (pid) => registry.add(pid),
+        onChildExited: (pid) => registry.remove(pid),
+      },
+    });
+  };
+  return new ScopePool({
+    scope: server.scope,
+    ...(server.cwd ? { cwd: server.cwd } : {}),
+    childIdleTimeoutMs: server.childIdleTimeoutMs,
+    log,
+    create,
+  });
 }
 
 /**

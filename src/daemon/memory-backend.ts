@@ -1,11 +1,10 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { Backend } from "../daemon/backend.js";
-import type { SessionPort } from "../daemon/multiplexer.js";
+import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
-import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
-import { StorePool, databaseFor } from "./store-pool.js";
+import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
+import { StorePool, databaseFor } from "../memory/store-pool.js";
 
 /** Connects one daemon session to its in-process MCP server: what the server sends goes to the session. */
 class SessionTransport implements Transport {

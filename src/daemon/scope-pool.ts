@@ -1,17 +1,15 @@
-import type { ServerConfig } from "../config/schema.js";
+import type { Scope } from "../config/schema.js";
 import type { Backend } from "./backend.js";
-import type { ChildRegistry } from "./child-registry.js";
-import { Multiplexer } from "./multiplexer.js";
 
 export interface PoolOptions {
+  scope: Scope;
+  /** The entry's own working directory, if it names one. */
+  cwd?: string;
+  /** A project or session scope's child with no sessions left is stopped after this long. */
+  childIdleTimeoutMs: number;
   log: (line: string) => void;
-  registry?: ChildRegistry;
-  /** Crashes in a row after which a child is left failed (requests then get an error at once). */
-  restartLimit: number;
-  /** The daemon's log, named in errors. */
-  logFile: string;
-  /** Builds the backend of a scope; by default a Multiplexer running the server's command. */
-  create?: (key: string, cwd: string | undefined) => Backend;
+  /** Builds the backend of one scope key, to run in `cwd`. */
+  create: (key: string, cwd: string | undefined) => Backend;
 }
 
 /**
@@ -23,25 +21,20 @@ export class ScopePool {
   private readonly children = new Map<string, Backend>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
 
-  private readonly log: (line: string) => void;
-  private readonly create: (key: string, cwd: string | undefined) => Backend;
+  constructor(private readonly options: PoolOptions) {}
 
-  constructor(
-    private readonly server: ServerConfig,
-    private readonly options: PoolOptions,
-  ) {
-    this.log = options.log;
-    this.create = options.create ?? ((key, cwd) => this.multiplexer(key, cwd));
+  get scope(): Scope {
+    return this.options.scope;
   }
 
   keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string | undefined } {
-    switch (this.server.scope) {
+    switch (this.options.scope) {
       case "shared":
-        return { key: "shared", cwd: this.server.cwd };
+        return { key: "shared", cwd: this.options.cwd };
       case "project":
-        return { key: `project:${projectPath ?? ""}`, cwd: projectPath ?? this.server.cwd };
+        return { key: `project:${projectPath ?? ""}`, cwd: projectPath ?? this.options.cwd };
       case "session":
-        return { key: `session:${sessionId}`, cwd: this.server.cwd };
+        return { key: `session:${sessionId}`, cwd: this.options.cwd };
     }
   }
 
@@ -50,42 +43,24 @@ export class ScopePool {
     this.idleTimers.delete(key);
     let backend = this.children.get(key);
     if (!backend) {
-      backend = this.create(key, cwd);
+      backend = this.options.create(key, cwd);
       this.children.set(key, backend);
     }
     return backend;
   }
 
-  private multiplexer(key: string, cwd: string | undefined): Multiplexer {
-    const label = key === "shared" ? "" : ` [${key}]`;
-    const registry = this.options.registry;
-    return new Multiplexer({
-      child: {
-        command: this.server.command!,
-        args: this.server.args,
-        env: this.server.env,
-        ...(cwd ? { cwd } : {}),
-      },
-      startTimeoutMs: this.server.startTimeoutMs,
-      restartLimit: this.options.restartLimit,
-      logFile: this.options.logFile,
-      log: (line) => this.log(`${line}${label}`),
-      ...(registry ? { onChildStarted: (pid: number) => registry.add(pid), onChildExited: (pid: number) => registry.remove(pid) } : {}),
-    });
-  }
-
   /** A session left this child: stop it after the idle time if nobody else uses it (never for `shared`). */
   released(key: string): void {
     const backend = this.children.get(key);
-    if (!backend || backend.sessionCount > 0 || this.server.scope === "shared") return;
+    if (!backend || backend.sessionCount > 0 || this.options.scope === "shared") return;
     clearTimeout(this.idleTimers.get(key));
     const timer = setTimeout(() => {
       this.idleTimers.delete(key);
       if (backend.sessionCount > 0) return;
       this.children.delete(key);
-      this.log(`stopping the idle child of ${key}`);
+      this.options.log(`stopping the idle child of ${key}`);
       void backend.stop();
-    }, this.server.childIdleTimeoutMs);
+    }, this.options.childIdleTimeoutMs);
     timer.unref();
     this.idleTimers.set(key, timer);
   }

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { ServerConfig } from "../config/schema.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
-import type { Backend } from "./backend.js";
-import type { SessionPort } from "./multiplexer.js";
+import type { Backend, SessionPort } from "./backend.js";
 import type { ScopePool } from "./scope-pool.js";
 
 /** A client session as the daemon's fronts keep it, whichever way the client reached the daemon. */
@@ -25,8 +23,9 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, OpenSession>();
 
   constructor(
-    private readonly server: ServerConfig,
     private readonly pool: ScopePool,
+    /** Sessions quiet for this long are ended (see reapIdle). */
+    private readonly idleTimeoutMs: number,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -39,8 +38,8 @@ export class SessionRegistry {
       // Where the project decides what runs (a project scope) a bad path is an error; elsewhere it is ignored,
       // and a server that keeps data per project falls back to its global place.
       if ("error" in checked) {
-        const error = `project path ${claimedProject} ${checked.error}`;
-        if (this.server.scope === "project") return error;
+        const error = `project path ${JSON.stringify(claimedProject)} ${checked.error}`;
+        if (this.pool.scope === "project") return error;
         this.log(`ignoring ${error}`);
       } else projectPath = checked.path;
     }
@@ -75,7 +74,7 @@ export class SessionRegistry {
   /** Ends sessions that went quiet: no request in flight, no connection held, nothing for the idle time. */
   reapIdle(now = Date.now()): void {
     for (const session of [...this.sessions.values()]) {
-      if (session.idleMs(now) >= this.server.sessionIdleTimeoutMs) this.end(session, "reaped after idling");
+      if (session.idleMs(now) >= this.idleTimeoutMs) this.end(session, "reaped after idling");
     }
   }
 }

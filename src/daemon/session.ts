@@ -4,6 +4,7 @@ import type { Exchange } from "./exchange.js";
 import type { Backend } from "./backend.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
 import type { OpenSession } from "./session-registry.js";
+import { HandshakeGate } from "./handshake-gate.js";
 
 /** Messages kept for a session with no GET stream open, until one opens. */
 const MAX_BACKLOG = 1000;
@@ -16,6 +17,7 @@ const SEQUENCE_GAP_MS = 1000;
  */
 export class Session implements OpenSession {
   lastActivity = Date.now();
+  readonly gate = new HandshakeGate();
   private readonly exchanges = new Map<string, Exchange>();
   private stream: ServerResponse | undefined;
   private streamKeepAlive: NodeJS.Timeout | undefined;
@@ -66,12 +68,20 @@ export class Session implements OpenSession {
     for (const id of ids) this.exchanges.set(idKey(id), exchange);
   }
 
+  /** The client cancelled a request: its exchange stops waiting for the answer. */
+  cancelled(id: RequestId): void {
+    const key = idKey(id);
+    const exchange = this.exchanges.get(key);
+    this.exchanges.delete(key);
+    exchange?.cancel(id);
+  }
+
   forgetExchange(exchange: Exchange): void {
     for (const key of exchange.pendingKeys()) if (this.exchanges.get(key) === exchange) this.exchanges.delete(key);
   }
 
-  deliver(message: JsonRpcMessage, related?: RequestId): void {
-    const text = JSON.stringify(message);
+  deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string): void {
+    const text = serialised ?? JSON.stringify(message);
     if (related !== undefined) {
       const key = idKey(related);
       const exchange = this.exchanges.get(key);

@@ -1,27 +1,31 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { classify, type JsonRpcMessage } from "../protocol/json-rpc.js";
-
-export interface StdioChildSpec {
-  command: string;
-  args: string[];
-  cwd?: string;
-  env: Record<string, string>;
-}
+import { once } from "node:events";
+import { intake } from "../protocol/intake.js";
+import { readLines } from "../protocol/line-reader.js";
+import { LineWriter } from "../protocol/line-writer.js";
+import { terminate } from "../process/terminate.js";
+import type { ChildConnection, ChildSpec } from "./child-connection.js";
 
 /** Lines longer than this from a child are dropped (Claude Code's own stdout limit is 16 MiB). */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** What a child may leave unread on its stdin before further messages to it are refused. */
+const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
+/** How long a child may take to exit once asked, before its process group is killed. */
+const STOP_GRACE_MS = 2000;
 
 /**
  * One stdio MCP server process: spawned without a shell in its own process group (so stopping it also stops
  * what an `npx`/`uv` wrapper started), newline-delimited JSON-RPC on stdin/stdout, stderr to our log.
  */
-export class StdioChild {
-  onmessage: (message: JsonRpcMessage) => void = () => {};
-  onexit: (reason: string) => void = () => {};
-  readonly process: ChildProcessWithoutNullStreams;
-  private exited = false;
+export class StdioChild implements ChildConnection {
+  onmessage: ChildConnection["onmessage"] = () => {};
+  onexit: ChildConnection["onexit"] = () => {};
+  private readonly process: ChildProcessWithoutNullStreams;
+  private readonly input: LineWriter;
+  private readonly exited: Promise<unknown>;
+  private gone = false;
 
-  constructor(spec: StdioChildSpec, log: (line: string) => void) {
+  constructor(spec: ChildSpec, log: (line: string) => void) {
     this.process = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
@@ -31,12 +35,18 @@ export class StdioChild {
       windowsHide: true,
     });
     const child = this.process;
+    this.exited = once(child, "exit").catch(() => {});
+    this.input = new LineWriter(child.stdin, MAX_UNREAD_BYTES);
     child.stdin.on("error", () => {}); // a child that died mid-write: reported through 'exit'
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
       for (const line of chunk.split("\n")) if (line.trim()) log(`[child ${child.pid}] ${line}`);
     });
-    this.readLines(log);
+    readLines(child.stdout, MAX_LINE_BYTES, {
+      line: (text) => this.receive(text, log),
+      oversized: (length) => log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`),
+      end: () => {},
+    });
     child.once("error", (error) => this.finish(`could not be started: ${error.message}`));
     child.once("exit", (code, signal) => this.finish(signal ? `killed by ${signal}` : `exited with code ${code}`));
   }
@@ -45,71 +55,30 @@ export class StdioChild {
     return this.process.pid;
   }
 
-  private readLines(log: (line: string) => void): void {
-    let pending = "";
-    this.process.stdout.setEncoding("utf8");
-    this.process.stdout.on("data", (chunk: string) => {
-      pending += chunk;
-      let newline: number;
-      while ((newline = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, newline).trim();
-        pending = pending.slice(newline + 1);
-        if (line) this.parse(line, log);
-      }
-      if (pending.length > MAX_LINE_BYTES) {
-        log(`dropped ${pending.length} bytes from the child without a newline`);
-        pending = "";
-      }
-    });
-  }
-
-  private parse(line: string, log: (line: string) => void): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      log(`ignoring a non-JSON line from the child: ${line.slice(0, 200)}`);
-      return;
-    }
-    for (const item of Array.isArray(value) ? value : [value]) {
-      const classified = classify(item);
-      if (classified.kind === "invalid") log(`ignoring an invalid message from the child (${classified.reason})`);
-      else this.onmessage(classified.message);
+  private receive(text: string, log: (line: string) => void): void {
+    const parsed = intake(text);
+    if (parsed.kind === "parse-error") return log(`ignoring a non-JSON line from the child: ${JSON.stringify(text.slice(0, 200))}`);
+    for (const item of parsed.items) {
+      if (item.kind === "invalid") log(`ignoring an invalid message from the child (${item.reason})`);
+      else this.onmessage(item.message, item.text);
     }
   }
 
-  send(message: JsonRpcMessage): void {
-    if (!this.exited) this.process.stdin.write(JSON.stringify(message) + "\n");
+  send(text: string): boolean {
+    return !this.gone && this.input.write(text);
   }
 
   private finish(reason: string): void {
-    if (this.exited) return;
-    this.exited = true;
+    if (this.gone) return;
+    this.gone = true;
     this.onexit(reason);
   }
 
-  get alive(): boolean {
-    return !this.exited;
-  }
-
-  /** Closes stdin, then SIGTERM, then SIGKILL to the whole process group. Resolves once it is gone. */
-  async stop(graceMs = 2000): Promise<void> {
+  async stop(): Promise<void> {
     const pid = this.process.pid;
-    if (this.exited || pid === undefined) return;
-    const gone = new Promise<void>((resolve) => this.process.once("exit", () => resolve()));
-    this.process.stdin.end();
-    signalGroup(pid, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
-    await gone;
-    clearTimeout(timer);
-    signalGroup(pid, "SIGKILL"); // grandchildren that outlived their parent
+    if (pid === undefined || this.process.exitCode !== null || this.process.signalCode !== null) return;
+    await terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: this.exited, stdin: this.process.stdin });
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(process.platform === "win32" ? pid : -pid, signal);
-  } catch {
-    // already gone
-  }
-}
+export const spawnStdioChild = (spec: ChildSpec, log: (line: string) => void): ChildConnection => new StdioChild(spec, log);

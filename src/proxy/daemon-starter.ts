@@ -1,17 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ServerConfig } from "../config/schema.js";
-import {
-  DaemonUnavailable,
-  addressFrom,
-  findDaemon,
-  isRemote,
-  startDaemon,
-  type AddressFields,
-  type DaemonAddress,
-} from "../manager/daemon-launcher.js";
-import { answerError, callManager, pingManager } from "../manager/manager-client.js";
-import { isListening } from "../manager/port-probe.js";
-import { readStopped, stoppedMessage } from "../manager/stop-marker.js";
+import type { ServerConfig } from "../config/server-config.js";
+import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
+import { findDaemon } from "../runtime/find-daemon.js";
+import { isRemote } from "../config/server-config.js";
+import { startDaemon } from "../runtime/start-daemon.js";
+import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
+import { isListening } from "../runtime/port-probe.js";
+import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
 
 export { DaemonUnavailable, type DaemonAddress };
 
@@ -31,7 +26,7 @@ export type DaemonTarget =
 export async function ensureDaemon(target: DaemonTarget, log: (line: string) => void): Promise<DaemonAddress> {
   if (target.kind === "url") return { url: await waitForUrl(target.url, target.startTimeoutMs) };
   const { server, home } = target;
-  if (isRemote(server)) return { url: await waitForUrl(new URL(server.url!), server.startTimeoutMs) };
+  if (isRemote(server)) return { url: await waitForUrl(new URL(server.url), server.startTimeoutMs) };
   if (server.disabled) throw new DaemonUnavailable(`server "${server.name}" is disabled in the config ("disabled": true)`);
 
   const found = await findDaemon(server, home);

@@ -12,6 +12,7 @@ import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./a
 import { Bridge } from "./bridge.js";
 import { ensureDaemon, type DaemonTarget } from "./daemon-starter.js";
 import { readLines } from "../protocol/line-reader.js";
+import { LineWriter } from "../protocol/line-writer.js";
 import { createLog } from "../logging/log.js";
 
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
@@ -80,6 +81,10 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   return { target, transport };
 }
 
+// Messages for the client wait while its stdout is full, and the daemon's session is held back meanwhile.
+const stdout = new LineWriter(process.stdout);
+stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
+
 let handshakeTimeoutMs = options.startTimeoutMs;
 const bridge = new Bridge({
   connect: async () => {
@@ -94,9 +99,7 @@ const bridge = new Bridge({
     const route = socketPath && existsSync(socketPath) ? { socketPath } : {};
     return transports[transport]({ url, ...route, headers, log });
   },
-  write: (line) => {
-    process.stdout.write(line + "\n");
-  },
+  write: (line) => stdout.write(line),
   log,
   get handshakeTimeoutMs() {
     return handshakeTimeoutMs;

@@ -117,6 +117,14 @@ export class SessionSocketTransport implements UpstreamTransport {
     });
   }
 
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
   private lose(reason: string): void {
     if (this.lost || this.closed) return;
     this.lost = true;

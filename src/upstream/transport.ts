@@ -17,6 +17,9 @@ export interface UpstreamTransport {
   onmessage: (message: JsonRpcMessage, text: string) => void;
   /** The daemon session is gone without a send to report it (e.g. the event stream broke). */
   onlost: (reason: string) => void;
+  /** Stop reading what the daemon sends, and go on; where the transport can hold the daemon back. */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface UpstreamOptions {

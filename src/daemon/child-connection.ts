@@ -1,0 +1,25 @@
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+
+/** How to start one stdio server process. */
+export interface ChildSpec {
+  command: string;
+  args: string[];
+  cwd?: string;
+  env: Record<string, string>;
+}
+
+/** One running server process as the daemon core sees it: lines of JSON-RPC in and out, and its end. */
+export interface ChildConnection {
+  readonly pid: number | undefined;
+  /** A valid message from the child, with its text on one line. */
+  onmessage: (message: JsonRpcMessage, text: string) => void;
+  /** The process is gone (exited, killed, or could not be started); said once. */
+  onexit: (reason: string) => void;
+  /** Writes one message line; false when the child is gone or too far behind reading its input. */
+  send(text: string): boolean;
+  /** Ends the process and its process group; resolves once it is gone. */
+  stop(): Promise<void>;
+}
+
+/** Starts a child: the real one spawns a process (stdio-child.ts); unit tests hand in fakes. */
+export type SpawnChild = (spec: ChildSpec, log: (line: string) => void) => ChildConnection;

@@ -1,0 +1,284 @@
+import {
+  ErrorCode,
+  errorResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from "../protocol/json-rpc.js";
+import { invalidRequest } from "../protocol/intake.js";
+import { listChangedNotifications } from "../protocol/list-changes.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import type { Backend, SessionPort } from "./backend.js";
+import { LogLevels } from "./log-levels.js";
+import { RequestTable, type Forwarded } from "./request-table.js";
+import { ServerRequests } from "./server-requests.js";
+import { SupervisedChild, type SupervisedChildOptions } from "./supervised-child.js";
+import { Subscriptions } from "./subscriptions.js";
+
+export interface SessionRouterOptions {
+  child: Omit<SupervisedChildOptions, "wanted">;
+  /** Prefix of the ids server->client requests get (random per daemon run unless a test fixes it). */
+  serverRequestIdPrefix?: string;
+}
+
+/**
+ * One stdio server shared by many sessions, and nobody can tell. Ids are rewritten into the child's id space
+ * and back; `initialize` reaches the child once and later sessions get the kept answer; progress tokens,
+ * cancellations and server requests are mapped per session; notifications go to whoever should see them.
+ * The child's life (start, restart, failure) is the SupervisedChild's; its sessions carry on through it.
+ */
+export class SessionRouter implements Backend {
+  private readonly child: SupervisedChild;
+  private readonly sessions = new Set<SessionPort>();
+  private readonly requests = new RequestTable();
+  private readonly serverRequests: ServerRequests;
+  private readonly subscriptions = new Subscriptions();
+  private readonly logLevels = new LogLevels();
+  private readonly log: (line: string) => void;
+
+  constructor(options: SessionRouterOptions) {
+    this.log = options.child.log;
+    this.child = new SupervisedChild({ ...options.child, wanted: () => this.sessions.size > 0 });
+    this.child.onmessage = (message, text) => this.fromChild(message, text);
+    this.child.onexit = (reason) => this.childExited(reason);
+    this.child.onready = (restarted) => this.childReady(restarted);
+    this.serverRequests = new ServerRequests(options.serverRequestIdPrefix);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  status() {
+    return { ...this.child.status(), sessions: this.sessions.size, inFlight: this.requests.size };
+  }
+
+  attach(session: SessionPort): void {
+    this.sessions.add(session);
+  }
+
+  /** The session is gone: its requests are cancelled at the child, its server requests refused, its subscriptions dropped. */
+  detach(session: SessionPort): void {
+    if (!this.sessions.delete(session)) return;
+    for (const entry of this.requests.entries()) {
+      if (entry.session !== session) continue;
+      this.requests.delete(entry);
+      if (entry.sent) this.cancelAtChild(entry.childId, "client session ended");
+    }
+    for (const childId of this.serverRequests.sessionEnded(session)) {
+      this.child.send(errorResponse(childId, ErrorCode.InternalError, "the client session that was asked has ended"));
+    }
+    for (const uri of this.subscriptions.drop(session)) this.tellChild("resources/unsubscribe", { uri });
+    this.logLevels.drop(session);
+  }
+
+  handle(session: SessionPort, message: JsonRpcMessage, text?: string): void {
+    if (!("method" in message)) return this.fromClientResponse(session, message);
+    if (!("id" in message)) return this.fromClientNotification(session, message, text);
+    void this.fromClientRequest(session, message).catch((error: Error) =>
+      session.deliver(errorResponse(message.id, ErrorCode.ConnectionClosed, `mcp-session-manager: ${error.message}`), message.id),
+    );
+  }
+
+  private async fromClientRequest(session: SessionPort, request: JsonRpcRequest): Promise<void> {
+    const answer = (result: Record<string, unknown>) => session.deliver({ jsonrpc: "2.0", id: request.id, result }, request.id);
+    if (this.requests.fromClient(session, request.id)) {
+      return session.deliver(invalidRequest(request.id, "a request with this id is already in flight"), request.id);
+    }
+    switch (request.method) {
+      case "initialize": {
+        this.child.initializeWith(request.params ?? {});
+        await this.child.whenReady();
+        return answer(this.negotiated(request.params?.protocolVersion));
+      }
+      case "resources/subscribe":
+      case "resources/unsubscribe": {
+        const uri = request.params?.uri;
+        if (typeof uri !== "string") break; // let the child report the bad params
+        const childHears =
+          request.method === "resources/subscribe"
+            ? this.subscriptions.subscribe(uri, session)
+            : this.subscriptions.unsubscribe(uri, session);
+        if (!childHears) return answer({});
+        break;
+      }
+      case "logging/setLevel": {
+        const level = request.params?.level;
+        if (!LogLevels.isLevel(level)) break;
+        this.logLevels.set(session, level);
+        await this.child.whenReady();
+        const result = await this.child.request("logging/setLevel", { level: this.logLevels.childLevel() });
+        if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
+        return answer({});
+      }
+    }
+    this.forward(session, request);
+  }
+
+  /**
+   * The first session's handshake initialized the child; a later one is answered in the protocol version it asked
+   * for when the child's is at least as new (messages only gain optional fields from one version to the next),
+   * else in the child's.
+   */
+  private negotiated(asked: unknown): Record<string, unknown> {
+    const result = this.child.initializeResult!;
+    const spoken = result.protocolVersion;
+    const agreed =
+      typeof asked === "string" && typeof spoken === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) && asked < spoken
+        ? asked
+        : spoken;
+    return { ...result, protocolVersion: agreed };
+  }
+
+  /** Sends the request on under a child id; it waits (still cancellable) while the child is not ready. */
+  private forward(session: SessionPort, request: JsonRpcRequest): void {
+    const childId = this.child.nextId();
+    const entry: Forwarded = { session, id: request.id, childId, method: request.method, sent: false };
+    let params = request.params;
+    const meta = params?._meta as Record<string, unknown> | undefined;
+    const token = meta?.progressToken;
+    if (typeof token === "string" || typeof token === "number") {
+      entry.progress = { client: token, child: `p${childId}` };
+      params = { ...params, _meta: { ...meta, progressToken: entry.progress.child } };
+    }
+    this.requests.add(entry);
+    const send = () => {
+      if (!this.requests.has(entry)) return; // cancelled, or its session left, while the child was starting
+      entry.sent = true;
+      const rewritten = { jsonrpc: "2.0" as const, id: childId, method: request.method, ...(params ? { params } : {}) };
+      if (!this.child.send(rewritten)) this.fail(entry, "the server does not read its input; the request was not sent");
+    };
+    if (this.child.ready) return send();
+    this.child.whenReady().then(send, (error: Error) => this.fail(entry, error.message));
+  }
+
+  private fail(entry: Forwarded, reason: string): void {
+    if (!this.requests.has(entry)) return;
+    this.requests.delete(entry);
+    entry.session.deliver(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-session-manager: ${reason}`), entry.id);
+  }
+
+  private fromClientNotification(session: SessionPort, notification: JsonRpcNotification, text: string | undefined): void {
+    switch (notification.method) {
+      case "notifications/initialized":
+        return; // the child had its own, once
+      case "notifications/cancelled": {
+        const requestId = notification.params?.requestId;
+        if (typeof requestId !== "string" && typeof requestId !== "number") return;
+        const entry = this.requests.fromClient(session, requestId);
+        if (!entry) return; // answered already, or never sent: nothing later is affected
+        this.requests.delete(entry);
+        if (entry.sent) this.cancelAtChild(entry.childId, notification.params?.reason);
+        return;
+      }
+    }
+    if (this.child.ready) this.child.send(notification, text);
+  }
+
+  private cancelAtChild(childId: number, reason: unknown): void {
+    const params = typeof reason === "string" ? { requestId: childId, reason } : { requestId: childId };
+    this.child.send({ jsonrpc: "2.0", method: "notifications/cancelled", params });
+  }
+
+  private fromClientResponse(session: SessionPort, response: JsonRpcResponse): void {
+    if (response.id === null) return;
+    const childId = this.serverRequests.answered(session, response.id);
+    if (childId !== undefined) this.child.send({ ...response, id: childId }); // never what this session was not asked
+  }
+
+  private fromChild(message: JsonRpcMessage, text: string): void {
+    if (!("method" in message)) return this.fromChildResponse(message);
+    if ("id" in message) return this.fromChildRequest(message);
+    this.fromChildNotification(message, text);
+  }
+
+  private fromChildResponse(response: JsonRpcResponse): void {
+    if (response.id === null) return this.log(`child sent an error without an id: ${JSON.stringify(response).slice(0, 300)}`);
+    const entry = this.requests.fromChild(response.id);
+    if (!entry) return; // cancelled, or its session is gone
+    this.requests.delete(entry);
+    entry.session.deliver({ ...response, id: entry.id }, entry.id);
+  }
+
+  private fromChildRequest(request: JsonRpcRequest): void {
+    if (request.method === "ping") {
+      this.child.send({ jsonrpc: "2.0", id: request.id, result: {} });
+      return;
+    }
+    // Stdio carries no hint of which client request caused this one. Rule: the one session with requests in
+    // flight, or the one session connected; otherwise refuse rather than guess whose user to ask.
+    const busy = this.requests.busySessions();
+    const candidates = busy.size > 0 ? busy : this.sessions;
+    if (candidates.size !== 1) {
+      const why = busy.size > 1 ? `${busy.size} sessions have requests in flight` : `${candidates.size} sessions are connected`;
+      const message = `mcp-session-manager cannot tell which client session ${request.method} is for (${why})`;
+      this.child.send(errorResponse(request.id, ErrorCode.InternalError, message));
+      return;
+    }
+    const session = [...candidates][0]!;
+    const id = this.serverRequests.route(session, request.id);
+    const related = this.requests.entries().filter((entry) => entry.session === session);
+    session.deliver({ ...request, id }, related.length === 1 ? related[0]!.id : undefined);
+  }
+
+  private fromChildNotification(notification: JsonRpcNotification, text: string): void {
+    const params = notification.params ?? {};
+    switch (notification.method) {
+      case "notifications/progress": {
+        const entry = this.requests.byProgressToken(params.progressToken);
+        if (entry?.progress)
+          entry.session.deliver({ ...notification, params: { ...params, progressToken: entry.progress.client } }, entry.id);
+        return;
+      }
+      case "notifications/message": {
+        for (const session of this.sessions)
+          if (this.logLevels.admits(session, params.level)) session.deliver(notification, undefined, text);
+        return;
+      }
+      case "notifications/resources/updated": {
+        for (const session of this.subscriptions.of(String(params.uri))) session.deliver(notification, undefined, text);
+        return;
+      }
+      case "notifications/cancelled": {
+        // The child withdraws a request it made of a client.
+        for (const { session, id } of this.serverRequests.withdrawn(params.requestId as string | number)) {
+          session.deliver({ ...notification, params: { ...params, requestId: id } });
+        }
+        return;
+      }
+    }
+    for (const session of this.sessions) session.deliver(notification, undefined, text);
+  }
+
+  /** The child died: what it was working on is lost (those requests fail with their own ids); the rest waits. */
+  private childExited(reason: string): void {
+    for (const entry of this.requests.entries()) {
+      if (entry.sent) this.fail(entry, `${reason} while handling this request; it is being restarted`);
+    }
+    this.serverRequests.clear();
+  }
+
+  /** A restarted child knows nothing: give it back the subscriptions and log level the sessions hold. */
+  private childReady(restarted: boolean): void {
+    if (!restarted) return;
+    for (const uri of this.subscriptions.uris()) this.tellChild("resources/subscribe", { uri });
+    if (this.logLevels.any) this.tellChild("logging/setLevel", { level: this.logLevels.childLevel() });
+    for (const notification of listChangedNotifications(this.child.initializeResult)) {
+      for (const session of this.sessions) session.deliver(notification);
+    }
+  }
+
+  /** A request of the daemon's own whose answer only matters to the log. */
+  private tellChild(method: string, params: Record<string, unknown>): void {
+    if (!this.child.ready) return;
+    this.child.request(method, params).then(
+      (response) => "error" in response && this.log(`${method} ${JSON.stringify(params)} refused by the server: ${response.error.message}`),
+      (error: Error) => this.log(`${method} not confirmed: ${error.message}`),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.child.stop();
+  }
+}

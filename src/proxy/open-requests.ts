@@ -1,0 +1,92 @@
+import { ErrorCode, errorResponse, idKey, type RequestId } from "../protocol/json-rpc.js";
+
+/** Collects the answers to the requests of one client batch (MCP 2025-03-26) into one array. */
+export interface Batch {
+  waiting: number;
+  answers: string[];
+}
+
+/** A request the client sent and has not been answered yet. */
+export interface Pending {
+  id: RequestId;
+  method: string;
+  batch?: Batch;
+  /** The upstream generation the request was sent on; undefined while it waits in the queue. */
+  sentOn?: number;
+  /** The daemon accepted it and will answer on its event stream (legacy SSE): only a lost session fails it. */
+  accepted?: boolean;
+}
+
+/**
+ * The client's open requests: every answer the client sees carries one of its own ids, and each is written
+ * once. Answers to a batch's requests are written together, as one array.
+ */
+export class OpenRequests {
+  private readonly pending = new Map<string, Pending>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  open(id: RequestId, method: string, batch?: Batch): Pending {
+    const entry: Pending = batch ? { id, method, batch } : { id, method };
+    this.pending.set(idKey(id), entry);
+    return entry;
+  }
+
+  get(id: RequestId): Pending | undefined {
+    return this.pending.get(idKey(id));
+  }
+
+  /** Whether the entry still waits for its answer (not answered, cancelled or failed meanwhile). */
+  isOpen(entry: Pending): boolean {
+    return this.pending.get(idKey(entry.id)) === entry;
+  }
+
+  entries(): Pending[] {
+    return [...this.pending.values()];
+  }
+
+  /** The client gave up on the request (it cancelled it): nothing is written for it any more. */
+  forget(id: RequestId): void {
+    this.pending.delete(idKey(id));
+    this.notifyIfIdle();
+  }
+
+  /** Writes the one answer a request gets, and forgets the request. */
+  answer(entry: Pending, text: string): void {
+    if (!this.isOpen(entry)) return;
+    this.pending.delete(idKey(entry.id));
+    if (entry.batch) this.answerBatch(entry.batch, text);
+    else this.write(text);
+    this.notifyIfIdle();
+  }
+
+  /** Answers the request with a connection error that says why. */
+  fail(entry: Pending, reason: string): void {
+    this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-proxy: ${reason}`)));
+  }
+
+  /** One answer of a batch; the array is written once every request of the batch has one. */
+  answerBatch(batch: Batch, text: string): void {
+    batch.answers.push(text);
+    batch.waiting -= 1;
+    if (batch.waiting === 0) this.write(`[${batch.answers.join(",")}]`);
+  }
+
+  /** Resolves once every request the client sent has been answered (stdin closed: finish, then exit). */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIfIdle(): void {
+    if (this.pending.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

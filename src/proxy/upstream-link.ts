@@ -1,0 +1,249 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/json-rpc.js";
+import { listChangedNotifications } from "../protocol/list-changes.js";
+import type { UpstreamTransport } from "../upstream/transport.js";
+import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
+import type { OpenRequests, Pending } from "./open-requests.js";
+
+export interface UpstreamLinkOptions {
+  /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
+  connect: () => Promise<UpstreamTransport>;
+  requests: OpenRequests;
+  /** Writes one line to the client. */
+  write: (line: string) => void;
+  log: (line: string) => void;
+  /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
+  handshakeTimeoutMs: number;
+}
+
+/** A message for the daemon, with the text it arrived as. */
+export interface Outgoing {
+  message: JsonRpcMessage;
+  text: string;
+}
+
+const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
+const RETRY_AFTER_LOSS_MS = 200;
+
+/**
+ * The daemon side of the proxy: one daemon session at a time, numbered by generation. Messages wait in order
+ * while there is none; a session that ends is rebuilt by replaying the client's handshake under an id of our
+ * own; each send reports its own fate, so a message the daemon never saw is sent again and a request it may
+ * have run is answered with an error. Anything from an older generation is stale and dropped.
+ */
+export class UpstreamLink {
+  private transport: UpstreamTransport | undefined;
+  private connecting: Promise<void> | undefined;
+  private generation = 0;
+  private queue: Outgoing[] = [];
+  /** The client's handshake, replayed to each new daemon session. */
+  private initialize: Outgoing | undefined;
+  private initialized: Outgoing | undefined;
+  /** True once the daemon answered the client's initialize: every later daemon session needs it replayed. */
+  private sessionInitialized = false;
+  private replayWaiter: { id: string; resolve: (response: JsonRpcResponse) => void; reject: (error: Error) => void } | undefined;
+  private closing = false;
+  private paused = false;
+
+  constructor(private readonly options: UpstreamLinkOptions) {}
+
+  /** The client starts (or restarts) its handshake: this is what later daemon sessions are given. */
+  handshakeStarted(initialize: Outgoing): void {
+    this.initialize = initialize;
+    this.initialized = undefined;
+    this.sessionInitialized = false;
+  }
+
+  handshakeCompleted(initialized: Outgoing): void {
+    this.initialized = initialized;
+  }
+
+  /** The client cannot take more for now (its stdout is full): stop reading the daemon until it can. */
+  pause(paused: boolean): void {
+    this.paused = paused;
+    if (paused) this.transport?.pause?.();
+    else this.transport?.resume?.();
+  }
+
+  send(outgoing: Outgoing): void {
+    const transport = this.transport;
+    if (!transport || this.connecting) {
+      this.queue.push(outgoing);
+      void this.ensureConnected();
+      return;
+    }
+    this.sendOn(transport, this.generation, outgoing);
+  }
+
+  private pendingOf(message: JsonRpcMessage): Pending | undefined {
+    return "method" in message && "id" in message ? this.options.requests.get(message.id) : undefined;
+  }
+
+  private sendOn(transport: UpstreamTransport, generation: number, outgoing: Outgoing): void {
+    const entry = this.pendingOf(outgoing.message);
+    if (entry) {
+      entry.sentOn = generation;
+      entry.accepted = false;
+    }
+    transport.send(outgoing.message, outgoing.text).then(
+      () => {
+        if (entry) entry.accepted = true;
+      },
+      (error: unknown) => this.sendFailed(outgoing, entry, generation, error),
+    );
+  }
+
+  /** Each send reports its own fate: resent if the daemon never saw it, answered with an error otherwise. */
+  private sendFailed(outgoing: Outgoing, entry: Pending | undefined, generation: number, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    const current = entry !== undefined && this.options.requests.isOpen(entry) && entry.sentOn === generation;
+    if (entry && !current) return; // cancelled, or already answered
+    if (needsNewSession(error)) this.sessionLost(generation, reason);
+    if (error instanceof UpstreamError && !error.delivered && needsNewSession(error)) {
+      // The daemon never saw it: out again on the rebuilt session, and the client never knows.
+      if (entry) entry.sentOn = undefined;
+      this.send(outgoing);
+      return;
+    }
+    if (entry) {
+      const lost = needsNewSession(error) ? `connection to the daemon was lost (${reason}); the request may not have completed` : reason;
+      this.options.requests.fail(entry, lost);
+    } else {
+      this.options.log(`daemon refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
+    }
+  }
+
+  /** The daemon session of `generation` is gone: fail what it had, then rebuild. */
+  private sessionLost(generation: number, reason: string): void {
+    if (generation !== this.generation || this.closing) return;
+    this.generation += 1;
+    const lost = this.transport;
+    this.transport = undefined;
+    void lost?.close(0);
+    this.options.log(`daemon session lost: ${reason}`);
+    this.replayWaiter?.reject(new Error(`the daemon session was lost again (${reason})`));
+    // Requests whose answers were to come on the lost session's event stream.
+    for (const entry of this.options.requests.entries()) {
+      if (entry.sentOn === generation && entry.accepted) {
+        this.options.requests.fail(entry, `connection to the daemon was lost (${reason}); the request may not have completed`);
+      }
+    }
+    // Rebuild at once, so notifications resume and the next call does not wait for a handshake.
+    if (this.sessionInitialized) void this.ensureConnected();
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.transport || this.closing) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    const generation = this.generation;
+    const deadline = Date.now() + this.options.handshakeTimeoutMs;
+    let transport: UpstreamTransport | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        transport = await this.options.connect();
+        transport.onmessage = (message, text) => this.fromDaemon(generation, message, text);
+        transport.onlost = (reason) => this.sessionLost(generation, reason);
+        await transport.start();
+        if (this.sessionInitialized) await this.replayHandshake(transport, generation);
+        break;
+      } catch (error) {
+        void transport?.close(0);
+        transport = undefined;
+        const reason = error instanceof Error ? error.message : String(error);
+        // A daemon that is dying or still coming up refuses connections for a moment: try again until the
+        // start deadline. Anything else (bad config, a daemon that failed to start) is final for this attempt.
+        if (needsNewSession(error) && Date.now() < deadline && !this.closing && generation === this.generation) {
+          await sleep(Math.min(50 * 2 ** attempt, 1000));
+          continue;
+        }
+        this.options.log(`cannot connect: ${reason}`);
+        this.failQueued(reason);
+        return;
+      }
+    }
+    if (this.closing || generation !== this.generation) {
+      // Lost again while being set up (a flapping daemon): try once more shortly, the queue still waits.
+      void transport.close(0);
+      if (!this.closing) setTimeout(() => void this.ensureConnected(), RETRY_AFTER_LOSS_MS);
+      return;
+    }
+    this.transport = transport;
+    if (this.paused) transport.pause?.();
+    const queued = this.queue;
+    this.queue = [];
+    for (const outgoing of queued) this.sendOn(transport, generation, outgoing);
+  }
+
+  private async replayHandshake(transport: UpstreamTransport, generation: number): Promise<void> {
+    const original = this.initialize!.message as JsonRpcRequest;
+    const id = `${REINIT_ID_PREFIX}${generation}`;
+    const answered = new Promise<JsonRpcResponse>((resolve, reject) => {
+      const ms = this.options.handshakeTimeoutMs;
+      const timer = setTimeout(() => reject(new Error(`the daemon did not answer the replayed initialize within ${ms} ms`)), ms);
+      this.replayWaiter = {
+        id,
+        resolve: (response) => (clearTimeout(timer), resolve(response)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+    });
+    try {
+      await transport.send({ ...original, id });
+      const response = await answered;
+      if ("error" in response) throw new Error(`daemon refused the replayed initialize: ${response.error.message}`);
+      this.options.log(`re-initialized the daemon session (protocol ${String(response.result.protocolVersion)})`);
+      if (this.initialized) await transport.send(this.initialized.message, this.initialized.text);
+      // A restarted server may offer different tools or resources: let the client refresh what it caches.
+      for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification));
+    } finally {
+      this.replayWaiter = undefined;
+    }
+  }
+
+  private failQueued(reason: string): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const { message } of queued) {
+      const entry = this.pendingOf(message);
+      if (entry) this.options.requests.fail(entry, reason);
+      else if ("method" in message) this.options.log(`dropped ${message.method}: no daemon to deliver it to`);
+    }
+  }
+
+  private fromDaemon(generation: number, message: JsonRpcMessage, text: string): void {
+    if ("method" in message) {
+      // Server request or notification (progress, logging, sampling...); from a session already given up
+      // on, any answer would go to the wrong session.
+      if (generation === this.generation) this.options.write(text);
+      return;
+    }
+    const id = message.id;
+    if (id === null) return this.options.log(`daemon sent an error without an id: ${text.slice(0, 300)}`);
+    if (this.replayWaiter?.id === id) {
+      const waiter = this.replayWaiter;
+      this.replayWaiter = undefined;
+      return waiter.resolve(message);
+    }
+    const entry = this.options.requests.get(id);
+    if (!entry || entry.sentOn !== generation) {
+      // Cancelled, already answered, or never asked: an unknown id makes clients drop the connection.
+      return this.options.log(`dropped a response for id ${JSON.stringify(id)} that no pending request has`);
+    }
+    if (entry.method === "initialize" && "result" in message) this.sessionInitialized = true;
+    this.options.requests.answer(entry, text);
+  }
+
+  /** Ends the daemon session within `timeoutMs`; nothing is sent afterwards. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    this.queue = [];
+    const transport = this.transport;
+    this.transport = undefined;
+    await transport?.close(timeoutMs);
+  }
+}
