@@ -108,16 +108,16 @@ export class SupervisedChild {
       if (this.options.clock.now() - this.failedAt < RETRY_FAILED_AFTER_MS) return Promise.reject(new Error(this.failedMessage()));
       this.policy.reset(); // long enough: the cause may be fixed, try once more
     }
+    // Launched first, so that a start that times out is reported with its own reason before a waiter gives up.
+    if (this.state === "idle" || this.state === "failed") this.launch();
     const timeout = this.options.startTimeoutMs;
-    const waiting = new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const timer = this.options.clock.setTimeout(() => {
         this.waiters = this.waiters.filter((waiter) => waiter.timer !== timer);
         reject(new Error(`the server is not ready after ${timeout} ms (${this.lastError ?? "still starting"})`));
       }, timeout);
       this.waiters.push({ resolve, reject, timer });
     });
-    if (this.state === "idle" || this.state === "failed") this.launch();
-    return waiting;
   }
 
   /** Sends a message to the running child; false when there is none or it does not keep up reading. */
@@ -164,7 +164,10 @@ export class SupervisedChild {
     connection.onexit = (reason) => this.exited(connection, reason);
     log(`started child pid ${connection.pid}: ${[spec.command, ...spec.args].join(" ")}`);
     if (connection.pid !== undefined) this.options.onChildStarted?.(connection.pid);
-    void this.initialize(connection);
+    // Unanswered within the start timeout: a failed start, said before any waiter gives up on it.
+    const ms = this.options.startTimeoutMs;
+    const deadline = this.options.clock.setTimeout(() => this.kill(connection, `the server did not answer initialize within ${ms} ms`), ms);
+    void this.initialize(connection).finally(() => this.options.clock.clearTimeout(deadline));
   }
 
   private async initialize(connection: ChildConnection): Promise<void> {
@@ -172,8 +175,8 @@ export class SupervisedChild {
     try {
       response = await this.request("initialize", this.initializeParams!);
     } catch (error) {
-      // Unanswered within the start timeout (or not sent): a failed start. Its exit brings the backoff.
-      if (connection === this.connection) this.kill(connection, (error as Error).message);
+      // Not sent, or not answered in time: a failed start. Its exit brings the backoff.
+      if (connection === this.connection && this.stopReason === undefined) this.kill(connection, (error as Error).message);
       return;
     }
     if (connection !== this.connection) return;
@@ -191,6 +194,7 @@ export class SupervisedChild {
 
   private kill(connection: ChildConnection, reason: string): void {
     this.stopReason = reason;
+    this.lastError = reason;
     void connection.stop();
   }
 

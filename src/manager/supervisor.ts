@@ -4,6 +4,7 @@ import { logPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
+import { RestartPolicy } from "../runtime/restart-policy.js";
 import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
@@ -34,9 +35,6 @@ export interface SupervisionContext {
   log: (line: string) => void;
 }
 
-/** A daemon that ran this long before dying is not crash-looping: its next crash starts a fresh count. */
-const STABLE_AFTER_MS = 60_000;
-const MAX_BACKOFF_MS = 30_000;
 /** Health checks missed in a row before a daemon that still runs is presumed hung and restarted. */
 const HEALTH_STRIKES = 3;
 /** How often an adopted daemon (not our child, so no exit event) is checked for life. */
@@ -60,7 +58,7 @@ export class SupervisedDaemon {
   private wanted = false;
   private runningSince = 0;
   private restarts = 0;
-  private failures = 0;
+  private readonly policy: RestartPolicy;
   private lastError: string | undefined;
   private lastHealth: DaemonHealth | undefined;
   private healthStrikes = 0;
@@ -72,7 +70,9 @@ export class SupervisedDaemon {
   constructor(
     public server: ServerConfig,
     private readonly context: SupervisionContext,
-  ) {}
+  ) {
+    this.policy = new RestartPolicy({ limit: context.settings.restartLimit, backoffMs: context.settings.restartBackoffMs });
+  }
 
   get name(): string {
     return this.server.name;
@@ -104,7 +104,7 @@ export class SupervisedDaemon {
     clearStopped(this.name, this.context.home);
     if (this.state === "failed") {
       this.state = "stopped";
-      this.failures = 0;
+      this.policy.reset();
     }
     return this.bringUp();
   }
@@ -258,17 +258,17 @@ export class SupervisedDaemon {
       this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
       return;
     }
-    this.failures = ranFor >= STABLE_AFTER_MS ? 1 : this.failures + 1;
-    if (this.failures > this.context.settings.restartLimit) {
+    const decision = this.policy.crashed(ranFor);
+    const failures = this.policy.failuresInARow;
+    if (!decision.restart) {
       this.state = "failed";
-      this.log(`giving up after ${this.failures} failures in a row: ${reason}`);
+      this.log(`giving up after ${failures} failures in a row: ${reason}`);
       this.settle(new SupervisorRefusal(503, this.failedMessage()));
       return;
     }
-    // One crash is restarted at once (proxies are waiting); a crash loop backs off, doubling each time.
-    const delay = this.failures === 1 ? 0 : Math.min(MAX_BACKOFF_MS, this.context.settings.restartBackoffMs * 2 ** (this.failures - 2));
+    const delay = decision.delayMs;
     this.state = "backing-off";
-    this.log(`restarting in ${delay} ms (failure ${this.failures} of at most ${this.context.settings.restartLimit + 1})`);
+    this.log(`restarting in ${delay} ms (failure ${failures} of at most ${this.context.settings.restartLimit + 1})`);
     this.backoffTimer = setTimeout(() => {
       if (!this.wanted || this.state !== "backing-off") return;
       this.restarts += 1;
@@ -290,7 +290,7 @@ export class SupervisedDaemon {
 
   private failedMessage(): string {
     return (
-      `daemon "${this.name}" failed ${this.failures} times in a row and is not restarted any more ` +
+      `daemon "${this.name}" failed ${this.policy.failuresInARow} times in a row and is not restarted any more ` +
       `(last: ${this.lastError ?? "unknown"}); see ${logPath(this.name, this.context.home)}, fix the cause, then: mcp-manager start ${this.name}`
     );
   }

@@ -1,4 +1,5 @@
-import { classify, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { intake } from "../protocol/intake.js";
 import { UpstreamError } from "./upstream-error.js";
 
 /**
@@ -6,23 +7,15 @@ import { UpstreamError } from "./upstream-error.js";
  * The daemon's own text is relayed as is when it is one message on one line: no re-serialising.
  */
 export function parseIncoming(data: string, log: (line: string) => void): Array<[JsonRpcMessage, string]> {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    log(`ignoring a message from the daemon that is not JSON: ${data.slice(0, 200)}`);
+  const parsed = intake(data);
+  if (parsed.kind === "parse-error") {
+    log(`ignoring a message from the daemon that is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
     return [];
   }
-  const single = !Array.isArray(value);
   const out: Array<[JsonRpcMessage, string]> = [];
-  for (const item of single ? [value] : (value as unknown[])) {
-    const classified = classify(item);
-    if (classified.kind === "invalid") {
-      log(`ignoring an invalid message from the daemon (${classified.reason}): ${JSON.stringify(item).slice(0, 200)}`);
-      continue;
-    }
-    const text = single && !data.includes("\n") ? data : JSON.stringify(item);
-    out.push([classified.message, text]);
+  for (const item of parsed.items) {
+    if (item.kind === "invalid") log(`ignoring an invalid message from the daemon (${item.reason})`);
+    else out.push([item.message, item.text]);
   }
   return out;
 }

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Bridge } from "../../src/proxy/bridge.js";
+import type { JsonRpcMessage } from "../../src/protocol/json-rpc.js";
+import type { UpstreamTransport } from "../../src/upstream/transport.js";
+import { UpstreamError } from "../../src/upstream/upstream-error.js";
+import { settle } from "./helpers/recording-session.js";
+
+/** One daemon session in memory: it records what the proxy sends and answers initialize by itself. */
+class FakeUpstream implements UpstreamTransport {
+  onmessage: UpstreamTransport["onmessage"] = () => {};
+  onlost: UpstreamTransport["onlost"] = () => {};
+  readonly sent: JsonRpcMessage[] = [];
+  /** Makes the next sends fail this way. */
+  failWith: UpstreamError | undefined;
+  closed = false;
+  paused = false;
+
+  async start(): Promise<void> {}
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.sent.push(message);
+    if ("method" in message && message.method === "initialize" && "id" in message) {
+      queueMicrotask(() =>
+        this.answer({
+          jsonrpc: "2.0",
+          id: message.id,
+          result: { protocolVersion: "2025-06-18", capabilities: { tools: { listChanged: true } } },
+        }),
+      );
+    }
+  }
+
+  answer(message: JsonRpcMessage): void {
+    this.onmessage(message, JSON.stringify(message));
+  }
+
+  requests(method: string) {
+    return this.sent.filter((m) => "method" in m && "id" in m && m.method === method);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function bridge(options: { connectError?: Error } = {}) {
+  const upstreams: FakeUpstream[] = [];
+  const written: string[] = [];
+  const logged: string[] = [];
+  const core = new Bridge({
+    connect: async () => {
+      if (options.connectError) throw options.connectError;
+      const upstream = new FakeUpstream();
+      upstreams.push(upstream);
+      return upstream;
+    },
+    write: (line) => written.push(line),
+    log: (line) => logged.push(line),
+    handshakeTimeoutMs: 1000,
+  });
+  const output = () => written.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const current = () => upstreams.at(-1)!;
+  return { core, upstreams, written, logged, output, current };
+}
+
+const line = (value: unknown) => JSON.stringify(value);
+const INITIALIZE = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {} } };
+
+async function initialized() {
+  const setup = bridge();
+  setup.core.handleLine(line(INITIALIZE));
+  await settle();
+  setup.core.handleLine(line({ jsonrpc: "2.0", method: "notifications/initialized" }));
+  await settle();
+  setup.written.length = 0;
+  return setup;
+}
+
+describe("bridge: the proxy's core between stdin/stdout and one daemon session", () => {
+  test("bad input: -32700 with id null, -32600 with the id when usable, nothing for the rest; never fatal", async () => {
+    const { core, output, logged, upstreams } = bridge();
+    core.handleLine("{oops");
+    core.handleLine(line({ jsonrpc: "2.0", id: 5, method: 12 }));
+    core.handleLine(line({ jsonrpc: "2.0", method: 12 }));
+    core.handleLine("[]");
+    await settle();
+    assert.deepEqual(
+      output().map((m) => [m.id, (m.error as { code: number }).code]),
+      [
+        [null, -32700],
+        [5, -32600],
+      ],
+    );
+    assert.equal(logged.length, 2);
+    assert.equal(upstreams.length, 0, "nothing reached the daemon");
+  });
+
+  test("server/discover is answered at once with -32601, without waiting for a daemon", async () => {
+    const { core, output, upstreams } = bridge();
+    core.handleLine(line({ jsonrpc: "2.0", id: "d", method: "server/discover" }));
+    assert.equal((output()[0]!.error as { code: number }).code, -32601);
+    assert.equal(upstreams.length, 0);
+  });
+
+  test("a batch is answered with one array, invalid members included, once every request has its answer", async () => {
+    const { core, current, written } = await initialized();
+    core.handleLine(
+      line([
+        { jsonrpc: "2.0", id: 1, method: "tools/list" },
+        { jsonrpc: "2.0", id: 2, method: 7 },
+        { jsonrpc: "2.0", id: 3, method: "ping" },
+      ]),
+    );
+    await settle();
+    current().answer({ jsonrpc: "2.0", id: 3, result: {} });
+    assert.equal(written.length, 0, "not before the last answer");
+    current().answer({ jsonrpc: "2.0", id: 1, result: { tools: [] } });
+    const batch = JSON.parse(written[0]!) as Array<{ id: number }>;
+    assert.deepEqual(batch.map((m) => m.id).sort(), [1, 2, 3]);
+  });
+
+  test("answers only for open requests: a cancelled request's late answer and unknown ids are dropped", async () => {
+    const { core, current, written } = await initialized();
+    core.handleLine(line({ jsonrpc: "2.0", id: 9, method: "tools/call" }));
+    core.handleLine(line({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 9 } }));
+    await settle();
+    current().answer({ jsonrpc: "2.0", id: 9, result: {} });
+    current().answer({ jsonrpc: "2.0", id: 77, result: {} });
+    assert.deepEqual(written, []);
+    assert.equal(current().sent.filter((m) => "method" in m && m.method === "notifications/cancelled").length, 1);
+  });
+
+  test("a lost daemon session: the request it had fails with its id, the handshake is replayed, list_changed is announced", async () => {
+    const { core, upstreams, current, output } = await initialized();
+    core.handleLine(line({ jsonrpc: "2.0", id: 1, method: "tools/call" }));
+    await settle();
+    const first = current();
+    first.onlost("the daemon closed the session socket");
+    await settle();
+    assert.equal(upstreams.length, 2, "rebuilt at once");
+    const replay = current().requests("initialize")[0] as { id: string; params: unknown };
+    assert.match(replay.id, /^mcp-proxy-reinitialize-/);
+    assert.deepEqual(replay.params, INITIALIZE.params);
+    const messages = output();
+    assert.match((messages.find((m) => m.id === 1)!.error as { message: string }).message, /may not have completed/);
+    assert.ok(messages.some((m) => m.method === "notifications/tools/list_changed"));
+    assert.ok(current().sent.some((m) => "method" in m && m.method === "notifications/initialized"));
+    assert.ok(
+      !messages.some((m) => typeof m.id === "string" && m.id.startsWith("mcp-proxy-")),
+      "the replay's answer never reaches the client",
+    );
+  });
+
+  test("a message the daemon never received is sent again on the new session; the client never knows", async () => {
+    const { core, upstreams, current, output } = await initialized();
+    current().failWith = new UpstreamError("connection refused", "unreachable", { delivered: false });
+    core.handleLine(line({ jsonrpc: "2.0", id: 4, method: "tools/list" }));
+    await settle();
+    assert.equal(upstreams.length, 2);
+    assert.equal(current().requests("tools/list").length, 1);
+    current().answer({ jsonrpc: "2.0", id: 4, result: { tools: [] } });
+    assert.deepEqual(output().find((m) => m.id === 4)!.result, { tools: [] });
+  });
+
+  test("answers from a daemon session already given up on are dropped, even with a matching id", async () => {
+    const { core, current, written } = await initialized();
+    const old = current();
+    old.onlost("gone");
+    await settle();
+    core.handleLine(line({ jsonrpc: "2.0", id: 8, method: "tools/list" }));
+    await settle();
+    old.answer({ jsonrpc: "2.0", id: 8, result: { stale: true } });
+    old.answer({ jsonrpc: "2.0", method: "notifications/message", params: {} });
+    assert.ok(!written.some((text) => text.includes("stale") || text.includes("notifications/message")));
+  });
+
+  test("no daemon: queued requests are answered with the reason", async () => {
+    const { core, output } = bridge({ connectError: new Error('server "x" is disabled in the config') });
+    core.handleLine(line(INITIALIZE));
+    await settle();
+    assert.match((output()[0]!.error as { message: string }).message, /disabled in the config/);
+  });
+
+  test("a full stdout pauses the daemon session; close answers what is open and ends the session", async () => {
+    const { core, current, output } = await initialized();
+    core.clientBackedUp(true);
+    assert.equal(current().paused, true);
+    core.clientBackedUp(false);
+    assert.equal(current().paused, false);
+    core.handleLine(line({ jsonrpc: "2.0", id: 6, method: "tools/call" }));
+    await settle();
+    let idle = false;
+    void core.whenIdle().then(() => (idle = true));
+    await core.close(100, "mcp-proxy is shutting down (SIGTERM)");
+    await settle();
+    assert.match((output().find((m) => m.id === 6)!.error as { message: string }).message, /SIGTERM/);
+    assert.equal(current().closed, true);
+    assert.equal(idle, true);
+  });
+});
