@@ -24,14 +24,14 @@ export async function startEverythingHttp(): Promise<{ url: URL; child: ChildPro
     stdio: ["ignore", "ignore", "pipe"],
   });
   let text = "";
-  child.stderr!.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
   await new Promise<void>((resolve, reject) => {
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.on("data", (chunk: string) => {
       text += chunk;
       if (/listening on port/.test(text)) resolve();
     });
     child.once("exit", () => reject(new Error(`server-everything exited: ${text}`)));
   });
-  child.stderr!.resume();
+  child.stderr.resume();
   return { url: new URL(`http://127.0.0.1:${port}/mcp`), child, stop: () => child.kill("SIGKILL") };
 }

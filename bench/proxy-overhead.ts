@@ -94,7 +94,7 @@ async function bareNodeMemory(): Promise<{ rss: number | undefined; own: number 
   const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
     stdio: ["ignore", "pipe", "ignore"],
   });
-  await once(child.stdout!, "data");
+  await once(child.stdout, "data");
   const result = { rss: rssMiB(child.pid!), own: privateMiB(child.pid!) };
   child.kill("SIGKILL");
   await once(child, "exit");

@@ -211,8 +211,8 @@ describe("install and uninstall, per client", () => {
     assert.match(plain.stdout, /web: left alone \(an HTTP server the client reaches directly; --http routes it through mcp-proxy too\)/);
     const result = await m.manager("install", "--client", "cursor", "--http");
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /~ web: streamable-http http:\/\/127\.0\.0\.1:4000\/mcp  ->  mcp-proxy --target web/);
-    assert.match(result.stdout, /~ legacy: sse http:\/\/127\.0\.0\.1:4001\/sse  ->  mcp-proxy --target legacy/);
+    assert.match(result.stdout, /~ web: streamable-http http:\/\/127\.0\.0\.1:4000\/mcp {2}-> {2}mcp-proxy --target web/);
+    assert.match(result.stdout, /~ legacy: sse http:\/\/127\.0\.0\.1:4001\/sse {2}-> {2}mcp-proxy --target legacy/);
     assert.match(result.stdout, /authed: left alone \(an HTTP server with "headers", which mcp-proxy would not send\)/);
     const config = JSON.parse(readFileSync(join(m.daemon.home, "config.json"), "utf8"));
     assert.deepEqual(config.servers.web, { url: "http://127.0.0.1:4000/mcp", transport: "streamable-http" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { rotateLog } from "../src/logging/rotate.js";
 import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
@@ -15,7 +15,7 @@ import { tempDir } from "./helpers/temp-dir.js";
 const manager = (daemon: DaemonHome, ...args: string[]) =>
   runManagerCli(["--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
 
-async function managedHome(t: import("node:test").TestContext, servers: Record<string, unknown>) {
+async function managedHome(t: TestContext, servers: Record<string, unknown>) {
   const port = await freePort();
   return configuredHome(t, servers, { manager: { port } });
 }
@@ -214,7 +214,7 @@ describe("autostart", () => {
     assert.deepEqual(words.slice(2), ["--config", join(daemon.home, "config.json"), "start", "--start-all"]);
     const home = /^Environment="MCP_SESSION_MANAGER_HOME=(.*)"$/m.exec(text)?.[1];
     assert.equal(home, daemon.home);
-    const started = spawnTracked(t, words[0]!, words.slice(1), { env: { PATH: "/usr/bin:/bin", MCP_SESSION_MANAGER_HOME: home! } });
+    const started = spawnTracked(t, words[0]!, words.slice(1), { env: { PATH: "/usr/bin:/bin", MCP_SESSION_MANAGER_HOME: home } });
     await waitForOutput(
       started.stdout!,
       (out) => out.includes("mcp-session-manager is running"),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { httpJson, startManager } from "./helpers/manager.js";
 import { exited, freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
@@ -13,17 +13,13 @@ interface Stats {
   pid: number;
 }
 
-async function homeWithManager(
-  t: import("node:test").TestContext,
-  servers: Record<string, unknown>,
-  manager: Record<string, unknown> = {},
-) {
+async function homeWithManager(t: TestContext, servers: Record<string, unknown>, manager: Record<string, unknown> = {}) {
   const port = await freePort();
   const daemon = configuredHome(t, servers, { manager: { port, ...manager } });
   return { daemon, port };
 }
 
-async function session(t: import("node:test").TestContext, daemon: DaemonHome, name = "probe"): Promise<ProxyClient> {
+async function session(t: TestContext, daemon: DaemonHome, name = "probe"): Promise<ProxyClient> {
   const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", name], { env: daemon.env });
   await client.initialize();
   return client;

@@ -184,8 +184,8 @@ describe("knowledge graph store, opened by many processes at once", () => {
     const outputs = await Promise.all(
       openers.map(async (child) => {
         let text = "";
-        child.stdout.on("data", (chunk: Buffer) => (text += chunk));
-        child.stderr.on("data", (chunk: Buffer) => (text += chunk));
+        child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
         const [code] = (await once(child, "exit")) as [number];
         return { code, text };
       }),

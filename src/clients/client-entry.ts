@@ -35,19 +35,19 @@ export function judgeEntry(entry: unknown, options: { http: boolean } = { http: 
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === "string"))
     return { kind: "leave", why: '"args" is not a list of strings' };
   const env = e.env ?? {};
-  if (typeof env !== "object" || Array.isArray(env) || !Object.values(env as object).every((value) => typeof value === "string")) {
+  if (typeof env !== "object" || Array.isArray(env) || !Object.values(env).every((value) => typeof value === "string")) {
     return { kind: "leave", why: '"env" is not a map of strings' };
   }
   const extra = Object.keys(e).filter((key) => !CARRIED.has(key));
   if (extra.length) return { kind: "leave", why: `uses ${extra.map((key) => `"${key}"`).join(", ")}, which only the client understands` };
   if (e.cwd !== undefined && typeof e.cwd !== "string") return { kind: "leave", why: '"cwd" is not a string' };
-  const texts = [e.command, ...(args as string[]), ...Object.values(env as Record<string, string>), e.cwd ?? ""];
+  const texts = [e.command, ...args, ...Object.values(env as Record<string, string>), e.cwd ?? ""];
   if (texts.some((text) => /\$\{[^}]*\}/.test(text))) {
     return { kind: "leave", why: "uses ${...} variables the client expands for each project or session" };
   }
   const server: { command: string; args: string[]; env: Record<string, string>; cwd?: string } = {
     command: e.command,
-    args: args as string[],
+    args: args,
     env: env as Record<string, string>,
   };
   if (e.cwd) server.cwd = e.cwd;
@@ -70,9 +70,8 @@ function judgeHttp(e: ClientServerEntry, http: boolean): EntryVerdict {
 
 /** The `--target` of an entry that launches mcp-proxy (installed bin or script), if it is one. */
 export function proxyTarget(entry: ClientServerEntry): string | undefined {
-  const parts = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])].filter(
-    (part): part is string => typeof part === "string",
-  );
+  const args: unknown[] = Array.isArray(entry.args) ? entry.args : [];
+  const parts = [entry.command, ...args].filter((part): part is string => typeof part === "string");
   const launchesProxy = parts.some((part) => {
     const name = basename(part.replace(/\\/g, "/"));
     return name === "mcp-proxy" || name === "mcp-proxy.cmd" || /[/\\]dist[/\\]proxy[/\\]index\.js$/.test(part);

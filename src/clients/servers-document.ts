@@ -116,7 +116,7 @@ export class TomlServers implements ServersDocument {
 
   private parse(): void {
     try {
-      this.parsed = parseToml(this.text) as Record<string, unknown>;
+      this.parsed = parseToml(this.text);
     } catch (error) {
       const first = (error as Error).message.split("\n")[0];
       throw new MalformedFile(`${this.path} is not valid TOML (${first}); it was left untouched`);

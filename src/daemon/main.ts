@@ -76,7 +76,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     });
   } catch (error) {
     removeLock(lockFile);
-    throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
+    throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`, { cause: error });
   }
   port = (httpServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/mcp`;

@@ -154,7 +154,7 @@ for (const action of ["install", "uninstall"] as const) {
       const { install, uninstall } = await import("../clients/install.js");
       const common = {
         client: options.client as (typeof CLIENTS)[number],
-        scope: options.scope as "user" | "project",
+        scope: options.scope,
         projectDir: resolve(options.project ?? process.cwd()),
         dryRun: Boolean(options.dryRun),
         http: Boolean(options.http),

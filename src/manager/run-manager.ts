@@ -78,6 +78,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       other
         ? `the manager already runs (pid ${other.pid}, http://127.0.0.1:${port})`
         : `port ${port} is in use by another process; stop it, or set "manager": {"port": N} in the config`,
+      { cause: error },
     );
   }
   updateLock(

@@ -10,15 +10,15 @@ export function parseJsonl(text: string, source: string): KnowledgeGraph {
     try {
       item = JSON.parse(line) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`${where} is not JSON: ${(error as Error).message}`);
+      throw new Error(`${where} is not JSON: ${(error as Error).message}`, { cause: error });
     }
     const isString = (key: string) => typeof item[key] === "string";
     if (item.type === "entity") {
-      const observations = item.observations ?? [];
+      const observations: unknown = item.observations ?? [];
       if (!isString("name") || !isString("entityType") || !Array.isArray(observations) || observations.some((o) => typeof o !== "string")) {
         throw new Error(`${where}: an entity needs a string name and entityType and an array of string observations`);
       }
-      graph.entities.push({ name: item.name, entityType: item.entityType, observations } as Entity);
+      graph.entities.push({ name: item.name, entityType: item.entityType, observations: observations as string[] } as Entity);
     } else if (item.type === "relation") {
       if (!isString("from") || !isString("to") || !isString("relationType")) {
         throw new Error(`${where}: a relation needs string from, to and relationType`);

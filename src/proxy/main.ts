@@ -119,7 +119,7 @@ async function exit(reason: string, budgetMs: number, failPending?: string): Pro
 
 process.on("SIGTERM", () => void exit("SIGTERM", SIGTERM_BUDGET_MS - 100, "mcp-proxy is shutting down (SIGTERM)"));
 process.on("SIGHUP", () => void exit("SIGHUP", SIGTERM_BUDGET_MS - 100, "mcp-proxy is shutting down (SIGHUP)"));
-process.stdout.on("error", (error) => void exit(`stdout is gone (${(error as NodeJS.ErrnoException).code ?? error.message})`, 200));
+process.stdout.on("error", (error: NodeJS.ErrnoException) => void exit(`stdout is gone (${error.code ?? error.message})`, 200));
 
 // A client killed outright may leave our stdin open (another process holding the pipe): when the process that
 // launched us is gone, so is the session.

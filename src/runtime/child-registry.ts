@@ -23,7 +23,7 @@ export class ChildRegistry {
 
   /** Stops the process groups a previous daemon recorded that still run (same pid, same start time). */
   reapLeftovers(): void {
-    let recorded: Recorded[] = [];
+    let recorded: Recorded[];
     try {
       recorded = JSON.parse(readFileSync(this.file, "utf8")) as Recorded[];
     } catch {

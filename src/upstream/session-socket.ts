@@ -42,6 +42,7 @@ export class SessionSocketTransport implements UpstreamTransport {
     return new Promise((resolve, reject) => {
       const socket = net.connect(path);
       this.socket = socket;
+      // eslint-disable-next-line prefer-const -- assigned once, after `refuse`, which the timer itself calls
       let timer: NodeJS.Timeout | undefined;
       const refuse = (error: UpstreamError) => {
         clearTimeout(timer);

@@ -141,11 +141,17 @@ test("SIGKILL of the daemon and of the server child during calls: every request 
       kills += 1;
       if (kills % 2) {
         const pid = daemon.lockedPid("probe");
-        if (pid && isAlive(pid)) (process.kill(pid, "SIGKILL"), killed.push(`daemon ${pid}`));
+        if (pid && isAlive(pid)) {
+          process.kill(pid, "SIGKILL");
+          killed.push(`daemon ${pid}`);
+        }
       } else {
         void childPid().then(
           (pid) => {
-            if (isAlive(pid)) (process.kill(-pid, "SIGKILL"), killed.push(`child ${pid}`));
+            if (isAlive(pid)) {
+              process.kill(-pid, "SIGKILL");
+              killed.push(`child ${pid}`);
+            }
           },
           () => {},
         );
@@ -208,7 +214,10 @@ test("SIGKILL of the memory daemon during writes: no acknowledged write is lost"
       answered += 1;
       if (answered % 100 !== 0 || kills >= 3) return;
       const pid = daemon.lockedPid("memory");
-      if (pid && isAlive(pid)) (process.kill(pid, "SIGKILL"), (kills += 1));
+      if (pid && isAlive(pid)) {
+        process.kill(pid, "SIGKILL");
+        kills += 1;
+      }
     },
   );
   const violations: string[] = [];

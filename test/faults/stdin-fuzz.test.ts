@@ -113,7 +113,7 @@ test("stdin fuzz: 10,000 lines, every addressable request answered once with its
         return JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: pick(["x", 5, true]) });
       },
     ],
-    ["unaddressable id", () => JSON.stringify({ jsonrpc: "2.0", id: pick([null, true, { n: 1 }, [1], 1.5e400]), method: "ping" })],
+    ["unaddressable id", () => JSON.stringify({ jsonrpc: "2.0", id: pick([null, true, { n: 1 }, [1], Infinity]), method: "ping" })],
     ["answer to nothing", () => JSON.stringify({ jsonrpc: "2.0", id: `never-${++next}`, result: {} })],
     [
       "over the limit",

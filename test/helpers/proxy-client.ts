@@ -19,7 +19,7 @@ export class ProxyClient {
   private nextId = 1;
   private waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void; reject: (e: Error) => void; what: string }> = [];
   /** Answers the proxy relays for server-initiated requests (sampling, elicitation, roots). */
-  onServerRequest: ((request: Message) => Message["result"] | undefined) | undefined;
+  onServerRequest: ((request: Message) => unknown) | undefined;
 
   /** `command` replaces mcp-proxy with another stdio server script (the official memory server, ...). */
   constructor(

@@ -18,7 +18,7 @@ export class RecordingSession implements SessionPort {
   answer(id: RequestId): JsonRpcMessage & { result?: Record<string, unknown>; error?: { code: number; message: string } } {
     const found = this.delivered.find(({ message }) => !("method" in message) && "id" in message && message.id === id);
     if (!found) throw new Error(`${this.id} got no answer for ${JSON.stringify(id)}; it got: ${JSON.stringify(this.messages())}`);
-    return found.message as never;
+    return found.message;
   }
 
   hasAnswer(id: RequestId): boolean {
