@@ -28,7 +28,7 @@ describe("config loader", () => {
     assert.equal(config.servers.memory!.url, "http://127.0.0.1:3100/mcp");
   });
 
-  test("the seed's server shapes: stdio, streamable HTTP with a port, legacy SSE, remote URL, pasted client entries", (t) => {
+  test("the documented server shapes: stdio, streamable HTTP with a port, legacy SSE, remote URL, pasted client entries", (t) => {
     const file = configIn(t, {
       servers: {
         everything: { command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], scope: "shared" },

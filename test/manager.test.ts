@@ -75,7 +75,7 @@ describe("manager API: open to read, closed to everyone else", () => {
     assert.equal((await manager.status()).daemons[0].state, "stopped", "nothing was started by the refused calls");
   });
 
-  test("the seed's plain curl body works with the token: POST /stop then /start", async (t) => {
+  test("a plain curl body works with the token: POST /stop then /start", async (t) => {
     const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
     const manager = await startManager(t, daemon, port);
     const form = { authorization: `Bearer ${manager.token()}`, "content-type": "application/x-www-form-urlencoded" };

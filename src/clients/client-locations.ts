@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 export const CLIENTS = ["claude-code", "claude-desktop", "cursor", "vscode", "codex"] as const;
 export type ClientName = (typeof CLIENTS)[number];
 export type InstallScope = "user" | "project";
+export const isInstallScope = (scope: string): scope is InstallScope => scope === "user" || scope === "project";
 
 /** One client configuration file: where it is, its format, and where its servers live inside it. */
 export interface ClientFile {
@@ -23,7 +24,7 @@ function appData(home: string): string {
 }
 
 /**
- * Where each client reads its MCP servers (see GUIDE section 3): Claude Code's user servers are the top-level
+ * Where each client reads its MCP servers: Claude Code's user servers are the top-level
  * `mcpServers` of `~/.claude.json` (not `~/.claude/mcp.json`, which it never reads by itself), its project ones
  * `.mcp.json`; VS Code calls the key `servers`; Codex keeps TOML tables `[mcp_servers.NAME]`.
  */

@@ -1,10 +1,10 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { replaceFile } from "../files/replace-file.js";
-import type { Config } from "../config/schema.js";
-import { proxyEntry, type ProxyEntry } from "./proxy-entry.js";
+import type { Config } from "../config/server-config.js";
+import { proxyEntry, type ProxyEntry } from "../runtime/proxy-entry.js";
 
-/** Where the seed's `generate-config` wrote: a file for `claude --mcp-config`, which Claude Code does not read by itself. */
+/** Where `generate-config` has always written: a file for `claude --mcp-config`, which Claude Code does not read by itself. */
 export const defaultGeneratedPath = () => join(homedir(), ".claude", "mcp.json");
 
 /** `{"mcpServers": {...}}` with every enabled server of the config reached through mcp-proxy. */

@@ -3,7 +3,7 @@ import { clientFile, type ClientFile, type ClientName, type InstallScope } from 
 import { describeCommand, judgeEntry } from "./client-entry.js";
 import { ConfigEditor } from "./config-editor.js";
 import { loadRecord, removeRecord, saveRecord, type InstallRecord } from "./install-record.js";
-import { proxyEntry } from "./proxy-entry.js";
+import { proxyEntry } from "../runtime/proxy-entry.js";
 import { JsonServers, TomlServers, type ServersDocument } from "./servers-document.js";
 import { join } from "node:path";
 

@@ -1,5 +1,5 @@
 import { parse as parseToml } from "smol-toml";
-import type { ProxyEntry } from "./proxy-entry.js";
+import type { ProxyEntry } from "../runtime/proxy-entry.js";
 import { JsoncDocument, MalformedFile } from "./jsonc-document.js";
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod/v3";
-import { DEFAULT_MANAGER_SETTINGS, configFile, type Config } from "./schema.js";
-import { normalizeEntry, type ServerConfig } from "./server-config.js";
+import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
+import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
 import { configPath, expandHome } from "./paths.js";
 
 /** A config problem told in one sentence naming the file, the key and what is wrong. */

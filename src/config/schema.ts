@@ -1,7 +1,6 @@
 // zod's v3 API (shipped and kept by zod 4): it loads in ~10 ms and ~4 MB where the v4 core takes ~60 ms and
 // ~14 MB, and every proxy start validates the config. See docs/benchmarks.md.
 import { z } from "zod/v3";
-import type { ServerConfig } from "./server-config.js";
 
 /** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -163,10 +162,3 @@ export const DEFAULT_MANAGER_SETTINGS: ManagerSettings = {
   logMaxBytes: 10 * 1024 * 1024,
   logFiles: 3,
 };
-
-export interface Config {
-  /** The file the config came from, or undefined when the embedded defaults are in use. */
-  file?: string;
-  manager: ManagerSettings;
-  servers: Record<string, ServerConfig>;
-}

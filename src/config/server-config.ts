@@ -1,4 +1,4 @@
-import { resolveTransport, type HttpTransport, type ParsedEntry, type Scope } from "./schema.js";
+import { resolveTransport, type HttpTransport, type ManagerSettings, type ParsedEntry, type Scope } from "./schema.js";
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
@@ -74,6 +74,14 @@ export const isStartable = (server: ServerConfig): boolean => !isRemote(server) 
 /** The command line a server runs, for logs and status; none for a built-in or remote one. */
 export const commandLine = (server: ServerConfig): string | undefined =>
   server.kind === "hosted" || server.kind === "spawned" ? [server.command, ...server.args].join(" ") : undefined;
+
+/** The configuration in force: the manager's settings and every server, with defaults applied. */
+export interface Config {
+  /** The file the config came from, or undefined when the embedded defaults are in use. */
+  file?: string;
+  manager: ManagerSettings;
+  servers: Record<string, ServerConfig>;
+}
 
 /** Turns a validated config entry into the server it describes (the schema has ruled out impossible ones). */
 export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p: string) => string): ServerConfig {

@@ -109,7 +109,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
   reaper.unref();
   // Housekeeping that needs no manager: keep the log within its size, and put back a lock removed by hand
-  // (the seed's troubleshooting says `rm ~/.mcp-session-manager/*.lock`), so starters keep finding us.
+  // (users are known to clear `~/.mcp-session-manager/*.lock` by hand), so starters keep finding us.
   const housekeeping = setInterval(() => {
     rotateLog(logPath(name, home), rotation);
     if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);

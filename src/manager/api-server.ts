@@ -24,7 +24,7 @@ export interface ManagerControl {
 
 /**
  * The manager's loopback HTTP API. Reading (`GET /ping`, `GET /status`) is open to local processes, so the
- * seed's `curl 127.0.0.1:3199/status` works; anything that starts or stops a daemon needs the bearer token
+ * plain `curl 127.0.0.1:3199/status` works; anything that starts or stops a daemon needs the bearer token
  * from `<home>/manager.token`. A browser page cannot use it: a foreign Origin or a non-loopback Host (DNS
  * rebinding) is refused with 403, and no CORS header is ever sent.
  */

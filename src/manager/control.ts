@@ -1,4 +1,4 @@
-import type { Config } from "../config/schema.js";
+import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { findServer } from "../config/load.js";
 import { lockPath } from "../config/paths.js";

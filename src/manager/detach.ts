@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { managerLogPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
-import type { Config } from "../config/schema.js";
+import type { Config } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
 import { spawnDetached } from "../runtime/spawn-detached.js";

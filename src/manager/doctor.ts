@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from "node:f
 import { delimiter, isAbsolute, join } from "node:path";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
-import type { Config } from "../config/schema.js";
+import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { probeDaemon } from "../runtime/daemon-health.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";

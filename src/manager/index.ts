@@ -21,7 +21,7 @@ const say = (text: string): void => {
 };
 const quietLog = () => {};
 
-/** The seed's `mcp-manager --start-all`: the manager in the foreground, every daemon started. */
+/** `mcp-manager --start-all`, as users of earlier versions know it: the manager in the foreground, every daemon started. */
 program.action(async (options: { startAll?: boolean }) => {
   if (!options.startAll) return program.help();
   const { runManager } = await import("./run-manager.js");
@@ -147,14 +147,15 @@ for (const action of ["install", "uninstall"] as const) {
     .option("--dry-run", "show what would change, write nothing")
     .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
     .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean; http?: boolean }) => {
-      const { CLIENTS } = await import("../clients/client-locations.js");
+      const { CLIENTS, isInstallScope } = await import("../clients/client-locations.js");
       if (!(CLIENTS as readonly string[]).includes(options.client))
         throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
-      if (options.scope !== "user" && options.scope !== "project") throw new Error(`--scope is user or project, not "${options.scope}"`);
+      const scope = options.scope;
+      if (!isInstallScope(scope)) throw new Error(`--scope is user or project, not "${scope}"`);
       const { install, uninstall } = await import("../clients/install.js");
       const common = {
         client: options.client as (typeof CLIENTS)[number],
-        scope: options.scope,
+        scope,
         projectDir: resolve(options.project ?? process.cwd()),
         dryRun: Boolean(options.dryRun),
         http: Boolean(options.http),

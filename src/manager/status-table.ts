@@ -1,5 +1,5 @@
-import { proxyEntry } from "../clients/proxy-entry.js";
-import type { Config } from "../config/schema.js";
+import { proxyEntry } from "../runtime/proxy-entry.js";
+import type { Config } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { ManagerIdentity } from "../runtime/manager-client.js";
 

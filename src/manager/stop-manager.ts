@@ -1,4 +1,4 @@
-import type { Config } from "../config/schema.js";
+import type { Config } from "../config/server-config.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { terminate } from "../process/terminate.js";
 import { pingManager } from "../runtime/manager-client.js";

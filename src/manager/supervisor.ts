@@ -194,7 +194,9 @@ export class SupervisedDaemon {
     this.wanted = true;
     if (this.state === "running") {
       if (this.isUp()) return Promise.resolve(this.daemon!.address);
-      this.exited(this.daemon!, "is gone"); // noticed before the liveness poll: restart now
+      // An adopted daemon noticed gone before the liveness poll: restart now. One we spawned restarts on its
+      // exit event, which is on its way; the caller waits for that restart.
+      if (!this.daemon!.child) this.exited(this.daemon!, "is gone");
     }
     const outcome = new Promise<DaemonAddress>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.state === "stopped") this.launch();
@@ -233,12 +235,19 @@ export class SupervisedDaemon {
     this.healthStrikes = 0;
     this.lastHealth = undefined;
     this.log(`running (pid ${daemon.pid}, ${daemon.address.url.href}${daemon.child ? "" : ", started elsewhere"})`);
-    daemon.child?.once("exit", (code, signal) => this.exited(daemon, `exited (${signal ?? `code ${code}`})`));
+    this.settle(daemon.address);
+    const child = daemon.child;
+    if (child) {
+      // Ours: its exit event says how it ended, and always comes.
+      const exited = () => this.exited(daemon, `exited (${child.signalCode ?? `code ${child.exitCode}`})`);
+      if (child.exitCode !== null || child.signalCode !== null) return exited();
+      child.once("exit", exited);
+      return;
+    }
     this.livenessTimer = setInterval(() => {
       if (!isSameProcess(daemon.pid, daemon.pidStarted)) this.exited(daemon, "is gone");
     }, LIVENESS_MS);
     this.livenessTimer.unref();
-    this.settle(daemon.address);
   }
 
   private exited(daemon: RunningDaemon, reason: string): void {

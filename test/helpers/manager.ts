@@ -1,4 +1,5 @@
 import { execFile, type ChildProcess } from "node:child_process";
+import { WAIT_MS, within } from "./bounded.js";
 import { once } from "node:events";
 import http from "node:http";
 import { readFileSync } from "node:fs";
@@ -76,9 +77,11 @@ export async function startManager(t: TestContext, daemon: DaemonHome, port: num
       }),
     status: async () => (await httpJson(port, "GET", "/status")).body,
     logged: async (pattern, what) => {
+      const deadline = Date.now() + WAIT_MS;
       while (!pattern.test(stderr)) {
         if (child.exitCode !== null) throw new Error(`manager exited while waiting for ${what}:\n${stderr}`);
-        await once(child.stderr!, "data");
+        const left = deadline - Date.now();
+        await within(once(child.stderr!, "data"), `${what} in the manager's log (${pattern}); it logged:\n${stderr}`, Math.max(left, 0));
       }
       return stderr;
     },

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { within } from "./bounded.js";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { isProcessAlive } from "../../src/process/process-identity.js";
@@ -58,7 +59,8 @@ export function spawnTracked(t: TestContext, command: string, args: string[], op
 
 /** Waits until `predicate` holds for the text a stream has produced so far. */
 export function waitForOutput(stream: NodeJS.ReadableStream, predicate: (text: string) => boolean, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+  let stop = () => {};
+  const found = new Promise<string>((resolve, reject) => {
     let text = "";
     const onData = (chunk: Buffer | string) => {
       text += chunk.toString();
@@ -71,7 +73,12 @@ export function waitForOutput(stream: NodeJS.ReadableStream, predicate: (text: s
     const onEnd = () => reject(new Error(`stream ended before ${what}; output was:\n${text}`));
     stream.on("data", onData);
     stream.on("end", onEnd);
+    stop = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+    };
   });
+  return within(found, what).finally(stop);
 }
 
 /** A port nothing listens on right now (the OS picks it). */

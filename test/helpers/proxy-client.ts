@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { within } from "./bounded.js";
 import type { TestContext } from "node:test";
 import { PROXY } from "./paths.js";
 import { spawnTracked } from "./processes.js";
@@ -82,7 +83,10 @@ export class ProxyClient {
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen);
     if (this.child.exitCode !== null) return Promise.reject(new Error(`proxy already exited; waiting for ${what}`));
-    return new Promise((resolve, reject) => this.waiters.push({ match, resolve, reject, what }));
+    const waiter = { match, resolve: (_: Message) => {}, reject: (_: Error) => {}, what };
+    const found = new Promise<Message>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+    this.waiters.push(waiter);
+    return within(found, `${what} from the proxy`).finally(() => (this.waiters = this.waiters.filter((w) => w !== waiter)));
   }
 
   responseTo(id: string | number): Promise<Message> {

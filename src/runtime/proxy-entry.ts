@@ -1,5 +1,5 @@
 import { configPath, homeDir } from "../config/paths.js";
-import { proxyScript } from "../runtime/entry-points.js";
+import { proxyScript } from "./entry-points.js";
 
 /** How a client launches mcp-proxy for one server. */
 export interface ProxyEntry {
