@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { Backend, SessionPort } from "../memory/backend.js";
+import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
 import { StorePool, databaseFor } from "../memory/store-pool.js";
