@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { onCleanup } from "./helpers/cleanup.js";
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
@@ -255,7 +256,7 @@ describe("install and uninstall, per client", () => {
       stderr: "pipe",
     });
     await client.connect(transport);
-    t.after(() => client.close());
+    onCleanup(t, () => client.close()); // before the home is removed: a live proxy would restart the daemon
     const tools = await client.listTools();
     assert.ok(tools.tools.some((tool) => tool.name === "echo"));
     const answer = await client.callTool({ name: "echo", arguments: { message: "through the installed entry" } });

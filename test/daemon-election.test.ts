@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { onCleanup } from "./helpers/cleanup.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -122,7 +123,7 @@ describe("exactly one daemon per server", () => {
     const stranger = createServer((_, response) => response.end("not mcp"));
     stranger.listen(port, "127.0.0.1");
     await once(stranger, "listening");
-    t.after(() => stranger.close());
+    onCleanup(t, () => stranger.close());
     const client = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     const answer = await client.request("initialize", {
       protocolVersion: "2025-06-18",
@@ -142,7 +143,7 @@ describe("signals meant for the client never reach the daemon", () => {
     });
     const ready = await waitForOutput(parent.stdout!, (text) => text.includes("ready"), "the parent's proxies");
     const proxies = ready.trim().split(" ").slice(1).map(Number);
-    t.after(() => proxies.forEach((pid) => killTree(pid)));
+    onCleanup(t, () => proxies.forEach((pid) => killTree(pid)));
     const daemonPid = daemon.lockedPid("probe")!;
     assert.ok(isAlive(daemonPid));
 

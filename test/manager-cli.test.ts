@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { onCleanup } from "./helpers/cleanup.js";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
@@ -61,7 +62,7 @@ describe("mcp-manager commands", () => {
     const detached = await manager(daemon, "start", "--detach", "--start-all");
     assert.equal(detached.code, 0, detached.stderr);
     const managerPid = Number(/pid (\d+)/.exec(detached.stdout)![1]);
-    t.after(() => {
+    onCleanup(t, () => {
       if (isAlive(managerPid)) process.kill(managerPid, "SIGKILL");
     });
     const json = JSON.parse((await manager(daemon, "status", "--json")).stdout);

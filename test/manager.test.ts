@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { onCleanup } from "./helpers/cleanup.js";
 import { once } from "node:events";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -135,7 +136,7 @@ describe("manager supervision", () => {
     assert.equal((await manager.post("/start", { name: "probe" })).status, 200);
     const hung = daemon.lockedPid("probe")!;
     process.kill(hung, "SIGSTOP");
-    t.after(() => {
+    onCleanup(t, () => {
       if (isAlive(hung)) process.kill(hung, "SIGKILL");
     });
     await manager.logged(/probe: stopped answering health checks \(3 in a row\); killed and restarted/, "the manager to give up on it");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { onCleanup } from "./helpers/cleanup.js";
 import { once } from "node:events";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -204,7 +205,7 @@ describe("mcp-proxy when its client goes away uncleanly", () => {
        console.log(c.pid); setInterval(() => {}, 1000);`,
     ]);
     const proxyPid = Number((await waitForOutput(launcher.stdout!, (text) => /\d+\n/.test(text), "the proxy pid")).trim());
-    t.after(() => killTree(proxyPid));
+    onCleanup(t, () => killTree(proxyPid));
     launcher.kill("SIGKILL");
     while (isAlive(proxyPid)) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(!isAlive(proxyPid));

@@ -13,7 +13,17 @@ export function onCleanup(t: TestContext, undo: () => unknown): void {
     stacks.set(t, created);
     stack = created;
     t.after(async () => {
-      while (created.length) await created.pop()!();
+      // Every undo runs even when one fails (a leaked process must not follow a failed removal); the first
+      // failure is reported once all have run.
+      const failures: unknown[] = [];
+      while (created.length) {
+        try {
+          await created.pop()!();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length) throw failures[0];
     });
   }
   stack.push(undo);

@@ -68,7 +68,7 @@ export function configuredHome(
     const deadline = Date.now() + 5000;
     while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const pid of seen) killTree(pid, "SIGKILL");
-    rmSync(top, { recursive: true, force: true });
+    rmSync(top, { recursive: true, force: true, maxRetries: 5 });
   });
   return {
     home,

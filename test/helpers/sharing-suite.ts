@@ -3,11 +3,11 @@ import { once } from "node:events";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { ROUTES, configuredHome, probeServer, processGroupOf, type DaemonHome } from "./helpers/daemon-home.js";
-import { EVERYTHING } from "./helpers/paths.js";
-import { isAlive, killTree } from "./helpers/processes.js";
-import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
-import { tempDir } from "./helpers/temp-dir.js";
+import { configuredHome, probeServer, processGroupOf, type DaemonHome, type Route } from "./daemon-home.js";
+import { EVERYTHING } from "./paths.js";
+import { isAlive, killTree } from "./processes.js";
+import { ProxyClient, textOf, type Message } from "./proxy-client.js";
+import { tempDir } from "./temp-dir.js";
 
 type Stats = {
   pid: number;
@@ -41,11 +41,12 @@ async function session(
 }
 
 /**
- * Every test below runs with proxies reaching the daemon over its session socket. Those whose messages take a
- * path of their own over HTTP (exchanges, the GET stream, cancels closing an exchange, the project header) run
- * over streamable HTTP too; the routing rules themselves are the daemon core's, unit-tested in test/unit/.
+ * The shared-daemon tests, for proxies reaching the daemon by `route`. Every test runs over the session socket;
+ * those whose messages take a path of their own over HTTP (exchanges, the GET stream, cancels closing an exchange,
+ * the project header) run over streamable HTTP too. The routing rules themselves are the daemon core's,
+ * unit-tested in test/unit/. One file per route, so the two run side by side.
  */
-for (const route of ROUTES) {
+export function sharingSuite(route: Route): void {
   const home = (t: Parameters<typeof configuredHome>[0], servers: Record<string, unknown>) => configuredHome(t, servers, {}, { route });
   const socketOnly = (name: string, fn: (t: TestContext) => Promise<void>) => {
     if (route === "session socket") void test(name, fn);

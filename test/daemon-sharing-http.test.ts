@@ -1,0 +1,3 @@
+import { sharingSuite } from "./helpers/sharing-suite.js";
+
+sharingSuite("HTTP");
