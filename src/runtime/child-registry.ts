@@ -1,6 +1,7 @@
 import { readFileSync, unlinkSync } from "node:fs";
 import { replaceFile } from "../files/replace-file.js";
 import { processStarted } from "../process/process-identity.js";
+import { killTree } from "../process/terminate.js";
 
 interface Recorded {
   pid: number;
@@ -32,11 +33,7 @@ export class ChildRegistry {
     for (const child of recorded) {
       if (typeof child.pid !== "number" || processStarted(child.pid) !== child.started) continue;
       this.log(`stopping child ${child.pid} left running by a previous daemon`);
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
+      killTree(child.pid);
     }
     this.save();
   }

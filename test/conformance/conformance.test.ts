@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
-import { startProxyAdapter } from "./conformance/proxy-http-adapter.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { configuredHome } from "./helpers/daemon-home.js";
-import { FIXTURES, MANAGER, ROOT } from "./helpers/paths.js";
-import { spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { startProxyAdapter } from "./proxy-http-adapter.js";
+import { onCleanup } from "../helpers/cleanup.js";
+import { configuredHome } from "../helpers/daemon-home.js";
+import { FIXTURES, MANAGER, ROOT } from "../helpers/paths.js";
+import { spawnTracked, waitForOutput } from "../helpers/processes.js";
 
 const CLI = `${ROOT}node_modules/@modelcontextprotocol/conformance/dist/index.js`;
 const NODE20_SHIM = `${ROOT}test/conformance/node20-fs-glob.mjs`;
