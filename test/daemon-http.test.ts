@@ -19,6 +19,9 @@ function send(url: URL, method: string, headers: Record<string, string>, body?: 
       response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
     });
     request.on("error", reject);
+    // A server that answers early (413) may close while the body is still being written: the EPIPE that follows
+    // the answer is expected, and must not surface as an uncaught error once the request is done.
+    request.on("socket", (socket) => socket.on("error", () => {}));
     request.end(body);
   });
 }
