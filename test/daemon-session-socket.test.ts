@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until, within } from "./helpers/bounded.js";
 import { once } from "node:events";
 import { realpathSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
@@ -107,7 +108,7 @@ describe("daemon session socket", () => {
     raw.socket.end();
     await raw.untilClosed();
     // The daemon ends the session when it sees the connection close: ask until it has.
-    while ((await sessionCount(health)) !== 1) await new Promise((resolve) => setImmediate(resolve));
+    await until(async () => (await sessionCount(health)) === 1, "the daemon to count one session");
   });
 
   test("a greeting in another protocol, or not JSON, is refused with the reason, and the connection closed", async (t) => {
@@ -225,7 +226,8 @@ describe("daemon session socket", () => {
     const { daemon, proxy } = await runningDaemon(t);
     const first = daemon.lockedPid("probe")!;
     process.kill(first, "SIGTERM");
-    while (!/re-initialized the daemon session/.test(proxy.stderr)) await once(proxy.child.stderr!, "data");
+    while (!/re-initialized the daemon session/.test(proxy.stderr))
+      await within(once(proxy.child.stderr!, "data"), "the proxy to re-initialize");
     const second = daemon.lockedPid("probe")!;
     assert.notEqual(second, first);
     const echo = await proxy.callTool("echo", { message: "on the new daemon" });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { within } from "./helpers/bounded.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { once } from "node:events";
 import { statSync, writeFileSync } from "node:fs";
@@ -33,7 +34,7 @@ async function childPid(client: ProxyClient, daemon: DaemonHome): Promise<number
 }
 
 const until = async (condition: () => boolean | Promise<boolean>, stream: NodeJS.ReadableStream) => {
-  while (!(await condition())) await once(stream, "data");
+  while (!(await condition())) await within(once(stream, "data"), "more output from the process under test");
 };
 
 describe("manager API: open to read, closed to everyone else", () => {

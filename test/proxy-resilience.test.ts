@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until, within } from "./helpers/bounded.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { once } from "node:events";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -33,7 +34,7 @@ describe("mcp-proxy survives what kills ordinary stdio servers", () => {
     const daemonPid = daemon.lockedPid()!;
     const ignored = () => (client.stderr.match(/SIGINT ignored/g) ?? []).length;
     const ignoredAtLeast = async (count: number) => {
-      while (ignored() < count) await once(client.child.stderr!, "data");
+      while (ignored() < count) await within(once(client.child.stderr!, "data"), `the proxy to log ${count} ignored SIGINTs`);
     };
 
     // One at a time: two pending SIGINTs would merge into one delivery.
@@ -207,7 +208,7 @@ describe("mcp-proxy when its client goes away uncleanly", () => {
     const proxyPid = Number((await waitForOutput(launcher.stdout!, (text) => /\d+\n/.test(text), "the proxy pid")).trim());
     onCleanup(t, () => killTree(proxyPid));
     launcher.kill("SIGKILL");
-    while (isAlive(proxyPid)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => !isAlive(proxyPid), "the orphaned proxy to exit");
     assert.ok(!isAlive(proxyPid));
   });
 });

@@ -3,7 +3,6 @@ import type { ServerConfig } from "../config/server-config.js";
 import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { isRemote } from "../config/server-config.js";
-import { startDaemon } from "../runtime/start-daemon.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
@@ -46,6 +45,8 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     log(`${answerError(answer)}; starting the daemon directly`);
   }
 
+  // Loaded only here: a proxy that finds its daemon running (the common case) never needs the starting code.
+  const { startDaemon } = await import("../runtime/start-daemon.js");
   const started = await startDaemon(server, {
     home,
     log,

@@ -4,7 +4,6 @@ import type { HttpTransport } from "../config/schema.js";
 import { loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
-import { transports } from "../upstream/index.js";
 import { closeIdleSockets } from "../upstream/http-client.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
 import { VERSION } from "../version.js";
@@ -97,6 +96,8 @@ const bridge = new Bridge({
       return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log });
     }
     const route = socketPath && existsSync(socketPath) ? { socketPath } : {};
+    // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
+    const { transports } = await import("../upstream/index.js");
     return transports[transport]({ url, ...route, headers, log });
   },
   write: (line) => stdout.write(line),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "../helpers/bounded.js";
 import { once } from "node:events";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -173,7 +174,7 @@ test("SIGKILL of the daemon and of the server child during calls: every request 
   const pid = daemon.lockedPid("probe");
   if (pid) {
     process.kill(pid, "SIGTERM");
-    while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => !isAlive(pid), `process ${pid} to be gone`);
   }
   const left = processesOfHome(daemon.home);
   if (left.length) violations.push(`processes left after stop: ${left.join(", ")}`);

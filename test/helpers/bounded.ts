@@ -13,3 +13,15 @@ export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS)
     clearTimeout(timer);
   }
 }
+
+/**
+ * Checks `condition` every `everyMs` until it holds, failing after `ms` with `what`. For states no event reports,
+ * such as another process's exit (only a parent hears of its own child's).
+ */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

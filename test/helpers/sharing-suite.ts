@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until, within } from "./bounded.js";
 import { once } from "node:events";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
@@ -156,9 +157,7 @@ export function sharingSuite(route: Route): void {
       const a = await session(t, daemon, "probe", { sampling: {} });
       const b = await session(t, daemon, "probe", { sampling: {} });
       const waiting = b.start("tools/call", { name: "wait_for_cancel", arguments: {} });
-      while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
-        /* until the child holds B's call */
-      }
+      await until(async () => (await stats(a, daemon)).active.includes("wait_for_cancel"), "the child to hold B's call");
       const answer = await a.callTool("ask_sampling", { prompt: "ping" });
       assert.ok(answer.result?.isError || answer.error, JSON.stringify(answer));
       assert.match(JSON.stringify(answer), /cannot tell which client session sampling\/createMessage is for/);
@@ -170,9 +169,7 @@ export function sharingSuite(route: Route): void {
       const a = await session(t, daemon);
       const id = "cancel-me";
       a.send({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "wait_for_cancel", arguments: {} } });
-      while (!(await stats(a, daemon)).active.includes("wait_for_cancel")) {
-        /* until the child holds the call */
-      }
+      await until(async () => (await stats(a, daemon)).active.includes("wait_for_cancel"), "the child to hold the call");
       a.notify("notifications/cancelled", { requestId: id });
       let seen: Stats;
       do seen = await stats(a, daemon);
@@ -217,9 +214,7 @@ export function sharingSuite(route: Route): void {
       const b = await session(t, daemon);
       const before = await stats(a, daemon);
       const id = a.start("tools/call", { name: "wait_for_cancel", arguments: {} });
-      while (!(await stats(b, daemon)).active.includes("wait_for_cancel")) {
-        /* until the child holds A's call */
-      }
+      await until(async () => (await stats(b, daemon)).active.includes("wait_for_cancel"), "the child to hold A's call");
       killTree(before.pid, "SIGKILL");
       const failed = await a.responseTo(id);
       assert.equal(failed.error?.code, -32000);
@@ -237,11 +232,11 @@ export function sharingSuite(route: Route): void {
       const orphan = (await stats(a, daemon)).pid;
       const daemonPid = daemon.lockedPid("probe")!;
       process.kill(daemonPid, "SIGKILL");
-      while (isAlive(daemonPid)) await new Promise((resolve) => setImmediate(resolve));
+      await until(() => !isAlive(daemonPid), "the killed daemon to be gone");
       assert.ok(isAlive(orphan), "this server runs on after its stdin closed");
       // Once the proxy has seen its daemon go (a call racing the death itself may fail, as it would mid-call),
       // it brings up a new daemon, which stops the leftover before starting its own child.
-      while (!/daemon session lost/.test(a.stderr)) await once(a.child.stderr!, "data");
+      while (!/daemon session lost/.test(a.stderr)) await within(once(a.child.stderr!, "data"), "the proxy to lose its daemon session");
       const probe = await a.callTool("stats");
       assert.ok(probe.result, `${JSON.stringify(probe)}\n${a.stderr}`);
       const after = JSON.parse(textOf(probe)) as Stats;
@@ -256,7 +251,7 @@ export function sharingSuite(route: Route): void {
       const child = (await stats(a, daemon)).pid;
       const daemonPid = daemon.lockedPid("probe")!;
       process.kill(daemonPid, "SIGTERM");
-      while (isAlive(daemonPid) || isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
+      await until(() => !isAlive(daemonPid) && !isAlive(child), "the daemon and its child to be gone");
       assert.ok(!isAlive(child));
     });
   });
@@ -292,7 +287,7 @@ export function sharingSuite(route: Route): void {
       const a = await session(t, daemon, "probe", {}, dir);
       const child = (await stats(a, daemon)).pid;
       a.child.stdin!.end(); // the proxy ends its daemon session (DELETE) and exits
-      while (isAlive(child)) await new Promise((resolve) => setImmediate(resolve));
+      await until(() => !isAlive(child), "the idle child to be stopped");
       assert.ok(isAlive(daemon.lockedPid("probe")!), "the daemon itself stays");
     });
   });
