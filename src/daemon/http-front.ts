@@ -147,6 +147,7 @@ export class DaemonFront {
       return this.options.log(`session ${session.id}: ignoring ${verdict.drop}`);
     }
     const { message } = item;
+    if (item.kind === "request" && "method" in message && "id" in message && !session.requestArrived(message.id)) return;
     session.backend.handle(session, message, item.text);
     if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
       const requestId = message.params?.requestId;

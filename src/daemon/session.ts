@@ -5,6 +5,7 @@ import type { Backend } from "./backend.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
 import type { OpenSession } from "./session-registry.js";
 import { HandshakeGate } from "./handshake-gate.js";
+import { HttpCancels } from "./http-cancels.js";
 
 /** Messages kept for a session with no GET stream open, until one opens. */
 const MAX_BACKLOG = 1000;
@@ -18,6 +19,7 @@ const SEQUENCE_GAP_MS = 1000;
 export class Session implements OpenSession {
   lastActivity = Date.now();
   readonly gate = new HandshakeGate();
+  private readonly cancels = new HttpCancels();
   private readonly exchanges = new Map<string, Exchange>();
   private stream: ServerResponse | undefined;
   private streamKeepAlive: NodeJS.Timeout | undefined;
@@ -68,12 +70,20 @@ export class Session implements OpenSession {
     for (const id of ids) this.exchanges.set(idKey(id), exchange);
   }
 
+  /** A request arrives: false when the client cancelled it before it came (its exchange is then closed). */
+  requestArrived(id: RequestId): boolean {
+    if (this.cancels.arrived(id)) return true;
+    this.cancelled(id);
+    return false;
+  }
+
   /** The client cancelled a request: its exchange stops waiting for the answer. */
   cancelled(id: RequestId): void {
     const key = idKey(id);
     const exchange = this.exchanges.get(key);
     this.exchanges.delete(key);
     exchange?.cancel(id);
+    this.cancels.cancelled(id, exchange !== undefined);
   }
 
   forgetExchange(exchange: Exchange): void {
@@ -81,6 +91,7 @@ export class Session implements OpenSession {
   }
 
   deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string): void {
+    if (!("method" in message) && message.id !== null && this.cancels.dropsAnswer(message.id)) return;
     const text = serialised ?? JSON.stringify(message);
     if (related !== undefined) {
       const key = idKey(related);

@@ -35,8 +35,13 @@ export class StdioChild implements ChildConnection {
       windowsHide: true,
     });
     const child = this.process;
+    // Node gives a process without pipes when it cannot create them (out of file descriptors).
+    if (!child.stdin || !child.stdout || !child.stderr) {
+      child.kill("SIGKILL");
+      throw new Error("no pipes could be opened to it (out of file descriptors?)");
+    }
     this.exited = once(child, "exit").catch(() => {});
-    this.input = new LineWriter(child.stdin, MAX_UNREAD_BYTES);
+    this.input = new LineWriter(child.stdin, { maxQueuedBytes: MAX_UNREAD_BYTES });
     child.stdin.on("error", () => {}); // a child that died mid-write: reported through 'exit'
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {

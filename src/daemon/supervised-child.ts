@@ -110,6 +110,7 @@ export class SupervisedChild {
     }
     // Launched first, so that a start that times out is reported with its own reason before a waiter gives up.
     if (this.state === "idle" || this.state === "failed") this.launch();
+    if (this.state === "failed") return Promise.reject(new Error(this.failedMessage())); // it could not even be spawned
     const timeout = this.options.startTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const timer = this.options.clock.setTimeout(() => {
@@ -157,7 +158,13 @@ export class SupervisedChild {
     this.stopReason = undefined;
     if (this.starts++ > 0) this.restarts += 1;
     const { spec, log } = this.options;
-    const connection = this.options.spawn(spec, log);
+    let connection: ChildConnection;
+    try {
+      connection = this.options.spawn(spec, log);
+    } catch (error) {
+      // Out of file descriptors or processes: a failed start like any other, never a stuck "starting" state.
+      return this.startFailed(`the server could not be started: ${(error as Error).message}`);
+    }
     this.connection = connection;
     this.startedAt = this.options.clock.now();
     connection.onmessage = (message, text) => this.fromChild(connection, message, text);
@@ -209,15 +216,20 @@ export class SupervisedChild {
   private exited(connection: ChildConnection, reason: string): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
-    const { clock, log } = this.options;
     if (connection.pid !== undefined) this.options.onChildExited?.(connection.pid);
     const why = this.stopReason ?? `the server ${reason}`;
-    log(`child pid ${connection.pid} ${reason}${this.stopReason ? ` (${this.stopReason})` : ""}`);
+    this.options.log(`child pid ${connection.pid} ${reason}${this.stopReason ? ` (${this.stopReason})` : ""}`);
     for (const id of [...this.internal.keys()]) this.settleInternal(id, new Error(why));
     if (this.state === "stopped") return;
-    this.lastError = why;
     this.onexit(why);
-    const decision = this.policy.crashed(this.state === "ready" ? clock.now() - this.startedAt : 0);
+    this.startFailed(why, this.state === "ready" ? this.options.clock.now() - this.startedAt : 0);
+  }
+
+  /** The child is gone after running `ranForMs` (0: it never came up): restart it, later or on demand, or give up. */
+  private startFailed(why: string, ranForMs = 0): void {
+    const { clock, log } = this.options;
+    this.lastError = why;
+    const decision = this.policy.crashed(ranForMs);
     if (!this.options.wanted()) {
       this.state = "idle"; // started again on demand
       return;

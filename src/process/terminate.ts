@@ -25,7 +25,7 @@ const AFTER_KILL_MS = 5000;
 
 /**
  * Ends a process and its process group: stdin closed, SIGTERM, SIGKILL to the group after the grace period,
- * then waits for the exit; finally SIGKILL to the group again for grandchildren that outlived their parent.
+ * then waits for the exit; a group asked as a whole gets SIGKILL again for grandchildren that outlived it.
  * On Windows `taskkill /T` ends the tree. Resolves once the process is gone; false if it never went.
  */
 export async function terminate(pid: number, options: TerminateOptions): Promise<boolean> {
@@ -35,13 +35,14 @@ export async function terminate(pid: number, options: TerminateOptions): Promise
   options.stdin?.end();
   if (options.politeTo === "group") signalGroup(pid, "SIGTERM");
   else signalProcess(pid, "SIGTERM");
-  let exited = await exitWithin(options.graceMs);
-  if (!exited) {
-    killTree(pid);
-    exited = await exitWithin(AFTER_KILL_MS);
+  if (await exitWithin(options.graceMs)) {
+    // A group that was asked as a whole may leave grandchildren that outlived their parent; a leader that exited
+    // in time has stopped its own children, and its group may hold others' processes (a shell's job).
+    if (options.politeTo === "group") signalGroup(pid, "SIGKILL");
+    return true;
   }
-  signalGroup(pid, "SIGKILL");
-  return exited;
+  killTree(pid);
+  return exitWithin(AFTER_KILL_MS);
 }
 
 /** Kills a process group at once (a hung daemon, leftovers of a killed one). False when it is gone. */

@@ -42,7 +42,7 @@ export function intake(text: string): Intake {
     return { kind: "parse-error", reply: parseErrorResponse((error as Error).message) };
   }
   const batch = Array.isArray(value);
-  const single = !batch && !text.includes("\n");
+  const single = !batch && !/[\r\n]/.test(text);
   const items = (batch ? (value as unknown[]) : [value]).map((item): Incoming | Invalid => {
     const classified = classify(item);
     if (classified.kind === "invalid") return invalid(classified.reason, classified.id);

@@ -2,20 +2,22 @@ import type { Writable } from "node:stream";
 
 /**
  * Writes newline-delimited messages to a stream and respects its backpressure: once the stream asks to wait
- * (`write` returned false), lines are held here until it drains, and the owner is told so it can stop reading
- * what produces them. Past `maxQueuedBytes` a line is refused rather than letting a reader that never reads
- * grow our memory without bound.
+ * (`write` returned false), lines are held here until it drains. Once more than `pressureAboveBytes` wait, the
+ * owner is told, so it can stop reading what produces them, and told again when all has drained. Past
+ * `maxQueuedBytes` a line is refused rather than letting a reader that never reads grow our memory without bound.
  */
 export class LineWriter {
-  /** Told when the stream starts (`true`) and stops (`false`) asking us to wait. */
+  /** Told when more than `pressureAboveBytes` start waiting (`true`), and when all has drained (`false`). */
   onpressure: (waiting: boolean) => void = () => {};
   private held: string[] = [];
+  private flushWaiters: Array<() => void> = [];
   private heldBytes = 0;
   private waiting = false;
+  private pressed = false;
 
   constructor(
     private readonly stream: Writable,
-    private readonly maxQueuedBytes = Number.POSITIVE_INFINITY,
+    private readonly limits: { maxQueuedBytes?: number; pressureAboveBytes?: number } = {},
   ) {
     stream.on("drain", () => this.flush());
   }
@@ -29,16 +31,25 @@ export class LineWriter {
   write(text: string): boolean {
     if (this.stream.destroyed || this.stream.writableEnded) return false;
     if (this.waiting) {
-      if (this.queuedBytes + text.length > this.maxQueuedBytes) return false;
+      if (this.queuedBytes + text.length > (this.limits.maxQueuedBytes ?? Number.POSITIVE_INFINITY)) return false;
       this.held.push(text);
       this.heldBytes += text.length + 1;
-      return true;
-    }
-    if (!this.stream.write(text + "\n")) {
+    } else if (!this.stream.write(text + "\n")) {
       this.waiting = true;
+    }
+    if (this.waiting && !this.pressed && this.queuedBytes > (this.limits.pressureAboveBytes ?? 0)) {
+      this.pressed = true;
       this.onpressure(true);
     }
     return true;
+  }
+
+  /** Resolves once every line written so far has left: none held here, and the stream has written them out. */
+  flushed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.held.length > 0) this.flushWaiters.push(resolve);
+      else this.stream.write("", () => resolve());
+    });
   }
 
   private flush(): void {
@@ -47,8 +58,10 @@ export class LineWriter {
       this.heldBytes -= text.length + 1;
       if (!this.stream.write(text + "\n")) return; // wait for the next drain
     }
-    if (this.waiting) {
-      this.waiting = false;
+    for (const resolve of this.flushWaiters.splice(0)) this.stream.write("", () => resolve());
+    this.waiting = false;
+    if (this.pressed) {
+      this.pressed = false;
       this.onpressure(false);
     }
   }

@@ -80,8 +80,9 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   return { target, transport };
 }
 
-// Messages for the client wait while its stdout is full, and the daemon's session is held back meanwhile.
-const stdout = new LineWriter(process.stdout);
+// Messages for the client wait while its stdout is full; past 16 MiB waiting, the daemon's session is held back
+// too (the daemon then holds up to its own bound), so a client that stops reading cannot grow us without end.
+const stdout = new LineWriter(process.stdout, { pressureAboveBytes: 16 * 1024 * 1024 });
 stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
 
 let handshakeTimeoutMs = options.startTimeoutMs;
@@ -115,7 +116,9 @@ async function exit(reason: string, budgetMs: number, failPending?: string): Pro
   setTimeout(() => process.exit(0), budgetMs + 50).unref();
   await bridge.close(budgetMs, failPending);
   closeIdleSockets();
-  process.stdout.write("", () => process.exit(0));
+  // Answers still waiting for a slow reader go out first, within the budget the timer above enforces.
+  await stdout.flushed();
+  process.exit(0);
 }
 
 process.on("SIGTERM", () => void exit("SIGTERM", SIGTERM_BUDGET_MS - 100, "mcp-proxy is shutting down (SIGTERM)"));

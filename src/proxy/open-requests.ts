@@ -52,7 +52,11 @@ export class OpenRequests {
 
   /** The client gave up on the request (it cancelled it): nothing is written for it any more. */
   forget(id: RequestId): void {
+    const entry = this.pending.get(idKey(id));
+    if (!entry) return;
     this.pending.delete(idKey(id));
+    // The rest of its batch is still answered, as one array without it.
+    if (entry.batch && --entry.batch.waiting === 0 && entry.batch.answers.length > 0) this.write(`[${entry.batch.answers.join(",")}]`);
     this.notifyIfIdle();
   }
 

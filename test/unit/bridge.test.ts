@@ -129,6 +129,20 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     assert.deepEqual(batch.map((m) => m.id).sort(), [1, 2, 3]);
   });
 
+  test("a batch with a request the client cancelled is still answered, as one array without it", async () => {
+    const { core, current, written } = await initialized();
+    core.handleLine(
+      line([
+        { jsonrpc: "2.0", id: 1, method: "tools/call" },
+        { jsonrpc: "2.0", id: 2, method: "tools/list" },
+      ]),
+    );
+    core.handleLine(line({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } }));
+    await settle();
+    current().answer({ jsonrpc: "2.0", id: 2, result: { tools: [] } });
+    assert.deepEqual(JSON.parse(written[0]!), [{ jsonrpc: "2.0", id: 2, result: { tools: [] } }]);
+  });
+
   test("answers only for open requests: a cancelled request's late answer and unknown ids are dropped", async () => {
     const { core, current, written } = await initialized();
     core.handleLine(line({ jsonrpc: "2.0", id: 9, method: "tools/call" }));

@@ -24,7 +24,7 @@ function slowReader() {
 
 test("line writer: holds lines while the reader is behind, says so, flushes in order on drain, refuses past its bound", async () => {
   const reader = slowReader();
-  const writer = new LineWriter(reader.stream, 200);
+  const writer = new LineWriter(reader.stream, { maxQueuedBytes: 200 });
   const pressure: boolean[] = [];
   writer.onpressure = (waiting) => pressure.push(waiting);
   assert.equal(writer.write("x".repeat(20)), true);
@@ -37,6 +37,12 @@ test("line writer: holds lines while the reader is behind, says so, flushes in o
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   assert.deepEqual(pressure, [true, false], "drained: the owner may read again");
-  reader.drain();
+  let flushed = false;
+  void writer.flushed().then(() => (flushed = true));
+  for (let round = 0; round < 10 && !flushed; round++) {
+    reader.drain();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  assert.equal(flushed, true, "flushed() resolves once every held line has been written out");
   assert.deepEqual(reader.chunks.join("").split("\n").filter(Boolean), ["x".repeat(20), "line 0", "line 1", "line 2", "line 3", "line 4"]);
 });

@@ -9,9 +9,9 @@ import { RecordingSession, settle } from "./helpers/recording-session.js";
 
 const START_TIMEOUT_MS = 5000;
 
-function router(options: { answersInitialize?: boolean; limit?: number; backoffMs?: number; prefix?: string } = {}) {
+function router(options: { answersInitialize?: boolean; limit?: number; backoffMs?: number; prefix?: string; failSpawns?: number } = {}) {
   const clock = new ManualClock();
-  const spawner = fakeSpawner({ answersInitialize: options.answersInitialize ?? true });
+  const spawner = fakeSpawner({ answersInitialize: options.answersInitialize ?? true, failSpawns: options.failSpawns ?? 0 });
   const lines: string[] = [];
   const core = new SessionRouter({
     child: {
@@ -276,6 +276,27 @@ describe("session router: one child, many sessions", () => {
     assert.equal(spawner.children.length, 1, "with no restarts allowed it is not started again");
     assert.match(a.answer(1).error?.message ?? "", /did not answer initialize within 5000 ms/);
     assert.equal(core.status().state, "failed");
+  });
+
+  test("a spawn that throws (out of file descriptors) is a failed start: retried by the policy, never stuck starting", async () => {
+    const { core, clock, spawner } = router({ failSpawns: 2, backoffMs: 100 });
+    const a = new RecordingSession();
+    core.attach(a);
+    core.handle(a, initialize(1));
+    await settle();
+    assert.equal(core.status().state, "backing-off");
+    clock.advance(0);
+    clock.advance(100);
+    await settle();
+    assert.equal(spawner.children.length, 1, "the third attempt spawned");
+    assert.deepEqual(a.answer(1).result, INITIALIZE_RESULT);
+
+    const failing = router({ failSpawns: 5, limit: 0 });
+    const b = new RecordingSession();
+    failing.core.attach(b);
+    failing.core.handle(b, initialize(1));
+    await settle();
+    assert.match(b.answer(1).error?.message ?? "", /failed 1 times in a row \(last: the server could not be started: spawn EMFILE\)/);
   });
 
   test("a child that stops reading its input: the request is answered with an error instead of queueing without bound", async () => {

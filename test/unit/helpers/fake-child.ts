@@ -69,13 +69,15 @@ export class FakeChild implements ChildConnection {
 }
 
 /** A spawn function that hands out FakeChild instances and keeps them for the test to drive. */
-export function fakeSpawner(options: { answersInitialize?: boolean } = {}): {
+export function fakeSpawner(options: { answersInitialize?: boolean; failSpawns?: number } = {}): {
   spawn: SpawnChild;
   children: FakeChild[];
   current: () => FakeChild;
 } {
   const children: FakeChild[] = [];
+  let failures = options.failSpawns ?? 0;
   const spawn: SpawnChild = (spec) => {
+    if (failures-- > 0) throw new Error("spawn EMFILE");
     const child = new FakeChild(spec, options.answersInitialize ?? true);
     children.push(child);
     return child;
