@@ -31,7 +31,6 @@ export interface LockFields {
  * or in a home whose path is too long for one) through streamable HTTP.
  */
 export type Route = "session socket" | "HTTP";
-export const ROUTES: Route[] = ["session socket", "HTTP"];
 
 /**
  * A temporary manager home with `servers` (and top-level `settings`, such as `manager`) as its config. After the
