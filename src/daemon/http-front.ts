@@ -147,9 +147,9 @@ export class DaemonFront {
       return this.options.log(`session ${session.id}: ignoring ${verdict.drop}`);
     }
     const { message } = item;
-    if (item.kind === "request" && "method" in message && "id" in message && !session.requestArrived(message.id)) return;
+    if (item.kind === "request" && "id" in message && message.id !== null && !session.requestArrived(message.id)) return;
     session.backend.handle(session, message, item.text);
-    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
+    if (item.kind === "notification" && "method" in message && message.method === "notifications/cancelled") {
       const requestId = message.params?.requestId;
       if (typeof requestId === "string" || typeof requestId === "number") session.cancelled(requestId);
     }

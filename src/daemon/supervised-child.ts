@@ -259,7 +259,7 @@ export class SupervisedChild {
 
   private failedMessage(): string {
     return (
-      `mcp-session-manager: the server failed ${this.policy.failuresInARow} times in a row (last: ${this.lastError ?? "unknown"}) ` +
+      `the server failed ${this.policy.failuresInARow} times in a row (last: ${this.lastError ?? "unknown"}) ` +
       `and is not restarted for now; see ${this.options.logFile}`
     );
   }

@@ -55,7 +55,7 @@ export function killTree(pid: number): boolean {
 }
 
 /** Signals a whole process group (a detached daemon and everything it spawned); false when it is gone. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   return signalProcess(process.platform === "win32" ? pid : -pid, signal);
 }
 

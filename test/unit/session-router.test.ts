@@ -255,7 +255,7 @@ describe("session router: one child, many sessions", () => {
     assert.equal(spawner.children.length, 2);
     core.handle(a, request(1, "tools/list"));
     await settle();
-    assert.match(a.answer(1).error?.message ?? "", /failed 2 times in a row .*see \/tmp\/fake\.log/);
+    assert.match(a.answer(1).error?.message ?? "", /^mcp-session-manager: the server failed 2 times in a row .*see \/tmp\/fake\.log/);
     clock.advance(RETRY_FAILED_AFTER_MS);
     core.handle(a, request(2, "tools/list"));
     await settle();
