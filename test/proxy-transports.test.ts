@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { before, describe, test } from "node:test";
+import { suiteScope } from "./helpers/cleanup.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
-import { startEverything, startFastMcpFixture } from "./helpers/servers.js";
+import { startEverything, startFastMcpFixture, type RunningServer } from "./helpers/servers.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const SAMPLING_ANSWER = { role: "assistant", content: { type: "text", text: "sampled by the test client" }, model: "test-model" };
@@ -12,8 +13,14 @@ for (const mode of ["streamableHttp", "sse"] as const) {
   const transport = mode === "sse" ? "sse" : "streamable-http";
 
   describe(`mcp-proxy over ${transport} to server-everything`, () => {
+    // One server for the suite: each test is its own session on it, as separate clients would be.
+    const suite = suiteScope();
+    let server: RunningServer;
+    before(async () => {
+      server = await startEverything(suite, mode);
+    });
+
     test("initialize, list tools and call echo", async (t) => {
-      const server = await startEverything(t, mode);
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       const init = await client.initialize();
       assert.equal(init.result.serverInfo.name, "mcp-servers/everything");
@@ -28,7 +35,6 @@ for (const mode of ["streamableHttp", "sse"] as const) {
     });
 
     test("progress of a long-running tool reaches stdout before its result, with the client's token", async (t) => {
-      const server = await startEverything(t, mode);
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       await client.initialize();
       const id = client.start("tools/call", {
@@ -52,7 +58,6 @@ for (const mode of ["streamableHttp", "sse"] as const) {
     });
 
     test("a sampling request from the server reaches the client and the client's answer reaches the server", async (t) => {
-      const server = await startEverything(t, mode);
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       const seen: Message[] = [];
       client.onServerRequest = (request) => {

@@ -23,7 +23,6 @@ import { rotateLog } from "../logging/rotate.js";
 import { createLog } from "../logging/log.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { DaemonFront } from "./http-front.js";
-import { MemoryBackend } from "./memory-backend.js";
 import { ScopePool } from "./scope-pool.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
@@ -53,7 +52,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
-  const pool = scopePool(server, {
+  const pool = await scopePool(server, {
     log,
     registry,
     restart: { limit: config.manager.restartLimit, backoffMs: config.manager.restartBackoffMs },
@@ -146,10 +145,14 @@ interface PoolContext {
   logFile: string;
 }
 
-/** What serves the sessions: per scope, the built-in memory server, or a SessionRouter sharing a stdio child. */
-function scopePool(server: DaemonServer, context: PoolContext): ScopePool {
+/**
+ * What serves the sessions: per scope, the built-in memory server, or a SessionRouter sharing a stdio child.
+ * The memory server (SDK, zod, SQLite) is loaded only by its own daemon: it would double every other daemon's start.
+ */
+async function scopePool(server: DaemonServer, context: PoolContext): Promise<ScopePool> {
   const { log, registry } = context;
   if (server.kind === "builtin") {
+    const { MemoryBackend } = await import("./memory-backend.js");
     return new ScopePool({ scope: "shared", childIdleTimeoutMs: server.childIdleTimeoutMs, log, create: () => new MemoryBackend(log) });
   }
   const create = (key: string, cwd: string | undefined) => {

@@ -1,12 +1,17 @@
-import type { TestContext } from "node:test";
+import { after } from "node:test";
 
-const stacks = new WeakMap<TestContext, Array<() => unknown>>();
+/** What cleanups belong to: a test's context (`t`), or a whole suite (see `suiteScope`). */
+export interface CleanupScope {
+  after(fn: () => unknown): void;
+}
+
+const stacks = new WeakMap<CleanupScope, Array<() => unknown>>();
 
 /**
  * Registers work to undo after the test, pass or fail, run in reverse order of registration: what was
  * created last goes first (a proxy before the daemon it would otherwise restart, a daemon before its home).
  */
-export function onCleanup(t: TestContext, undo: () => unknown): void {
+export function onCleanup(t: CleanupScope, undo: () => unknown): void {
   let stack = stacks.get(t);
   if (!stack) {
     const created: Array<() => unknown> = [];
@@ -27,4 +32,16 @@ export function onCleanup(t: TestContext, undo: () => unknown): void {
     });
   }
   stack.push(undo);
+}
+
+/**
+ * A scope for what every test of a suite shares (a server they all talk to), undone when the suite ends, pass
+ * or fail. Call it in the `describe` body: that is where node:test takes the suite's `after` hook.
+ */
+export function suiteScope(): CleanupScope {
+  const undo: Array<() => unknown> = [];
+  after(async () => {
+    for (const fn of undo.reverse()) await fn();
+  });
+  return { after: (fn) => undo.push(fn) };
 }

@@ -4,8 +4,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { isProcessAlive } from "../../src/process/process-identity.js";
 import { createServer } from "node:net";
-import type { TestContext } from "node:test";
-import { onCleanup } from "./cleanup.js";
+import { onCleanup, type CleanupScope } from "./cleanup.js";
 
 /** Kills a process and, when it leads one, its whole process group. Quiet if already gone. */
 export function killTree(pid: number | undefined, signal: NodeJS.Signals = "SIGKILL"): void {
@@ -47,7 +46,7 @@ export const processesOfHome = (home: string, except: Set<number> = new Set()) =
   processesMatching((_, environment) => environment.includes(`MCP_SESSION_MANAGER_HOME=${home}`)).filter((pid) => !except.has(pid));
 
 /** Spawns a process that is killed (with its group) when the test ends, pass or fail. */
-export function spawnTracked(t: TestContext, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+export function spawnTracked(t: CleanupScope, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...options });
   onCleanup(t, async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

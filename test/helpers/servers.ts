@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import type { TestContext } from "node:test";
+import type { CleanupScope } from "./cleanup.js";
 import { EVERYTHING, FIXTURES } from "./paths.js";
 import { freePort, spawnTracked, waitForOutput } from "./processes.js";
 
@@ -10,7 +10,7 @@ export interface RunningServer {
 }
 
 /** server-everything in `streamableHttp` or `sse` mode on a free loopback port; stopped after the test. */
-export async function startEverything(t: TestContext, mode: "streamableHttp" | "sse", port?: number): Promise<RunningServer> {
+export async function startEverything(t: CleanupScope, mode: "streamableHttp" | "sse", port?: number): Promise<RunningServer> {
   for (let attempt = 0; ; attempt++) {
     const chosen = port ?? (await freePort());
     const child = spawnTracked(t, process.execPath, [EVERYTHING, mode], {
@@ -33,7 +33,7 @@ export async function startEverything(t: TestContext, mode: "streamableHttp" | "
 }
 
 /** The FastMCP-flavoured legacy SSE fixture on an ephemeral port. */
-export async function startFastMcpFixture(t: TestContext): Promise<RunningServer> {
+export async function startFastMcpFixture(t: CleanupScope): Promise<RunningServer> {
   const child = spawnTracked(t, process.execPath, [`${FIXTURES}fastmcp-sse-server.js`]);
   const output = await waitForOutput(child.stdout!, (text) => /listening \d+/.test(text), "the fixture listened");
   const port = Number(/listening (\d+)/.exec(output)![1]);
