@@ -112,7 +112,7 @@ describe("exactly one daemon per server", () => {
     await b.initialize();
     assert.equal(textOf(await b.callTool("echo", { message: "found" })), "found");
     assert.deepEqual(processesWith("daemon", "probe", configOf(daemon)), [first], "the same single daemon");
-    const health = await httpJson(port, "GET", "/health");
+    const health = await httpJson(port, "GET", "/health", { headers: { authorization: `Bearer ${daemon.token()}` } });
     assert.equal(health.body.sessions, 2);
   });
 
@@ -120,7 +120,18 @@ describe("exactly one daemon per server", () => {
     const port = await freePort();
     const daemon = configuredHome(t, { probe: probeServer({ port }) });
     const { createServer } = await import("node:http");
-    const stranger = createServer((_, response) => response.end("not mcp"));
+    // It answers like our daemon would, except for the proof it cannot make; it records what it is sent.
+    const received: Array<{ method?: string; url?: string; authorization?: string; body: string }> = [];
+    const stranger = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        received.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body });
+        response.setHeader("content-type", "application/json");
+        const forged = { service: "mcp-session-manager", role: "daemon", name: "probe", version: "2", instance: "i", proof: "forged" };
+        response.end(JSON.stringify({ ...forged, pid: process.pid, sessions: 0, children: [] }));
+      });
+    });
     stranger.listen(port, "127.0.0.1");
     await once(stranger, "listening");
     onCleanup(t, () => stranger.close());
@@ -130,7 +141,17 @@ describe("exactly one daemon per server", () => {
       capabilities: {},
       clientInfo: { name: "t", version: "1" },
     });
-    assert.match(answer.error?.message ?? "", new RegExp(`port ${port} is in use by a process that is not the "probe" daemon`));
+    assert.match(
+      answer.error?.message ?? "",
+      new RegExp(`port ${port} is in use by pid ${process.pid} \\(.*\\) of user \\S+, which is not this home's "probe" daemon`),
+    );
+    assert.ok(received.length > 0, "it was challenged");
+    for (const request of received) {
+      assert.equal(request.method, "GET");
+      assert.equal(request.url, "/ping", "nothing but the challenge reached it");
+      assert.equal(request.authorization, undefined);
+      assert.equal(request.body, "");
+    }
   });
 });
 

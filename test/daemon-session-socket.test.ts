@@ -86,11 +86,12 @@ async function runningDaemon(t: TestContext, options: Record<string, unknown> = 
   await proxy.initialize();
   const lock = daemon.lock("probe")!;
   assert.ok(lock.sessionSocket, "the lock names the session socket");
-  return { daemon, proxy, path: lock.sessionSocket, health: new URL("/health", lock.url) };
+  return { daemon, proxy, path: lock.sessionSocket, health: { url: new URL("/health", lock.url), token: daemon.token() } };
 }
 
-async function sessionCount(health: URL): Promise<number> {
-  return ((await (await fetch(health)).json()) as { sessions: number }).sessions;
+async function sessionCount(health: { url: URL; token: string }): Promise<number> {
+  const answer = await fetch(health.url, { headers: { authorization: `Bearer ${health.token}` } });
+  return ((await answer.json()) as { sessions: number }).sessions;
 }
 
 describe("daemon session socket", () => {

@@ -38,25 +38,35 @@ const until = async (condition: () => boolean | Promise<boolean>, stream: NodeJS
 };
 
 describe("manager API: open to read, closed to everyone else", () => {
-  test("/ping and /status need no token; mutating calls without it get 401; foreign Origin or Host get 403; never CORS", async (t) => {
+  test("without the token /ping and /status tell names and states alone, all else is 401; foreign Origin or Host get 403; never CORS", async (t) => {
     const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
     const manager = await startManager(t, daemon, port);
     assert.equal(statSync(join(daemon.home, "manager.token")).mode & 0o077, 0, "the token file is the user's alone");
 
     const ping = await httpJson(port, "GET", "/ping");
     assert.equal(ping.status, 200);
+    assert.deepEqual(Object.keys(ping.body).sort(), ["name", "role", "service", "version"]);
     assert.equal(ping.body.role, "manager");
+    const open = await httpJson(port, "GET", "/status");
+    assert.deepEqual(open.body, { daemons: [{ name: "probe", state: "stopped" }] }, "names and states, nothing else");
     const status = await manager.status();
     assert.deepEqual(
       status.daemons.map((d: any) => [d.name, d.state]),
       [["probe", "stopped"]],
     );
+    assert.equal(status.manager.home, daemon.home, "with the token, the whole of it");
 
     const body = JSON.stringify({ name: "probe" });
-    for (const path of ["/start", "/stop", "/restart", "/ensure", "/start-all", "/stop-all"]) {
-      const bare = await httpJson(port, "POST", path, { body });
+    const json = { "content-type": "application/json" };
+    for (const path of ["/start", "/stop", "/restart", "/ensure", "/start-all", "/stop-all", "/no-such-path"]) {
+      const bare = await httpJson(port, "POST", path, { body, headers: json });
       assert.equal(bare.status, 401, `${path} without a token`);
-      const wrong = await httpJson(port, "POST", path, { body, headers: { authorization: "Bearer not-the-token" } });
+      assert.doesNotMatch(
+        JSON.stringify(bare.body),
+        new RegExp(daemon.home.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
+        "a refusal names no path",
+      );
+      const wrong = await httpJson(port, "POST", path, { body, headers: { ...json, authorization: "Bearer not-the-token" } });
       assert.equal(wrong.status, 401, `${path} with a wrong token`);
     }
     const authorized = { authorization: `Bearer ${manager.token()}` };
@@ -77,10 +87,19 @@ describe("manager API: open to read, closed to everyone else", () => {
     assert.equal((await manager.status()).daemons[0].state, "stopped", "nothing was started by the refused calls");
   });
 
-  test("a plain curl body works with the token: POST /stop then /start", async (t) => {
+  test("curl with the token and a JSON content type works: POST /start then /stop; a form or text body is refused", async (t) => {
     const { daemon, port } = await homeWithManager(t, { probe: probeServer() });
     const manager = await startManager(t, daemon, port);
-    const form = { authorization: `Bearer ${manager.token()}`, "content-type": "application/x-www-form-urlencoded" };
+    const authorization = `Bearer ${manager.token()}`;
+    for (const type of ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]) {
+      const refused = await httpJson(port, "POST", "/start", {
+        headers: { authorization, "content-type": type },
+        body: '{"name":"probe"}',
+      });
+      assert.equal(refused.status, 415, type);
+    }
+    assert.equal((await manager.status()).daemons[0].state, "stopped", "nothing was started by the refused calls");
+    const form = { authorization, "content-type": "application/json" };
     const started = await httpJson(port, "POST", "/start", { headers: form, body: '{"name":"probe"}' });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal(started.body.state, "running");
@@ -97,7 +116,8 @@ describe("manager API: open to read, closed to everyone else", () => {
     const output = await waitForOutput(second.stdout!, (text) => /probe\s+stopped/.test(text), "the second start's report");
     assert.match(output, new RegExp(`the manager already runs \\(pid ${first.child.pid}, http://127\\.0\\.0\\.1:${port}\\)`));
     assert.deepEqual(await exited(second), { code: 0, signal: null });
-    assert.equal((await httpJson(port, "GET", "/ping")).body.pid, first.child.pid, "the first still answers");
+    const ping = await httpJson(port, "GET", "/ping", { headers: { authorization: `Bearer ${first.token()}` } });
+    assert.equal(ping.body.pid, first.child.pid, "the first still answers");
   });
 });
 

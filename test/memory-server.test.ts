@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { configuredHome } from "./helpers/daemon-home.js";
+import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
 import { ROOT } from "./helpers/paths.js";
 import { freePort } from "./helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
@@ -31,9 +31,15 @@ async function officialSession(t: Parameters<typeof tempDir>[0]) {
   return client;
 }
 
-/** A client that speaks HTTP to the daemon directly (no proxy), with whatever headers a test wants. */
-async function rawSession(url: URL, extraHeaders: Record<string, string> = {}) {
-  const headers = { "content-type": "application/json", accept: "application/json", ...extraHeaders };
+/** A client that speaks HTTP to the daemon directly (no proxy) with the home's token, and whatever headers a test wants. */
+async function rawSession(daemon: DaemonHome, extraHeaders: Record<string, string> = {}) {
+  const url = new URL(daemon.lockedUrl("memory")!);
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json",
+    authorization: `Bearer ${daemon.token()}`,
+    ...extraHeaders,
+  };
   const init = await fetch(url, {
     method: "POST",
     headers,
@@ -92,7 +98,7 @@ describe("built-in memory server", () => {
     assert.ok(existsSync(join(realpathSync(a), ".claude", "memory.db")));
 
     // No Mcp-Project-Path at all (a client other than mcp-proxy): the global database.
-    const callTool = await rawSession(new URL(daemon.lockedUrl("memory")!));
+    const callTool = await rawSession(daemon);
     assert.equal(await callTool("create_entities", { entities: [{ name: "global", entityType: "t", observations: [] }] }), 200);
     assert.ok(existsSync(join(daemon.userHome, ".claude", "memory.db")), "written to ~/.claude/memory.db");
     assert.deepEqual((await inA.callTool("search_nodes", { query: "global" })).result.structuredContent.entities, []);
@@ -310,14 +316,13 @@ describe("built-in memory server and the project path a request names", () => {
   test("a relative, missing or traversing path never chooses where to write: the global database is used", async (t) => {
     const daemon = await memoryHome(t);
     await memorySession(t, daemon.env, tempDir(t)); // brings the daemon up
-    const url = new URL(daemon.lockedUrl("memory")!);
     const outside = tempDir(t);
     for (const [index, claimed] of [
       `../${outside.split("/").pop()}`,
       `${outside}/does-not-exist`,
       `${outside}/../${outside.split("/").pop()}/nope`,
     ].entries()) {
-      const callTool = await rawSession(url, { "mcp-project-path": claimed });
+      const callTool = await rawSession(daemon, { "mcp-project-path": claimed });
       assert.equal(await callTool("create_entities", { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] }), 200);
     }
     assert.ok(!existsSync(join(outside, ".claude")), "nothing written where the bad paths pointed");

@@ -140,7 +140,12 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
       clientInfo: { name: "t", version: "1" },
     });
     assert.equal(init.error?.code, -32000);
-    assert.match(init.error.message, new RegExp(`port ${stranger.port} is in use by a process that is not the "squatted" daemon`));
+    assert.match(
+      init.error.message,
+      new RegExp(
+        `port ${stranger.port} is in use by pid ${stranger.child.pid} \\(.*fastmcp-sse-server.js\\) of user \\S+, which is not this home's "squatted" daemon`,
+      ),
+    );
     assert.equal(daemon.lockedPid("squatted"), undefined, "nothing was started");
     assert.equal(client.child.exitCode, null);
   });

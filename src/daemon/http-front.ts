@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DaemonServer } from "../config/server-config.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
+import { declaresJson } from "../http/json-content-type.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
+import type { ListenerAuth } from "../runtime/listener-auth.js";
 import { ErrorCode, type JsonRpcError, type RequestId } from "../protocol/json-rpc.js";
 import { intake, type Incoming } from "../protocol/intake.js";
 import { PROJECT_PATH_HEADER, SEQUENCE_HEADER, decodeProjectPath } from "../protocol/project-path.js";
@@ -16,6 +18,7 @@ const MAX_BATCH = 100;
 
 export interface FrontOptions {
   server: DaemonServer;
+  auth: ListenerAuth;
   pool: ScopePool;
   sessions: SessionRegistry;
   port: () => number;
@@ -25,19 +28,29 @@ export interface FrontOptions {
 }
 
 /**
- * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1: sessions by
- * `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one, and `/health`
- * naming the service so proxies can tell our daemon from a stranger on the port.
+ * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1 and on a Unix socket:
+ * sessions by `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one, and
+ * `/health`. All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
+ * without, so that a proxy can tell our daemon from a stranger on the port before it sends anything.
  */
 export class DaemonFront {
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: FrontOptions) {}
 
-  handle(request: IncomingMessage, response: ServerResponse): void {
+  /** Serves one request that reached us at `where` (`tcp:PORT` or `unix:PATH`, as proofs name it). */
+  handle(request: IncomingMessage, response: ServerResponse, where: string): void {
     const refusal = refuseNonLoopback(request, this.options.port());
     if (refusal) return sendError(response, 403, ErrorCode.ConnectionClosed, `Forbidden: ${refusal}`);
     const path = (request.url ?? "/").split("?")[0];
+    const { auth } = this.options;
+    if (path === "/ping" && request.method === "GET") {
+      return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(auth.introduce(request, where)));
+    }
+    if (!auth.authorizes(request)) {
+      response.setHeader("www-authenticate", "Bearer");
+      return sendError(response, 401, ErrorCode.ConnectionClosed, "Unauthorized: send the home's token (manager.token) as a bearer");
+    }
     if (path === "/health" && request.method === "GET") return this.health(response);
     if (path !== this.options.path) return sendError(response, 404, ErrorCode.MethodNotFound, `Not found: ${path}`);
     switch (request.method) {
@@ -70,8 +83,7 @@ export class DaemonFront {
   }
 
   private async post(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const contentType = request.headers["content-type"] ?? "";
-    if (!contentType.includes("application/json")) {
+    if (!declaresJson(request)) {
       return sendError(response, 415, ErrorCode.InvalidRequest, "Content-Type must be application/json");
     }
     const version = request.headers["mcp-protocol-version"];

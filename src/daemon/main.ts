@@ -26,6 +26,9 @@ import { DaemonFront } from "./http-front.js";
 import { ScopePool } from "./scope-pool.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
+import { HeldToken } from "../runtime/home-token.js";
+import { describePortOwner } from "../process/port-owner.js";
+import { ListenerAuth, whereReached } from "../runtime/listener-auth.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const HOUSEKEEPING_MS = 10_000;
@@ -60,9 +63,11 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   });
   let port = server.port ?? 0;
   const sessions = new SessionRegistry(pool, server.sessionIdleTimeoutMs, log);
-  const front = new DaemonFront({ server, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
+  const token = new HeldToken(home);
+  const auth = new ListenerAuth(token, { role: "daemon", name });
+  const front = new DaemonFront({ server, auth, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
-  const httpServer = http.createServer((request, response) => front.handle(request, response));
+  const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
   // Long tool calls: neither a request timeout nor a headers timeout may cut them.
   httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 60_000;
@@ -75,27 +80,29 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     });
   } catch (error) {
     removeLock(lockFile);
-    throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`, { cause: error });
+    const held = (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? ` (held by ${describePortOwner(port)})` : "";
+    throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}${held}`, { cause: error });
   }
   port = (httpServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/mcp`;
-  const httpSocket = http.createServer((request, response) => front.handle(request, response));
+  const httpSocketFile = httpSocketPath(name, home);
+  const httpSocket = http.createServer((request, response) => front.handle(request, response, whereReached(request, httpSocketFile)));
   httpSocket.requestTimeout = 0;
   httpSocket.keepAliveTimeout = httpServer.keepAliveTimeout;
   const sockets = [
-    await listenOnSocket(httpSocketPath(name, home), httpSocket, log),
+    await listenOnSocket(httpSocketFile, httpSocket, log),
     await listenOnSocket(
       sessionSocketPath(name, home),
       net.createServer((socket) => socketFront.accept(socket)),
       log,
     ),
   ];
-  const [httpSocketFile, sessionSocketFile] = sockets.map((listening) => listening?.path);
+  const [httpSocketListening, sessionSocketFile] = sockets.map((listening) => listening?.path);
   const record = lockRecord({
     name,
     pid: process.pid,
     url,
-    ...(httpSocketFile ? { socket: httpSocketFile } : {}),
+    ...(httpSocketListening ? { socket: httpSocketListening } : {}),
     ...(sessionSocketFile ? { sessionSocket: sessionSocketFile } : {}),
     startedBy: holder?.startedBy ?? process.pid,
     startedAt,
@@ -107,11 +114,17 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
   reaper.unref();
-  // Housekeeping that needs no manager: keep the log within its size, and put back a lock removed by hand
-  // (users are known to clear `~/.mcp-session-manager/*.lock` by hand), so starters keep finding us.
+  // Housekeeping that needs no manager: keep the log within its size, and put back what was removed by hand
+  // (users are known to clear `~/.mcp-session-manager/*.lock`, or the whole home): the home with its token
+  // (ours, so that clients and we still agree), then the lock, so starters keep finding us.
   const housekeeping = setInterval(() => {
-    rotateLog(logPath(name, home), rotation);
-    if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);
+    try {
+      token.current(true);
+      rotateLog(logPath(name, home), rotation);
+      if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);
+    } catch (error) {
+      log(`housekeeping failed (tried again in ${HOUSEKEEPING_MS / 1000} s): ${(error as Error).message}`);
+    }
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
 

@@ -6,7 +6,8 @@ import { addressFields, type DaemonAddress } from "../runtime/daemon-address.js"
 import { isRemote, isStartable } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
-import { isAuthorized } from "./token.js";
+import { declaresJson } from "../http/json-content-type.js";
+import { whereReached, type ListenerAuth } from "../runtime/listener-auth.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -14,7 +15,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export interface ManagerControl {
   readonly home: string;
   readonly port: number;
-  readonly token: string;
+  readonly auth: ListenerAuth;
   readonly startedAt: number;
   /** The supervised daemon called `name`, after re-reading the config (so edits apply at the next start). */
   daemon(name: string): SupervisedDaemon | undefined;
@@ -23,10 +24,11 @@ export interface ManagerControl {
 }
 
 /**
- * The manager's loopback HTTP API. Reading (`GET /ping`, `GET /status`) is open to local processes, so the
- * plain `curl 127.0.0.1:3199/status` works; anything that starts or stops a daemon needs the bearer token
- * from `<home>/manager.token`. A browser page cannot use it: a foreign Origin or a non-loopback Host (DNS
- * rebinding) is refused with 403, and no CORS header is ever sent.
+ * The manager's loopback HTTP API. Everything wants the home's token (`<home>/manager.token`) or a credential
+ * for this instance (runtime/listener-auth.ts), except two reads: `GET /ping` introduces us (and proves it, to a
+ * challenge), and `GET /status` lists server names and states, so the plain `curl 127.0.0.1:3199/status`
+ * works; with the token, both tell the rest. A browser page cannot use it: a foreign Origin or a non-loopback
+ * Host (DNS rebinding) is refused with 403, bodies must be `application/json`, and no CORS header is ever sent.
  */
 export class ManagerApi {
   constructor(private readonly control: ManagerControl) {}
@@ -43,22 +45,22 @@ export class ManagerApi {
     const refusal = refuseNonLoopback(request, this.control.port);
     if (refusal) return send(response, 403, { error: `forbidden: ${refusal}` });
     const path = (request.url ?? "/").split("?")[0]!;
-    const action = ACTIONS[path];
+    const authorized = this.control.auth.authorizes(request);
     if (path === "/ping" || path === "/status") {
       if (request.method !== "GET" && request.method !== "HEAD")
         return send(response, 405, { error: `${path} takes GET` }, { allow: "GET" });
-      return send(response, 200, path === "/ping" ? this.identity() : await this.status());
+      if (path === "/ping")
+        return send(response, 200, authorized ? this.identity() : this.control.auth.introduce(request, whereReached(request)));
+      return send(response, 200, authorized ? await this.status() : await this.publicStatus());
     }
+    if (!authorized) {
+      // Where the token is goes unsaid: whoever may read it knows, and nobody else needs to.
+      return send(response, 401, { error: "missing or wrong bearer token (the home's manager.token)" }, { "www-authenticate": "Bearer" });
+    }
+    const action = ACTIONS[path];
     if (!action) return send(response, 404, { error: `no such endpoint: ${path} (see GET /status)` });
     if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
-    if (!isAuthorized(request.headers.authorization, this.control.token)) {
-      return send(
-        response,
-        401,
-        { error: `missing or wrong bearer token (it is in ${this.control.home}/manager.token)` },
-        { "www-authenticate": "Bearer" },
-      );
-    }
+    if (!declaresJson(request)) return send(response, 415, { error: "the body must be JSON, sent as Content-Type: application/json" });
     const body = await readBoundedBody(request, MAX_BODY_BYTES);
     if (action.all) {
       const results = await Promise.all(
@@ -87,6 +89,12 @@ export class ManagerApi {
       home: this.control.home,
       port: this.control.port,
     };
+  }
+
+  /** Without the token: each server's name and state, nothing about sessions, projects, paths or the home. */
+  private async publicStatus(): Promise<{ daemons: Array<Pick<DaemonReport, "name" | "state">> }> {
+    const daemons = await Promise.all(this.control.daemons().map((daemon) => daemon.report()));
+    return { daemons: daemons.map(({ name, state }) => ({ name, state })) };
   }
 
   private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {

@@ -7,7 +7,7 @@ import { isRemote, isStartable } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
-import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
+import { answerError, callManager, pingManager, type ProvenManager } from "../runtime/manager-client.js";
 import { clearStopped, markStopped } from "../runtime/stop-marker.js";
 
 export type ControlAction = "start" | "stop" | "restart";
@@ -36,7 +36,7 @@ export async function control(
   for (const name of names) {
     const server = config.servers[name]!;
     try {
-      results.push(manager ? await viaManager(action, server, config, home) : await directly(action, server, config, home, log));
+      results.push(manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log));
     } catch (error) {
       results.push({ name, ok: false, line: `${name}: ${(error as Error).message}` });
     }
@@ -51,8 +51,8 @@ export function startableNames(config: Config): string[] {
     .map((server) => server.name);
 }
 
-async function viaManager(action: ControlAction, server: ServerConfig, config: Config, home: string): Promise<ControlResult> {
-  const answer = await callManager(config.manager.port, home, `/${action}`, { name: server.name }, server.startTimeoutMs + 10_000);
+async function viaManager(action: ControlAction, server: ServerConfig, manager: ProvenManager): Promise<ControlResult> {
+  const answer = await callManager(manager, `/${action}`, { body: { name: server.name }, timeoutMs: server.startTimeoutMs + 10_000 });
   if (answer.status !== 200) return { name: server.name, ok: false, line: `${server.name}: ${answerError(answer)}` };
   const body = answer.body as { url?: string; pid?: number; state?: string };
   return { name: server.name, ok: true, line: describe(action, server.name, body.pid, body.url) };

@@ -1,5 +1,6 @@
 import type { ServerConfig } from "../config/server-config.js";
 import { lockPath, logPath } from "../config/paths.js";
+import { addressFrom } from "../runtime/daemon-address.js";
 import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -39,7 +40,10 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
     report.pid = lock.pid;
     if (lock.url) withUrl(report, lock.url);
     // Our daemon answers /health (one request tells both that it runs and how it fares); others a TCP connect.
-    const health = lock.url && hostedByUs(server) ? await probeDaemon(new URL(lock.url), server.name, lock.pid) : undefined;
+    const health =
+      lock.url && hostedByUs(server)
+        ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid })
+        : undefined;
     report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
     if (health) addHealth(report, health);
     else if (report.state === "running") {

@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
 import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
+import { addressFrom } from "../runtime/daemon-address.js";
 import { probeDaemon } from "../runtime/daemon-health.js";
+import { describePortOwner } from "../process/port-owner.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { pingManager } from "../runtime/manager-client.js";
@@ -50,7 +52,7 @@ export async function diagnose(configFile: string | undefined, home: string): Pr
   else if (await isListening(new URL(`http://127.0.0.1:${config.manager.port}`))) {
     add(
       "FAIL",
-      `manager port ${config.manager.port} is taken by another process`,
+      `manager port ${config.manager.port} is taken by ${describePortOwner(config.manager.port)}, which is not this home's manager`,
       `stop that process, or set "manager": {"port": N} in the config`,
     );
   } else add("note", `manager not running (proxies start daemons themselves)`, "for supervision and restarts: mcp-manager start --detach");
@@ -112,18 +114,20 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   if (lock && !holderAlive)
     add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
   if (holderAlive && lock.url) {
-    const answering = hostedByUs(server) ? await probeDaemon(new URL(lock.url), name, lock.pid) : await isListening(new URL(lock.url));
+    const answering = hostedByUs(server)
+      ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid })
+      : await isListening(new URL(lock.url));
     if (answering) {
       add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
       if (hostedByUs(server)) checkSessionSocket(name, lock.sessionSocket, home, add);
     } else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
   } else if (server.url && (await isListening(new URL(server.url)))) {
-    const ours = hostedByUs(server) ? await probeDaemon(new URL(server.url), name) : undefined;
+    const ours = hostedByUs(server) ? await probeDaemon({ url: new URL(server.url) }, name, home) : undefined;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
     else
       add(
         "FAIL",
-        `${name}: port ${server.port} is taken by a process that is not its daemon`,
+        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!)}, which is not this home's daemon`,
         `stop that process, or change "port" for "${name}"`,
       );
   } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);

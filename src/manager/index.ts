@@ -43,7 +43,7 @@ program
     if (running) {
       // Starting what runs is not an error: say so, and show what it supervises.
       say(`the manager already runs (pid ${running.pid}, http://127.0.0.1:${running.port})`);
-      if (startAll) await callManager(config.manager.port, home, "/start-all", {}, 120_000);
+      if (startAll) await callManager(running, "/start-all", { body: {}, timeoutMs: 120_000 });
       if (!options.detach) await showStatus(false);
       return;
     }
@@ -221,17 +221,25 @@ memory
 async function showStatus(json: boolean): Promise<void> {
   const config = loadConfig(configOption());
   const home = homeDir();
-  const { pingManager } = await import("../runtime/manager-client.js");
-  const { jsonRequest } = await import("../runtime/json-request.js");
-  const manager = await pingManager(config.manager.port, home);
+  const { callManager, pingManager } = await import("../runtime/manager-client.js");
+  const proven = await pingManager(config.manager.port, home);
   let reports: DaemonReport[];
-  if (manager) {
-    const answer = await jsonRequest(new URL(`http://127.0.0.1:${manager.port}/status`), { timeoutMs: 10_000 });
+  if (proven) {
+    const answer = await callManager(proven, "/status", { method: "GET", timeoutMs: 10_000 });
     reports = (answer.body as { daemons: DaemonReport[] }).daemons;
   } else {
     const { inspectDaemon } = await import("./daemon-state.js");
     reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
   }
+  // The credential stays in this process: it is worth nothing to another instance, but it is not status either.
+  const manager = proven && {
+    service: proven.service,
+    role: proven.role,
+    version: proven.version,
+    pid: proven.pid,
+    home: proven.home,
+    port: proven.port,
+  };
   if (json) return say(JSON.stringify({ config: config.file ?? null, home, manager: manager ?? null, daemons: reports }, null, 2));
   const { renderStatus } = await import("./status-table.js");
   process.stdout.write(renderStatus(config, home, reports, manager));

@@ -5,12 +5,14 @@ import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
 import { isStartable } from "../config/server-config.js";
-import { lockRecord, readLock, removeLock, updateLock } from "../runtime/lock-file.js";
+import { claimLock, lockRecord, readLock, removeLock, updateLock } from "../runtime/lock-file.js";
 import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { VERSION } from "../version.js";
 import { SupervisedDaemon } from "./supervisor.js";
-import { ensureToken } from "./token.js";
+import { HeldToken } from "../runtime/home-token.js";
+import { describePortOwner } from "../process/port-owner.js";
+import { ListenerAuth } from "../runtime/listener-auth.js";
 
 export interface ManagerOptions {
   configFile?: string;
@@ -28,7 +30,8 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   let config = loadConfig(options.configFile);
   const home = ensureHome();
   const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined);
-  const token = ensureToken(home);
+  const token = new HeldToken(home);
+  const auth = new ListenerAuth(token, { role: "manager", name: "" });
   const port = config.manager.port;
   const startedAt = Date.now();
   const daemons = new Map<string, SupervisedDaemon>();
@@ -58,7 +61,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   const api = new ManagerApi({
     home,
     port,
-    token,
+    auth,
     startedAt,
     daemon: (name) => (refresh(), daemons.get(name)),
     daemons: () => [...daemons.values()],
@@ -77,20 +80,18 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     throw new Error(
       other
         ? `the manager already runs (pid ${other.pid}, http://127.0.0.1:${port})`
-        : `port ${port} is in use by another process; stop it, or set "manager": {"port": N} in the config`,
+        : `port ${port} is in use by ${describePortOwner(port)}, which is not this home's manager; stop it, or set "manager": {"port": N} in the config`,
       { cause: error },
     );
   }
-  updateLock(
-    managerLockPath(home),
-    lockRecord({
-      name: "manager",
-      pid: process.pid,
-      url: `http://127.0.0.1:${port}`,
-      startedBy: process.pid,
-      startedAt: new Date(startedAt).toISOString(),
-    }),
-  );
+  const lock = lockRecord({
+    name: "manager",
+    pid: process.pid,
+    url: `http://127.0.0.1:${port}`,
+    startedBy: process.pid,
+    startedAt: new Date(startedAt).toISOString(),
+  });
+  updateLock(managerLockPath(home), lock);
   log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
 
   await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
@@ -101,7 +102,14 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   }
 
   const tick = setInterval(() => {
-    rotateLog(managerLogPath(home), { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });
+    try {
+      // A home deleted by hand comes back with our token, so proxies and the daemons keep agreeing with us.
+      token.current(true);
+      if (!readLock(managerLockPath(home))) claimLock(managerLockPath(home), lock);
+      rotateLog(managerLogPath(home), { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles });
+    } catch (error) {
+      log(`housekeeping failed (tried again at the next check): ${(error as Error).message}`);
+    }
     for (const daemon of daemons.values())
       void daemon.check().catch((error: Error) => log(`${daemon.name}: check failed: ${error.message}`));
   }, config.manager.healthIntervalMs);

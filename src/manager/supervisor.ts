@@ -287,7 +287,7 @@ export class SupervisedDaemon {
 
   private async probe(daemon: RunningDaemon): Promise<boolean> {
     if (!hostedByUs(this.server)) return isListening(daemon.address.url, 2000);
-    const health = await probeDaemon(daemon.address.url, this.name, daemon.pid);
+    const health = await probeDaemon(daemon.address, this.name, this.context.home, { pid: daemon.pid });
     if (health && daemon === this.daemon) this.lastHealth = health;
     return health !== undefined;
   }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerConfig } from "../config/server-config.js";
 import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { findDaemon } from "../runtime/find-daemon.js";
-import { isRemote } from "../config/server-config.js";
+import { hostedByUs, isRemote } from "../config/server-config.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
@@ -33,12 +33,19 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
   const stopped = readStopped(server.name, home);
   if (stopped) throw new DaemonUnavailable(stoppedMessage(server.name, stopped));
 
-  if (await pingManager(target.managerPort, home)) {
-    const answer = await callManager(target.managerPort, home, "/ensure", { name: server.name }, server.startTimeoutMs + 5000).catch(
+  const manager = await pingManager(target.managerPort, home);
+  if (manager) {
+    const answer = await callManager(manager, "/ensure", { body: { name: server.name }, timeoutMs: server.startTimeoutMs + 5000 }).catch(
       (error: Error) => ({ status: 0, body: { error: `the manager did not answer /ensure: ${error.message}` } }),
     );
     const body = answer.body as Partial<AddressFields> | undefined;
-    if (answer.status === 200 && typeof body?.url === "string") return addressFrom({ ...body, url: body.url });
+    if (answer.status === 200 && typeof body?.url === "string") {
+      if (!hostedByUs(server)) return addressFrom({ ...body, url: body.url });
+      // The manager says where; the daemon there still proves itself before it is told anything.
+      const proven = await findDaemon(server, home);
+      if (proven) return proven.address;
+      throw new DaemonUnavailable(`the manager reported "${server.name}" at ${body.url}, but no daemon of this home proves itself there`);
+    }
     // A manager that refuses (failed, stopped, unauthorized) has the final word. One that is gone, or that
     // runs another config without this server (404), does not: the proxy starts the daemon itself.
     if (answer.status !== 0 && answer.status !== 404) throw new DaemonUnavailable(answerError(answer));

@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { isOwnSocket } from "../files/own-socket.js";
 import type { HttpTransport } from "../config/schema.js";
 import { loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
@@ -90,16 +90,18 @@ const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = resolveTarget();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
-    const { sessionSocket, socketPath, url } = await ensureDaemon(target, log);
+    const { sessionSocket, socketPath, url, credential } = await ensureDaemon(target, log);
     // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise. A socket file
-    // removed by hand is passed over: the daemon still answers on its port.
-    if (target.kind === "configured" && sessionSocket && existsSync(sessionSocket)) {
+    // removed by hand, or not made by this user, is passed over: the daemon still answers on its port.
+    if (target.kind === "configured" && sessionSocket && isOwnSocket(sessionSocket)) {
       return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log });
     }
-    const route = socketPath && existsSync(socketPath) ? { socketPath } : {};
+    const route = socketPath && isOwnSocket(socketPath) ? { socketPath } : {};
+    // Our daemon wants the credential its proof gave; other servers get none (nor any token of ours).
+    const authorization: Record<string, string> = credential ? { authorization: `Bearer ${credential}` } : {};
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
     const { transports } = await import("../upstream/index.js");
-    return transports[transport]({ url, ...route, headers, log });
+    return transports[transport]({ url, ...route, headers: { ...headers, ...authorization }, log });
   },
   write: (line) => stdout.write(line),
   log,

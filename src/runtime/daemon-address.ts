@@ -5,11 +5,15 @@ export class DaemonUnavailable extends Error {
   override name = "DaemonUnavailable";
 }
 
-/** Where a daemon answers: its URL, a Unix socket serving the same HTTP, and its session socket, when it has them. */
+/**
+ * Where a daemon answers: its URL, a Unix socket serving the same HTTP, and its session socket, when it has them;
+ * and, once it proved to be ours, the credential its HTTP wants (kept in memory only, never written down).
+ */
 export interface DaemonAddress {
   url: URL;
   socketPath?: string;
   sessionSocket?: string;
+  credential?: string;
 }
 
 /** How an address is written down: in a lock file, and in the manager's answers. */

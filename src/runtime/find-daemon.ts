@@ -2,36 +2,45 @@ import { lockPath } from "../config/paths.js";
 import { hostedByUs, type ServerConfig } from "../config/server-config.js";
 import { processStarted } from "../process/process-identity.js";
 import { addressFrom, type RunningDaemon } from "./daemon-address.js";
-import { probeDaemon } from "./daemon-health.js";
+import { probeDaemon, type ProvenDaemon } from "./daemon-health.js";
 import { isHolderAlive, readLock, type LockRecord } from "./lock-file.js";
 import { isListening } from "./port-probe.js";
 
 /**
- * The server's daemon when it runs and is ours: the lock's live holder answering at the lock's URL (our daemon
- * must also name itself in `/health`), or our daemon on the configured port whose lock file was removed by hand.
+ * The server's daemon when it runs and is ours: the lock's live holder answering at the lock's address (our
+ * daemon must prove to be this home's daemon of the server, with the lock's pid), or our daemon on the
+ * configured port whose lock file was removed by hand.
  */
 export async function findDaemon(server: ServerConfig, home: string): Promise<RunningDaemon | undefined> {
   const lock = readLock(lockPath(server.name, home));
-  if (lock?.url && isHolderAlive(lock) && (await answers(server, lock.url, lock.pid))) return runningFrom(lock);
+  if (lock?.url && isHolderAlive(lock)) {
+    const answer = await answers(server, lock, home);
+    if (answer) return runningFrom(lock, answer);
+  }
   if (hostedByUs(server) && server.url) {
-    const health = await probeDaemon(new URL(server.url), server.name);
+    const health = await probeDaemon({ url: new URL(server.url) }, server.name, home);
     if (health) {
       const started = processStarted(health.pid);
-      const address = { url: new URL(server.url) };
+      const address = { url: new URL(server.url), credential: health.credential };
       return started === undefined ? { address, pid: health.pid } : { address, pid: health.pid, pidStarted: started };
     }
   }
   return undefined;
 }
 
-/** Whether the daemon a lock names answers at its URL: our daemon by its `/health`, an HTTP server by a connect. */
-export async function answers(server: ServerConfig, url: string, pid: number): Promise<boolean> {
-  if (hostedByUs(server)) return (await probeDaemon(new URL(url), server.name, pid)) !== undefined;
-  return isListening(new URL(url));
+/**
+ * Whether the daemon a lock names answers at its address: our daemon by proving itself (then its health, with
+ * the credential), an HTTP server of someone else's making by accepting a connection (`true`).
+ */
+export async function answers(server: ServerConfig, lock: LockRecord, home: string): Promise<ProvenDaemon | true | undefined> {
+  if (!lock.url) return undefined;
+  if (!hostedByUs(server)) return (await isListening(new URL(lock.url))) || undefined;
+  return probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
 }
 
-/** The running daemon a lock (with its URL) describes. */
-export function runningFrom(lock: LockRecord): RunningDaemon {
+/** The running daemon a lock (with its URL) describes, with the credential its proof gave. */
+export function runningFrom(lock: LockRecord, answer: ProvenDaemon | true): RunningDaemon {
   const address = addressFrom({ ...lock, url: lock.url! });
+  if (answer !== true) address.credential = answer.credential;
   return lock.pidStarted === undefined ? { address, pid: lock.pid } : { address, pid: lock.pid, pidStarted: lock.pidStarted };
 }

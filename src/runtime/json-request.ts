@@ -8,14 +8,20 @@ export interface JsonAnswer {
   body: unknown;
 }
 
+export interface JsonRequestOptions {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A Unix socket serving the same HTTP as the URL's port. */
+  socketPath?: string;
+  timeoutMs: number;
+}
+
 /**
  * One small JSON request to a loopback service (a daemon's /health, the manager's API), on a fresh socket and
  * with a deadline: these calls must never hang a proxy or the CLI. Rejects when nothing answers.
  */
-export function jsonRequest(
-  url: URL,
-  options: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs: number },
-): Promise<JsonAnswer> {
+export function jsonRequest(url: URL, options: JsonRequestOptions): Promise<JsonAnswer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const request = http.request(
@@ -23,6 +29,7 @@ export function jsonRequest(
       {
         method: options.method ?? "GET",
         agent: false,
+        ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : {}),
         headers: {
           ...(payload !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) } : {}),
           ...options.headers,

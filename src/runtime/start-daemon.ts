@@ -8,8 +8,10 @@ import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, type RunningDaemon } from "./daemon-address.js";
 import { managerScript } from "./entry-points.js";
 import { answers, findDaemon, runningFrom } from "./find-daemon.js";
+import { ensureHomeToken } from "./home-token.js";
 import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStaleLock, updateLock, type LockRecord } from "./lock-file.js";
 import { isListening } from "./port-probe.js";
+import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
 
 export interface LaunchOptions {
@@ -30,13 +32,16 @@ const POLL_MS = 100;
 export async function startDaemon(server: ServerConfig, options: LaunchOptions & { deadline: number }): Promise<RunningDaemon> {
   const { home, log } = options;
   const lockFile = lockPath(server.name, home);
+  // Made before the daemon starts, so that it and every proxy waiting for it hold the same token.
+  ensureHomeToken(home);
   let spawned: Spawned | undefined;
 
   while (Date.now() < options.deadline) {
     const lock = readLock(lockFile);
     if (lock && isHolderAlive(lock)) {
-      if (lock.url && (await answers(server, lock.url, lock.pid))) {
-        const found = runningFrom(lock);
+      const answer = await answers(server, lock, home);
+      if (answer) {
+        const found = runningFrom(lock, answer);
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
       }
       if (spawned?.exited) break;
@@ -63,8 +68,8 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     if (unlocked) return unlocked;
     if (server.url && (await isListening(new URL(server.url)))) {
       throw new DaemonUnavailable(
-        `port ${server.port} is in use by a process that is not the "${server.name}" daemon (no live lock in ${lockFile}); ` +
-          `stop that process or change "port" for "${server.name}" in the config`,
+        `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not this home's "${server.name}" daemon ` +
+          `(nothing was sent to it); stop that process or change "port" for "${server.name}" in the config`,
       );
     }
     const claim = lockRecord({ name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() });

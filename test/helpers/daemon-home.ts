@@ -17,6 +17,8 @@ export interface DaemonHome {
   lockedUrl(name: string): string | undefined;
   /** Extra pids (children seen through a probe) to kill after the test. */
   track(pid: number): void;
+  /** The home's token (manager.token), which hand-made clients send as a bearer. */
+  token(): string;
 }
 
 export interface LockFields {
@@ -76,6 +78,7 @@ export function configuredHome(
     lockedPid: (name) => lock(name)?.pid,
     lockedUrl: (name) => lock(name)?.url,
     track: (pid) => seen.add(pid),
+    token: () => readFileSync(join(home, "manager.token"), "utf8").trim(),
   };
 }
 

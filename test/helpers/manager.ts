@@ -50,6 +50,7 @@ export interface RunningManager {
   token(): string;
   /** A mutating call with the token from the home directory. */
   post(path: string, body?: unknown): Promise<HttpAnswer>;
+  /** `GET /status` with the token: the whole of it. */
   status(): Promise<any>;
   /** Resolves once the manager's log output matches. */
   logged(pattern: RegExp, what: string): Promise<string>;
@@ -75,7 +76,7 @@ export async function startManager(t: TestContext, daemon: DaemonHome, port: num
         headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
         body: JSON.stringify(body),
       }),
-    status: async () => (await httpJson(port, "GET", "/status")).body,
+    status: async () => (await httpJson(port, "GET", "/status", { headers: { authorization: `Bearer ${token()}` } })).body,
     logged: async (pattern, what) => {
       const deadline = Date.now() + WAIT_MS;
       while (!pattern.test(stderr)) {
