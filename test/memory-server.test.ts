@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, realpathSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
@@ -328,5 +328,56 @@ describe("built-in memory server and the project path a request names", () => {
     assert.ok(!existsSync(join(outside, ".claude")), "nothing written where the bad paths pointed");
     assert.ok(!existsSync(join(outside, "does-not-exist")));
     assert.ok(existsSync(join(daemon.userHome, ".claude", "memory.db")), "all three went to ~/.claude/memory.db");
+  });
+
+  test("/, system and kernel directories, a directory of another user, and links out of the project: the global database, nothing written there", async (t) => {
+    const daemon = await memoryHome(t);
+    await memorySession(t, daemon.env, tempDir(t)); // brings the daemon up
+    const outside = tempDir(t, "msm-outside-");
+    const target = join(outside, "victim.db");
+    writeFileSync(target, "not to be touched");
+    const linkedClaude = tempDir(t, "msm-linked-claude-");
+    symlinkSync(outside, join(linkedClaude, ".claude"));
+    const linkedDatabase = tempDir(t, "msm-linked-db-");
+    mkdirSync(join(linkedDatabase, ".claude"));
+    symlinkSync(target, join(linkedDatabase, ".claude", "memory.db"));
+    const linkedWal = tempDir(t, "msm-linked-wal-");
+    mkdirSync(join(linkedWal, ".claude"));
+    symlinkSync(target, join(linkedWal, ".claude", "memory.db-wal"));
+    const foreign = tempDir(t, "msm-foreign-");
+    chownSync(foreign, 65534, 65534); // nobody's: a checkout another user made
+    const claims = ["/", "/etc", "/usr/lib", "/proc/self", "/dev", foreign, linkedClaude, linkedDatabase, linkedWal];
+    if (process.getuid?.() !== 0) claims.splice(claims.indexOf(foreign), 1); // only root can give a directory away
+    for (const [index, claimed] of claims.entries()) {
+      const callTool = await rawSession(daemon, { "mcp-project-path": claimed });
+      assert.equal(
+        await callTool("create_entities", { entities: [{ name: `from-${index}`, entityType: "t", observations: [] }] }),
+        200,
+        claimed,
+      );
+    }
+    for (const dir of ["/", "/etc", "/usr/lib", foreign])
+      assert.ok(!existsSync(join(dir, ".claude", "memory.db")), `nothing made in ${dir}`);
+    assert.equal(readFileSync(target, "utf8"), "not to be touched", "no link was followed out of a project");
+    assert.deepEqual(readdirSync(outside).sort(), ["victim.db"]);
+    const global = join(daemon.userHome, ".claude");
+    assert.ok(existsSync(join(global, "memory.db")), "every one of them used ~/.claude/memory.db");
+    const log = readFileSync(join(daemon.home, "memory.log"), "utf8");
+    assert.match(log, /is a system directory/);
+    assert.match(log, /is on a kernel filesystem/);
+    assert.match(log, /\.claude is a symbolic link/);
+    assert.match(log, /memory\.db is a symbolic link/);
+    assert.match(log, /memory\.db-wal is a symbolic link/);
+  });
+
+  test("what the daemon makes is the user's alone: .claude 0700, the database and its -wal and -shm 0600", async (t) => {
+    const daemon = await memoryHome(t);
+    const project = tempDir(t);
+    const client = await memorySession(t, daemon.env, project);
+    await client.callTool("create_entities", { entities: [{ name: "private", entityType: "t", observations: [] }] });
+    assert.equal(statSync(join(project, ".claude")).mode & 0o777, 0o700);
+    for (const file of ["memory.db", "memory.db-wal", "memory.db-shm"]) {
+      assert.equal(statSync(join(project, ".claude", file)).mode & 0o777, 0o600, file);
+    }
   });
 });

@@ -4,7 +4,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
-import { StorePool, databaseFor } from "../memory/store-pool.js";
+import { StorePool } from "../memory/store-pool.js";
+import { databaseFor } from "../memory/database-location.js";
 
 /** Connects one daemon session to its in-process MCP server: what the server sends goes to the session. */
 class SessionTransport implements Transport {
@@ -51,13 +52,13 @@ export class MemoryBackend implements Backend {
   }
 
   attach(session: SessionPort): void {
-    const database = databaseFor(session.projectPath, this.home);
+    const { file: database, why } = databaseFor(session.projectPath, this.home);
     const store = this.stores.acquire(database);
     const { server, subscribed } = createMemoryServer({ store: () => store, changed: () => this.changed(database) });
     const transport = new SessionTransport(session);
     this.sessions.set(session, { server, transport, database, subscribed });
     void server.connect(transport);
-    this.log(`session ${session.id} uses ${database}`);
+    this.log(`session ${session.id} uses ${database}${why ? ` (not the project's own: ${JSON.stringify(why).slice(1, -1)})` : ""}`);
   }
 
   detach(session: SessionPort): void {

@@ -1,7 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { commandProjectDir } from "../protocol/project-path.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
-import { databaseFor } from "./store-pool.js";
+import { projectDatabase } from "./database-location.js";
 import { KnowledgeGraphStore } from "./store.js";
 
 /**
@@ -9,7 +9,7 @@ import { KnowledgeGraphStore } from "./store.js";
  * else `CLAUDE_PROJECT_DIR`, else the working directory, as mcp-proxy decides it.
  */
 export async function runMemoryStdio(project?: string): Promise<void> {
-  const file = databaseFor(commandProjectDir(project));
+  const file = projectDatabase(commandProjectDir(project));
   const store = new KnowledgeGraphStore(file);
   const memory = createMemoryServer({
     store: () => store,

@@ -1,27 +1,4 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { KnowledgeGraphStore } from "./store.js";
-
-/**
- * Where a project's memory lives: `<project>/.claude/memory.db` when the request named a project whose
- * `.claude` directory we may write, else the global `~/.claude/memory.db`. Never anywhere else.
- */
-export function databaseFor(projectPath: string | undefined, home = homedir()): string {
-  if (projectPath) {
-    const dir = join(projectPath, ".claude");
-    try {
-      mkdirSync(dir, { recursive: true });
-      accessSync(dir, constants.W_OK);
-      return join(dir, "memory.db");
-    } catch {
-      // a read-only project: the global database serves it
-    }
-  }
-  const dir = join(home, ".claude");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, "memory.db");
-}
 
 /** Open stores by database file, shared by the sessions using them and closed once unused for a while. */
 export class StorePool {

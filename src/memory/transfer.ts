@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { commandProjectDir } from "../protocol/project-path.js";
 import { parseJsonl, toJsonl } from "./jsonl.js";
-import { databaseFor } from "./store-pool.js";
+import { projectDatabase } from "./database-location.js";
 import { KnowledgeGraphStore } from "./store.js";
 
 function openProjectStore(project: string | undefined): KnowledgeGraphStore {
-  return new KnowledgeGraphStore(databaseFor(commandProjectDir(project)));
+  return new KnowledgeGraphStore(projectDatabase(commandProjectDir(project)));
 }
 
 /** `mcp-manager memory import FILE`: all or nothing, and a second import of the same file adds nothing. */

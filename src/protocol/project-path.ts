@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 
 /**
@@ -32,18 +32,36 @@ export function decodeProjectPath(value: string): string {
   return value.includes("%") ? decodeURIComponent(value) : value;
 }
 
+/** Directories of the system, never a project, whoever runs us (root too). */
+const SYSTEM_DIRS = ["/etc", "/usr", "/var", "/bin", "/sbin", "/boot", "/lib", "/lib32", "/lib64", "/libx32"];
+/** Kernel filesystems, where writing makes no sense and walking can hang: by path, and by type where the path hides it. */
+const SPECIAL_DIRS = ["/proc", "/sys", "/dev"];
+const SPECIAL_FS_TYPES = new Set([
+  0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x1cd1 /* devpts */, 0x63677270 /* cgroup2 */, 0x64626720 /* debugfs */,
+]);
+
+const within = (path: string, dirs: string[]) => dirs.some((dir) => path === dir || path.startsWith(`${dir}/`));
+
 /**
- * A project directory someone names (a request header, a command's --project): it must be absolute and an
- * existing directory, and its canonical form (symlinks resolved) is what is used. Gives the reason otherwise.
+ * A project directory someone names (a request header, a command's --project): it must be absolute, an existing
+ * directory owned by the user we run as, and neither `/`, a system directory nor on a kernel filesystem; its
+ * canonical form (symlinks resolved) is what is used. Gives the reason otherwise.
  */
 export function canonicalProjectDir(path: string): { path: string } | { error: string } {
   if (!isAbsolute(path)) return { error: "must be an absolute path" };
+  let real: string;
   try {
-    const real = realpathSync.native(path);
-    return statSync(real).isDirectory() ? { path: real } : { error: "is not a directory" };
+    real = realpathSync.native(path);
   } catch {
     return { error: "does not exist" };
   }
+  if (process.platform === "win32") return statSync(real).isDirectory() ? { path: real } : { error: "is not a directory" };
+  if (real === "/" || within(real, SYSTEM_DIRS)) return { error: `is${real === path ? "" : ` (${real})`} a system directory` };
+  if (within(real, SPECIAL_DIRS) || SPECIAL_FS_TYPES.has(statfsSync(real).type)) return { error: "is on a kernel filesystem" };
+  const stat = statSync(real);
+  if (!stat.isDirectory()) return { error: "is not a directory" };
+  if (stat.uid !== process.getuid!()) return { error: "is not owned by the user the daemon runs as" };
+  return { path: real };
 }
 
 /** The project of a command: `--project DIR` (relative to the working directory), else as mcp-proxy decides it. */

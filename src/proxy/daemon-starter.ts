@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerConfig } from "../config/server-config.js";
 import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { findDaemon } from "../runtime/find-daemon.js";
+import { probeDaemon } from "../runtime/daemon-health.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -18,7 +19,7 @@ export type DaemonTarget =
 
 /**
  * Makes sure the target's daemon answers and returns where. Order: the daemon itself (its lock's live holder,
- * or our daemon on its configured port, identified by `/health`) -> the manager's `/ensure`, so that it
+ * or our daemon on its configured port, proven to be this home's) -> the manager's `/ensure`, so that it
  * supervises what it starts -> starting it ourselves under the lock, when no manager runs.
  * A daemon stopped on purpose is not started again; the error says how to start it.
  */
@@ -40,10 +41,11 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     );
     const body = answer.body as Partial<AddressFields> | undefined;
     if (answer.status === 200 && typeof body?.url === "string") {
-      if (!hostedByUs(server)) return addressFrom({ ...body, url: body.url });
+      const address = addressFrom({ ...body, url: body.url });
+      if (!hostedByUs(server)) return address;
       // The manager says where; the daemon there still proves itself before it is told anything.
-      const proven = await findDaemon(server, home);
-      if (proven) return proven.address;
+      const proven = await probeDaemon(address, server.name, home);
+      if (proven) return { ...address, credential: proven.credential };
       throw new DaemonUnavailable(`the manager reported "${server.name}" at ${body.url}, but no daemon of this home proves itself there`);
     }
     // A manager that refuses (failed, stopped, unauthorized) has the final word. One that is gone, or that
