@@ -1,10 +1,26 @@
 import assert from "node:assert/strict";
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
 import { ROOT } from "./helpers/paths.js";
-import { freePort } from "./helpers/processes.js";
+import { freePort, isAlive } from "./helpers/processes.js";
+import { until } from "./helpers/bounded.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -379,5 +395,56 @@ describe("built-in memory server and the project path a request names", () => {
     for (const file of ["memory.db", "memory.db-wal", "memory.db-shm"]) {
       assert.equal(statSync(join(project, ".claude", file)).mode & 0o777, 0o600, file);
     }
+  });
+
+  test("a memory.db that is not SQLite, or is damaged, fails only its own project's calls, naming the file and the fix", async (t) => {
+    const daemon = await memoryHome(t);
+    const healthy = tempDir(t);
+    const garbage = tempDir(t);
+    const damaged = tempDir(t);
+    mkdirSync(join(garbage, ".claude"), { mode: 0o700 });
+    writeFileSync(join(garbage, ".claude", "memory.db"), "this is not a database, and must stay as it is\n".repeat(100));
+    // A real graph whose pages are then overwritten in the middle, as a bad disk or a bad copy leaves it.
+    const seed = await memorySession(t, daemon.env, damaged);
+    const many = Array.from({ length: 400 }, (_, i) => ({ name: `e${i}`, entityType: "t", observations: ["x".repeat(200)] }));
+    await seed.callTool("create_entities", { entities: many });
+    seed.child.kill("SIGTERM");
+    await once(seed.child, "exit");
+    const daemonPid = daemon.lockedPid("memory")!;
+    process.kill(daemonPid, "SIGTERM"); // closes the file, so the damage below is what the next daemon finds
+    await until(() => !isAlive(daemonPid), "the first memory daemon to stop");
+    const file = join(damaged, ".claude", "memory.db");
+    const fd = openSync(file, "r+");
+    writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, 8192);
+    closeSync(fd);
+
+    const good = await memorySession(t, daemon.env, healthy);
+    const sessions = [await memorySession(t, daemon.env, garbage), await memorySession(t, daemon.env, damaged)];
+    for (const [index, session] of sessions.entries()) {
+      const project = index === 0 ? garbage : damaged;
+      const refused = await session.callTool("create_entities", { entities: [{ name: "lost?", entityType: "t", observations: [] }] });
+      assert.equal(refused.result?.isError, true, "a tool error, not a crash");
+      const text = textOf(refused);
+      assert.match(text, new RegExp(`the memory database ${join(project, ".claude", "memory.db")} cannot be used`));
+      assert.match(text, /move it aside \(mv /);
+      assert.equal(
+        (await good.callTool("create_entities", { entities: [{ name: `ok-${index}`, entityType: "t", observations: [] }] })).result
+          ?.isError,
+        undefined,
+      );
+    }
+    assert.equal(
+      readFileSync(join(garbage, ".claude", "memory.db"), "utf8"),
+      "this is not a database, and must stay as it is\n".repeat(100),
+    );
+    assert.ok(isAlive(daemon.lockedPid("memory")!), "the daemon serves on");
+
+    renameSync(join(garbage, ".claude", "memory.db"), join(garbage, ".claude", "memory.db.damaged"));
+    const healed = await sessions[0]!.callTool("create_entities", { entities: [{ name: "fresh", entityType: "t", observations: [] }] });
+    assert.equal(healed.result?.isError, undefined, "moved aside, the next call starts a new graph");
+    assert.deepEqual(
+      (await good.callTool("read_graph")).result.structuredContent.entities.map((e: Message) => e.name),
+      ["ok-0", "ok-1"],
+    );
   });
 });

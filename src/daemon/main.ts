@@ -27,6 +27,7 @@ import { ScopePool } from "./scope-pool.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
 import { HeldToken } from "../runtime/home-token.js";
+import { installLastResort } from "../runtime/last-resort.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { ListenerAuth, whereReached } from "../runtime/listener-auth.js";
 
@@ -43,6 +44,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const server = findServer(config, name);
   const home = ensureHome();
   const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
+  installLastResort(log);
   if (!hostedByUs(server)) {
     throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
   }

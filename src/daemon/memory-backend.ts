@@ -5,6 +5,7 @@ import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
 import { StorePool } from "../memory/store-pool.js";
+import { DatabaseUnavailable, type KnowledgeGraphStore } from "../memory/store.js";
 import { databaseFor } from "../memory/database-location.js";
 
 /** Connects one daemon session to its in-process MCP server: what the server sends goes to the session. */
@@ -27,6 +28,8 @@ interface Attached {
   server: McpServer;
   transport: SessionTransport;
   database: string;
+  /** Set once the store opened: a database that could not be opened is tried again at the next call. */
+  store?: KnowledgeGraphStore;
   subscribed: () => boolean;
 }
 
@@ -34,7 +37,8 @@ interface Attached {
  * The built-in memory server inside the daemon: every session gets its own MCP server object, bound to the
  * database of the project it named (Mcp-Project-Path), so sessions of one project share a graph and other
  * projects never see it. Writes are serialised by SQLite; a change notifies every subscribed session of that
- * database, whichever session made it.
+ * database, whichever session made it. A database that cannot be opened (damaged, not SQLite, not writable)
+ * fails its own sessions' calls with a tool error naming the file and the fix; every other project goes on.
  */
 export class MemoryBackend implements Backend {
   private readonly sessions = new Map<SessionPort, Attached>();
@@ -52,13 +56,34 @@ export class MemoryBackend implements Backend {
   }
 
   attach(session: SessionPort): void {
-    const { file: database, why } = databaseFor(session.projectPath, this.home);
-    const store = this.stores.acquire(database);
-    const { server, subscribed } = createMemoryServer({ store: () => store, changed: () => this.changed(database) });
+    let database: string;
+    let unusable: Error | undefined;
+    try {
+      const choice = databaseFor(session.projectPath, this.home);
+      database = choice.file;
+      this.log(`session ${session.id} uses ${database}${choice.why ? ` (not the project's own: ${choice.why})` : ""}`);
+    } catch (error) {
+      database = "";
+      unusable = new DatabaseUnavailable(`no memory database can be used for this session: ${(error as Error).message}`);
+      this.log(`session ${session.id}: ${unusable.message}`);
+    }
+    const store = () => {
+      if (unusable) throw unusable;
+      if (!attached.store) attached.store = this.stores.acquire(database); // throws DatabaseUnavailable
+      return attached.store;
+    };
+    const { server, subscribed } = createMemoryServer({ store, changed: () => this.changed(database) });
     const transport = new SessionTransport(session);
-    this.sessions.set(session, { server, transport, database, subscribed });
+    const attached: Attached = { server, transport, database, subscribed };
+    this.sessions.set(session, attached);
     void server.connect(transport);
-    this.log(`session ${session.id} uses ${database}${why ? ` (not the project's own: ${JSON.stringify(why).slice(1, -1)})` : ""}`);
+    if (!unusable) {
+      try {
+        store();
+      } catch (error) {
+        this.log(`session ${session.id}: ${(error as Error).message}`);
+      }
+    }
   }
 
   detach(session: SessionPort): void {
@@ -66,7 +91,7 @@ export class MemoryBackend implements Backend {
     if (!attached) return;
     this.sessions.delete(session);
     void attached.server.close();
-    this.stores.release(attached.database);
+    if (attached.store) this.stores.release(attached.database);
   }
 
   handle(session: SessionPort, message: JsonRpcMessage): void {

@@ -20,7 +20,7 @@ export function createLog(prefix: string, file?: string): (line: string) => void
     stderrOpen = false;
   });
   return (line: string) => {
-    const text = `${new Date().toISOString()} [${prefix}] ${line}\n`;
+    const text = `${new Date().toISOString()} [${prefix}] ${escapeForLog(line)}\n`;
     if (stderrOpen) process.stderr.write(text);
     if (fd !== undefined) {
       try {
@@ -30,4 +30,19 @@ export function createLog(prefix: string, file?: string): (line: string) => void
       }
     }
   };
+}
+
+/**
+ * Log lines carry text that clients and servers choose (project paths, client names, error messages). Each line
+ * written is one entry: a newline inside it starts an indented continuation, which no entry starts with (they
+ * start with a timestamp), so it cannot forge one; other control characters (carriage returns, terminal escape
+ * sequences) are written as \xNN.
+ */
+export function escapeForLog(text: string): string {
+  return (
+    text
+      .replace(/\r?\n/g, "\n    ")
+      // eslint-disable-next-line no-control-regex -- control characters are what this finds
+      .replace(/[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+  );
 }

@@ -11,6 +11,7 @@ import type { DaemonReport } from "./daemon-state.js";
 import { VERSION } from "../version.js";
 import { SupervisedDaemon } from "./supervisor.js";
 import { HeldToken } from "../runtime/home-token.js";
+import { installLastResort } from "../runtime/last-resort.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { ListenerAuth } from "../runtime/listener-auth.js";
 
@@ -30,6 +31,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   let config = loadConfig(options.configFile);
   const home = ensureHome();
   const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined);
+  installLastResort(log);
   const token = new HeldToken(home);
   const auth = new ListenerAuth(token, { role: "manager", name: "" });
   const port = config.manager.port;

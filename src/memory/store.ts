@@ -43,6 +43,39 @@ const MIGRATIONS = [
 
 const BUSY_TIMEOUT_MS = 5000;
 
+/** A database that cannot serve: the message names the file, what is wrong, and what to do. */
+export class DatabaseUnavailable extends Error {
+  override name = "DatabaseUnavailable";
+}
+
+/**
+ * Opens `file` and makes sure it is a sound knowledge graph before anything is written: a file that is not
+ * SQLite, or fails SQLite's quick check, is refused, so a damaged graph is not made worse.
+ */
+function openChecked(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    const check = db.pragma("quick_check", { simple: true }) as string;
+    if (check !== "ok") throw new Error(`SQLite's quick check found: ${check}`);
+    migrate(db, file);
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof DatabaseUnavailable) throw error;
+    const reason = (error as Error).message;
+    throw new DatabaseUnavailable(
+      `the memory database ${file} cannot be used (${reason}); move it aside (mv "${file}" "${file}.damaged") and the next call ` +
+        "starts a new graph, or put back a backup",
+      { cause: error },
+    );
+  }
+}
+
 /**
  * The knowledge graph of one project in SQLite (WAL, busy timeout, foreign keys): the same operations and
  * answers as the official memory server's JSONL store, safe for many writers. Order is insertion order
@@ -52,13 +85,9 @@ export class KnowledgeGraphStore {
   readonly db: Database.Database;
   private readonly statements;
 
+  /** Opens (or creates) the store; throws DatabaseUnavailable when the file is not a sound database. */
   constructor(readonly file: string) {
-    this.db = new Database(file);
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("foreign_keys = ON");
-    this.migrate();
+    this.db = openChecked(file);
     const db = this.db;
     this.statements = {
       entityId: db.prepare<[string], { id: number }>("SELECT id FROM entities WHERE name = ?"),
@@ -96,24 +125,6 @@ export class KnowledgeGraphStore {
       searchMatch: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE search MATCH ?"),
       searchScan: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE instr(text, ?) > 0"),
     };
-  }
-
-  /** Brings the schema up to date. Read and written under one write lock: processes opening a new file at once
-   * must not both run the same migration. */
-  private migrate(): void {
-    this.db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    this.db
-      .transaction(() => {
-        const current = this.db.prepare<[], { version: number }>("SELECT version FROM schema_version").get()?.version ?? 0;
-        if (current > MIGRATIONS.length) {
-          throw new Error(`${this.file} has schema version ${current}, newer than this version of mcp-session-manager knows`);
-        }
-        if (current === MIGRATIONS.length) return;
-        for (const migration of MIGRATIONS.slice(current)) this.db.exec(migration);
-        this.db.exec("DELETE FROM schema_version");
-        this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(MIGRATIONS.length);
-      })
-      .immediate();
   }
 
   /** Creates the entities whose names are new; returns those (as the official server does). */
@@ -293,4 +304,22 @@ export class KnowledgeGraphStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** Brings the schema up to date. Read and written under one write lock: processes opening a new file at once
+ * must not both run the same migration. */
+function migrate(db: Database.Database, file: string): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  db.transaction(() => {
+    const current = db.prepare<[], { version: number }>("SELECT version FROM schema_version").get()?.version ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new DatabaseUnavailable(
+        `the memory database ${file} has schema version ${current}, newer than this version of mcp-session-manager knows; upgrade it`,
+      );
+    }
+    if (current === MIGRATIONS.length) return;
+    for (const migration of MIGRATIONS.slice(current)) db.exec(migration);
+    db.exec("DELETE FROM schema_version");
+    db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(MIGRATIONS.length);
+  }).immediate();
 }
