@@ -17,27 +17,15 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
+import type { DaemonHome } from "./helpers/daemon-home.js";
+import { memoryHome, memorySession } from "./helpers/memory-home.js";
 import { ROOT } from "./helpers/paths.js";
-import { freePort, isAlive } from "./helpers/processes.js";
+import { isAlive } from "./helpers/processes.js";
 import { until } from "./helpers/bounded.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const OFFICIAL = `${ROOT}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
-
-/** A home whose config has the built-in memory server (on a free port) and its own HOME. */
-async function memoryHome(t: Parameters<typeof tempDir>[0]) {
-  const daemon = configuredHome(t, { memory: { builtin: "memory", port: await freePort() } });
-  const home = tempDir(t, "msm-user-");
-  return { ...daemon, env: { ...daemon.env, HOME: home }, userHome: home };
-}
-
-async function memorySession(t: Parameters<typeof tempDir>[0], env: NodeJS.ProcessEnv, project: string) {
-  const client = new ProxyClient(t, ["--target", "memory"], { env: { ...env, CLAUDE_PROJECT_DIR: project } });
-  await client.initialize();
-  return client;
-}
 
 /** The official server over stdio, driven by the same client, its JSONL file in a temp dir. */
 async function officialSession(t: Parameters<typeof tempDir>[0]) {
@@ -216,60 +204,6 @@ describe("built-in memory server", () => {
     await client.callTool("create_entities", { entities: [{ name: "solo", entityType: "t", observations: [] }] });
     assert.equal(textOf(await client.callTool("read_graph")).includes('"solo"'), true);
     assert.ok(existsSync(join(project, ".claude", "memory.db")));
-  });
-});
-
-describe("built-in memory server under concurrent writers", () => {
-  test("8 sessions (separate proxy processes) writing 500 times each into one project: every write kept, no lock errors", async (t) => {
-    const daemon = await memoryHome(t);
-    const project = tempDir(t);
-    const sessions = await Promise.all(Array.from({ length: 8 }, () => memorySession(t, daemon.env, project)));
-    const failures: string[] = [];
-    await Promise.all(
-      sessions.map(async (client, s) => {
-        for (let i = 0; i < 250; i++) {
-          const created = await client.callTool("create_entities", {
-            entities: [{ name: `s${s}-e${i}`, entityType: "writer", observations: [`first ${i}`] }],
-          });
-          const added = await client.callTool("add_observations", {
-            observations: [{ entityName: `s${s}-e${i}`, contents: [`second ${i}`] }],
-          });
-          for (const answer of [created, added]) if (answer.error || answer.result.isError) failures.push(JSON.stringify(answer));
-        }
-      }),
-    );
-    assert.deepEqual(failures, [], "no call failed (no 'database is locked')");
-    const graph = (await sessions[0]!.callTool("read_graph")).result.structuredContent;
-    assert.equal(graph.entities.length, 8 * 250);
-    for (const entity of graph.entities) assert.equal(entity.observations.length, 2, `${entity.name} kept both observations`);
-  });
-
-  test("4 separate memory processes on one database file (stdio mode, WAL): every write kept, no lock errors", async (t) => {
-    const project = tempDir(t);
-    const home = tempDir(t);
-    const writers = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const client = new ProxyClient(t, ["memory", "--stdio", "--project", project], {
-          env: { ...process.env, HOME: home },
-          command: [`${ROOT}dist/manager/index.js`],
-        });
-        await client.initialize();
-        return client;
-      }),
-    );
-    const failures: string[] = [];
-    await Promise.all(
-      writers.map(async (client, w) => {
-        for (let i = 0; i < 250; i++) {
-          const answer = await client.callTool("create_entities", {
-            entities: [{ name: `w${w}-${i}`, entityType: "t", observations: [`o${i}`] }],
-          });
-          if (answer.error || answer.result.isError) failures.push(JSON.stringify(answer));
-        }
-      }),
-    );
-    assert.deepEqual(failures, []);
-    assert.equal((await writers[0]!.callTool("read_graph")).result.structuredContent.entities.length, 1000);
   });
 });
 

@@ -4,6 +4,7 @@ export const DEFAULT_START_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_CHILD_IDLE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_PORT = 3100;
+export const DEFAULT_MAX_SESSIONS = 500;
 
 /** What every configured server has, whatever its kind, with defaults applied. */
 interface ServerCommon {
@@ -15,6 +16,8 @@ interface ServerCommon {
   sessionIdleTimeoutMs: number;
   /** A project or session scope's child with no sessions left is stopped after this long. */
   childIdleTimeoutMs: number;
+  /** Sessions one daemon serves at most (a client that opens sessions and never ends them is bounded). */
+  maxSessions: number;
   disabled: boolean;
 }
 
@@ -91,6 +94,7 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
     startTimeoutMs: entry.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
     sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
     childIdleTimeoutMs: entry.childIdleTimeoutMs ?? DEFAULT_CHILD_IDLE_TIMEOUT_MS,
+    maxSessions: entry.maxSessions ?? DEFAULT_MAX_SESSIONS,
     disabled: entry.disabled,
   };
   if (entry.builtin) {

@@ -12,7 +12,7 @@ import { VERSION } from "../version.js";
 import { Exchange } from "./exchange.js";
 import type { ScopePool } from "./scope-pool.js";
 import { Session } from "./session.js";
-import type { SessionRegistry } from "./session-registry.js";
+import type { Refusal, SessionRegistry } from "./session-registry.js";
 
 const MAX_BATCH = 100;
 
@@ -121,7 +121,15 @@ export class DaemonFront {
         return sendError(response, 400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required");
       }
       const created = this.createSession(request);
-      if (typeof created === "string") return sendError(response, 400, ErrorCode.InvalidRequest, created);
+      if ("refused" in created) {
+        if (created.busy) response.setHeader("retry-after", "5");
+        return sendError(
+          response,
+          created.busy ? 503 : 400,
+          created.busy ? ErrorCode.InternalError : ErrorCode.InvalidRequest,
+          created.refused,
+        );
+      }
       session = created;
       headers["mcp-session-id"] = session.id;
     } else {
@@ -167,7 +175,7 @@ export class DaemonFront {
     }
   }
 
-  private createSession(request: IncomingMessage): Session | string {
+  private createSession(request: IncomingMessage): Session | Refusal {
     const header = request.headers[PROJECT_PATH_HEADER];
     const claimed = typeof header === "string" && header ? decodeProjectPath(header) : undefined;
     return this.options.sessions.open(claimed, (id, backend, key, projectPath) => new Session(id, backend, key, projectPath));

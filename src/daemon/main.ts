@@ -43,7 +43,12 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const config = loadConfig(configFile);
   const server = findServer(config, name);
   const home = ensureHome();
-  const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined);
+  const rotation = { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles };
+  // Written to stderr, which is the log file when the daemon was started detached; to the file as well from a terminal.
+  const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined, {
+    path: logPath(name, home),
+    rotation,
+  });
   installLastResort(log);
   if (!hostedByUs(server)) {
     throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
@@ -52,7 +57,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const lockFile = lockPath(name, home);
   const startedAt = new Date().toISOString();
   const holder = claimOrJoin(lockFile, name, startedAt);
-  const rotation = { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles };
 
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
@@ -64,7 +68,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     logFile: logPath(name, home),
   });
   let port = server.port ?? 0;
-  const sessions = new SessionRegistry(pool, server.sessionIdleTimeoutMs, log);
+  const sessions = new SessionRegistry({ pool, idleTimeoutMs: server.sessionIdleTimeoutMs, maxSessions: server.maxSessions, log });
   const token = new HeldToken(home);
   const auth = new ListenerAuth(token, { role: "daemon", name });
   const front = new DaemonFront({ server, auth, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });

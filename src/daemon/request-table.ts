@@ -20,6 +20,7 @@ export class RequestTable {
   private readonly byChildId = new Map<number, Forwarded>();
   private readonly byClientId = new Map<string, Forwarded>();
   private readonly byProgress = new Map<string, Forwarded>();
+  private readonly perSession = new Map<SessionPort, number>();
 
   get size(): number {
     return this.byChildId.size;
@@ -29,6 +30,12 @@ export class RequestTable {
     this.byChildId.set(entry.childId, entry);
     this.byClientId.set(clientKey(entry.session, entry.id), entry);
     if (entry.progress) this.byProgress.set(entry.progress.child, entry);
+    this.perSession.set(entry.session, this.openFor(entry.session) + 1);
+  }
+
+  /** Requests of `session` open at the child. */
+  openFor(session: SessionPort): number {
+    return this.perSession.get(session) ?? 0;
   }
 
   /** Whether the entry is still open (not answered, cancelled or failed meanwhile). */
@@ -53,6 +60,9 @@ export class RequestTable {
     this.byChildId.delete(entry.childId);
     this.byClientId.delete(clientKey(entry.session, entry.id));
     if (entry.progress) this.byProgress.delete(entry.progress.child);
+    const open = this.openFor(entry.session) - 1;
+    if (open > 0) this.perSession.set(entry.session, open);
+    else this.perSession.delete(entry.session);
   }
 
   entries(): Forwarded[] {

@@ -7,13 +7,28 @@ import type { ScopePool } from "./scope-pool.js";
 export interface OpenSession extends SessionPort {
   readonly backend: Backend;
   readonly scopeKey: string;
-  /** How long the session has been quiet at `now`; 0 while it is busy or holds a connection open. */
-  idleMs(now: number): number;
+  /** Since when the session has been quiet (its last request); undefined while it is busy or holds a connection open. */
+  quietSince(): number | undefined;
   /** Releases what the session holds on the client side (streams, sockets, timers). */
   close(): void;
 }
 
 export type SessionFactory<T extends OpenSession> = (id: string, backend: Backend, scopeKey: string, projectPath: string | undefined) => T;
+
+/** Why a session was not opened; `busy` when only the daemon's limit stood in the way (try again later). */
+export interface Refusal {
+  refused: string;
+  busy: boolean;
+}
+
+export interface RegistryOptions {
+  pool: ScopePool;
+  /** Sessions quiet for this long are ended (see reapIdle). */
+  idleTimeoutMs: number;
+  /** At most this many sessions at once: the quietest idle one makes room, else a new one is refused. */
+  maxSessions: number;
+  log: (line: string) => void;
+}
 
 /**
  * Every session the daemon serves, over HTTP or its session socket: where each one is served (its scope's
@@ -22,15 +37,22 @@ export type SessionFactory<T extends OpenSession> = (id: string, backend: Backen
 export class SessionRegistry {
   private readonly sessions = new Map<string, OpenSession>();
 
-  constructor(
-    private readonly pool: ScopePool,
-    /** Sessions quiet for this long are ended (see reapIdle). */
-    private readonly idleTimeoutMs: number,
-    private readonly log: (line: string) => void,
-  ) {}
+  private readonly pool: ScopePool;
+  private readonly log: (line: string) => void;
 
-  /** Opens a session for the project the client claims; a reason instead when the claim must be refused. */
-  open<T extends OpenSession>(claimedProject: string | undefined, create: SessionFactory<T>): T | string {
+  constructor(private readonly options: RegistryOptions) {
+    this.pool = options.pool;
+    this.log = options.log;
+  }
+
+  /** Opens a session for the project the client claims; a refusal when the claim or the daemon's limit stands in the way. */
+  open<T extends OpenSession>(claimedProject: string | undefined, create: SessionFactory<T>): T | Refusal {
+    if (this.sessions.size >= this.options.maxSessions && !this.makeRoom()) {
+      return {
+        refused: `the daemon serves its limit of ${this.options.maxSessions} sessions ("maxSessions"); try again later`,
+        busy: true,
+      };
+    }
     const id = randomUUID();
     let projectPath: string | undefined;
     if (claimedProject) {
@@ -39,7 +61,7 @@ export class SessionRegistry {
       // and a server that keeps data per project falls back to its global place.
       if ("error" in checked) {
         const error = `project path ${JSON.stringify(claimedProject)} ${checked.error}`;
-        if (this.pool.scope === "project") return error;
+        if (this.pool.scope === "project") return { refused: error, busy: false };
         this.log(`ignoring ${error}`);
       } else projectPath = checked.path;
     }
@@ -74,7 +96,21 @@ export class SessionRegistry {
   /** Ends sessions that went quiet: no request in flight, no connection held, nothing for the idle time. */
   reapIdle(now = Date.now()): void {
     for (const session of [...this.sessions.values()]) {
-      if (session.idleMs(now) >= this.idleTimeoutMs) this.end(session, "reaped after idling");
+      const since = session.quietSince();
+      if (since !== undefined && now - since >= this.options.idleTimeoutMs) this.end(session, "reaped after idling");
     }
+  }
+
+  /** At the limit: ends the session quiet for longest (none busy, none holding a connection), if there is one. */
+  private makeRoom(): boolean {
+    let quietest: OpenSession | undefined;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const session of this.sessions.values()) {
+      const since = session.quietSince();
+      if (since !== undefined && since < earliest) [quietest, earliest] = [session, since];
+    }
+    if (!quietest) return false;
+    this.end(quietest, `reaped to make room: the daemon is at its limit of ${this.options.maxSessions} sessions`);
+    return true;
   }
 }

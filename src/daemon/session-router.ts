@@ -16,6 +16,9 @@ import { ServerRequests } from "./server-requests.js";
 import { SupervisedChild, type SupervisedChildOptions } from "./supervised-child.js";
 import { Subscriptions } from "./subscriptions.js";
 
+/** Requests one session may have open at the child: a client that never waits cannot fill the daemon. */
+export const MAX_IN_FLIGHT_PER_SESSION = 1000;
+
 export interface SessionRouterOptions {
   child: Omit<SupervisedChildOptions, "wanted">;
   /** Prefix of the ids server->client requests get (random per daemon run unless a test fixes it). */
@@ -85,6 +88,10 @@ export class SessionRouter implements Backend {
     const answer = (result: Record<string, unknown>) => session.deliver({ jsonrpc: "2.0", id: request.id, result }, request.id);
     if (this.requests.fromClient(session, request.id)) {
       return session.deliver(invalidRequest(request.id, "a request with this id is already in flight"), request.id);
+    }
+    if (this.requests.openFor(session) >= MAX_IN_FLIGHT_PER_SESSION) {
+      const message = `mcp-session-manager: this session has ${MAX_IN_FLIGHT_PER_SESSION} requests in flight already; wait for some to finish`;
+      return session.deliver(errorResponse(request.id, ErrorCode.ConnectionClosed, message), request.id);
     }
     switch (request.method) {
       case "initialize": {

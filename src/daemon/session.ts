@@ -112,8 +112,8 @@ export class Session implements OpenSession {
     return this.stream !== undefined;
   }
 
-  idleMs(now: number): number {
-    return this.exchanges.size > 0 || this.stream ? 0 : now - this.lastActivity;
+  quietSince(): number | undefined {
+    return this.exchanges.size > 0 || this.stream ? undefined : this.lastActivity;
   }
 
   openStream(response: ServerResponse, headers: Record<string, string>): void {

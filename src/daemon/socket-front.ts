@@ -68,7 +68,8 @@ export class SocketFront {
       claimed,
       (id, backend, key, projectPath) => new SocketSession(id, backend, key, projectPath, socket, this.options.log),
     );
-    if (typeof opened !== "string") this.options.log(`session ${opened.id} opened on the session socket by ${hello.client ?? "a client"}`);
+    if ("refused" in opened) return opened.refused;
+    this.options.log(`session ${opened.id} opened on the session socket by ${hello.client ?? "a client"}`);
     return opened;
   }
 }

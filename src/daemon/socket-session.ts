@@ -52,8 +52,8 @@ export class SocketSession implements OpenSession {
   }
 
   /** The connection itself says whether the client is there: never idle while it is open. */
-  idleMs(): number {
-    return 0;
+  quietSince(): undefined {
+    return undefined; // its proxy holds the connection: it ends when that closes
   }
 
   close(): void {

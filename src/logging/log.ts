@@ -1,4 +1,14 @@
 import { appendFileSync, openSync } from "node:fs";
+import { rotateLog, type LogRotation } from "./rotate.js";
+
+/** Longer lines are cut: one line (a child's stderr, say) must not outgrow the log on its own. */
+const MAX_LINE_CHARS = 16 * 1024;
+
+/** The log file a writer owns and keeps within its size, whatever writes to it between checks. */
+export interface OwnedLog {
+  path: string;
+  rotation: LogRotation;
+}
 
 /**
  * Lifecycle lines for humans, from proxies and daemons: to stderr (a client shows a proxy's in its MCP log)
@@ -6,7 +16,7 @@ import { appendFileSync, openSync } from "node:fs";
  * A log that cannot be written is given up quietly: a closed stderr (its reader died) or a full disk must
  * never stop the process, nor turn each failed write into another error to log.
  */
-export function createLog(prefix: string, file?: string): (line: string) => void {
+export function createLog(prefix: string, file?: string, owned?: OwnedLog): (line: string) => void {
   let fd: number | undefined;
   if (file) {
     try {
@@ -19,8 +29,19 @@ export function createLog(prefix: string, file?: string): (line: string) => void
   process.stderr.on("error", () => {
     stderrOpen = false;
   });
+  // The owner checks the file's size each time it wrote a quarter of the limit: with rotation at the limit, the
+  // file stays under 1.25 times it, plus what others (proxies) appended meanwhile.
+  let sinceCheck = 0;
   return (line: string) => {
-    const text = `${new Date().toISOString()} [${prefix}] ${escapeForLog(line)}\n`;
+    const cut = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}… (${line.length - MAX_LINE_CHARS} more characters)` : line;
+    const text = `${new Date().toISOString()} [${prefix}] ${escapeForLog(cut)}\n`;
+    if (owned) {
+      sinceCheck += text.length;
+      if (sinceCheck >= owned.rotation.maxBytes / 4) {
+        sinceCheck = 0;
+        rotateLog(owned.path, owned.rotation);
+      }
+    }
     if (stderrOpen) process.stderr.write(text);
     if (fd !== undefined) {
       try {

@@ -30,7 +30,10 @@ export interface ManagerOptions {
 export async function runManager(options: ManagerOptions): Promise<void> {
   let config = loadConfig(options.configFile);
   const home = ensureHome();
-  const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined);
+  const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined, {
+    path: managerLogPath(home),
+    rotation: { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles },
+  });
   installLastResort(log);
   const token = new HeldToken(home);
   const auth = new ListenerAuth(token, { role: "manager", name: "" });

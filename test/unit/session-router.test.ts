@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SessionRouter } from "../../src/daemon/session-router.js";
+import { MAX_IN_FLIGHT_PER_SESSION, SessionRouter } from "../../src/daemon/session-router.js";
 import { RETRY_FAILED_AFTER_MS } from "../../src/daemon/supervised-child.js";
 import type { JsonRpcMessage, JsonRpcRequest } from "../../src/protocol/json-rpc.js";
 import { INITIALIZE_RESULT, fakeSpawner } from "./helpers/fake-child.js";
@@ -102,6 +102,24 @@ describe("session router: one child, many sessions", () => {
     child().emit({ jsonrpc: "2.0", id: child().last("tools/call").id, result: { ok: true } });
     assert.equal(a.delivered.filter(({ message }) => "id" in message && message.id === 1).length, 2);
     assert.deepEqual((a.messages().at(-1) as { result: unknown }).result, { ok: true });
+  });
+
+  test("a session may have a bounded number of requests in flight; past it, an error, and other sessions are unaffected", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = [sessions[0]!, sessions[1]!];
+    for (let id = 1; id <= MAX_IN_FLIGHT_PER_SESSION; id++) core.handle(a, request(id, "tools/call"));
+    await settle();
+    core.handle(a, request("one-too-many", "tools/call"));
+    assert.match(a.answer("one-too-many").error?.message ?? "", /1000 requests in flight already/);
+    assert.equal(child().requests("tools/call").length, MAX_IN_FLIGHT_PER_SESSION, "the extra one never reached the child");
+    core.handle(b, request(1, "tools/call"));
+    await settle();
+    assert.equal(child().requests("tools/call").length, MAX_IN_FLIGHT_PER_SESSION + 1, "another session's request goes through");
+    child().emit({ jsonrpc: "2.0", id: child().requests("tools/call")[0]!.id, result: {} });
+    core.handle(a, request("room-again", "tools/call"));
+    await settle();
+    assert.equal(a.hasAnswer("room-again"), false, "once one is answered there is room again");
+    assert.equal(child().requests("tools/call").length, MAX_IN_FLIGHT_PER_SESSION + 2, "and it reached the child");
   });
 
   test("a cancel reaches the child under its id and drops the late answer; a cancel after the answer affects nothing later", async () => {
