@@ -76,8 +76,8 @@ describe("exactly one daemon per server", () => {
     assert.match(client.stderr, new RegExp(`replacing stale lock .*probe\\.lock \\(pid ${deadPid} is not running\\)`));
   });
 
-  test("a lock naming a live process that is not the daemon (a recycled pid), or a torn lock, is replaced", async (t) => {
-    const daemon = configuredHome(t, { recycled: probeServer(), torn: probeServer() });
+  test("a lock naming a live process that is not the daemon (a recycled pid, or one without a start time), or a torn lock, is replaced", async (t) => {
+    const daemon = configuredHome(t, { recycled: probeServer(), timeless: probeServer(), torn: probeServer() });
     // This test's own pid is alive, but its start time is not the one recorded: the pid was reused.
     writeFileSync(
       join(daemon.home, "recycled.lock"),
@@ -90,8 +90,19 @@ describe("exactly one daemon per server", () => {
         url: "http://127.0.0.1:9/mcp",
       }),
     );
+    // No start time recorded (an older lock, or a system without one): only the daemon's proof could vouch for it.
+    writeFileSync(
+      join(daemon.home, "timeless.lock"),
+      JSON.stringify({
+        name: "timeless",
+        pid: process.pid,
+        startedBy: process.pid,
+        startedAt: new Date().toISOString(),
+        url: "http://127.0.0.1:9/mcp",
+      }),
+    );
     writeFileSync(join(daemon.home, "torn.lock"), '{"name":"torn","pid":');
-    for (const name of ["recycled", "torn"]) {
+    for (const name of ["recycled", "timeless", "torn"]) {
       const client = new ProxyClient(t, proxyArgs(daemon, name), { env: daemon.env });
       await client.initialize();
       assert.equal(textOf(await client.callTool("echo", { message: name })), name);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { within } from "./helpers/bounded.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { once } from "node:events";
+import http from "node:http";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
@@ -165,6 +166,43 @@ describe("manager supervision", () => {
     assert.ok(!isAlive(hung), "the hung daemon was killed");
     const client = await session(t, daemon);
     assert.equal(textOf(await client.callTool("echo", { message: "fresh" })), "fresh");
+  });
+
+  test("a port held by a stranger is reported as such, not counted as crashes, and the daemon starts once it is free", async (t) => {
+    const probePort = await freePort();
+    const { daemon, port } = await homeWithManager(
+      t,
+      { probe: probeServer({ port: probePort }) },
+      { healthIntervalMs: 200, restartLimit: 1 },
+    );
+    const stranger = http.createServer((_, response) => response.end("mine"));
+    stranger.listen(probePort, "127.0.0.1");
+    await once(stranger, "listening");
+    const manager = await startManager(t, daemon, port);
+    const refused = await manager.post("/start", { name: "probe" });
+    assert.equal(refused.status, 503);
+    assert.match(
+      refused.body.error,
+      new RegExp(`port ${probePort} is in use by pid ${process.pid} .*, which is not this home's "probe" daemon`),
+    );
+    await manager.logged(/starting it once the port is free/, "the port to be found taken");
+    let status = (await manager.status()).daemons[0];
+    assert.deepEqual([status.state, status.restarts], ["foreign", 0], "waiting, not crashing toward failed");
+    const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "probe"], { env: daemon.env });
+    const answer = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.match(answer.error?.message ?? "", new RegExp(`port ${probePort} is in use`), "proxies are told why at once");
+
+    await new Promise((resolve) => stranger.close(resolve));
+    await manager.logged(new RegExp(`port ${probePort} is free again: starting`), "the manager to see the port free");
+    await manager.logged(/probe: running \(pid/, "the daemon to run");
+    status = (await manager.status()).daemons[0];
+    assert.equal(status.state, "running");
+    const next = await session(t, daemon);
+    assert.equal(textOf(await next.callTool("echo", { message: "mine now" })), "mine now");
   });
 
   test("a server that crashes at start-up: backoff, then failed; proxies get an error naming the log, without waiting", async (t) => {

@@ -10,12 +10,13 @@ import { findDaemon } from "../runtime/find-daemon.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { stopDaemon } from "../runtime/stop-daemon.js";
-import { type DaemonAddress, type RunningDaemon } from "../runtime/daemon-address.js";
+import { PortTaken, type DaemonAddress, type RunningDaemon } from "../runtime/daemon-address.js";
 import { addHealth, configuredReport, withUrl, type DaemonReport } from "./daemon-state.js";
 import { isListening } from "../runtime/port-probe.js";
 import { clearStopped, markStopped, readStopped, stoppedMessage } from "../runtime/stop-marker.js";
 
-export type SupervisedState = "stopped" | "starting" | "running" | "backing-off" | "failed";
+/** `foreign`: its configured port is held by a process that is not its daemon; it starts once the port is free. */
+export type SupervisedState = "stopped" | "starting" | "running" | "backing-off" | "failed" | "foreign";
 
 /** A request the supervisor turns down, with the HTTP status the API answers it with. */
 export class SupervisorRefusal extends Error {
@@ -93,6 +94,7 @@ export class SupervisedDaemon {
   async ensure(): Promise<DaemonAddress> {
     this.refuseUnmanageable();
     if (this.state === "failed") throw new SupervisorRefusal(503, this.failedMessage());
+    if (this.state === "foreign") throw new SupervisorRefusal(503, this.lastError!);
     const stopped = readStopped(this.name, this.context.home);
     if (stopped && !this.isUp()) throw new SupervisorRefusal(409, stoppedMessage(this.name, stopped));
     return this.bringUp();
@@ -102,7 +104,7 @@ export class SupervisedDaemon {
   async start(): Promise<DaemonAddress> {
     this.refuseUnmanageable();
     clearStopped(this.name, this.context.home);
-    if (this.state === "failed") {
+    if (this.state === "failed" || this.state === "foreign") {
       this.state = "stopped";
       this.policy.reset();
     }
@@ -141,10 +143,15 @@ export class SupervisedDaemon {
     this.wanted = false;
   }
 
-  /** One supervision round: health of a running daemon, log size. */
+  /** One supervision round: health of a running daemon, log size, a port taken by a stranger freed. */
   async check(): Promise<void> {
     if (isRemote(this.server)) return;
     rotateLog(logPath(this.name, this.context.home), { maxBytes: this.context.settings.logMaxBytes, keep: this.context.settings.logFiles });
+    if (this.state === "foreign" && this.wanted && this.server.url && !(await isListening(new URL(this.server.url)))) {
+      this.log(`port ${this.server.port} is free again: starting`);
+      this.launch();
+      return;
+    }
     const daemon = this.daemon;
     if (this.state !== "running" || !daemon) return;
     if (await this.probe(daemon)) {
@@ -221,7 +228,8 @@ export class SupervisedDaemon {
         }
         this.becameRunning(started);
       } catch (error) {
-        this.crashed((error as Error).message, 0);
+        if (error instanceof PortTaken && this.wanted) this.portTaken(error.message);
+        else this.crashed((error as Error).message, 0);
       } finally {
         this.launching = undefined;
       }
@@ -256,6 +264,14 @@ export class SupervisedDaemon {
     this.forgetDaemon();
     if (!this.wanted || this.state !== "running") return;
     this.crashed(`the daemon ${reason}`, ranFor);
+  }
+
+  /** Not a crash: nothing of ours failed, and restarting would fail the same way until the stranger goes. */
+  private portTaken(reason: string): void {
+    this.lastError = reason;
+    this.state = "foreign";
+    this.log(`${reason}; starting it once the port is free`);
+    this.settle(new SupervisorRefusal(503, reason));
   }
 
   /** A start failed or a running daemon died: back off and try again, or give up as `failed`. */

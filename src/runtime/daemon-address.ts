@@ -5,6 +5,11 @@ export class DaemonUnavailable extends Error {
   override name = "DaemonUnavailable";
 }
 
+/** The daemon's configured port is held by a process that is not this home's daemon: no crash, a wait. */
+export class PortTaken extends DaemonUnavailable {
+  override name = "PortTaken";
+}
+
 /**
  * Where a daemon answers: its URL, a Unix socket serving the same HTTP, and its session socket, when it has them;
  * and, once it proved to be ours, the credential its HTTP wants (kept in memory only, never written down).

@@ -2,10 +2,10 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
-import type { ServerConfig } from "../config/server-config.js";
+import { hostedByUs, type ServerConfig } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { rotateLog, type LogRotation } from "../logging/rotate.js";
-import { DaemonUnavailable, type RunningDaemon } from "./daemon-address.js";
+import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
 import { managerScript } from "./entry-points.js";
 import { answers, findDaemon, runningFrom } from "./find-daemon.js";
 import { ensureHomeToken } from "./home-token.js";
@@ -45,6 +45,15 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
       }
       if (spawned?.exited) break;
+      if (!spawned && hostedByUs(server) && lock.url && lock.pidStarted === undefined) {
+        // Nothing says this pid is still the process that wrote the lock, and our daemon writes its URL only once
+        // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's.
+        log(
+          `replacing lock ${lockFile}: pid ${lock.pid} has no recorded start time and no daemon of this home proves itself at ${lock.url}`,
+        );
+        removeStaleLock(lockFile, lock);
+        continue;
+      }
       if (!spawned && neverCameUp(lock, server)) {
         log(`replacing lock ${lockFile}: pid ${lock.pid} did not bring the daemon up within ${server.startTimeoutMs} ms`);
         removeStaleLock(lockFile, lock);
@@ -66,20 +75,30 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     }
     const unlocked = await findDaemon(server, home);
     if (unlocked) return unlocked;
-    if (server.url && (await isListening(new URL(server.url)))) {
-      throw new DaemonUnavailable(
-        `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not this home's "${server.name}" daemon ` +
-          `(nothing was sent to it); stop that process or change "port" for "${server.name}" in the config`,
-      );
-    }
+    if (await strangerOnPort(server, home)) throw portTaken(server);
     const claim = lockRecord({ name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() });
     if (!claimLock(lockFile, claim)) continue; // another starter won the race: wait for its daemon
     spawned = spawn(server, options, lockFile, claim);
   }
 
+  // A stranger may have taken the port between our look and the daemon's bind: then that is what to say.
+  if (spawned?.exited && (await strangerOnPort(server, home))) throw portTaken(server);
   const logFile = logPath(server.name, home);
   const reason = spawned?.exited ?? `it did not answer within ${server.startTimeoutMs} ms`;
   throw new DaemonUnavailable(`daemon "${server.name}" is not available: ${reason}; see ${logFile}${logTail(logFile)}`);
+}
+
+/** Whether something listens on the server's configured port that does not prove to be its daemon of this home. */
+async function strangerOnPort(server: ServerConfig, home: string): Promise<boolean> {
+  if (!server.url || server.port === undefined || !(await isListening(new URL(server.url)))) return false;
+  return !hostedByUs(server) || !(await findDaemon(server, home));
+}
+
+function portTaken(server: ServerConfig): PortTaken {
+  return new PortTaken(
+    `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not this home's "${server.name}" daemon ` +
+      `(nothing was sent to it); stop that process or change "port" for "${server.name}" in the config`,
+  );
 }
 
 interface Spawned {
