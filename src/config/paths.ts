@@ -32,9 +32,15 @@ export const tokenPath = (home = homeDir()) => join(home, "manager.token");
 export const managerLockPath = (home = homeDir()) => join(home, "manager.lock");
 export const managerLogPath = (home = homeDir()) => join(home, "manager.log");
 
-/** Creates the home directory readable by the user alone; tightens it if it already exists too open. */
+/**
+ * Creates the home directory readable by the user alone; tightens it if it already exists too open. A home
+ * another user made (a shared /tmp path, say) is refused: whoever owns it could read or replace what is in it.
+ */
 export function ensureHome(home = homeDir()): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  if (process.platform !== "win32" && (statSync(home).mode & 0o077) !== 0) chmodSync(home, 0o700);
+  if (process.platform === "win32") return home;
+  const stat = statSync(home);
+  if (stat.uid !== process.getuid!()) throw new Error(`${home} belongs to another user (uid ${stat.uid}); choose another MCP_SESSION_MANAGER_HOME`);
+  if ((stat.mode & 0o077) !== 0) chmodSync(home, 0o700);
   return home;
 }

@@ -128,7 +128,8 @@ test("SIGKILL of the daemon and of the server child during calls: every request 
   const killed: string[] = [];
   // The server's pid from the daemon's /health, so that finding it adds no request to the ones counted.
   const childPid = async () => {
-    const health = await httpJson(Number(new URL(daemon.lockedUrl("probe")!).port), "GET", "/health");
+    const authorization = `Bearer ${daemon.token()}`;
+    const health = await httpJson(Number(new URL(daemon.lockedUrl("probe")!).port), "GET", "/health", { headers: { authorization } });
     return health.body.children[0].pid as number;
   };
   const sent = await callLoad(
