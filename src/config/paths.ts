@@ -40,7 +40,8 @@ export function ensureHome(home = homeDir()): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   if (process.platform === "win32") return home;
   const stat = statSync(home);
-  if (stat.uid !== process.getuid!()) throw new Error(`${home} belongs to another user (uid ${stat.uid}); choose another MCP_SESSION_MANAGER_HOME`);
+  if (stat.uid !== process.getuid!())
+    throw new Error(`${home} belongs to another user (uid ${stat.uid}); choose another MCP_SESSION_MANAGER_HOME`);
   if ((stat.mode & 0o077) !== 0) chmodSync(home, 0o700);
   return home;
 }

@@ -10,7 +10,7 @@ import { invalidRequest } from "../protocol/intake.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import type { Backend, SessionPort } from "./backend.js";
-import { LogLevels } from "./log-levels.js";
+import { DEFAULT_SESSION_LEVEL, LogLevels } from "./log-levels.js";
 import { RequestTable, type Forwarded } from "./request-table.js";
 import { ServerRequests } from "./server-requests.js";
 import { SupervisedChild, type SupervisedChildOptions } from "./supervised-child.js";
@@ -38,6 +38,9 @@ export class SessionRouter implements Backend {
   private readonly serverRequests: ServerRequests;
   private readonly subscriptions = new Subscriptions();
   private readonly logLevels = new LogLevels();
+  /** The level the child was last told (undefined: its own default, or unknown after a restart). */
+  private childLevel: string | undefined;
+  private readonly pendingSubscribes = new Map<string, Promise<JsonRpcResponse>>();
   private readonly log: (line: string) => void;
 
   constructor(options: SessionRouterOptions) {
@@ -59,6 +62,8 @@ export class SessionRouter implements Backend {
 
   attach(session: SessionPort): void {
     this.sessions.add(session);
+    this.logLevels.attach(session);
+    this.syncChildLevel(); // a newcomer without a level may want more than the sessions there asked for
   }
 
   /** The session is gone: its requests are cancelled at the child, its server requests refused, its subscriptions dropped. */
@@ -74,6 +79,7 @@ export class SessionRouter implements Backend {
     }
     for (const uri of this.subscriptions.drop(session)) this.tellChild("resources/unsubscribe", { uri });
     this.logLevels.drop(session);
+    this.syncChildLevel(); // the most verbose level may have left with it
   }
 
   handle(session: SessionPort, message: JsonRpcMessage, text?: string): void {
@@ -99,24 +105,34 @@ export class SessionRouter implements Backend {
         await this.child.whenReady();
         return answer(this.negotiated(request.params?.protocolVersion));
       }
-      case "resources/subscribe":
-      case "resources/unsubscribe": {
+      case "resources/subscribe": {
         const uri = request.params?.uri;
         if (typeof uri !== "string") break; // let the child report the bad params
-        const childHears =
-          request.method === "resources/subscribe"
-            ? this.subscriptions.subscribe(uri, session)
-            : this.subscriptions.unsubscribe(uri, session);
-        if (!childHears) return answer({});
-        break;
+        if (this.subscriptions.has(uri)) {
+          this.subscriptions.add(uri, session);
+          return answer({});
+        }
+        // Counted only once the child accepted: a refusal is every asker's, and later ones ask the child again.
+        const result = await this.subscribeAtChild(uri, request.params!);
+        if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
+        this.subscriptions.add(uri, session);
+        return answer({});
+      }
+      case "resources/unsubscribe": {
+        const uri = request.params?.uri;
+        if (typeof uri !== "string") break;
+        if (!this.subscriptions.remove(uri, session)) return answer({});
+        break; // the last subscriber left: the child hears it
       }
       case "logging/setLevel": {
         const level = request.params?.level;
         if (!LogLevels.isLevel(level)) break;
         this.logLevels.set(session, level);
         await this.child.whenReady();
-        const result = await this.child.request("logging/setLevel", { level: this.logLevels.childLevel() });
+        const childLevel = this.logLevels.childLevel()!;
+        const result = await this.child.request("logging/setLevel", { level: childLevel });
         if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
+        this.childLevel = childLevel;
         return answer({});
       }
     }
@@ -258,6 +274,28 @@ export class SessionRouter implements Backend {
     for (const session of this.sessions) session.deliver(notification, undefined, text);
   }
 
+  /** One subscribe at the child per URI at a time: sessions asking meanwhile share its outcome. */
+  private subscribeAtChild(uri: string, params: Record<string, unknown>): Promise<JsonRpcResponse> {
+    let pending = this.pendingSubscribes.get(uri);
+    if (!pending) {
+      pending = this.child
+        .whenReady()
+        .then(() => this.child.request("resources/subscribe", params))
+        .finally(() => this.pendingSubscribes.delete(uri));
+      this.pendingSubscribes.set(uri, pending);
+    }
+    return pending;
+  }
+
+  /** Tells the child the level the attached sessions now need, when it differs from what it was last told. */
+  private syncChildLevel(): void {
+    // Nobody holds a level any more, but the child was told one: back to what sessions without one get.
+    const level = this.logLevels.childLevel() ?? (this.childLevel !== undefined ? DEFAULT_SESSION_LEVEL : undefined);
+    if (level === undefined || level === this.childLevel || !this.child.ready) return;
+    this.childLevel = level;
+    this.tellChild("logging/setLevel", { level });
+  }
+
   /** The child died: what it was working on is lost (those requests fail with their own ids); the rest waits. */
   private childExited(reason: string): void {
     for (const entry of this.requests.entries()) {
@@ -270,7 +308,8 @@ export class SessionRouter implements Backend {
   private childReady(restarted: boolean): void {
     if (!restarted) return;
     for (const uri of this.subscriptions.uris()) this.tellChild("resources/subscribe", { uri });
-    if (this.logLevels.any) this.tellChild("logging/setLevel", { level: this.logLevels.childLevel() });
+    this.childLevel = undefined;
+    this.syncChildLevel();
     for (const notification of listChangedNotifications(this.child.initializeResult)) {
       for (const session of this.sessions) session.deliver(notification);
     }

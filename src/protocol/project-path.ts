@@ -1,5 +1,6 @@
-import { realpathSync, statSync, statfsSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { existsSync, realpathSync, statSync, statfsSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 
 /**
  * Numbers the POSTs of one proxy session (0 for its initialize). Separate POSTs travel on separate connections
@@ -10,9 +11,36 @@ export const SEQUENCE_HEADER = "mcp-proxy-sequence";
 /** The header that tells a daemon which project a session works in (per-project databases, children). */
 export const PROJECT_PATH_HEADER = "mcp-project-path";
 
-/** `CLAUDE_PROJECT_DIR` if set, else the working directory; absolute, with symlinks resolved. */
-export function projectPath(env = process.env, cwd = process.cwd()): string {
-  const path = resolve(cwd, env.CLAUDE_PROJECT_DIR || ".");
+/**
+ * The project a session works in: `CLAUDE_PROJECT_DIR` if set; else the nearest directory from the working
+ * directory up (itself included; the home directory and `/` excluded) that holds `.git` (a directory, or the
+ * file of a worktree) or `.claude/memory.db`; else the working directory. Absolute, with symlinks resolved.
+ * A client started in `repo/src/deep` thus works in `repo`, as it would with `CLAUDE_PROJECT_DIR` set. The
+ * walk stops below a directory that is not the user's or that others may write (`/tmp`): a marker planted
+ * there must not gather everyone's sessions under it.
+ */
+export function projectPath(env = process.env, cwd = process.cwd(), home = homedir()): string {
+  if (env.CLAUDE_PROJECT_DIR) return canonical(resolve(cwd, env.CLAUDE_PROJECT_DIR));
+  const start = canonical(cwd);
+  const stop = new Set(["/", canonical(home)]);
+  for (let dir = start; !stop.has(dir) && isOwnAndPrivate(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git")) || existsSync(join(dir, ".claude", "memory.db"))) return dir;
+    if (dirname(dir) === dir) break; // a filesystem root on Windows
+  }
+  return start;
+}
+
+function isOwnAndPrivate(dir: string): boolean {
+  if (process.platform === "win32") return true;
+  try {
+    const stat = statSync(dir);
+    return stat.uid === process.getuid!() && (stat.mode & 0o002) === 0;
+  } catch {
+    return false;
+  }
+}
+
+function canonical(path: string): string {
   try {
     return realpathSync.native(path);
   } catch {
@@ -44,7 +72,8 @@ const within = (path: string, dirs: string[]) => dirs.some((dir) => path === dir
 
 /**
  * A project directory someone names (a request header, a command's --project): it must be absolute, an existing
- * directory owned by the user we run as, and neither `/`, a system directory nor on a kernel filesystem; its
+ * directory owned by the user we run as that others may not write, and neither `/`, a system directory nor on a
+ * kernel filesystem; its
  * canonical form (symlinks resolved) is what is used. Gives the reason otherwise.
  */
 export function canonicalProjectDir(path: string): { path: string } | { error: string } {
@@ -61,6 +90,7 @@ export function canonicalProjectDir(path: string): { path: string } | { error: s
   const stat = statSync(real);
   if (!stat.isDirectory()) return { error: "is not a directory" };
   if (stat.uid !== process.getuid!()) return { error: "is not owned by the user the daemon runs as" };
+  if ((stat.mode & 0o002) !== 0) return { error: "is writable by every user (a shared directory such as /tmp)" };
   return { path: real };
 }
 

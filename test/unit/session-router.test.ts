@@ -181,8 +181,11 @@ describe("session router: one child, many sessions", () => {
     const { core, child, sessions } = await withSessions(2);
     const [a, b] = sessions as [RecordingSession, RecordingSession];
     core.handle(a, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
     child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, result: {} });
+    await settle();
     core.handle(b, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
     assert.equal(child().requests("resources/subscribe").length, 1);
     assert.deepEqual(b.answer(1).result, {});
     child().emit(notification("notifications/resources/updated", { uri: "res://x" }));
@@ -193,6 +196,45 @@ describe("session router: one child, many sessions", () => {
     assert.equal(child().requests("resources/unsubscribe").length, 0, "B still listens");
     core.detach(b);
     assert.equal(child().requests("resources/unsubscribe").length, 1, "the last subscriber left");
+  });
+
+  test("a subscribe the child refuses is not counted: the asker gets the refusal, and the next subscribe asks the child again", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = sessions as [RecordingSession, RecordingSession];
+    core.handle(a, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
+    child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, error: { code: -32602, message: "no such resource" } });
+    await settle();
+    assert.equal(a.answer(1).error?.message, "no such resource");
+    core.handle(b, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
+    assert.equal(child().requests("resources/subscribe").length, 2, "B's subscribe reaches the child");
+    child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, result: {} });
+    await settle();
+    assert.deepEqual(b.answer(1).result, {});
+    child().emit(notification("notifications/resources/updated", { uri: "res://x" }));
+    assert.equal(a.withMethod("notifications/resources/updated").length, 0, "A, refused, hears nothing");
+    assert.equal(b.withMethod("notifications/resources/updated").length, 1);
+  });
+
+  test("the child's log level follows the sessions attached now; one that never set a level gets info and above", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = sessions as [RecordingSession, RecordingSession];
+    child().emit(notification("notifications/message", { level: "debug", data: "before anyone set a level" }));
+    assert.equal(b.withMethod("notifications/message").length, 1, "until a level is set, everyone gets what the server sends");
+    core.handle(a, request(1, "logging/setLevel", { level: "debug" }));
+    await settle();
+    assert.equal(child().last("logging/setLevel").params?.level, "debug");
+    child().emit({ jsonrpc: "2.0", id: child().last("logging/setLevel").id, result: {} });
+    await settle();
+    child().emit(notification("notifications/message", { level: "debug", data: "for A" }));
+    child().emit(notification("notifications/message", { level: "info", data: "for both" }));
+    assert.equal(a.withMethod("notifications/message").length, 3);
+    assert.equal(b.withMethod("notifications/message").length, 2, "B never set a level: info, not A's debug");
+    core.detach(a);
+    await settle();
+    assert.equal(child().last("logging/setLevel").params?.level, "info", "lowered when the verbose session left");
+    assert.equal(child().requests("logging/setLevel").length, 2);
   });
 
   test("log levels: the child logs at the most verbose level asked; each session gets what its level admits", async () => {
@@ -249,7 +291,9 @@ describe("session router: one child, many sessions", () => {
     const { core, clock, child, sessions } = await withSessions(1);
     const a = sessions[0]!;
     core.handle(a, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
     child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, result: {} });
+    await settle();
     core.handle(a, request(2, "logging/setLevel", { level: "warning" }));
     await settle();
     child().emit({ jsonrpc: "2.0", id: child().last("logging/setLevel").id, result: {} });
