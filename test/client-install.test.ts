@@ -170,7 +170,10 @@ describe("install and uninstall, per client", () => {
       if (c.text.includes("\r\n")) assert.ok(!/[^\r]\n/.test(installed), "CRLF line endings kept");
       const config = JSON.parse(readFileSync(join(m.daemon.home, "config.json"), "utf8"));
       assert.equal(config.servers.memory.builtin, "memory", "the new config keeps the embedded default");
-      for (const name of c.rewritten) assert.ok(config.servers[name]?.command, `${name} imported`);
+      for (const name of c.rewritten) {
+        assert.ok(config.servers[name]?.command, `${name} imported`);
+        assert.equal(config.servers[name].scope, "project", `${name}: one child per project, as the client ran one per window`);
+      }
 
       const second = await m.manager("install", "--client", c.client, ...scope);
       assert.equal(second.code, 0, second.stderr);

@@ -45,10 +45,12 @@ export function judgeEntry(entry: unknown, options: { http: boolean } = { http: 
   if (texts.some((text) => /\$\{[^}]*\}/.test(text))) {
     return { kind: "leave", why: "uses ${...} variables the client expands for each project or session" };
   }
-  const server: { command: string; args: string[]; env: Record<string, string>; cwd?: string } = {
+  // One child per project: a server a client ran per window worked in that window's project, and still does.
+  const server: { command: string; args: string[]; env: Record<string, string>; cwd?: string; scope: "project" } = {
     command: e.command,
     args: args,
     env: env as Record<string, string>,
+    scope: "project",
   };
   if (e.cwd) server.cwd = e.cwd;
   return { kind: "import", server };

@@ -4,7 +4,8 @@ import { JsoncDocument } from "./jsonc-document.js";
 
 /** A server taken from a client: a stdio command, or (with `install --http`) an HTTP server by URL. */
 export type ImportedServer =
-  { command: string; args: string[]; env: Record<string, string>; cwd?: string } | { url: string; transport: "streamable-http" | "sse" };
+  | { command: string; args: string[]; env: Record<string, string>; cwd?: string; scope: "project" }
+  | { url: string; transport: "streamable-http" | "sse" };
 
 /**
  * Adds imported servers to our own config file, edited in place like a client's (the user's comments and

@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 import type { Scope } from "../config/schema.js";
 import type { Backend } from "./backend.js";
 
@@ -27,14 +28,20 @@ export class ScopePool {
     return this.options.scope;
   }
 
-  keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string | undefined } {
+  /**
+   * Which child serves a session, and where that child runs: the entry's `cwd` when it names one; else a
+   * `shared` child runs in the home directory, which belongs to no session, and a `project` or `session` child
+   * in the session's project. Never in a session's project by chance (whoever came first).
+   */
+  keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string } {
+    const own = this.options.cwd;
     switch (this.options.scope) {
       case "shared":
-        return { key: "shared", cwd: this.options.cwd };
+        return { key: "shared", cwd: own ?? homedir() };
       case "project":
-        return { key: `project:${projectPath ?? ""}`, cwd: projectPath ?? this.options.cwd };
+        return { key: `project:${projectPath ?? ""}`, cwd: own ?? projectPath ?? homedir() };
       case "session":
-        return { key: `session:${sessionId}`, cwd: this.options.cwd };
+        return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
     }
   }
 

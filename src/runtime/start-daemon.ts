@@ -1,3 +1,4 @@
+import { homedir } from "node:os";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
@@ -138,11 +139,11 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
 }
 
 /** HTTP servers run their own command; stdio and built-in servers are hosted by `mcp-manager daemon NAME`. */
-function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd?: string } {
-  if (server.kind === "spawned") {
-    return { command: server.command, args: server.args, ...(server.cwd ? { cwd: server.cwd } : {}) };
-  }
-  return { command: process.execPath, args: [managerScript(), ...(configFile ? ["--config", configFile] : []), "daemon", server.name] };
+function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd: string } {
+  // Shared by every session: in the entry's directory, else the home directory, never the starter's project.
+  if (server.kind === "spawned") return { command: server.command, args: server.args, cwd: server.cwd ?? homedir() };
+  const args = [managerScript(), ...(configFile ? ["--config", configFile] : []), "daemon", server.name];
+  return { command: process.execPath, args, cwd: homedir() };
 }
 
 /** A live holder that has not answered long after its start time is not bringing a daemon up (a recycled pid). */

@@ -3,6 +3,7 @@ import { until, within } from "./bounded.js";
 import { once } from "node:events";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { homedir } from "node:os";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, processGroupOf, type DaemonHome, type Route } from "./daemon-home.js";
 import { EVERYTHING } from "./paths.js";
@@ -274,11 +275,24 @@ export function sharingSuite(route: Route): void {
       assert.equal(s3.cwd, realpathSync(two));
     });
 
-    socketOnly("session: every session has its own child", async (t) => {
+    socketOnly("session: every session has its own child, in its own project", async (t) => {
+      const dir = tempDir(t);
       const daemon = home(t, { probe: probeServer({ scope: "session" }) });
-      const a = await session(t, daemon);
+      const a = await session(t, daemon, "probe", {}, dir);
       const b = await session(t, daemon);
-      assert.notEqual((await stats(a, daemon)).pid, (await stats(b, daemon)).pid);
+      const [sa, sb] = [await stats(a, daemon), await stats(b, daemon)];
+      assert.notEqual(sa.pid, sb.pid);
+      assert.equal(sa.cwd, realpathSync(dir));
+    });
+
+    socketOnly("shared: the child runs in the home directory, never in the project of the session that came first", async (t) => {
+      const dir = tempDir(t);
+      const daemon = home(t, { probe: probeServer() });
+      const first = await session(t, daemon, "probe", {}, dir);
+      assert.equal((await stats(first, daemon)).cwd, realpathSync(homedir()));
+      const own = home(t, { probe: probeServer({ cwd: dir }) });
+      const placed = await session(t, own);
+      assert.equal((await stats(placed, own)).cwd, realpathSync(dir), "an entry's own cwd wins");
     });
 
     socketOnly("a project child with no sessions left is stopped after the idle time", async (t) => {
