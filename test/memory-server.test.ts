@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import { once } from "node:events";
 import {
   chownSync,
@@ -352,10 +353,18 @@ describe("built-in memory server and the project path a request names", () => {
     writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, 8192);
     closeSync(fd);
 
+    // A sound database that carries a trigger: a checkout could make every write run a query of its choosing.
+    const triggered = tempDir(t);
+    mkdirSync(join(triggered, ".claude"), { mode: 0o700 });
+    const hostile = new Database(join(triggered, ".claude", "memory.db"));
+    hostile.exec("CREATE TABLE entities (x); CREATE TRIGGER evil AFTER INSERT ON entities BEGIN SELECT 1; END;");
+    hostile.close();
+
     const good = await memorySession(t, daemon.env, healthy);
-    const sessions = [await memorySession(t, daemon.env, garbage), await memorySession(t, daemon.env, damaged)];
+    const projects = [garbage, damaged, triggered];
+    const sessions = await Promise.all(projects.map((project) => memorySession(t, daemon.env, project)));
     for (const [index, session] of sessions.entries()) {
-      const project = index === 0 ? garbage : damaged;
+      const project = projects[index]!;
       const refused = await session.callTool("create_entities", { entities: [{ name: "lost?", entityType: "t", observations: [] }] });
       assert.equal(refused.result?.isError, true, "a tool error, not a crash");
       const text = textOf(refused);
@@ -366,6 +375,7 @@ describe("built-in memory server and the project path a request names", () => {
           ?.isError,
         undefined,
       );
+      if (project === triggered) assert.match(text, /holds trigger "evil"/);
     }
     assert.equal(
       readFileSync(join(garbage, ".claude", "memory.db"), "utf8"),
@@ -378,7 +388,7 @@ describe("built-in memory server and the project path a request names", () => {
     assert.equal(healed.result?.isError, undefined, "moved aside, the next call starts a new graph");
     assert.deepEqual(
       (await good.callTool("read_graph")).result.structuredContent.entities.map((e: Message) => e.name),
-      ["ok-0", "ok-1"],
+      ["ok-0", "ok-1", "ok-2"],
     );
   });
 });

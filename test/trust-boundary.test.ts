@@ -103,6 +103,24 @@ describe("who a proxy and the CLI speak to", () => {
     assert.equal((await httpJson(port, "GET", "/health", { headers: { authorization: `Bearer ${mine.token()}` } })).status, 401);
   });
 
+  test("over HTTP (a home too long for sockets), once the daemon is gone its port's next holder gets a challenge and nothing else", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, { probe: probeServer({ port }) }, {}, { route: "HTTP" });
+    const client = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "before" })), "before");
+    const pid = daemon.lockedPid("probe")!;
+    // Stopped on purpose, so that no proxy starts it again and the port stays free for the squatter.
+    const stopped = await runManagerCli(["stop", "probe"], { env: daemon.env });
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await until(() => !isAlive(pid), "the daemon to stop");
+    const received = await squatter(t, port, { role: "daemon", name: "probe" });
+    const answer = await client.callTool("echo", { message: "secret plans" });
+    assert.ok(answer.error, "the call fails rather than going to whoever holds the port now");
+    for (const request of received) assert.equal(`${request.method} ${request.url}`, "GET /ping", "only a challenge");
+    assert.ok(received.every((request) => request.headers.authorization === undefined && !request.body.includes("secret")));
+  });
+
   test("a home deleted under a running manager comes back with the same token; new proxies are served", async (t) => {
     const port = await freePort();
     const daemon = configuredHome(t, {}, {});

@@ -47,12 +47,6 @@ export class SessionRegistry {
 
   /** Opens a session for the project the client claims; a refusal when the claim or the daemon's limit stands in the way. */
   open<T extends OpenSession>(claimedProject: string | undefined, create: SessionFactory<T>): T | Refusal {
-    if (this.sessions.size >= this.options.maxSessions && !this.makeRoom()) {
-      return {
-        refused: `the daemon serves its limit of ${this.options.maxSessions} sessions ("maxSessions"); try again later`,
-        busy: true,
-      };
-    }
     const id = randomUUID();
     let projectPath: string | undefined;
     if (claimedProject) {
@@ -64,6 +58,13 @@ export class SessionRegistry {
         if (this.pool.scope === "project") return { refused: error, busy: false };
         this.log(`ignoring ${error}`);
       } else projectPath = checked.path;
+    }
+    // Only a session that will be opened may push the quietest one out.
+    if (this.sessions.size >= this.options.maxSessions && !this.makeRoom()) {
+      return {
+        refused: `the daemon serves its limit of ${this.options.maxSessions} sessions ("maxSessions"); try again later`,
+        busy: true,
+      };
     }
     const { key, cwd } = this.pool.keyFor(projectPath, id);
     const backend = this.pool.acquire(key, cwd);

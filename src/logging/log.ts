@@ -64,6 +64,6 @@ export function escapeForLog(text: string): string {
     text
       .replace(/\r?\n/g, "\n    ")
       // eslint-disable-next-line no-control-regex -- control characters are what this finds
-      .replace(/[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+      .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
   );
 }

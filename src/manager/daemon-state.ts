@@ -8,7 +8,17 @@ import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
 
 export type DaemonState =
-  "starting" | "running" | "backing-off" | "failed" | "stopped" | "disabled" | "stale-lock" | "foreign" | "remote-up" | "remote-down";
+  | "starting"
+  | "running"
+  | "backing-off"
+  | "failed"
+  | "stopped"
+  | "disabled"
+  | "stale-lock"
+  | "foreign"
+  | "remote"
+  | "remote-up"
+  | "remote-down";
 
 /** One daemon as `status` shows it, from the manager's supervision or, without a manager, from its files. */
 export interface DaemonReport {

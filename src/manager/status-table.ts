@@ -12,6 +12,7 @@ const EXPLAIN: Record<DaemonReport["state"], string> = {
   disabled: "disabled in config",
   "stale-lock": "stopped, stale lock",
   foreign: "port taken by another process",
+  remote: "remote",
   "remote-up": "remote, answering",
   "remote-down": "remote, not answering",
 };

@@ -168,6 +168,12 @@ export class SupervisedDaemon {
     }
   }
 
+  /** The state as supervision last saw it, asking nobody (remote servers: `remote`). */
+  knownState(): DaemonReport["state"] {
+    if (isRemote(this.server)) return "remote";
+    return this.server.disabled && this.state === "stopped" ? "disabled" : this.state;
+  }
+
   /** The status row: the manager's view, with what the daemon's own `/health` says about its server. */
   async report(): Promise<DaemonReport> {
     const report = await configuredReport(this.server, this.context.home);

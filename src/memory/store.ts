@@ -49,19 +49,28 @@ export class DatabaseUnavailable extends Error {
 }
 
 /**
- * Opens `file` and makes sure it is a sound knowledge graph before anything is written: a file that is not
- * SQLite, or fails SQLite's quick check, is refused, so a damaged graph is not made worse.
+ * Opens `file` and makes sure it is a sound knowledge graph before anything is written to it: a file that is not
+ * SQLite, fails SQLite's quick check, or carries triggers or views (a checkout's database could make every write
+ * run a query of its choosing on the daemon's thread) is refused, so nothing bad is run and nothing damaged made worse.
  */
 function openChecked(file: string): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(file);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
+    db.pragma("trusted_schema = OFF");
     const check = db.pragma("quick_check", { simple: true }) as string;
     if (check !== "ok") throw new Error(`SQLite's quick check found: ${check}`);
+    const foreign = db
+      .prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view')")
+      .all();
+    if (foreign.length)
+      throw new Error(
+        `it holds ${foreign.map(({ type, name }) => `${type} ${JSON.stringify(name)}`).join(", ")}, which no graph of ours has`,
+      );
+    db.pragma("journal_mode = WAL"); // the first write, once the file proved sound
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
     migrate(db, file);
     return db;
   } catch (error) {

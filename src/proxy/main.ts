@@ -64,7 +64,17 @@ process.on("unhandledRejection", (error) => report(`unexpected rejection (contin
 
 const project = projectPath();
 const client = `mcp-proxy/${VERSION}`;
-const headers = { [PROJECT_PATH_HEADER]: encodeProjectPath(project), "user-agent": client };
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/**
+ * What the proxy tells an HTTP server about its session: the project path goes to our proven daemon and to
+ * servers on this machine, never to a remote one (it names the user and their directories).
+ */
+function sessionHeaders(url: URL, credential: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { "user-agent": client };
+  if (credential || LOOPBACK.has(url.hostname)) headers[PROJECT_PATH_HEADER] = encodeProjectPath(project);
+  if (credential) headers.authorization = `Bearer ${credential}`; // our daemon's, from its proof; nobody else's
+  return headers;
+}
 
 /** Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. */
 function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
@@ -97,11 +107,9 @@ const bridge = new Bridge({
       return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log });
     }
     const route = socketPath && isOwnSocket(socketPath) ? { socketPath } : {};
-    // Our daemon wants the credential its proof gave; other servers get none (nor any token of ours).
-    const authorization: Record<string, string> = credential ? { authorization: `Bearer ${credential}` } : {};
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
     const { transports } = await import("../upstream/index.js");
-    return transports[transport]({ url, ...route, headers: { ...headers, ...authorization }, log });
+    return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
   write: (line) => stdout.write(line),
   log,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ensureHome, tokenPath } from "../config/paths.js";
 
 /** Shorter than this, a token file is damaged and is replaced. */
@@ -36,11 +36,22 @@ export function ensureHomeToken(home: string, missing?: string): string {
   ensureHome(home);
   const file = tokenPath(home);
   const created = missing ?? newToken();
+  // Written whole to a private file, then linked into place: the name appears only with its content, and only
+  // if no other process put a token there first (a reader never sees an empty file it would think damaged).
+  const staged = `${file}.${process.pid}.new`;
+  writeFileSync(staged, `${created}\n`, { mode: 0o600 });
   try {
-    writeFileSync(file, `${created}\n`, { mode: 0o600, flag: "wx" });
+    if (process.platform !== "win32" && (statSync(staged).mode & 0o077) !== 0) {
+      throw new Error(
+        `${home} is on a filesystem without Unix permissions (a token there is readable by others); choose another MCP_SESSION_MANAGER_HOME`,
+      );
+    }
+    linkSync(staged, file);
     return created;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    unlinkSync(staged);
   }
   // A file is there but unusable (open to others, or damaged): replace it, unless another process just did.
   const raced = readHomeToken(home);

@@ -46,9 +46,10 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
       }
       if (spawned?.exited) break;
-      if (!spawned && hostedByUs(server) && lock.url && lock.pidStarted === undefined) {
+      if (!spawned && hostedByUs(server) && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
         // Nothing says this pid is still the process that wrote the lock, and our daemon writes its URL only once
-        // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's.
+        // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's. (Windows
+        // records no start times: there a lock is judged by its start-up deadline alone.)
         log(
           `replacing lock ${lockFile}: pid ${lock.pid} has no recorded start time and no daemon of this home proves itself at ${lock.url}`,
         );

@@ -85,6 +85,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (status < 200 || status >= 300) {
       const body = await readBody(response);
       if (hadSession && isSessionGone(status, body)) throw this.lose(`daemon no longer knows session ${this.sessionId}`, false);
+      if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
       throw rejectionFrom(status, body, this.options.url);
     }
 
@@ -168,7 +169,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
           if (!this.closed) this.lose(`event stream broke (${(error as Error).message})`);
           return;
         }
-        // Ended cleanly (the server may close it at any time): open it again.
+        // Ended cleanly. Our daemon ends it only when the session or the daemon ends: prove it again before anything
+        // more is sent. Another server may close it at any time: open it again.
+        if (this.options.ownDaemon) {
+          if (!this.closed) this.lose("the daemon closed the event stream");
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());
       }
     };

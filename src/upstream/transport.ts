@@ -28,6 +28,12 @@ export interface UpstreamOptions {
   socketPath?: string;
   /** Extra headers on every request (the project path). */
   headers: Record<string, string>;
+  /**
+   * The URL is our daemon, proven when this transport was made: when it closes its event stream or stops taking
+   * the credential, the daemon that proved itself may be gone (and a stranger on its port), so the session is
+   * lost and found again with a new proof, rather than more requests sent there.
+   */
+  ownDaemon?: boolean;
   log: (line: string) => void;
 }
 

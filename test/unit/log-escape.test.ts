@@ -13,5 +13,6 @@ test("text a client chooses cannot forge a log entry: newlines continue indented
   assert.equal(escapeForLog("a\r\nb"), "a\n    b");
   assert.equal(escapeForLog("over\rwrite"), "over\\x0dwrite");
   assert.equal(escapeForLog("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+  assert.equal(escapeForLog("c1 \u009b31m and \u0085"), "c1 \\x9b31m and \\x85", "C1 controls too (CSI, NEL)");
   assert.equal(escapeForLog("tab\tand ünïcode"), "tab\tand ünïcode", "tabs and printable text are kept");
 });
