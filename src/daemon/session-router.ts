@@ -15,6 +15,7 @@ import { RequestTable, type Forwarded } from "./request-table.js";
 import { ServerRequests } from "./server-requests.js";
 import { SupervisedChild, type SupervisedChildOptions } from "./supervised-child.js";
 import { Subscriptions } from "./subscriptions.js";
+import { TaskOwners } from "./task-owners.js";
 
 /** Requests one session may have open at the child: a client that never waits cannot fill the daemon. */
 export const MAX_IN_FLIGHT_PER_SESSION = 1000;
@@ -38,6 +39,7 @@ export class SessionRouter implements Backend {
   private readonly serverRequests: ServerRequests;
   private readonly subscriptions = new Subscriptions();
   private readonly logLevels = new LogLevels();
+  private readonly tasks = new TaskOwners();
   /** The level the child was last told (undefined: its own default, or unknown after a restart). */
   private childLevel: string | undefined;
   private readonly pendingSubscribes = new Map<string, Promise<JsonRpcResponse>>();
@@ -79,6 +81,7 @@ export class SessionRouter implements Backend {
     }
     for (const uri of this.subscriptions.drop(session)) this.tellChild("resources/unsubscribe", { uri });
     this.logLevels.drop(session);
+    this.tasks.drop(session);
     this.syncChildLevel(); // the most verbose level may have left with it
   }
 
@@ -123,6 +126,15 @@ export class SessionRouter implements Backend {
         if (typeof uri !== "string") break;
         if (!this.subscriptions.remove(uri, session)) return answer({});
         break; // the last subscriber left: the child hears it
+      }
+      case "tasks/get":
+      case "tasks/result":
+      case "tasks/cancel": {
+        // Another session's task is as unknown here as it would be to a private server.
+        if (this.tasks.ownerOf(request.params?.taskId) !== session) {
+          return session.deliver(errorResponse(request.id, -32602, `unknown task ${JSON.stringify(request.params?.taskId)}`), request.id);
+        }
+        break;
       }
       case "logging/setLevel": {
         const level = request.params?.level;
@@ -221,6 +233,13 @@ export class SessionRouter implements Backend {
     const entry = this.requests.fromChild(response.id);
     if (!entry) return; // cancelled, or its session is gone
     this.requests.delete(entry);
+    if ("result" in response) {
+      this.tasks.created(entry.session, response.result);
+      if (entry.method === "tasks/list") {
+        const own = { ...response, id: entry.id, result: this.tasks.listFor(entry.session, response.result) };
+        return entry.session.deliver(own, entry.id);
+      }
+    }
     entry.session.deliver({ ...response, id: entry.id }, entry.id);
   }
 
@@ -261,6 +280,11 @@ export class SessionRouter implements Backend {
       }
       case "notifications/resources/updated": {
         for (const session of this.subscriptions.of(String(params.uri))) session.deliver(notification, undefined, text);
+        return;
+      }
+      case "notifications/tasks/status": {
+        // A task's news is its owner's alone.
+        this.tasks.ownerOf(params.taskId)?.deliver(notification, undefined, text);
         return;
       }
       case "notifications/cancelled": {

@@ -237,6 +237,43 @@ describe("session router: one child, many sessions", () => {
     assert.equal(child().requests("logging/setLevel").length, 2);
   });
 
+  test("tasks: a session lists, gets, cancels and hears about its own tasks only; another's task id is unknown to it", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = sessions as [RecordingSession, RecordingSession];
+    core.handle(a, request(1, "tools/call", { name: "slow", arguments: {}, task: { ttl: 60_000 } }));
+    await settle();
+    const task = {
+      taskId: "task-1",
+      status: "working",
+      createdAt: "2026-12-01T00:00:00Z",
+      lastUpdatedAt: "2026-12-01T00:00:00Z",
+      ttl: 60_000,
+    };
+    child().emit({ jsonrpc: "2.0", id: child().last("tools/call").id, result: { task } });
+    assert.equal((a.answer(1).result as { task: { taskId: string } }).task.taskId, "task-1");
+
+    for (const session of [a, b]) {
+      core.handle(session, request(2, "tasks/list"));
+      await settle();
+      child().emit({ jsonrpc: "2.0", id: child().last("tasks/list").id, result: { tasks: [task] } });
+    }
+    assert.deepEqual((a.answer(2).result as { tasks: unknown[] }).tasks, [task]);
+    assert.deepEqual((b.answer(2).result as { tasks: unknown[] }).tasks, [], "B does not see A's task");
+
+    for (const method of ["tasks/get", "tasks/result", "tasks/cancel"]) {
+      core.handle(b, request(method, method, { taskId: "task-1" }));
+      assert.equal(b.answer(method).error?.code, -32602, `${method} of another's task`);
+      assert.equal(child().requests(method).length, 0, `${method} never reaches the child`);
+    }
+    core.handle(a, request(3, "tasks/cancel", { taskId: "task-1" }));
+    await settle();
+    assert.equal(child().requests("tasks/cancel").length, 1, "the owner's cancel reaches the child");
+
+    child().emit(notification("notifications/tasks/status", { ...task, status: "cancelled" }));
+    assert.equal(a.withMethod("notifications/tasks/status").length, 1);
+    assert.equal(b.withMethod("notifications/tasks/status").length, 0, "B hears nothing of A's task");
+  });
+
   test("log levels: the child logs at the most verbose level asked; each session gets what its level admits", async () => {
     const { core, child, sessions } = await withSessions(3);
     const [a, b, c] = sessions as [RecordingSession, RecordingSession, RecordingSession];
