@@ -40,6 +40,7 @@ export class SessionRouter implements Backend {
   private readonly subscriptions = new Subscriptions();
   private readonly logLevels = new LogLevels();
   private readonly tasks = new TaskOwners();
+  private readonly answering = new Map<SessionPort, number>();
   /** The level the child was last told (undefined: its own default, or unknown after a restart). */
   private childLevel: string | undefined;
   private readonly pendingSubscribes = new Map<string, Promise<JsonRpcResponse>>();
@@ -93,19 +94,33 @@ export class SessionRouter implements Backend {
     );
   }
 
+  /**
+   * Requests the daemon answers itself (initialize, subscribe, setLevel) wait here rather than in the request
+   * table: counted too, so that they fall under the session's bound. Returns the release.
+   */
+  private hold(session: SessionPort): () => void {
+    this.answering.set(session, (this.answering.get(session) ?? 0) + 1);
+    return () => {
+      const left = (this.answering.get(session) ?? 1) - 1;
+      if (left > 0) this.answering.set(session, left);
+      else this.answering.delete(session);
+    };
+  }
+
   private async fromClientRequest(session: SessionPort, request: JsonRpcRequest): Promise<void> {
     const answer = (result: Record<string, unknown>) => session.deliver({ jsonrpc: "2.0", id: request.id, result }, request.id);
     if (this.requests.fromClient(session, request.id)) {
       return session.deliver(invalidRequest(request.id, "a request with this id is already in flight"), request.id);
     }
-    if (this.requests.openFor(session) >= MAX_IN_FLIGHT_PER_SESSION) {
+    if (this.requests.openFor(session) + (this.answering.get(session) ?? 0) >= MAX_IN_FLIGHT_PER_SESSION) {
       const message = `mcp-session-manager: this session has ${MAX_IN_FLIGHT_PER_SESSION} requests in flight already; wait for some to finish`;
       return session.deliver(errorResponse(request.id, ErrorCode.ConnectionClosed, message), request.id);
     }
     switch (request.method) {
       case "initialize": {
         this.child.initializeWith(request.params ?? {});
-        await this.child.whenReady();
+        const release = this.hold(session);
+        await this.child.whenReady().finally(release);
         return answer(this.negotiated(request.params?.protocolVersion));
       }
       case "resources/subscribe": {
@@ -116,7 +131,8 @@ export class SessionRouter implements Backend {
           return answer({});
         }
         // Counted only once the child accepted: a refusal is every asker's, and later ones ask the child again.
-        const result = await this.subscribeAtChild(uri, request.params!);
+        const release = this.hold(session);
+        const result = await this.subscribeAtChild(uri, request.params!).finally(release);
         if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
         this.subscriptions.add(uri, session);
         return answer({});
@@ -140,9 +156,12 @@ export class SessionRouter implements Backend {
         const level = request.params?.level;
         if (!LogLevels.isLevel(level)) break;
         this.logLevels.set(session, level);
-        await this.child.whenReady();
+        const release = this.hold(session);
         const childLevel = this.logLevels.childLevel()!;
-        const result = await this.child.request("logging/setLevel", { level: childLevel });
+        const result = await this.child
+          .whenReady()
+          .then(() => this.child.request("logging/setLevel", { level: childLevel }))
+          .finally(release);
         if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
         this.childLevel = childLevel;
         return answer({});

@@ -122,6 +122,15 @@ describe("session router: one child, many sessions", () => {
     assert.equal(child().requests("tools/call").length, MAX_IN_FLIGHT_PER_SESSION + 2, "and it reached the child");
   });
 
+  test("requests the daemon answers itself (subscribe, setLevel) count toward the bound while they wait for the child", async () => {
+    const { core, sessions } = await withSessions(1);
+    const a = sessions[0]!;
+    for (let id = 1; id <= MAX_IN_FLIGHT_PER_SESSION; id++) core.handle(a, request(id, "resources/subscribe", { uri: `res://${id}` }));
+    await settle();
+    core.handle(a, request("one-too-many", "tools/call"));
+    assert.match(a.answer("one-too-many").error?.message ?? "", /requests in flight already/);
+  });
+
   test("a cancel reaches the child under its id and drops the late answer; a cancel after the answer affects nothing later", async () => {
     const { core, child, sessions } = await withSessions(1);
     const a = sessions[0]!;
