@@ -168,7 +168,9 @@ export class DaemonFront {
     }
     const { message } = item;
     if (item.kind === "request" && "id" in message && message.id !== null && !session.requestArrived(message.id)) return;
-    session.backend.handle(session, message, item.text);
+    // The gate lets `initialize` through first: that is what the session is bound by.
+    const bound = session.bound ?? this.options.sessions.bind(session, "params" in message ? message.params : undefined);
+    bound.backend.handle(session, message, item.text);
     if (item.kind === "notification" && "method" in message && message.method === "notifications/cancelled") {
       const requestId = message.params?.requestId;
       if (typeof requestId === "string" || typeof requestId === "number") session.cancelled(requestId);
@@ -178,7 +180,7 @@ export class DaemonFront {
   private createSession(request: IncomingMessage): Session | Refusal {
     const header = request.headers[PROJECT_PATH_HEADER];
     const claimed = typeof header === "string" && header ? decodeProjectPath(header) : undefined;
-    return this.options.sessions.open(claimed, (id, backend, key, projectPath) => new Session(id, backend, key, projectPath));
+    return this.options.sessions.open(claimed, (id, projectPath) => new Session(id, projectPath));
   }
 
   private get(request: IncomingMessage, response: ServerResponse): void {

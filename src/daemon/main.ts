@@ -172,7 +172,13 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   const { log, registry } = context;
   if (server.kind === "builtin") {
     const { MemoryBackend } = await import("./memory-backend.js");
-    return new ScopePool({ scope: "shared", childIdleTimeoutMs: server.childIdleTimeoutMs, log, create: () => new MemoryBackend(log) });
+    return new ScopePool({
+      scope: "shared",
+      childIdleTimeoutMs: server.childIdleTimeoutMs,
+      log,
+      byHandshake: false,
+      create: () => new MemoryBackend(log),
+    });
   }
   const create = (key: string, cwd: string | undefined) => {
     const label = key === "shared" ? "" : ` [${key}]`;
@@ -195,6 +201,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     ...(server.cwd ? { cwd: server.cwd } : {}),
     childIdleTimeoutMs: server.childIdleTimeoutMs,
     log,
+    byHandshake: true,
     create,
   });
 }

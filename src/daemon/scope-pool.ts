@@ -11,12 +11,18 @@ export interface PoolOptions {
   log: (line: string) => void;
   /** Builds the backend of one scope key, to run in `cwd`. */
   create: (key: string, cwd: string | undefined) => Backend;
+  /**
+   * Whether sessions with different handshakes get different children (handshake-profile.ts): true for a
+   * child that is initialized once for all its sessions; the built-in server makes one per session anyway.
+   */
+  byHandshake: boolean;
 }
 
 /**
  * Which child serves a session, by the server's sharing scope: one for everybody (`shared`), one per canonical
- * project path started in that directory (`project`), or one per session (`session`). Children of the last two
- * are stopped once no session has used them for the idle time.
+ * project path started in that directory (`project`), or one per session (`session`); within a scope, one per
+ * handshake profile (sessions the child would answer alike). Children of the last two scopes are stopped once
+ * no session has used them for the idle time.
  */
 export class ScopePool {
   private readonly children = new Map<string, Backend>();
@@ -33,13 +39,14 @@ export class ScopePool {
    * `shared` child runs in the home directory, which belongs to no session, and a `project` or `session` child
    * in the session's project. Never in a session's project by chance (whoever came first).
    */
-  keyFor(projectPath: string | undefined, sessionId: string): { key: string; cwd: string } {
+  keyFor(projectPath: string | undefined, sessionId: string, profile: string): { key: string; cwd: string } {
     const own = this.options.cwd;
+    const of = this.options.byHandshake ? ` ${profile}` : "";
     switch (this.options.scope) {
       case "shared":
-        return { key: "shared", cwd: own ?? homedir() };
+        return { key: `shared${of}`, cwd: own ?? homedir() };
       case "project":
-        return { key: `project:${projectPath ?? ""}`, cwd: own ?? projectPath ?? homedir() };
+        return { key: `project:${projectPath ?? ""}${of}`, cwd: own ?? projectPath ?? homedir() };
       case "session":
         return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
     }

@@ -1,19 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { canonicalProjectDir } from "../protocol/project-path.js";
 import type { Backend, SessionPort } from "./backend.js";
+import { handshakeProfile } from "./handshake-profile.js";
 import type { ScopePool } from "./scope-pool.js";
 
-/** A client session as the daemon's fronts keep it, whichever way the client reached the daemon. */
+/** Where a session is served: its child (or the built-in server) and the scope key it was found under. */
+export interface Bound {
+  backend: Backend;
+  scopeKey: string;
+}
+
+/**
+ * A client session as the daemon's fronts keep it, whichever way the client reached the daemon. It is bound to
+ * its backend at its `initialize` (see bind), which says which child can serve it.
+ */
 export interface OpenSession extends SessionPort {
-  readonly backend: Backend;
-  readonly scopeKey: string;
+  bound?: Bound;
   /** Since when the session has been quiet (its last request); undefined while it is busy or holds a connection open. */
   quietSince(): number | undefined;
   /** Releases what the session holds on the client side (streams, sockets, timers). */
   close(): void;
 }
 
-export type SessionFactory<T extends OpenSession> = (id: string, backend: Backend, scopeKey: string, projectPath: string | undefined) => T;
+export type SessionFactory<T extends OpenSession> = (id: string, projectPath: string | undefined) => T;
 
 /** Why a session was not opened; `busy` when only the daemon's limit stood in the way (try again later). */
 export interface Refusal {
@@ -66,12 +75,22 @@ export class SessionRegistry {
         busy: true,
       };
     }
-    const { key, cwd } = this.pool.keyFor(projectPath, id);
-    const backend = this.pool.acquire(key, cwd);
-    const session = create(id, backend, key, projectPath);
-    backend.attach(session);
+    const session = create(id, projectPath);
     this.sessions.set(id, session);
     return session;
+  }
+
+  /**
+   * Binds a session to the backend that serves it, from its `initialize`: the child of its scope and handshake
+   * profile, so that it shares a child only with sessions the child would answer alike.
+   */
+  bind(session: OpenSession, initialize: Record<string, unknown> | undefined): Bound {
+    if (session.bound) return session.bound;
+    const { key, cwd } = this.pool.keyFor(session.projectPath, session.id, handshakeProfile(initialize));
+    const backend = this.pool.acquire(key, cwd);
+    session.bound = { backend, scopeKey: key };
+    backend.attach(session);
+    return session.bound;
   }
 
   get size(): number {
@@ -86,8 +105,9 @@ export class SessionRegistry {
     if (!this.sessions.delete(session.id)) return;
     this.log(`session ${session.id} ${reason}`);
     session.close();
-    session.backend.detach(session);
-    this.pool.released(session.scopeKey);
+    if (!session.bound) return;
+    session.bound.backend.detach(session);
+    this.pool.released(session.bound.scopeKey);
   }
 
   endAll(reason: string): void {

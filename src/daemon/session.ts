@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import type { Exchange } from "./exchange.js";
-import type { Backend } from "./backend.js";
+import type { Bound } from "./session-registry.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
 import type { OpenSession } from "./session-registry.js";
 import { HandshakeGate } from "./handshake-gate.js";
@@ -19,6 +19,7 @@ const SEQUENCE_GAP_MS = 1000;
 export class Session implements OpenSession {
   lastActivity = Date.now();
   readonly gate = new HandshakeGate();
+  bound?: Bound;
   private readonly cancels = new HttpCancels();
   private readonly exchanges = new Map<string, Exchange>();
   private stream: ServerResponse | undefined;
@@ -30,8 +31,6 @@ export class Session implements OpenSession {
 
   constructor(
     readonly id: string,
-    readonly backend: Backend,
-    readonly scopeKey: string,
     readonly projectPath: string | undefined,
   ) {}
 

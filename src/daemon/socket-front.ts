@@ -66,7 +66,10 @@ export class SocketFront {
     const claimed = typeof hello.projectPath === "string" && hello.projectPath ? hello.projectPath : undefined;
     const opened = this.options.sessions.open(
       claimed,
-      (id, backend, key, projectPath) => new SocketSession(id, backend, key, projectPath, socket, this.options.log),
+      (id, projectPath) =>
+        new SocketSession(id, projectPath, socket, this.options.log, (session, initialize) =>
+          this.options.sessions.bind(session, initialize),
+        ),
     );
     if ("refused" in opened) return opened.refused;
     this.options.log(`session ${opened.id} opened on the session socket by ${hello.client ?? "a client"}`);

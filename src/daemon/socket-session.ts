@@ -1,9 +1,8 @@
 import type { Socket } from "node:net";
 import { intake } from "../protocol/intake.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
-import type { Backend } from "./backend.js";
 import { HandshakeGate } from "./handshake-gate.js";
-import type { OpenSession } from "./session-registry.js";
+import type { Bound, OpenSession } from "./session-registry.js";
 
 /** What a client may leave unread before its session is ended: a proxy that stopped reading is stuck for good. */
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
@@ -14,14 +13,15 @@ const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
  */
 export class SocketSession implements OpenSession {
   private readonly gate = new HandshakeGate();
+  bound?: Bound;
 
   constructor(
     readonly id: string,
-    readonly backend: Backend,
-    readonly scopeKey: string,
     readonly projectPath: string | undefined,
     private readonly socket: Socket,
     private readonly log: (line: string) => void,
+    /** Binds the session to its backend, from its initialize (SessionRegistry.bind). */
+    private readonly bind: (session: OpenSession, initialize: Record<string, unknown> | undefined) => Bound,
   ) {}
 
   /** One line from the client: a message or a batch of them. Nothing is taken once the session has ended. */
@@ -36,10 +36,15 @@ export class SocketSession implements OpenSession {
         continue;
       }
       const verdict = this.gate.admit(item);
-      if (verdict.pass) this.backend.handle(this, item.message, item.text);
+      if (verdict.pass) this.backendFor(item.message).handle(this, item.message, item.text);
       else if ("reply" in verdict) this.deliver(verdict.reply);
       else this.log(`session ${this.id}: ignoring ${verdict.drop}`);
     }
+  }
+
+  /** The gate lets `initialize` through first: that is what the session is bound by. */
+  private backendFor(message: JsonRpcMessage) {
+    return (this.bound ?? this.bind(this, "params" in message ? message.params : undefined)).backend;
   }
 
   deliver(message: JsonRpcMessage, _related?: unknown, text?: string): void {

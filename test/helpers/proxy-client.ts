@@ -109,11 +109,11 @@ export class ProxyClient {
     this.send({ jsonrpc: "2.0", method, ...(params ? { params } : {}) });
   }
 
-  async initialize(capabilities: Message = {}, protocolVersion = "2025-06-18"): Promise<Message> {
+  async initialize(capabilities: Message = {}, protocolVersion = "2025-06-18", clientName = "proxy-test"): Promise<Message> {
     const response = await this.request("initialize", {
       protocolVersion,
       capabilities,
-      clientInfo: { name: "proxy-test", version: "1.0.0" },
+      clientInfo: { name: clientName, version: "1.0.0" },
     });
     if (response.error) throw new Error(`initialize failed: ${JSON.stringify(response.error)}\n${this.stderr}`);
     this.notify("notifications/initialized");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { homedir } from "node:os";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, processGroupOf, type DaemonHome, type Route } from "./daemon-home.js";
-import { EVERYTHING } from "./paths.js";
+import { EVERYTHING, FIXTURES } from "./paths.js";
 import { isAlive, killTree } from "./processes.js";
 import { ProxyClient, textOf, type Message } from "./proxy-client.js";
 import { tempDir } from "./temp-dir.js";
@@ -19,6 +19,7 @@ type Stats = {
   subscribed: string[];
   unsubscribed: string[];
   active: string[];
+  clientName: string;
 };
 
 async function stats(client: ProxyClient, daemon: DaemonHome): Promise<Stats> {
@@ -69,18 +70,35 @@ export function sharingSuite(route: Route): void {
       assert.equal(group.pgid, seenByA.pid, "the child leads its own process group");
     });
 
-    socketOnly("each later session gets the protocol version it asked for, unless it is newer than the child's", async (t) => {
-      const daemon = home(t, { probe: probeServer() });
-      const first = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-      assert.equal((await first.initialize({}, "2025-06-18")).result.protocolVersion, "2025-06-18");
-      const older = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-      assert.equal((await older.initialize({}, "2025-03-26")).result.protocolVersion, "2025-03-26");
-      const newer = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-      assert.equal((await newer.initialize({}, "2025-11-25")).result.protocolVersion, "2025-06-18", "not beyond what the child speaks");
-      const unknown = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-      assert.equal((await unknown.initialize({}, "1999-01-01")).result.protocolVersion, "2025-06-18");
-      assert.equal(textOf(await older.callTool("echo", { message: "old client" })), "old client");
-    });
+    socketOnly(
+      "sessions that differ in version, client or capabilities get the answers a private server gives each, from children of their own",
+      async (t) => {
+        const daemon = home(t, { probe: probeServer() });
+        const handshakes: Array<[Message, string, string]> = [
+          [{}, "2025-06-18", "proxy-test"],
+          [{}, "2025-03-26", "proxy-test"],
+          [{}, "2025-11-25", "proxy-test"],
+          [{}, "1999-01-01", "proxy-test"],
+          [{ sampling: {}, roots: { listChanged: true } }, "2025-06-18", "proxy-test"],
+          [{}, "2025-06-18", "another-client"],
+        ];
+        const pids = new Set<number>();
+        for (const [capabilities, version, name] of handshakes) {
+          // What a private server of its own says to this client...
+          const alone = new ProxyClient(t, [], { command: [`${FIXTURES}stdio-probe-server.js`] });
+          const expected = (await alone.initialize(capabilities, version, name)).result.protocolVersion;
+          // ...is what the shared daemon says to it.
+          const shared = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+          assert.equal((await shared.initialize(capabilities, version, name)).result.protocolVersion, expected, `${name} ${version}`);
+          const child = await stats(shared, daemon);
+          assert.equal(child.clientName, name, "its child was initialized by a client like it");
+          pids.add(child.pid);
+        }
+        assert.equal(pids.size, handshakes.length, "a child per handshake");
+        const twin = await session(t, daemon);
+        assert.ok(pids.has((await stats(twin, daemon)).pid), "a session like an earlier one shares its child");
+      },
+    );
 
     test("interleaved concurrent calls from several sessions, with the same ids, come back to the right session", async (t) => {
       const daemon = home(t, { probe: probeServer() });
