@@ -34,6 +34,8 @@ export interface DaemonReport {
   lastError?: string;
   /** Stopped with `mcp-manager stop`: proxies will not start it. */
   stoppedOnPurpose?: boolean;
+  /** A hosted server's children: which scope and handshake each serves (`shared`, `project:<dir>`, with `<client>/<version>/<capabilities>`). */
+  children?: Array<{ serves: string; state: string; pid?: number; sessions: number; restarts: number }>;
   log: string;
 }
 
@@ -94,4 +96,11 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
   const childRestarts = health.children.reduce((sum, child) => sum + child.restarts, 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;
+  report.children = health.children.map(({ scope, state, pid, sessions, restarts }) => ({
+    serves: scope,
+    state,
+    ...(pid !== undefined ? { pid } : {}),
+    sessions,
+    restarts,
+  }));
 }

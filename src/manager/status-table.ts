@@ -59,6 +59,13 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
       r.sessions === undefined ? "-" : String(r.sessions),
     ]);
   }
+  // Under each hosted server, its children: which project and client each serves, so sharing is visible.
+  const children = reports.flatMap((r) =>
+    (r.children ?? []).map(
+      (child) =>
+        `  ${r.name}: child ${child.pid ?? "-"} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`,
+    ),
+  );
   const problems = reports
     .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
@@ -72,6 +79,7 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
       : `manager: not running (start it with: mcp-manager start --detach); proxies start daemons themselves`,
     "",
     table(rows),
+    ...(children.length ? ["", "Children:", ...children] : []),
     ...(problems.length ? ["", "Last errors:", ...problems] : []),
     "",
     "Connect a client session through the proxy, for example Claude Code:",

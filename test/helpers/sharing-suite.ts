@@ -9,6 +9,7 @@ import { configuredHome, probeServer, processGroupOf, type DaemonHome, type Rout
 import { EVERYTHING, FIXTURES } from "./paths.js";
 import { isAlive, killTree } from "./processes.js";
 import { ProxyClient, textOf, type Message } from "./proxy-client.js";
+import { runManagerCli } from "./manager.js";
 import { tempDir } from "./temp-dir.js";
 
 type Stats = {
@@ -291,6 +292,18 @@ export function sharingSuite(route: Route): void {
       assert.notEqual(s1.pid, s3.pid);
       assert.equal(s1.cwd, realpathSync(one));
       assert.equal(s3.cwd, realpathSync(two));
+      // Status shows who shares what: a child per project, with the client it was initialized for.
+      const status = JSON.parse((await runManagerCli(["status", "--json"], { env: daemon.env })).stdout);
+      const children = status.daemons[0].children.map((child: Message) => [child.serves, child.pid, child.sessions]).sort();
+      const profile = /^proxy-test\/2025-06-18\/[0-9a-f]{8}$/;
+      assert.deepEqual(
+        children.map(([serves, pid, sessions]: [string, number, number]) => [serves.split(" ")[0], pid, sessions]),
+        [
+          [`project:${realpathSync(one)}`, s1.pid, 2],
+          [`project:${realpathSync(two)}`, s3.pid, 1],
+        ].sort(),
+      );
+      for (const [serves] of children) assert.match(serves.split(" ")[1], profile);
     });
 
     socketOnly("session: every session has its own child, in its own project", async (t) => {
