@@ -20,6 +20,8 @@ export interface FrontOptions {
   server: DaemonServer;
   auth: ListenerAuth;
   pool: ScopePool;
+  /** What the daemon learned about its server (status shows it). */
+  learned: () => Record<string, unknown>;
   sessions: SessionRegistry;
   port: () => number;
   path: string;
@@ -78,6 +80,7 @@ export class DaemonFront {
       uptimeMs: Date.now() - this.startedAt,
       sessions: this.options.sessions.size,
       children: this.options.pool.status(),
+      learned: this.options.learned(),
     });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
   }

@@ -24,6 +24,7 @@ import { createLog } from "../logging/log.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { DaemonFront } from "./http-front.js";
 import { ScopePool } from "./scope-pool.js";
+import { LearnedTraits } from "./learned-traits.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
 import { HeldToken } from "../runtime/home-token.js";
@@ -61,7 +62,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
+  const learned = LearnedTraits.of(home, name, log);
   const pool = await scopePool(server, {
+    learned,
     log,
     registry,
     restart: { limit: config.manager.restartLimit, backoffMs: config.manager.restartBackoffMs },
@@ -71,7 +74,17 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const sessions = new SessionRegistry({ pool, idleTimeoutMs: server.sessionIdleTimeoutMs, maxSessions: server.maxSessions, log });
   const token = new HeldToken(home);
   const auth = new ListenerAuth(token, { role: "daemon", name });
-  const front = new DaemonFront({ server, auth, pool, sessions, port: () => port, path: "/mcp", maxBodyBytes: MAX_BODY_BYTES, log });
+  const front = new DaemonFront({
+    server,
+    auth,
+    pool,
+    learned: () => ({ ...learned.summary() }),
+    sessions,
+    port: () => port,
+    path: "/mcp",
+    maxBodyBytes: MAX_BODY_BYTES,
+    log,
+  });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
   // Long tool calls: neither a request timeout nor a headers timeout may cut them.
@@ -158,6 +171,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 }
 
 interface PoolContext {
+  learned: LearnedTraits;
   log: (line: string) => void;
   registry: ChildRegistry;
   restart: RestartRule;
@@ -194,6 +208,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
         onChildStarted: (pid) => registry.add(pid),
         onChildExited: (pid) => registry.remove(pid),
       },
+      onServerRequest: (method) => context.learned.sawRequest(method),
     });
   };
   return new ScopePool({
@@ -202,6 +217,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     childIdleTimeoutMs: server.childIdleTimeoutMs,
     log,
     byHandshake: true,
+    asksClients: () => context.learned.asksClients,
     create,
   });
 }

@@ -16,6 +16,8 @@ export interface PoolOptions {
    * child that is initialized once for all its sessions; the built-in server makes one per session anyway.
    */
   byHandshake: boolean;
+  /** Whether the server was seen asking its clients: then each new session gets a child of its own. */
+  asksClients?: () => boolean;
 }
 
 /**
@@ -42,6 +44,8 @@ export class ScopePool {
   keyFor(projectPath: string | undefined, sessionId: string, profile: string): { key: string; cwd: string } {
     const own = this.options.cwd;
     const of = this.options.byHandshake ? ` ${profile}` : "";
+    // A server that asks its clients (roots, sampling) serves one client at a time: no sharing from now on.
+    if (this.options.asksClients?.()) return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
     switch (this.options.scope) {
       case "shared":
         return { key: `shared${of}`, cwd: own ?? homedir() };
@@ -66,7 +70,8 @@ export class ScopePool {
   /** A session left this child: stop it after the idle time if nobody else uses it (never for `shared`). */
   released(key: string): void {
     const backend = this.children.get(key);
-    if (!backend || backend.sessionCount > 0 || this.options.scope === "shared") return;
+    // Shared children stay (warm, for whoever comes next); a project's or a session's go once idle.
+    if (!backend || backend.sessionCount > 0 || key.startsWith("shared")) return;
     clearTimeout(this.idleTimers.get(key));
     const timer = setTimeout(() => {
       this.idleTimers.delete(key);

@@ -24,6 +24,8 @@ export interface SessionRouterOptions {
   child: Omit<SupervisedChildOptions, "wanted">;
   /** Prefix of the ids server->client requests get (random per daemon run unless a test fixes it). */
   serverRequestIdPrefix?: string;
+  /** Told of every request the child sends its clients (besides ping): what the daemon learns from (LearnedTraits). */
+  onServerRequest?: (method: string) => void;
 }
 
 /**
@@ -46,8 +48,11 @@ export class SessionRouter implements Backend {
   private readonly pendingSubscribes = new Map<string, Promise<JsonRpcResponse>>();
   private readonly log: (line: string) => void;
 
+  private readonly onServerRequest: (method: string) => void;
+
   constructor(options: SessionRouterOptions) {
     this.log = options.child.log;
+    this.onServerRequest = options.onServerRequest ?? (() => {});
     this.child = new SupervisedChild({ ...options.child, wanted: () => this.sessions.size > 0 });
     this.child.onmessage = (message, text) => this.fromChild(message, text);
     this.child.onexit = (reason) => this.childExited(reason);
@@ -263,6 +268,7 @@ export class SessionRouter implements Backend {
   }
 
   private fromChildRequest(request: JsonRpcRequest): void {
+    if (request.method !== "ping") this.onServerRequest(request.method);
     if (request.method === "ping") {
       this.child.send({ jsonrpc: "2.0", id: request.id, result: {} });
       return;

@@ -36,6 +36,8 @@ export interface DaemonReport {
   stoppedOnPurpose?: boolean;
   /** A hosted server's children: which scope and handshake each serves (`shared`, `project:<dir>`, with `<client>/<version>/<capabilities>`). */
   children?: Array<{ serves: string; state: string; pid?: number; sessions: number; restarts: number }>;
+  /** What the daemon learned about its server by watching it (`asksClients`: each new session gets its own child). */
+  learned?: Record<string, unknown>;
   log: string;
 }
 
@@ -96,6 +98,7 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
   const childRestarts = health.children.reduce((sum, child) => sum + child.restarts, 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;
+  if (health.learned && Object.keys(health.learned).length) report.learned = health.learned;
   report.children = health.children.map(({ scope, state, pid, sessions, restarts }) => ({
     serves: scope,
     state,

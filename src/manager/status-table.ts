@@ -60,12 +60,13 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     ]);
   }
   // Under each hosted server, its children: which project and client each serves, so sharing is visible.
-  const children = reports.flatMap((r) =>
-    (r.children ?? []).map(
+  const children = reports.flatMap((r) => [
+    ...(r.learned?.asksClients ? [`  ${r.name}: seen asking its clients, so each new session gets a child of its own`] : []),
+    ...(r.children ?? []).map(
       (child) =>
         `  ${r.name}: child ${child.pid ?? "-"} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`,
     ),
-  );
+  ]);
   const problems = reports
     .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);

@@ -13,6 +13,8 @@ export interface DaemonHealth {
   uptimeMs: number;
   sessions: number;
   children: Array<{ scope: string; state: string; pid?: number; sessions: number; restarts: number; lastError?: string }>;
+  /** What the daemon learned about its server, e.g. `asksClients: { method, at }`. */
+  learned?: Record<string, unknown>;
 }
 
 /** Our daemon, proven, with what it said of itself and the credential for further requests. */

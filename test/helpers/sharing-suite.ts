@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { until, within } from "./bounded.js";
 import { once } from "node:events";
-import { mkdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { homedir } from "node:os";
 import { describe, test, type TestContext } from "node:test";
@@ -315,6 +315,38 @@ export function sharingSuite(route: Route): void {
       assert.notEqual(sa.pid, sb.pid);
       assert.equal(sa.cwd, realpathSync(dir));
     });
+
+    socketOnly(
+      "a server seen asking for roots gets the asker's own; from then on, and after a restart, each new session gets a child of its own",
+      async (t) => {
+        const daemon = home(t, { probe: probeServer() });
+        const withRoots = async (uri: string) => {
+          const client = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+          client.onServerRequest = (request) => (request.method === "roots/list" ? { roots: [{ uri, name: uri }] } : undefined);
+          await client.initialize({ roots: { listChanged: true } });
+          return client;
+        };
+        const rootsOf = async (client: ProxyClient) => JSON.parse(textOf(await client.callTool("ask_roots"))) as Message[];
+        const a = await withRoots("file:///a");
+        const b = await withRoots("file:///b");
+        const first = (await stats(a, daemon)).pid;
+        assert.equal((await stats(b, daemon)).pid, first, "alike, they share a child until it asks");
+        assert.deepEqual(await rootsOf(a), [{ uri: "file:///a", name: "file:///a" }], "the child works for A: A's roots");
+        assert.ok(existsSync(join(daemon.home, "probe.learned.json")), "what was learned is kept");
+        const c = await withRoots("file:///c");
+        assert.notEqual((await stats(c, daemon)).pid, first, "a new session: a child of its own");
+        assert.deepEqual(await rootsOf(c), [{ uri: "file:///c", name: "file:///c" }]);
+        const status = JSON.parse((await runManagerCli(["status", "--json"], { env: daemon.env })).stdout);
+        assert.equal(status.daemons[0].learned.asksClients.method, "roots/list", "status says what was learned");
+
+        const pid = daemon.lockedPid("probe")!;
+        process.kill(pid, "SIGTERM");
+        await until(() => !isAlive(pid), "the daemon to stop");
+        const [d, e] = [await withRoots("file:///d"), await withRoots("file:///e")];
+        assert.notEqual((await stats(d, daemon)).pid, (await stats(e, daemon)).pid, "after a restart too");
+        assert.deepEqual(await rootsOf(e), [{ uri: "file:///e", name: "file:///e" }]);
+      },
+    );
 
     socketOnly("shared: the child runs in the home directory, never in the project of the session that came first", async (t) => {
       const dir = tempDir(t);
