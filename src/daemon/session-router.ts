@@ -17,6 +17,13 @@ import { SupervisedChild, type SupervisedChildOptions } from "./supervised-child
 import { Subscriptions } from "./subscriptions.js";
 import { TaskOwners } from "./task-owners.js";
 
+/** The client capability each server->client request needs (MCP): without it, the client is not asked. */
+const CAPABILITY_OF: Record<string, string> = {
+  "roots/list": "roots",
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+};
+
 /** Requests one session may have open at the child: a client that never waits cannot fill the daemon. */
 export const MAX_IN_FLIGHT_PER_SESSION = 1000;
 
@@ -271,6 +278,13 @@ export class SessionRouter implements Backend {
     if (request.method !== "ping") this.onServerRequest(request.method);
     if (request.method === "ping") {
       this.child.send({ jsonrpc: "2.0", id: request.id, result: {} });
+      return;
+    }
+    // A client is never sent what it did not say it can do (its sessions all declared what the child was told).
+    const needs = CAPABILITY_OF[request.method];
+    if (needs && !(needs in this.child.clientCapabilities)) {
+      const message = `mcp-session-manager: the client did not declare the ${needs} capability, so ${request.method} is not sent to it`;
+      this.child.send(errorResponse(request.id, ErrorCode.MethodNotFound, message));
       return;
     }
     // Stdio carries no hint of which client request caused this one. Rule: the one session with requests in

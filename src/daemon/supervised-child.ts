@@ -81,6 +81,11 @@ export class SupervisedChild {
   }
 
   /** The handshake the child is started with: the first one given is kept for every start. */
+  /** The capabilities the client that initialized the child declared (every session of it has the same). */
+  get clientCapabilities(): Record<string, unknown> {
+    return (this.initializeParams?.capabilities as Record<string, unknown> | undefined) ?? {};
+  }
+
   initializeWith(params: Record<string, unknown>): void {
     this.initializeParams ??= params;
   }

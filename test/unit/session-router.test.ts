@@ -39,8 +39,10 @@ const notification = (method: string, params?: Record<string, unknown>): JsonRpc
   method,
   ...(params ? { params } : {}),
 });
-const initialize = (id: string | number = 0, protocolVersion = "2025-06-18") =>
-  request(id, "initialize", { protocolVersion, capabilities: {}, clientInfo: { name: "test", version: "1" } });
+/** A client that can be asked everything (roots, sampling, elicitation), unless told otherwise. */
+const EVERY_CAPABILITY = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
+const initialize = (id: string | number = 0, protocolVersion = "2025-06-18", capabilities: Record<string, unknown> = EVERY_CAPABILITY) =>
+  request(id, "initialize", { protocolVersion, capabilities, clientInfo: { name: "test", version: "1" } });
 
 /** A router with `count` sessions attached and initialized. */
 async function withSessions(count: number, options: Parameters<typeof router>[0] = {}) {
@@ -244,6 +246,27 @@ describe("session router: one child, many sessions", () => {
     await settle();
     assert.equal(child().last("logging/setLevel").params?.level, "info", "lowered when the verbose session left");
     assert.equal(child().requests("logging/setLevel").length, 2);
+  });
+
+  test("a client is never sent a request needing a capability it did not declare: the server gets -32601", async () => {
+    const { core, child } = router();
+    const a = new RecordingSession();
+    core.attach(a);
+    core.handle(a, initialize(0, "2025-06-18", { roots: {} }));
+    await settle();
+    child().emit({ jsonrpc: "2.0", id: child().last("initialize").id, result: INITIALIZE_RESULT });
+    await settle();
+    core.handle(a, request(1, "tools/call", { name: "x" }));
+    await settle();
+    child().emit({ jsonrpc: "2.0", id: 77, method: "sampling/createMessage", params: { messages: [], maxTokens: 1 } });
+    assert.equal(a.withMethod("sampling/createMessage").length, 0, "not sent to the client");
+    const refusal = child().received.find((m) => !("method" in m) && "id" in m && m.id === 77) as {
+      error?: { code: number; message: string };
+    };
+    assert.equal(refusal.error?.code, -32601);
+    assert.match(refusal.error!.message, /did not declare the sampling capability/);
+    child().emit({ jsonrpc: "2.0", id: 78, method: "roots/list", params: {} });
+    assert.equal(a.withMethod("roots/list").length, 1, "roots, which it declared, are asked");
   });
 
   test("tasks: a session lists, gets, cancels and hears about its own tasks only; another's task id is unknown to it", async () => {
