@@ -348,6 +348,40 @@ export function sharingSuite(route: Route): void {
       },
     );
 
+    socketOnly("server-everything as private servers answer: its tools per capability set, and each session's own roots", async (t) => {
+      const daemon = home(t, { everything: { command: process.execPath, args: [EVERYTHING, "stdio"] } });
+      const connect = async (
+        args: string[],
+        capabilities: Message,
+        root: string,
+        options: { env?: NodeJS.ProcessEnv; command?: string[] },
+      ) => {
+        const client = new ProxyClient(t, args, options);
+        client.onServerRequest = (request) =>
+          request.method === "roots/list" ? { roots: [{ uri: `file:///${root}`, name: root }] } : undefined;
+        await client.initialize(capabilities);
+        return client;
+      };
+      const names = async (client: ProxyClient) =>
+        ((await client.request("tools/list")).result.tools as Message[]).map((tool) => tool.name as string).sort();
+      const roots = async (client: ProxyClient) => textOf(await client.callTool("get-roots-list"));
+      const every = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
+      // A bare client and a capable one, each beside a private server-everything of its own.
+      const bare = await connect(["--target", "everything"], {}, "bare", { env: daemon.env });
+      const privateBare = await connect(["stdio"], {}, "bare", { command: [EVERYTHING] });
+      const a = await connect(["--target", "everything"], every, "a", { env: daemon.env });
+      const privateA = await connect(["stdio"], every, "a", { command: [EVERYTHING] });
+      assert.deepEqual(await names(bare), await names(privateBare), "the bare client is shown what its own server shows it");
+      assert.deepEqual(await names(a), await names(privateA), "and the capable one too");
+      assert.notDeepEqual(await names(bare), await names(a), "which differ: they do not share a child");
+      await until(async () => (await roots(a)) === (await roots(privateA)), "A's child to have A's roots");
+      // A second capable session: the server asks it for its roots, not A's (it got a child of its own).
+      const b = await connect(["--target", "everything"], every, "b", { env: daemon.env });
+      await until(async () => (await roots(b)).includes("file:///b"), "B's child to have B's roots");
+      assert.ok(!(await roots(b)).includes("file:///a"), "never A's");
+      assert.ok(!(await roots(a)).includes("file:///b"), "and A keeps its own");
+    });
+
     socketOnly("shared: the child runs in the home directory, never in the project of the session that came first", async (t) => {
       const dir = tempDir(t);
       const daemon = home(t, { probe: probeServer() });
