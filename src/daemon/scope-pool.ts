@@ -70,18 +70,25 @@ export class ScopePool {
   /** A session left this child: stop it after the idle time if nobody else uses it (never for `shared`). */
   released(key: string): void {
     const backend = this.children.get(key);
-    // Shared children stay (warm, for whoever comes next); a project's or a session's go once idle.
-    if (!backend || backend.sessionCount > 0 || key.startsWith("shared")) return;
+    if (!backend || backend.sessionCount > 0 || this.keepsWarm(key)) return;
     clearTimeout(this.idleTimers.get(key));
     const timer = setTimeout(() => {
       this.idleTimers.delete(key);
-      if (backend.sessionCount > 0) return;
+      if (backend.sessionCount > 0 || this.keepsWarm(key)) return;
       this.children.delete(key);
       this.options.log(`stopping the idle child of ${key}`);
       void backend.stop();
     }, this.options.childIdleTimeoutMs);
     timer.unref();
     this.idleTimers.set(key, timer);
+  }
+
+  /**
+   * The one shared child stays, warm for whoever comes next; a project's or a session's go once idle, and so do
+   * shared children of other handshakes (a client that came once, an older version) while another remains.
+   */
+  private keepsWarm(key: string): boolean {
+    return key.startsWith("shared") && [...this.children.keys()].filter((other) => other.startsWith("shared")).length <= 1;
   }
 
   status() {

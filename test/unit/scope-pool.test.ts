@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { homedir } from "node:os";
+import { setImmediate as tick } from "node:timers/promises";
+import { test } from "node:test";
+import type { Backend } from "../../src/daemon/backend.js";
+import { ScopePool } from "../../src/daemon/scope-pool.js";
+import { within } from "../helpers/bounded.js";
+
+/** A backend that counts its sessions and says whether (and when) it was stopped. */
+function fakeBackend(): Backend & { stopped: boolean; whenStopped: Promise<void> } {
+  let sessions = 0;
+  let done = () => {};
+  const whenStopped = new Promise<void>((resolve) => (done = resolve));
+  return {
+    stopped: false,
+    whenStopped,
+    get sessionCount() {
+      return sessions;
+    },
+    attach: () => void sessions++,
+    detach: () => void sessions--,
+    handle: () => {},
+    status: () => ({}),
+    async stop() {
+      this.stopped = true;
+      done();
+    },
+  };
+}
+
+function pool(scope: "shared" | "project", options: { asksClients?: boolean } = {}) {
+  const made = new Map<string, ReturnType<typeof fakeBackend>>();
+  const created: Array<[string, string | undefined]> = [];
+  const scopes = new ScopePool({
+    scope,
+    childIdleTimeoutMs: 0,
+    log: () => {},
+    byHandshake: true,
+    asksClients: () => options.asksClients ?? false,
+    create: (key, cwd) => {
+      created.push([key, cwd]);
+      const backend = fakeBackend();
+      made.set(key, backend);
+      return backend;
+    },
+  });
+  return { scopes, made, created };
+}
+
+test("a child per scope and handshake, run where it belongs; a server that asks its clients gets one per session", () => {
+  const { scopes } = pool("project");
+  assert.deepEqual(scopes.keyFor("/p", "s1", "claude-code/2025-06-18/aa"), { key: "project:/p claude-code/2025-06-18/aa", cwd: "/p" });
+  assert.notEqual(scopes.keyFor("/p", "s1", "a").key, scopes.keyFor("/p", "s2", "b").key, "another handshake, another child");
+  assert.equal(scopes.keyFor("/p", "s1", "a").key, scopes.keyFor("/p", "s2", "a").key, "alike sessions of a project share");
+  const shared = pool("shared").scopes;
+  assert.deepEqual(shared.keyFor("/p", "s1", "a"), { key: "shared a", cwd: homedir() }, "a shared child runs in no session's project");
+  const asking = pool("shared", { asksClients: true }).scopes;
+  assert.deepEqual(asking.keyFor("/p", "s1", "a"), { key: "session:s1", cwd: "/p" });
+});
+
+test("idle children stop, but the last shared one stays warm", async () => {
+  const { scopes, made } = pool("shared");
+  const first = scopes.acquire("shared a", undefined);
+  const second = scopes.acquire("shared b", undefined);
+  const session = { id: "x", deliver: () => {} };
+  first.attach(session);
+  second.attach(session);
+  second.detach(session);
+  scopes.released("shared b");
+  await within(made.get("shared b")!.whenStopped, "another handshake's idle shared child to stop while one remains");
+  first.detach(session);
+  scopes.released("shared a"); // the last shared child: no idle timer is even set
+  await tick();
+  assert.equal(made.get("shared a")!.stopped, false, "the last shared child stays warm");
+  assert.deepEqual(
+    scopes.status().map((child) => child.scope),
+    ["shared a"],
+  );
+});
