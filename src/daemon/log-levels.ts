@@ -29,6 +29,18 @@ export class LogLevels {
     this.levels.set(session, LOG_LEVELS.indexOf(level));
   }
 
+  /** The level the session set, if any (to put back when the child refuses a new one). */
+  levelOf(session: SessionPort): string | undefined {
+    const index = this.levels.get(session);
+    return index === undefined ? undefined : LOG_LEVELS[index];
+  }
+
+  /** Puts back what `levelOf` said: a level, or none. */
+  restore(session: SessionPort, level: string | undefined): void {
+    if (level === undefined) this.levels.delete(session);
+    else this.set(session, level);
+  }
+
   drop(session: SessionPort): void {
     this.attached.delete(session);
     this.levels.delete(session);

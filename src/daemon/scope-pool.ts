@@ -29,6 +29,8 @@ export interface PoolOptions {
 export class ScopePool {
   private readonly children = new Map<string, Backend>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
+  /** When each child was last acquired or released: the shared one used last stays warm. */
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -41,11 +43,12 @@ export class ScopePool {
    * `shared` child runs in the home directory, which belongs to no session, and a `project` or `session` child
    * in the session's project. Never in a session's project by chance (whoever came first).
    */
-  keyFor(projectPath: string | undefined, sessionId: string, profile: string): { key: string; cwd: string } {
+  keyFor(projectPath: string | undefined, sessionId: string, profile: string, canBeAsked = false): { key: string; cwd: string } {
     const own = this.options.cwd;
     const of = this.options.byHandshake ? ` ${profile}` : "";
-    // A server that asks its clients (roots, sampling) serves one client at a time: no sharing from now on.
-    if (this.options.asksClients?.()) return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
+    // A server that asks its clients (roots, sampling) serves one client at a time: no sharing from now on, for
+    // the clients it could ask.
+    if (canBeAsked && this.options.asksClients?.()) return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
     switch (this.options.scope) {
       case "shared":
         return { key: `shared${of}`, cwd: own ?? homedir() };
@@ -59,6 +62,7 @@ export class ScopePool {
   acquire(key: string, cwd: string | undefined): Backend {
     clearTimeout(this.idleTimers.get(key));
     this.idleTimers.delete(key);
+    this.lastUsed.set(key, Date.now());
     let backend = this.children.get(key);
     if (!backend) {
       backend = this.options.create(key, cwd);
@@ -69,26 +73,48 @@ export class ScopePool {
 
   /** A session left this child: stop it after the idle time if nobody else uses it (never for `shared`). */
   released(key: string): void {
+    this.lastUsed.set(key, Date.now());
     const backend = this.children.get(key);
-    if (!backend || backend.sessionCount > 0 || this.keepsWarm(key)) return;
-    clearTimeout(this.idleTimers.get(key));
+    if (!backend || backend.sessionCount > 0) return;
+    // A session's own child serves nobody else, ever: it goes at once.
+    if (key.startsWith("session:")) return this.stopIdle(key, backend);
+    // Shared children: the one used last stays warm; any other idle one goes after the idle time.
+    for (const other of this.children.keys()) if (other !== key && other.startsWith("shared")) this.scheduleStop(other);
+    this.scheduleStop(key);
+  }
+
+  private scheduleStop(key: string): void {
+    const backend = this.children.get(key);
+    if (!backend || backend.sessionCount > 0 || this.keepsWarm(key) || this.idleTimers.has(key)) return;
     const timer = setTimeout(() => {
       this.idleTimers.delete(key);
       if (backend.sessionCount > 0 || this.keepsWarm(key)) return;
-      this.children.delete(key);
-      this.options.log(`stopping the idle child of ${key}`);
-      void backend.stop();
+      this.stopIdle(key, backend);
     }, this.options.childIdleTimeoutMs);
     timer.unref();
     this.idleTimers.set(key, timer);
   }
 
+  private stopIdle(key: string, backend: Backend): void {
+    this.children.delete(key);
+    this.lastUsed.delete(key);
+    this.options.log(`stopping the idle child of ${key}`);
+    void backend.stop();
+  }
+
   /**
-   * The one shared child stays, warm for whoever comes next; a project's or a session's go once idle, and so do
-   * shared children of other handshakes (a client that came once, an older version) while another remains.
+   * The shared child used last stays, warm for whoever comes next (unless the server asks its clients). A
+   * project's children, and shared children of other handshakes (a client that came once, an older version), go
+   * once idle.
    */
   private keepsWarm(key: string): boolean {
-    return key.startsWith("shared") && [...this.children.keys()].filter((other) => other.startsWith("shared")).length <= 1;
+    // Once the server was seen asking its clients, the sessions that kept the shared child warm get their own.
+    if (!key.startsWith("shared") || this.options.asksClients?.()) return false;
+    let latest: string | undefined;
+    for (const [other, at] of this.lastUsed) {
+      if (other.startsWith("shared") && (latest === undefined || at >= this.lastUsed.get(latest)!)) latest = other;
+    }
+    return (latest ?? key) === key;
   }
 
   status() {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { canonicalProjectDir } from "../protocol/project-path.js";
 import type { Backend, SessionPort } from "./backend.js";
-import { handshakeProfile } from "./handshake-profile.js";
+import { canBeAsked, handshakeProfile } from "./handshake-profile.js";
 import type { ScopePool } from "./scope-pool.js";
 
 /** Where a session is served: its child (or the built-in server) and the scope key it was found under. */
@@ -86,7 +86,7 @@ export class SessionRegistry {
    */
   bind(session: OpenSession, initialize: Record<string, unknown> | undefined): Bound {
     if (session.bound) return session.bound;
-    const { key, cwd } = this.pool.keyFor(session.projectPath, session.id, handshakeProfile(initialize));
+    const { key, cwd } = this.pool.keyFor(session.projectPath, session.id, handshakeProfile(initialize), canBeAsked(initialize));
     const backend = this.pool.acquire(key, cwd);
     session.bound = { backend, scopeKey: key };
     backend.attach(session);

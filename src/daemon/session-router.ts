@@ -50,6 +50,8 @@ export class SessionRouter implements Backend {
   private readonly logLevels = new LogLevels();
   private readonly tasks = new TaskOwners();
   private readonly answering = new Map<SessionPort, number>();
+  /** Subscribes still at the child, by session and URI: whether the session still wants it. */
+  private readonly subscribing = new Map<string, boolean>();
   /** The level the child was last told (undefined: its own default, or unknown after a restart). */
   private childLevel: string | undefined;
   private readonly pendingSubscribes = new Map<string, Promise<JsonRpcResponse>>();
@@ -143,15 +145,26 @@ export class SessionRouter implements Backend {
           return answer({});
         }
         // Counted only once the child accepted: a refusal is every asker's, and later ones ask the child again.
+        const intent = `${session.id}\0${uri}`;
+        this.subscribing.set(intent, true);
         const release = this.hold(session);
         const result = await this.subscribeAtChild(uri, request.params!).finally(release);
+        // Meanwhile the session may have left, or unsubscribed: then it holds nothing.
+        const wants = this.subscribing.get(intent) === true && this.sessions.has(session);
+        this.subscribing.delete(intent);
         if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
-        this.subscriptions.add(uri, session);
+        if (wants) this.subscriptions.add(uri, session);
+        else setImmediate(() => this.unsubscribeIfUnheld(uri)); // once every session waiting on it has had its turn
         return answer({});
       }
       case "resources/unsubscribe": {
         const uri = request.params?.uri;
         if (typeof uri !== "string") break;
+        const intent = `${session.id}\0${uri}`;
+        if (this.subscribing.has(intent)) {
+          this.subscribing.set(intent, false); // its subscribe, still at the child, will not count
+          return answer({});
+        }
         if (!this.subscriptions.remove(uri, session)) return answer({});
         break; // the last subscriber left: the child hears it
       }
@@ -166,16 +179,29 @@ export class SessionRouter implements Backend {
       }
       case "logging/setLevel": {
         const level = request.params?.level;
-        if (!LogLevels.isLevel(level)) break;
+        // Not passed on: the child's level is every session's, and only a valid one may change it.
+        if (!LogLevels.isLevel(level)) {
+          return session.deliver(errorResponse(request.id, -32602, `unknown log level ${JSON.stringify(level)}`), request.id);
+        }
+        const before = this.logLevels.levelOf(session);
         this.logLevels.set(session, level);
         const release = this.hold(session);
         const childLevel = this.logLevels.childLevel()!;
-        const result = await this.child
-          .whenReady()
-          .then(() => this.child.request("logging/setLevel", { level: childLevel }))
-          .finally(release);
-        if ("error" in result) return session.deliver({ ...result, id: request.id }, request.id);
+        let result: JsonRpcResponse;
+        try {
+          result = await this.child.whenReady().then(() => this.child.request("logging/setLevel", { level: childLevel }));
+        } catch (error) {
+          this.logLevels.restore(session, before);
+          throw error;
+        } finally {
+          release();
+        }
+        if ("error" in result) {
+          this.logLevels.restore(session, before); // refused: what the others receive stays as it was
+          return session.deliver({ ...result, id: request.id }, request.id);
+        }
         this.childLevel = childLevel;
+        this.syncChildLevel(); // sessions that came or left meanwhile may want another level
         return answer({});
       }
     }
@@ -335,6 +361,11 @@ export class SessionRouter implements Backend {
       }
     }
     for (const session of this.sessions) session.deliver(notification, undefined, text);
+  }
+
+  /** A subscription the child accepted that no session wants after all is ended at the child. */
+  private unsubscribeIfUnheld(uri: string): void {
+    if (!this.subscriptions.has(uri) && !this.pendingSubscribes.has(uri)) this.tellChild("resources/unsubscribe", { uri });
   }
 
   /** One subscribe at the child per URI at a time: sessions asking meanwhile share its outcome. */

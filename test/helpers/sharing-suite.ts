@@ -295,7 +295,7 @@ export function sharingSuite(route: Route): void {
       // Status shows who shares what: a child per project, with the client it was initialized for.
       const status = JSON.parse((await runManagerCli(["status", "--json"], { env: daemon.env })).stdout);
       const children = status.daemons[0].children.map((child: Message) => [child.serves, child.pid, child.sessions]).sort();
-      const profile = /^proxy-test\/2025-06-18\/[0-9a-f]{8}$/;
+      const profile = /^proxy-test\/2025-06-18\/[0-9a-f]{12}$/;
       assert.deepEqual(
         children.map(([serves, pid, sessions]: [string, number, number]) => [serves.split(" ")[0], pid, sessions]),
         [

@@ -55,10 +55,10 @@ test("a child per scope and handshake, run where it belongs; a server that asks 
   const shared = pool("shared").scopes;
   assert.deepEqual(shared.keyFor("/p", "s1", "a"), { key: "shared a", cwd: homedir() }, "a shared child runs in no session's project");
   const asking = pool("shared", { asksClients: true }).scopes;
-  assert.deepEqual(asking.keyFor("/p", "s1", "a"), { key: "session:s1", cwd: "/p" });
+  assert.deepEqual(asking.keyFor("/p", "s1", "a", true), { key: "session:s1", cwd: "/p" });
 });
 
-test("idle children stop, but the last shared one stays warm", async () => {
+test("idle children stop, but the shared one used last stays warm; a session's own child stops at once", async () => {
   const { scopes, made } = pool("shared");
   const first = scopes.acquire("shared a", undefined);
   const second = scopes.acquire("shared b", undefined);
@@ -66,14 +66,27 @@ test("idle children stop, but the last shared one stays warm", async () => {
   first.attach(session);
   second.attach(session);
   second.detach(session);
-  scopes.released("shared b");
-  await within(made.get("shared b")!.whenStopped, "another handshake's idle shared child to stop while one remains");
-  first.detach(session);
-  scopes.released("shared a"); // the last shared child: no idle timer is even set
+  scopes.released("shared b"); // used last for now: it stays
   await tick();
-  assert.equal(made.get("shared a")!.stopped, false, "the last shared child stays warm");
+  assert.equal(made.get("shared b")!.stopped, false);
+  first.detach(session);
+  scopes.released("shared a"); // now a is the one used last
+  await within(made.get("shared b")!.whenStopped, "the other handshake's idle shared child to stop");
+  assert.equal(made.get("shared a")!.stopped, false, "the shared child used last stays warm");
   assert.deepEqual(
     scopes.status().map((child) => child.scope),
     ["shared a"],
   );
+
+  const own = scopes.acquire("session:s1", "/p");
+  own.attach(session);
+  own.detach(session);
+  scopes.released("session:s1");
+  assert.equal(made.get("session:s1")!.stopped, true, "nobody else can use it: it stops at once");
+});
+
+test("once the server asks its clients, clients that can be asked get their own child, others still share", () => {
+  const { scopes } = pool("shared", { asksClients: true });
+  assert.equal(scopes.keyFor("/p", "s1", "a", true).key, "session:s1");
+  assert.equal(scopes.keyFor("/p", "s2", "a", false).key, "shared a", "a client that cannot be asked is never asked");
 });

@@ -228,6 +228,48 @@ describe("session router: one child, many sessions", () => {
     assert.equal(b.withMethod("notifications/resources/updated").length, 1);
   });
 
+  test("a subscribe whose session leaves, or unsubscribes, before the child answers counts for nobody", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = sessions as [RecordingSession, RecordingSession];
+    core.handle(a, request(1, "resources/subscribe", { uri: "res://x" }));
+    await settle();
+    core.detach(a);
+    child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, result: {} });
+    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
+    assert.equal(child().requests("resources/unsubscribe").length, 1, "the child is told nobody wants it");
+
+    core.handle(b, request(1, "resources/subscribe", { uri: "res://y" }));
+    await settle();
+    core.handle(b, request(2, "resources/unsubscribe", { uri: "res://y" }));
+    assert.deepEqual(b.answer(2).result, {});
+    child().emit({ jsonrpc: "2.0", id: child().last("resources/subscribe").id, result: {} });
+    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
+    assert.equal(child().requests("resources/unsubscribe").length, 2);
+    child().emit(notification("notifications/resources/updated", { uri: "res://y" }));
+    assert.equal(b.withMethod("notifications/resources/updated").length, 0, "B unsubscribed: it hears nothing");
+  });
+
+  test("a logging/setLevel the child refuses changes nothing for the other sessions; an unknown level is refused", async () => {
+    const { core, child, sessions } = await withSessions(2);
+    const [a, b] = sessions as [RecordingSession, RecordingSession];
+    core.handle(b, request(1, "logging/setLevel", { level: "debug" }));
+    await settle();
+    child().emit({ jsonrpc: "2.0", id: child().last("logging/setLevel").id, result: {} });
+    await settle();
+    core.handle(a, request(1, "logging/setLevel", { level: "error" }));
+    await settle();
+    child().emit({ jsonrpc: "2.0", id: child().last("logging/setLevel").id, error: { code: -32603, message: "no" } });
+    await settle();
+    assert.equal(a.answer(1).error?.message, "no");
+    child().emit(notification("notifications/message", { level: "info", data: "x" }));
+    assert.equal(a.withMethod("notifications/message").length, 1, "A's refused level was not kept: info still reaches it");
+    core.handle(a, request(2, "logging/setLevel", { level: "DEBUG" }));
+    assert.equal(a.answer(2).error?.code, -32602);
+    assert.equal(child().requests("logging/setLevel").length, 2, "an unknown level never reaches the child");
+  });
+
   test("the child's log level follows the sessions attached now; one that never set a level gets info and above", async () => {
     const { core, child, sessions } = await withSessions(2);
     const [a, b] = sessions as [RecordingSession, RecordingSession];
