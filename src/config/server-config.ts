@@ -14,7 +14,7 @@ interface ServerCommon {
   startTimeoutMs: number;
   /** A daemon session with no request and no open stream for this long is ended (clients rarely DELETE). */
   sessionIdleTimeoutMs: number;
-  /** A project or session scope's child with no sessions left is stopped after this long. */
+  /** A project's child (or a shared child of another handshake than the one used last) with no sessions left is stopped after this long. */
   childIdleTimeoutMs: number;
   /** Sessions one daemon serves at most (a client that opens sessions and never ends them is bounded). */
   maxSessions: number;
