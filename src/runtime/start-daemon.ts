@@ -77,7 +77,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     }
     const unlocked = await findDaemon(server, home);
     if (unlocked) return unlocked;
-    if (await strangerOnPort(server, home)) throw portTaken(server);
+    if (await strangerOnPort(server, home, true)) throw portTaken(server);
     const claim = lockRecord({ name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() });
     if (!claimLock(lockFile, claim)) continue; // another starter won the race: wait for its daemon
     spawned = spawn(server, options, lockFile, claim);
@@ -90,10 +90,13 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
   throw new DaemonUnavailable(`daemon "${server.name}" is not available: ${reason}; see ${logFile}${logTail(logFile)}`);
 }
 
-/** Whether something listens on the server's configured port that does not prove to be its daemon of this home. */
-async function strangerOnPort(server: ServerConfig, home: string): Promise<boolean> {
+/**
+ * Whether something listens on the server's configured port that does not prove to be its daemon of this home.
+ * `searched`: findDaemon has just found none, so whatever listens is a stranger without asking it again.
+ */
+async function strangerOnPort(server: ServerConfig, home: string, searched = false): Promise<boolean> {
   if (!server.url || server.port === undefined || !(await isListening(new URL(server.url)))) return false;
-  return !hostedByUs(server) || !(await findDaemon(server, home));
+  return searched || !hostedByUs(server) || !(await findDaemon(server, home));
 }
 
 function portTaken(server: ServerConfig): PortTaken {

@@ -42,6 +42,14 @@ async function squatter(t: TestContext, port: number, identity: Record<string, s
   return { received, close };
 }
 
+/** A probe daemon brought up by one proxy session, with the daemon's pid and port. */
+async function probeDaemonWithSession(t: TestContext) {
+  const daemon = configuredHome(t, { probe: probeServer() });
+  const client = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+  await client.initialize();
+  return { daemon, client, pid: daemon.lockedPid("probe")!, port: Number(new URL(daemon.lockedUrl("probe")!).port) };
+}
+
 test("squatters on the manager's and a daemon's ports while 10 proxies start: sent challenges alone, and served once the port is free", async (t) => {
   const managerPort = await freePort();
   const probePort = await freePort();
@@ -80,11 +88,7 @@ test("squatters on the manager's and a daemon's ports while 10 proxies start: se
 });
 
 test("a flood of 5,000 HTTP sessions that never end: the daemon keeps to maxSessions and its memory; a proxy is served throughout", async (t) => {
-  const daemon = configuredHome(t, { probe: probeServer() });
-  const client = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-  await client.initialize();
-  const pid = daemon.lockedPid("probe")!;
-  const port = Number(new URL(daemon.lockedUrl("probe")!).port);
+  const { daemon, client, pid, port } = await probeDaemonWithSession(t);
   const headers = {
     authorization: `Bearer ${daemon.token()}`,
     "content-type": "application/json",
@@ -122,11 +126,7 @@ test("a flood of 5,000 HTTP sessions that never end: the daemon keeps to maxSess
 });
 
 test("a server that stops reading its input: at most 64 MiB queued, then clear errors; every call answered once the server is replaced", async (t) => {
-  const daemon = configuredHome(t, { probe: probeServer() });
-  const client = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
-  await client.initialize();
-  const pid = daemon.lockedPid("probe")!;
-  const port = Number(new URL(daemon.lockedUrl("probe")!).port);
+  const { daemon, client, pid, port } = await probeDaemonWithSession(t);
   const before = rssMiB(pid);
   assert.equal(textOf(await client.callTool("stop_reading")), "stopped reading");
   const big = "x".repeat(1024 * 1024);
