@@ -1,0 +1,44 @@
+// Builds the two commands from src/. A session's proxy and every daemon start by reading a few scripts instead of
+// resolving some fifty modules one by one, which is most of what a warm session start costs beyond Node itself.
+// Type checking is tsc's job (npm run build runs it first); this only transforms and joins.
+import { rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { URL } from "node:url";
+import { build } from "esbuild";
+
+const root = new URL("..", import.meta.url);
+const { version } = JSON.parse(await readFile(new URL("package.json", root), "utf8"));
+
+const common = {
+  absWorkingDir: new URL(".", root).pathname,
+  outdir: "dist",
+  bundle: true,
+  platform: "node",
+  // ES builds first: some packages' "main" is a UMD wrapper whose require() calls a bundler cannot follow.
+  mainFields: ["module", "main"],
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  // A native addon cannot be joined into a script; it is loaded from node_modules where npm put it.
+  external: ["better-sqlite3"],
+  define: { PACKAGE_VERSION: JSON.stringify(version) },
+  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
+  banner: {
+    js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+  },
+  logLevel: "warning",
+};
+
+rmSync(new URL("dist", root), { recursive: true, force: true });
+await Promise.all([
+  // The proxy runs once per session per server: one file, everything it can need.
+  build({ ...common, entryPoints: { "proxy/index": "src/proxy/index.ts" } }),
+  // The manager's commands load their parts on demand (a daemon never loads the installer): those parts stay in
+  // chunks, as deep in dist/ as the entries, so paths relative to a module (the other command) hold from either.
+  build({
+    ...common,
+    entryPoints: { "manager/index": "src/manager/index.ts" },
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+  }),
+]);
