@@ -232,7 +232,7 @@ describe("install and uninstall, per client", () => {
     const m = machine(t);
     put(
       join(m.user, ".cursor", "mcp.json"),
-      '{"mcpServers": {"memory": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}}}',
+      `{"mcpServers": {"memory": {"command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(PROBE)}]}}}`,
     );
     const result = await m.manager("install", "--client", "cursor");
     assert.match(result.stdout, /memory \(as memory-cursor: that name was taken\)/);

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { ImportedServer } from "./config-editor.js";
+import { runsOfficialMemory } from "./official-memory.js";
 
 /** A server entry as clients write it (the `mcpServers` shape, and VS Code's and Codex's variants). */
 export interface ClientServerEntry {
@@ -13,7 +14,12 @@ export interface ClientServerEntry {
 }
 
 /** What install does with one entry of a client's file. */
-export type EntryVerdict = { kind: "import"; server: ImportedServer } | { kind: "ours"; target: string } | { kind: "leave"; why: string };
+export type EntryVerdict =
+  | { kind: "import"; server: ImportedServer }
+  /** The official memory server: replaced by the built-in one, its JSONL imported. */
+  | { kind: "memory" }
+  | { kind: "ours"; target: string }
+  | { kind: "leave"; why: string };
 
 /** Keys a stdio entry may have that we can carry over; anything else means the client does something we cannot. */
 const CARRIED = new Set(["type", "command", "args", "env", "cwd"]);
@@ -45,6 +51,7 @@ export function judgeEntry(entry: unknown, options: { http: boolean } = { http: 
   if (texts.some((text) => /\$\{[^}]*\}/.test(text))) {
     return { kind: "leave", why: "uses ${...} variables the client expands for each project or session" };
   }
+  if (runsOfficialMemory(e)) return { kind: "memory" };
   // One child per project: a server a client ran per window worked in that window's project, and still does.
   const server: { command: string; args: string[]; env: Record<string, string>; cwd?: string; scope: "project" } = {
     command: e.command,

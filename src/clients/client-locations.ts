@@ -1,10 +1,18 @@
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { parse } from "jsonc-parser";
 
 export const CLIENTS = ["claude-code", "claude-desktop", "cursor", "vscode", "codex"] as const;
 export type ClientName = (typeof CLIENTS)[number];
-export type InstallScope = "user" | "project";
-export const isInstallScope = (scope: string): scope is InstallScope => scope === "user" || scope === "project";
+/**
+ * Where a client keeps a server: `user` (every project), `project` (a file in the project, often committed) and,
+ * for Claude Code, `local` (one project, kept in `~/.claude.json` under `projects[dir]`: what `claude mcp add`
+ * writes without `-s`).
+ */
+export const INSTALL_SCOPES = ["user", "local", "project"] as const;
+export type InstallScope = (typeof INSTALL_SCOPES)[number];
+export const isInstallScope = (scope: string): scope is InstallScope => (INSTALL_SCOPES as readonly string[]).includes(scope);
 
 /** One client configuration file: where it is, its format, and where its servers live inside it. */
 export interface ClientFile {
@@ -14,6 +22,8 @@ export interface ClientFile {
   format: "json" | "toml";
   /** The key path of the servers object (JSON), or the table prefix (TOML). */
   serversKey: string[];
+  /** The project whose servers these are (local and project scopes). */
+  project?: string;
 }
 
 /** The per-user application data directory: %APPDATA%, ~/Library/Application Support, or $XDG_CONFIG_HOME. */
@@ -36,9 +46,12 @@ export function clientFile(client: ClientName, scope: InstallScope, projectDir: 
     path,
     format,
     serversKey,
+    ...(scope === "user" ? {} : { project }),
   });
+  if (scope === "local" && client !== "claude-code") throw new Error(`only Claude Code has a local scope; use --scope user or project`);
   switch (client) {
     case "claude-code":
+      if (scope === "local") return file(join(home, ".claude.json"), "json", ["projects", project, "mcpServers"]);
       return scope === "user" ? file(join(home, ".claude.json")) : file(join(project, ".mcp.json"));
     case "claude-desktop":
       if (scope === "project") throw new Error("Claude Desktop has no project configuration; use --scope user");
@@ -53,4 +66,40 @@ export function clientFile(client: ClientName, scope: InstallScope, projectDir: 
       if (scope === "project") throw new Error("Codex reads MCP servers from its user configuration; use --scope user");
       return file(join(process.env.CODEX_HOME ?? join(home, ".codex"), "config.toml"), "toml", ["mcp_servers"]);
   }
+}
+
+/**
+ * The files install and uninstall visit. An explicit scope names one place (`local`: the `--project` given, else
+ * every project `~/.claude.json` knows). Without one, Claude Code is visited everywhere it keeps servers: user,
+ * every local project, and the working project's `.mcp.json`; other clients in their user configuration.
+ */
+export function clientFiles(
+  client: ClientName,
+  scope: InstallScope | undefined,
+  projectDir: string | undefined,
+  home = homedir(),
+): ClientFile[] {
+  const here = projectDir ?? process.cwd();
+  if (client !== "claude-code") return [clientFile(client, scope ?? "user", here, home)];
+  if (scope === "user" || scope === "project") return [clientFile(client, scope, here, home)];
+  const locals = (projectDir ? [resolve(projectDir)] : claudeCodeProjects(home)).map((dir) => clientFile(client, "local", dir, home));
+  if (scope === "local") return locals;
+  return [clientFile(client, "user", here, home), ...locals, clientFile(client, "project", here, home)];
+}
+
+/** The projects `~/.claude.json` has local servers for, in its order. */
+function claudeCodeProjects(home: string): string[] {
+  let projects: unknown;
+  try {
+    projects = (parse(readFileSync(join(home, ".claude.json"), "utf8")) as { projects?: unknown } | undefined)?.projects;
+  } catch {
+    return []; // no file: nothing local; a malformed one is reported when its user scope is read
+  }
+  if (!projects || typeof projects !== "object") return [];
+  return Object.entries(projects as Record<string, unknown>)
+    .filter(([, value]) => {
+      const servers = (value as { mcpServers?: unknown } | null)?.mcpServers;
+      return servers !== null && typeof servers === "object" && Object.keys(servers).length > 0;
+    })
+    .map(([dir]) => dir);
 }

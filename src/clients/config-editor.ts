@@ -44,6 +44,19 @@ export class ConfigEditor {
     throw new Error(`too many servers named like "${name}" in ${this.path}`);
   }
 
+  /** The name of the built-in memory server in this config, added as `memory` (or the next free name) if absent. */
+  builtinMemory(): string {
+    const servers = (this.doc.value([this.key]) ?? {}) as Record<string, { builtin?: unknown } | null>;
+    const existing = Object.entries(servers).find(([, entry]) => entry?.builtin === "memory");
+    if (existing) return existing[0];
+    const name = ["memory", ...Array.from({ length: 50 }, (_, index) => `memory-${index + 2}`)].find(
+      (candidate) => !(candidate in servers),
+    )!;
+    this.doc.set([this.key, name], { builtin: "memory" });
+    this.changed = true;
+    return name;
+  }
+
   /** Writes the file if anything changed; validated first. */
   save(): void {
     if (!this.changed) return;

@@ -16,7 +16,9 @@ export interface InstallRecord {
 export const installsDir = (home: string) => join(home, "installs");
 
 function recordPath(home: string, file: ClientFile): string {
-  const hash = createHash("sha256").update(file.path).digest("hex").slice(0, 12);
+  // Claude Code keeps every project's local servers in one file: each project has a record of its own.
+  const where = file.scope === "local" ? `${file.path}\0${file.project}` : file.path;
+  const hash = createHash("sha256").update(where).digest("hex").slice(0, 12);
   return join(installsDir(home), `${file.client}-${file.scope}-${hash}.json`);
 }
 

@@ -1,17 +1,20 @@
 import { ChangedMeanwhile, backUp, readText, writeTextAtomically } from "./atomic-file.js";
-import { clientFile, type ClientFile, type ClientName, type InstallScope } from "./client-locations.js";
-import { describeCommand, judgeEntry } from "./client-entry.js";
+import { clientFiles, type ClientFile, type ClientName, type InstallScope } from "./client-locations.js";
+import { describeCommand, judgeEntry, type ClientServerEntry } from "./client-entry.js";
 import { ConfigEditor } from "./config-editor.js";
 import { loadRecord, removeRecord, saveRecord, type InstallRecord } from "./install-record.js";
-import { proxyEntry } from "../runtime/proxy-entry.js";
+import { planMemoryImport, type MemoryImport } from "./memory-import.js";
+import { onPath, portableProxyEntry, proxyEntry, type ProxyEntry } from "../runtime/proxy-entry.js";
+import { configPath, homeDir } from "../config/paths.js";
 import { JsonServers, TomlServers, type ServersDocument } from "./servers-document.js";
 import { join } from "node:path";
 
 export interface InstallOptions {
   client: ClientName;
-  scope: InstallScope;
-  /** The project directory for `--scope project` (default: the working directory). */
-  projectDir: string;
+  /** One scope, or (undefined) every place the client keeps servers: see clientFiles. */
+  scope: InstallScope | undefined;
+  /** The project for the local and project scopes (default: every local project, and the working directory). */
+  projectDir: string | undefined;
   dryRun: boolean;
   /** Route HTTP servers the client reaches directly through mcp-proxy too. */
   http?: boolean;
@@ -30,13 +33,17 @@ const ATTEMPTS = 3;
  * Returns the summary for people.
  */
 export function install(options: InstallOptions): string {
-  const file = clientFile(options.client, options.scope, options.projectDir);
-  return retryOnChange(() => installOnce(file, options));
+  return clientFiles(options.client, options.scope, options.projectDir)
+    .map((file) => retryOnChange(() => installOnce(file, options)))
+    .join("");
 }
+
+/** Which file, and where in it, for people: `claude-code (local /work/app) /home/me/.claude.json`. */
+const headerOf = (file: ClientFile) => `${file.client} (${file.scope}${file.scope === "local" ? ` ${file.project}` : ""}) ${file.path}`;
 
 function installOnce(file: ClientFile, options: InstallOptions): string {
   const read = readText(file.path);
-  const header = `${options.client} (${options.scope}) ${file.path}`;
+  const header = headerOf(file);
   if (!read.exists) return `${header}: no such file; nothing to install\n`;
   const doc = openServers(file, read.text);
   const entries = doc.entries();
@@ -51,6 +58,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   };
   const planned: Array<{ name: string; target: string; type?: string }> = [];
   const imported: string[] = [];
+  const memoryImports: MemoryImport[] = [];
 
   for (const [name, entry] of Object.entries(entries)) {
     const verdict = judgeEntry(entry, { http: Boolean(options.http) });
@@ -67,10 +75,23 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
       lines.push(`    ${name}: left alone (${blocked})`);
       continue;
     }
+    const type = (entry as { type?: unknown }).type;
+    if (verdict.kind === "memory") {
+      // The official server's graph moves into the database this entry's sessions will use, once, with the entry.
+      const plan = planMemoryImport(entry as ClientServerEntry, file);
+      if ("error" in plan) {
+        lines.push(`    ${name}: left alone (the official memory server; ${plan.error})`);
+        continue;
+      }
+      const target = config.builtinMemory();
+      if (plan.memoryImport) memoryImports.push(plan.memoryImport);
+      planned.push({ name, target, ...(type !== undefined ? { type: "stdio" } : {}) });
+      lines.push(`  ~ ${name}: the official memory server  ->  mcp-proxy --target ${target} (built in)`, `      ${plan.summary}`);
+      continue;
+    }
     const placed = config.place(name, options.client, verdict.server);
     if (placed.added) imported.push(placed.name === name ? name : `${name} (as ${placed.name}: that name was taken)`);
     // VS Code and Claude Code accept an explicit type: keep saying "stdio" where the entry had a type.
-    const type = (entry as { type?: unknown }).type;
     planned.push({ name, target: placed.name, ...(type !== undefined ? { type: "stdio" } : {}) });
     lines.push(`  ~ ${name}: ${describeCommand(verdict.server)}  ->  mcp-proxy --target ${placed.name}`);
   }
@@ -80,20 +101,27 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   if (!planned.length) return [...summary, "nothing to change"].join("\n") + "\n";
   if (options.dryRun) return [...summary, "dry run: nothing was written"].join("\n") + "\n";
 
+  // A file in the project travels to other machines (teams commit it): it names mcp-proxy, not this machine's paths.
+  const portable = file.scope === "project";
+  const launch = (target: string): ProxyEntry => (portable ? portableProxyEntry(target) : proxyEntry(target, options.configFile));
   for (const { name, target, type } of planned) {
     const original = doc.raw(name)!;
-    doc.rewrite(name, { ...(type ? { type } : {}), ...proxyEntry(target, options.configFile) });
+    doc.rewrite(name, { ...(type ? { type } : {}), ...launch(target) });
     record.entries[name] = { original, installed: doc.raw(name)!, target };
   }
+  // Imports first: one that fails leaves the client file, the config and every other import as they were.
+  const importReports = memoryImports.map((memoryImport) => memoryImport.run());
   const backup = backUp(file.path, join(options.home, "backups"), `${file.client}-${file.scope}`);
   config.save();
   writeTextAtomically(file.path, doc.text, read.version);
   record.backups.push(backup);
   saveRecord(options.home, file, record);
   summary.push(
+    ...importReports,
     `backup of the previous file: ${backup}`,
-    `undo with: mcp-manager uninstall --client ${options.client}${options.scope === "project" ? " --scope project" : ""}`,
+    `undo with: mcp-manager uninstall --client ${options.client}${scopeFlags(file)}`,
   );
+  if (portable) summary.push(...portableNote(options.configFile));
   if (options.client === "claude-code" || options.client === "claude-desktop" || options.client === "cursor")
     summary.push("restart the client (or its MCP servers) to use the new entries");
   return summary.join("\n") + "\n";
@@ -101,12 +129,13 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
 
 /** `mcp-manager uninstall --client X`: puts back every entry install rewrote, exactly as it was. */
 export function uninstall(options: Omit<InstallOptions, "configFile">): string {
-  const file = clientFile(options.client, options.scope, options.projectDir);
-  return retryOnChange(() => uninstallOnce(file, options));
+  return clientFiles(options.client, options.scope, options.projectDir)
+    .map((file) => retryOnChange(() => uninstallOnce(file, options)))
+    .join("");
 }
 
 function uninstallOnce(file: ClientFile, options: Omit<InstallOptions, "configFile">): string {
-  const header = `${options.client} (${options.scope}) ${file.path}`;
+  const header = headerOf(file);
   const record = loadRecord(options.home, file);
   if (!record || !Object.keys(record.entries).length) return `${header}: nothing was installed here by mcp-manager\n`;
   const read = readText(file.path);
@@ -143,4 +172,20 @@ function retryOnChange(edit: () => string): string {
 
 function openServers(file: ClientFile, text: string): ServersDocument {
   return file.format === "toml" ? new TomlServers(text, file.path) : new JsonServers(text, file.path, file.serversKey);
+}
+
+/** The flags that name this file again (for the undo line). */
+function scopeFlags(file: ClientFile): string {
+  if (file.scope === "user") return "";
+  return ` --scope ${file.scope}${file.scope === "local" ? ` --project ${JSON.stringify(file.project)}` : ""}`;
+}
+
+/** What a project file's plain `mcp-proxy` entries rely on, said when this machine does not provide it. */
+function portableNote(configFile: string): string[] {
+  const notes: string[] = [];
+  if (!onPath("mcp-proxy"))
+    notes.push("note: mcp-proxy is not on PATH here; these entries start once the package is installed globally (npm install -g)");
+  if (configFile !== configPath() || process.env.MCP_SESSION_MANAGER_HOME)
+    notes.push(`note: the entries name no config or home, so they use the default ones, not ${configFile} (${homeDir()})`);
+  return notes;
 }

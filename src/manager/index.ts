@@ -142,21 +142,25 @@ for (const action of ["install", "uninstall"] as const) {
         : "put back a client's entries exactly as they were before install",
     )
     .requiredOption("--client <client>", "claude-code, claude-desktop, cursor, vscode or codex")
-    .option("--scope <scope>", "user (the client's user configuration) or project (the project's file)", "user")
-    .option("--project <dir>", "the project for --scope project (default: the working directory)")
+    .option(
+      "--scope <scope>",
+      "user, local (Claude Code: one project's servers in ~/.claude.json) or project (the project's own file); " +
+        "default: Claude Code everywhere it keeps servers, other clients user",
+    )
+    .option("--project <dir>", "the project for --scope local or project (default: every local project; the working directory)")
     .option("--dry-run", "show what would change, write nothing")
     .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
-    .action(async (options: { client: string; scope: string; project?: string; dryRun?: boolean; http?: boolean }) => {
-      const { CLIENTS, isInstallScope } = await import("../clients/client-locations.js");
+    .action(async (options: { client: string; scope?: string; project?: string; dryRun?: boolean; http?: boolean }) => {
+      const { CLIENTS, INSTALL_SCOPES, isInstallScope } = await import("../clients/client-locations.js");
       if (!(CLIENTS as readonly string[]).includes(options.client))
         throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
       const scope = options.scope;
-      if (!isInstallScope(scope)) throw new Error(`--scope is user or project, not "${scope}"`);
+      if (scope !== undefined && !isInstallScope(scope)) throw new Error(`--scope is ${INSTALL_SCOPES.join(", ")}, not "${scope}"`);
       const { install, uninstall } = await import("../clients/install.js");
       const common = {
         client: options.client as (typeof CLIENTS)[number],
         scope,
-        projectDir: resolve(options.project ?? process.cwd()),
+        projectDir: options.project === undefined ? undefined : resolve(options.project),
         dryRun: Boolean(options.dryRun),
         http: Boolean(options.http),
         home: ensureHome(),

@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { configPath, homeDir } from "../config/paths.js";
 import { proxyScript } from "./entry-points.js";
 
@@ -19,4 +21,27 @@ export function proxyEntry(name: string, configFile: string | undefined): ProxyE
   const entry: ProxyEntry = { command: process.execPath, args: [proxyScript(), ...config, "--target", name] };
   if (process.env.MCP_SESSION_MANAGER_HOME) entry.env = { MCP_SESSION_MANAGER_HOME: homeDir() };
   return entry;
+}
+
+/** `mcp-proxy --target NAME`, found on PATH: an entry that works on any machine where the package is installed. */
+export function portableProxyEntry(name: string): ProxyEntry {
+  return { command: "mcp-proxy", args: ["--target", name] };
+}
+
+/** Whether `command` is found on this PATH, as a client would start it. */
+export function onPath(command: string): boolean {
+  const names = process.platform === "win32" ? [`${command}.cmd`, `${command}.exe`, command] : [command];
+  return (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => names.some((name) => isExecutable(join(dir, name))));
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
