@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { onCleanup } from "./helpers/cleanup.js";
+import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
+import { promisify } from "node:util";
 import { rotateLog } from "../src/logging/rotate.js";
 import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
@@ -95,7 +97,14 @@ describe("mcp-manager commands", () => {
     const banner = await waitForOutput(foreground.stdout!, (text) => text.includes("claude mcp add"), "the first-run banner");
     assert.match(banner, new RegExp(`mcp-session-manager is running: manager pid ${foreground.pid}, API http://127\\.0\\.0\\.1:${port}`));
     assert.match(banner, new RegExp(`probe\\s+running\\s+${daemon.lockedPid("probe")}`));
-    assert.match(banner, /claude mcp add -e MCP_SESSION_MANAGER_HOME=\S+ probe -- \S+node\S* \S+proxy\/index\.js --target probe/);
+    assert.match(banner, /claude mcp add -s user -e MCP_SESSION_MANAGER_HOME=\S+ probe -- \S+node\S* \S+proxy\/index\.js --target probe/);
+    // mcp-manager is not on this PATH: the suggested command names node and the script, and runs as printed.
+    const suggested = /^ {2}(\S+ \S+manager\/index\.js) install --client claude-code/m.exec(banner);
+    assert.ok(suggested, `a runnable install command in:\n${banner}`);
+    const [node, script] = suggested[1]!.split(" ");
+    const env = { ...daemon.env, HOME: tempDir(t, "msm-user-") };
+    const dry = await promisify(execFile)(node!, [script!, "install", "--client", "claude-code", "--dry-run"], { env });
+    assert.match(dry.stdout, /claude-code \(user\)/);
     const again = await manager(daemon, "start");
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`the manager already runs \\(pid ${foreground.pid}`));

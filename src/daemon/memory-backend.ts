@@ -107,7 +107,8 @@ export class MemoryBackend implements Backend {
   }
 
   status() {
-    return { state: "ready", sessions: this.sessions.size, databases: this.stores.files() };
+    // In the daemon's own process: no child to restart.
+    return { state: "ready", pid: process.pid, restarts: 0, sessions: this.sessions.size, databases: this.stores.files() };
   }
 
   async stop(): Promise<void> {

@@ -90,13 +90,14 @@ export function withUrl(report: DaemonReport, url: string): void {
 /** Folds a daemon's `/health` into its report: a daemon up while its server crash-loops is not "running". */
 export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   report.sessions = health.sessions;
-  report.uptimeMs ??= health.uptimeMs;
+  // The daemon's own clock: a manager that adopted it, or a lock rewritten since, would count from later.
+  report.uptimeMs = health.uptimeMs ?? report.uptimeMs;
   const states = health.children.map((child) => child.state);
   const troubled = health.children.find((child) => child.state === "failed" || child.state === "backing-off");
   if (states.includes("failed")) report.state = "failed";
   else if (states.includes("backing-off")) report.state = "backing-off";
   if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
-  const childRestarts = health.children.reduce((sum, child) => sum + child.restarts, 0);
+  const childRestarts = health.children.reduce((sum, child) => sum + (child.restarts ?? 0), 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;
   if (health.learned && Object.keys(health.learned).length) report.learned = health.learned;
   report.children = health.children.map(({ scope, state, pid, sessions, restarts }) => ({
@@ -104,6 +105,6 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
     state,
     ...(pid !== undefined ? { pid } : {}),
     sessions,
-    restarts,
+    restarts: restarts ?? 0,
   }));
 }

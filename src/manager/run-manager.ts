@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from "node:fs";
 import http from "node:http";
 import { loadConfig } from "../config/load.js";
 import { ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
@@ -30,7 +31,8 @@ export interface ManagerOptions {
 export async function runManager(options: ManagerOptions): Promise<void> {
   let config = loadConfig(options.configFile);
   const home = ensureHome();
-  const log = createLog(`manager ${process.pid}`, process.stderr.isTTY ? managerLogPath(home) : undefined, {
+  // The log file, in the foreground too; a manager started with --detach has its stderr there already.
+  const log = createLog(`manager ${process.pid}`, stderrIs(managerLogPath(home)) ? undefined : managerLogPath(home), {
     path: managerLogPath(home),
     rotation: { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles },
   });
@@ -69,7 +71,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     auth,
     startedAt,
     daemon: (name) => (refresh(), daemons.get(name)),
-    daemons: () => [...daemons.values()],
+    daemons: () => (refresh(), [...daemons.values()]),
     configFile: () => config.file,
   });
   const server = http.createServer((request, response) => api.handle(request, response));
@@ -147,4 +149,14 @@ async function startAll(daemons: Map<string, SupervisedDaemon>, log: (line: stri
       ),
     ),
   );
+}
+
+/** Whether this process's stderr is `file` (same device and inode). */
+function stderrIs(file: string): boolean {
+  try {
+    const [err, log] = [fstatSync(2), statSync(file)];
+    return err.dev === log.dev && err.ino === log.ino;
+  } catch {
+    return false;
+  }
 }

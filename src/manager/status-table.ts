@@ -1,3 +1,4 @@
+import { managerCommand } from "../runtime/entry-points.js";
 import { proxyEntry } from "../runtime/proxy-entry.js";
 import type { Config } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
@@ -72,21 +73,27 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
   const first = reports[0]?.name ?? "NAME";
   const entry = proxyEntry(first, config.file);
+  const cli = managerCommand();
   return [
     `config:  ${config.file ?? "none, using the embedded defaults"}`,
     `home:    ${home} (per server: <name>.log, <name>.lock)`,
     manager
       ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})`
-      : `manager: not running (start it with: mcp-manager start --detach); proxies start daemons themselves`,
+      : `manager: not running (start it with: ${cli} start --detach); proxies start daemons themselves`,
     "",
     table(rows),
     ...(children.length ? ["", "Children:", ...children] : []),
     ...(problems.length ? ["", "Last errors:", ...problems] : []),
     "",
-    "Connect a client session through the proxy, for example Claude Code:",
-    `  claude mcp add ${entry.env ? `-e MCP_SESSION_MANAGER_HOME=${entry.env.MCP_SESSION_MANAGER_HOME} ` : ""}${first} -- ${[entry.command, ...entry.args].join(" ")}`,
+    "Connect Claude Code to it, in every project (other clients: see the README):",
+    `  claude mcp add -s user ${entry.env ? `-e MCP_SESSION_MANAGER_HOME=${entry.env.MCP_SESSION_MANAGER_HOME} ` : ""}${first} -- ${[entry.command, ...entry.args].map(shellWord).join(" ")}`,
     "or move a client's existing servers behind the proxy (backed up; undo with uninstall):",
-    "  mcp-manager install --client claude-code     (or claude-desktop, cursor, vscode, codex)",
+    `  ${cli} install --client claude-code     (or claude-desktop, cursor, vscode, codex)`,
     "",
   ].join("\n");
+}
+
+/** A word as a POSIX shell reads it back. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

@@ -12,7 +12,8 @@ export interface DaemonHealth {
   pid: number;
   uptimeMs: number;
   sessions: number;
-  children: Array<{ scope: string; state: string; pid?: number; sessions: number; restarts: number; lastError?: string }>;
+  /** `restarts` may be missing from daemons of earlier versions. */
+  children: Array<{ scope: string; state: string; pid?: number; sessions: number; restarts?: number; lastError?: string }>;
   /** What the daemon learned about its server, e.g. `asksClients: { method, at }`. */
   learned?: Record<string, unknown>;
 }
