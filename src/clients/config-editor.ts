@@ -46,7 +46,7 @@ export class ConfigEditor {
 
   /** The name of the built-in memory server in this config, added as `memory` (or the next free name) if absent. */
   builtinMemory(): string {
-    const servers = (this.doc.value([this.key]) ?? {}) as Record<string, { builtin?: unknown } | null>;
+    const servers = this.servers() as Record<string, { builtin?: unknown } | null>;
     const existing = Object.entries(servers).find(([, entry]) => entry?.builtin === "memory");
     if (existing) return existing[0];
     const name = ["memory", ...Array.from({ length: 50 }, (_, index) => `memory-${index + 2}`)].find(
@@ -55,6 +55,26 @@ export class ConfigEditor {
     this.doc.set([this.key, name], { builtin: "memory" });
     this.changed = true;
     return name;
+  }
+
+  /** The configured servers, as written. */
+  servers(): Record<string, unknown> {
+    return (this.doc.value([this.key]) ?? {}) as Record<string, unknown>;
+  }
+
+  /** Adds a server by hand (`mcp-manager add`); the name must be free. */
+  add(name: string, entry: object): void {
+    if (this.doc.value([this.key, name]) !== undefined) throw new Error(`"${name}" is already configured in ${this.path}; remove it first`);
+    this.doc.set([this.key, name], entry);
+    this.changed = true;
+  }
+
+  /** Removes a server (`mcp-manager remove`); false if there was none by that name. */
+  remove(name: string): boolean {
+    if (this.doc.value([this.key, name]) === undefined) return false;
+    this.doc.set([this.key, name], undefined);
+    this.changed = true;
+    return true;
   }
 
   /** Writes the file if anything changed; validated first. */

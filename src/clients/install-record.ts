@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { replaceFile } from "../files/replace-file.js";
 import { join } from "node:path";
 import type { ClientFile } from "./client-locations.js";
@@ -9,6 +9,8 @@ export interface InstallRecord {
   client: string;
   scope: string;
   file: string;
+  /** The project of a local or project scope install (records without it: derived from the file's path). */
+  project?: string;
   entries: Record<string, { original: string; installed: string; target: string }>;
   backups: string[];
 }
@@ -41,4 +43,21 @@ export function removeRecord(home: string, file: ClientFile): void {
   } catch {
     // none
   }
+}
+
+/** Every install record of this home, for `uninstall --all`. */
+export function allRecords(home: string): InstallRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(installsDir(home)).filter((name) => name.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      return [JSON.parse(readFileSync(join(installsDir(home), name), "utf8")) as InstallRecord];
+    } catch {
+      return [];
+    }
+  });
 }

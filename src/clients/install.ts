@@ -1,13 +1,13 @@
 import { ChangedMeanwhile, backUp, readText, writeTextAtomically } from "./atomic-file.js";
-import { clientFiles, type ClientFile, type ClientName, type InstallScope } from "./client-locations.js";
+import { clientFile, clientFiles, type ClientFile, type ClientName, type InstallScope } from "./client-locations.js";
 import { describeCommand, judgeEntry, type ClientServerEntry } from "./client-entry.js";
 import { ConfigEditor } from "./config-editor.js";
-import { loadRecord, removeRecord, saveRecord, type InstallRecord } from "./install-record.js";
+import { allRecords, loadRecord, removeRecord, saveRecord, type InstallRecord } from "./install-record.js";
 import { planMemoryImport, type MemoryImport } from "./memory-import.js";
 import { onPath, portableProxyEntry, proxyEntry, type ProxyEntry } from "../runtime/proxy-entry.js";
 import { configPath, homeDir } from "../config/paths.js";
 import { JsonServers, TomlServers, type ServersDocument } from "./servers-document.js";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface InstallOptions {
   client: ClientName;
@@ -53,6 +53,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
     client: file.client,
     scope: file.scope,
     file: file.path,
+    ...(file.project ? { project: file.project } : {}),
     entries: {},
     backups: [],
   };
@@ -134,7 +135,7 @@ export function uninstall(options: Omit<InstallOptions, "configFile">): string {
     .join("");
 }
 
-function uninstallOnce(file: ClientFile, options: Omit<InstallOptions, "configFile">): string {
+function uninstallOnce(file: ClientFile, options: { home: string; dryRun: boolean }): string {
   const header = headerOf(file);
   const record = loadRecord(options.home, file);
   if (!record || !Object.keys(record.entries).length) return `${header}: nothing was installed here by mcp-manager\n`;
@@ -188,4 +189,20 @@ function portableNote(configFile: string): string[] {
   if (configFile !== configPath() || process.env.MCP_SESSION_MANAGER_HOME)
     notes.push(`note: the entries name no config or home, so they use the default ones, not ${configFile} (${homeDir()})`);
   return notes;
+}
+
+/** The client file an install record was made for, where that client keeps it now. */
+export function fileOfRecord(record: InstallRecord): ClientFile {
+  const client = record.client as ClientName;
+  const scope = record.scope as InstallScope;
+  // Project files sit in the project (.mcp.json) or one directory below it (.cursor/, .vscode/).
+  const project = record.project ?? (client === "claude-code" ? dirname(record.file) : dirname(dirname(record.file)));
+  return { ...clientFile(client, scope, project), path: record.file };
+}
+
+/** `uninstall --all`: every file install ever wrote for this home, put back. */
+export function uninstallEverywhere(home: string, dryRun: boolean): string {
+  const records = allRecords(home);
+  if (!records.length) return "no client file was changed by mcp-manager install\n";
+  return records.map((record) => retryOnChange(() => uninstallOnce(fileOfRecord(record), { home, dryRun }))).join("");
 }

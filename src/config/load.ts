@@ -1,12 +1,20 @@
 import { readFileSync } from "node:fs";
+import { parse, printParseErrorCode, type ParseError } from "jsonc-parser";
 import type { z } from "zod/v3";
 import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
 import { configPath, expandHome } from "./paths.js";
 
 /** A config problem told in one sentence naming the file, the key and what is wrong. */
+/** Why a config cannot be used: it cannot be read, it is not JSON, or a key holds what it may not. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  constructor(
+    message: string,
+    readonly problem: "unreadable" | "syntax" | "content" = "content",
+  ) {
+    super(message);
+  }
 }
 
 /** What runs when no config file exists: the built-in memory server. */
@@ -21,16 +29,23 @@ export function loadConfig(file?: string): Config {
     const code = (error as NodeJS.ErrnoException).code;
     // Only a missing default file means "use the defaults"; a file named explicitly must exist.
     if (code !== "ENOENT" || file !== undefined) {
-      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, "unreadable");
     }
   }
   if (text === undefined) return parseConfig(EMBEDDED_DEFAULTS, undefined);
 
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  // JSON with comments and trailing commas, as the clients' own files are: people edit this one by hand too.
+  const errors: ParseError[] = [];
+  const raw: unknown = parse(text, errors, { allowTrailingComma: true });
+  const first = errors[0];
+  if (first) {
+    const before = text.slice(0, first.offset);
+    const line = before.split("\n").length;
+    const column = before.length - before.lastIndexOf("\n");
+    throw new ConfigError(
+      `config file ${path} is not valid JSON: ${printParseErrorCode(first.error)} at line ${line}, column ${column}`,
+      "syntax",
+    );
   }
   return parseConfig(raw, path);
 }

@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { basename, delimiter, isAbsolute, join } from "node:path";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
 import type { Config } from "../config/server-config.js";
@@ -40,8 +40,15 @@ export async function diagnose(configFile: string | undefined, home: string): Pr
   try {
     config = loadConfig(configFile);
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : (error as Error).message;
-    add("FAIL", message, `fix ${configFile ?? configPath(home)}; the message names the key`);
+    const message = (error as Error).message;
+    const file = configFile ?? configPath(home);
+    const problem = error instanceof ConfigError ? error.problem : "unreadable";
+    const fix = {
+      unreadable: `make ${file} readable by this user, or name another with --config`,
+      syntax: `fix the JSON syntax of ${file} where the message says (a missing comma, quote or brace, usually)`,
+      content: `fix ${file}: the message names each key and what it needs`,
+    }[problem];
+    add("FAIL", message, fix);
     return findings;
   }
   const count = Object.keys(config.servers).length;
@@ -105,6 +112,9 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
       add("FAIL", `${name}: command "${server.command}" is not found`, `install it, or give its absolute path in "command"`);
     }
     if (server.cwd && !existsSync(server.cwd)) add("FAIL", `${name}: cwd ${server.cwd} does not exist`, `create it or fix "cwd"`);
+    const script = scriptOf(server.command, server.args, server.cwd);
+    if (script && !existsSync(script))
+      add("FAIL", `${name}: ${server.command} would run ${script}, which does not exist`, `build or install it, or fix "args"`);
   }
   const stopped = readStopped(name, home);
   if (stopped) add("note", `${name}: stopped on purpose (${stopped.by}, ${stopped.at})`, `mcp-manager start ${name}`);
@@ -173,4 +183,16 @@ export function renderFindings(findings: Finding[]): string {
   const warnings = findings.filter((finding) => finding.verdict === "warn").length;
   lines.push("", failures ? `${failures} problem(s) to fix.` : warnings ? `No problems; ${warnings} warning(s).` : "No problems found.");
   return lines.join("\n") + "\n";
+}
+
+/** Interpreters whose first argument that is not an option is the script they run. */
+const INTERPRETERS = /^(node|nodejs|bun|deno|tsx|ts-node|python|python3(\.\d+)?|ruby|php)(\.exe)?$/;
+
+/** The script file an interpreter command runs, resolved against its cwd, when the command names one. */
+function scriptOf(command: string, args: string[], cwd: string | undefined): string | undefined {
+  if (!INTERPRETERS.test(basename(command))) return undefined;
+  const first = args.find((arg) => !arg.startsWith("-"));
+  // A bare word (a module name for `python -m`, a deno subcommand) is not a file; a path with a suffix is.
+  if (!first || !/[/\\]|\.(c|m)?(j|t)s$|\.py$|\.rb$|\.php$/.test(first) || args.includes("-m") || args.includes("-e")) return undefined;
+  return isAbsolute(first) ? first : cwd ? join(cwd, first) : undefined;
 }

@@ -5,12 +5,14 @@ import { ConfigError, findServer, loadConfig } from "../config/load.js";
 import { ensureHome, homeDir, logPath, managerLogPath } from "../config/paths.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
+import type { AddOptions } from "./server-list.js";
 
 const program = new Command("mcp-manager")
   .description("Start, stop, watch and inspect the shared MCP daemons of mcp-session-manager")
   .version(VERSION)
   .option("--config <file>", "config file (default: <home>/config.json)")
   .option("--start-all", "same as: mcp-manager start --start-all")
+  .option("--detach", "with --start-all: same as mcp-manager start --start-all --detach")
   .showHelpAfterError();
 const configOption = () => {
   const file = program.opts<{ config?: string }>().config;
@@ -21,50 +23,61 @@ const say = (text: string): void => {
 };
 const quietLog = () => {};
 
-/** `mcp-manager --start-all`, as users of earlier versions know it: the manager in the foreground, every daemon started. */
-program.action(async (options: { startAll?: boolean }) => {
+/** `mcp-manager --start-all [--detach]`, as users of earlier versions know it: the same as `start --start-all`. */
+program.action(async (options: { startAll?: boolean; detach?: boolean }) => {
   if (!options.startAll) return program.help();
-  const { runManager } = await import("./run-manager.js");
-  await runManager({ startAll: true, ...withConfig() });
+  await startManagerCommand(true, Boolean(options.detach));
 });
 
 program
   .command("start [names...]")
-  .description("run the manager (API, supervision) in the foreground; with NAMES, start those daemons instead")
+  .description("run the manager (API, supervision) in the foreground; with NAMES or --all, start those daemons instead")
   .option("--start-all", "start every configured daemon when the manager starts")
+  .option("--all", "start every configured daemon now (through the manager if it runs)")
   .option("--detach", "run the manager in the background and return once it answers")
-  .action(async (names: string[], options: { startAll?: boolean; detach?: boolean }) => {
-    const startAll = Boolean(options.startAll || program.opts<{ startAll?: boolean }>().startAll);
+  .action(async (names: string[], options: { startAll?: boolean; all?: boolean; detach?: boolean }) => {
+    if (options.all && names.length) throw new Error("give NAMES or --all, not both");
+    if (options.all) {
+      const { startableNames } = await import("./control.js");
+      return controlAndReport("start", startableNames(loadConfig(configOption())));
+    }
     if (names.length) return controlAndReport("start", names);
-    const config = loadConfig(configOption());
-    const home = ensureHome();
-    const { pingManager, callManager } = await import("../runtime/manager-client.js");
-    const running = await pingManager(config.manager.port, home);
-    if (running) {
-      // Starting what runs is not an error: say so, and show what it supervises.
-      say(`the manager already runs (pid ${running.pid}, http://127.0.0.1:${running.port})`);
-      if (startAll) await callManager(running, "/start-all", { body: {}, timeoutMs: 120_000 });
-      if (!options.detach) await showStatus(false);
-      return;
-    }
-    if (!options.detach) {
-      const { runManager } = await import("./run-manager.js");
-      const { renderStatus } = await import("./status-table.js");
-      return runManager({
-        startAll,
-        ...withConfig(),
-        onReady: (reports, identity) => {
-          say(
-            `mcp-session-manager is running: manager pid ${identity.pid}, API http://127.0.0.1:${identity.port} (Ctrl-C stops it and the daemons it started)\n`,
-          );
-          process.stdout.write(renderStatus(config, home, reports, identity));
-        },
-      });
-    }
-    const { startDetached } = await import("./detach.js");
-    const identity = await startDetached(config, home, startAll);
-    say(`manager running in the background (pid ${identity.pid}, API http://127.0.0.1:${identity.port}, log ${managerLogPath(home)})`);
+    const startAll = Boolean(options.startAll || program.opts<{ startAll?: boolean }>().startAll);
+    const detach = Boolean(options.detach || program.opts<{ detach?: boolean }>().detach);
+    await startManagerCommand(startAll, detach);
   });
+
+/** The manager in the foreground (with the first-run banner) or detached; if one runs already, its status. */
+async function startManagerCommand(startAll: boolean, detach: boolean): Promise<void> {
+  const config = loadConfig(configOption());
+  const home = ensureHome();
+  const { pingManager, callManager } = await import("../runtime/manager-client.js");
+  const running = await pingManager(config.manager.port, home);
+  if (running) {
+    // Starting what runs is not an error: say so, and show what it supervises.
+    say(`the manager already runs (pid ${running.pid}, http://127.0.0.1:${running.port})`);
+    if (startAll) await callManager(running, "/start-all", { body: {}, timeoutMs: 120_000 });
+    if (!detach) await showStatus(false);
+    return;
+  }
+  if (!detach) {
+    const { runManager } = await import("./run-manager.js");
+    const { renderStatus } = await import("./status-table.js");
+    return runManager({
+      startAll,
+      ...withConfig(),
+      onReady: (reports, identity) => {
+        say(
+          `mcp-session-manager is running: manager pid ${identity.pid}, API http://127.0.0.1:${identity.port} (Ctrl-C stops it and the daemons it started)\n`,
+        );
+        process.stdout.write(renderStatus(config, home, reports, identity));
+      },
+    });
+  }
+  const { startDetached } = await import("./detach.js");
+  const identity = await startDetached(config, home, startAll);
+  say(`manager running in the background (pid ${identity.pid}, API http://127.0.0.1:${identity.port}, log ${managerLogPath(home)})`);
+}
 
 program
   .command("stop [names...]")
@@ -95,11 +108,15 @@ program
   .action((options: { json?: boolean }) => showStatus(Boolean(options.json)));
 
 program
-  .command("logs <name>")
-  .description("show a daemon's log (<home>/<name>.log; 'manager' for the manager's own)")
+  .command("logs [name]")
+  .description("show a daemon's log (<home>/<name>.log; 'manager' for the manager's own); without NAME, list the logs")
   .option("-f, --follow", "keep printing what is appended")
   .option("-n, --lines <count>", "how many lines from the end", "100")
-  .action(async (name: string, options: { follow?: boolean; lines: string }) => {
+  .action(async (name: string | undefined, options: { follow?: boolean; lines: string }) => {
+    if (name === undefined) {
+      const { listLogs } = await import("./log-viewer.js");
+      return say(listLogs(loadConfig(configOption()), homeDir()));
+    }
     const lines = Number(options.lines);
     if (!Number.isInteger(lines) || lines < 0) throw new Error(`--lines needs a whole number, not "${options.lines}"`);
     const file = name === "manager" ? managerLogPath(homeDir()) : logPath(findServer(loadConfig(configOption()), name).name, homeDir());
@@ -133,6 +150,48 @@ program
     say("(Claude Code does not read that file by itself; to put the servers into Claude Code: mcp-manager install --client claude-code)");
   });
 
+program
+  .command("add <name> [command...]")
+  .usage("NAME [options] -- COMMAND [ARGS...]")
+  .description("add a server to the config (comments and layout kept); then reach it with mcp-proxy --target NAME")
+  .option("--scope <scope>", "a stdio server: shared (one child), project (one per project) or session (one per session)")
+  .option("--transport <transport>", "how the server speaks: stdio (default), streamable-http or sse")
+  .option("--port <port>", "where a server that speaks HTTP listens")
+  .option("--env <KEY=VALUE>", "an environment variable for the server (repeatable)", (pair: string, all: string[]) => [...all, pair], [])
+  .option("--cwd <dir>", "the server's working directory")
+  .action(async (name: string, command: string[], options: AddOptions) => {
+    const { addServer } = await import("./server-list.js");
+    const { configPath } = await import("../config/paths.js");
+    ensureHome();
+    say(addServer(configOption() ?? configPath(), name, command, options));
+  });
+
+program
+  .command("remove <name>")
+  .description("stop a server's daemon and take the server out of the config")
+  .action(async (name: string) => {
+    const config = loadConfig(configOption());
+    const server = findServer(config, name);
+    if (!config.file)
+      throw new Error(`"${name}" is an embedded default; there is no config file to remove it from (disable it with "disabled": true)`);
+    const { control } = await import("./control.js");
+    const { clearStopped } = await import("../runtime/stop-marker.js");
+    const home = ensureHome();
+    const [stopped] = await control("stop", [server.name], config, home, quietLog);
+    if (stopped && !stopped.ok) throw new Error(stopped.line);
+    clearStopped(server.name, home); // a server added again later under this name starts as any new one
+    const { removeServer } = await import("./server-list.js");
+    say(removeServer(config.file, server.name));
+  });
+
+program
+  .command("list")
+  .description("the configured servers: kind, sharing scope, port, command (from the config alone; status shows what runs)")
+  .action(async () => {
+    const { listServers } = await import("./server-list.js");
+    process.stdout.write(listServers(loadConfig(configOption())));
+  });
+
 for (const action of ["install", "uninstall"] as const) {
   program
     .command(action)
@@ -141,7 +200,7 @@ for (const action of ["install", "uninstall"] as const) {
         ? "import a client's stdio servers into the config and make its entries go through mcp-proxy (backed up; safe to repeat)"
         : "put back a client's entries exactly as they were before install",
     )
-    .requiredOption("--client <client>", "claude-code, claude-desktop, cursor, vscode or codex")
+    .option("--client <client>", "claude-code, claude-desktop, cursor, vscode or codex")
     .option(
       "--scope <scope>",
       "user, local (Claude Code: one project's servers in ~/.claude.json) or project (the project's own file); " +
@@ -150,8 +209,17 @@ for (const action of ["install", "uninstall"] as const) {
     .option("--project <dir>", "the project for --scope local or project (default: every local project; the working directory)")
     .option("--dry-run", "show what would change, write nothing")
     .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
-    .action(async (options: { client: string; scope?: string; project?: string; dryRun?: boolean; http?: boolean }) => {
+    .option("--all", "uninstall: every client file install changed, autostart, the manager and the daemons")
+    .action(async (options: { client?: string; scope?: string; project?: string; dryRun?: boolean; http?: boolean; all?: boolean }) => {
+      if (options.all) {
+        if (action === "install") throw new Error("install takes --client; --all is for uninstall");
+        if (options.client) throw new Error("give --client or --all, not both");
+        const { uninstallAll } = await import("./uninstall-all.js");
+        return say(await uninstallAll(loadConfig(configOption()), ensureHome(), configOption(), Boolean(options.dryRun)));
+      }
       const { CLIENTS, INSTALL_SCOPES, isInstallScope } = await import("../clients/client-locations.js");
+      if (options.client === undefined)
+        throw new Error(`${action} needs --client (${CLIENTS.join(", ")})${action === "uninstall" ? " or --all" : ""}`);
       if (!(CLIENTS as readonly string[]).includes(options.client))
         throw new Error(`unknown client "${options.client}" (use one of ${CLIENTS.join(", ")})`);
       const scope = options.scope;

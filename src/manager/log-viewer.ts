@@ -1,4 +1,7 @@
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { logPath, managerLogPath } from "../config/paths.js";
+import type { Config } from "../config/server-config.js";
+import { table } from "./status-table.js";
 
 const FOLLOW_POLL_MS = 250;
 const TAIL_WINDOW = 1024 * 1024;
@@ -53,4 +56,23 @@ function readRange(file: string, from: number, to: number): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** `mcp-manager logs` without a name: each log (the manager's, then each server's), its size and last write. */
+export function listLogs(config: Config, home: string): string {
+  const rows = [["LOG", "SIZE", "LAST WRITTEN", "FILE"]];
+  const logs: Array<[string, string]> = [
+    ["manager", managerLogPath(home)],
+    ...Object.values(config.servers).map((server): [string, string] => [server.name, logPath(server.name, home)]),
+  ];
+  for (const [name, file] of logs) {
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(file);
+    } catch {
+      stat = undefined;
+    }
+    rows.push([name, stat ? `${Math.ceil(stat.size / 1024)} KiB` : "-", stat ? stat.mtime.toISOString() : "not written yet", file]);
+  }
+  return `${table(rows)}\n\nshow one with: mcp-manager logs NAME [-f]`;
 }

@@ -1,5 +1,5 @@
 import { managerCommand } from "../runtime/entry-points.js";
-import { proxyEntry } from "../runtime/proxy-entry.js";
+import { claudeAddCommand } from "../runtime/proxy-entry.js";
 import type { Config } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { ManagerIdentity } from "../runtime/manager-client.js";
@@ -72,7 +72,6 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
   const first = reports[0]?.name ?? "NAME";
-  const entry = proxyEntry(first, config.file);
   const cli = managerCommand();
   return [
     `config:  ${config.file ?? "none, using the embedded defaults"}`,
@@ -86,14 +85,9 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
     ...(problems.length ? ["", "Last errors:", ...problems] : []),
     "",
     "Connect Claude Code to it, in every project (other clients: see the README):",
-    `  claude mcp add -s user ${entry.env ? `-e MCP_SESSION_MANAGER_HOME=${entry.env.MCP_SESSION_MANAGER_HOME} ` : ""}${first} -- ${[entry.command, ...entry.args].map(shellWord).join(" ")}`,
+    `  ${claudeAddCommand(first, config.file)}`,
     "or move a client's existing servers behind the proxy (backed up; undo with uninstall):",
     `  ${cli} install --client claude-code     (or claude-desktop, cursor, vscode, codex)`,
     "",
   ].join("\n");
-}
-
-/** A word as a POSIX shell reads it back. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

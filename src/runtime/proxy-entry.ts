@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { configPath, homeDir } from "../config/paths.js";
 import { proxyScript } from "./entry-points.js";
+import { shellWord } from "../process/shell-word.js";
 
 /** How a client launches mcp-proxy for one server. */
 export interface ProxyEntry {
@@ -44,4 +45,11 @@ function isExecutable(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The command that connects Claude Code to server `name` through the proxy, in every project (`-s user`). */
+export function claudeAddCommand(name: string, configFile: string | undefined): string {
+  const entry = proxyEntry(name, configFile);
+  const env = entry.env ? `-e MCP_SESSION_MANAGER_HOME=${shellWord(entry.env.MCP_SESSION_MANAGER_HOME)} ` : "";
+  return `claude mcp add -s user ${env}${name} -- ${[entry.command, ...entry.args].map(shellWord).join(" ")}`;
 }

@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import { until, within } from "./helpers/bounded.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
+import { runManagerCli, type CliResult } from "./helpers/manager.js";
+import { FIXTURES, MANAGER } from "./helpers/paths.js";
+import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const PROBE = `${FIXTURES}stdio-probe-server.js`;
+
+/** A home on a free manager port, its CLI run with the home's config. */
+async function home(t: TestContext, servers: Record<string, unknown> = {}) {
+  const daemon = configuredHome(t, servers, { manager: { port: await freePort() } });
+  const config = join(daemon.home, "config.json");
+  const cli = (...args: string[]): Promise<CliResult> => runManagerCli(["--config", config, ...args], { env: daemon.env });
+  return { daemon, config, cli };
+}
+
+/** Kills the manager this home's lock names, should the test end before it stopped it. */
+function stopManagerAfter(t: TestContext, daemon: DaemonHome): void {
+  onCleanup(t, () => {
+    const pid = daemon.lock("manager")?.pid;
+    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+}
+
+describe("the server list without editing JSON", () => {
+  test("add, list and remove keep the file's comments; what add prints connects; remove stops the daemon first", async (t) => {
+    const { daemon, config, cli } = await home(t);
+    writeFileSync(config, `{\n  // my servers\n  "servers": {}\n}\n`);
+
+    const added = await cli("add", "notes", "--scope", "project", "--env", "LEVEL=2", "--", process.execPath, PROBE, "--quiet");
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, new RegExp(`added "notes" to ${config}: ${process.execPath} ${PROBE} --quiet`));
+    assert.match(added.stdout, /claude mcp add -s user -e MCP_SESSION_MANAGER_HOME=\S+ notes -- \S+ \S+proxy\/index\.js --target notes/);
+    const text = readFileSync(config, "utf8");
+    assert.match(text, /\/\/ my servers/, "comments stay");
+    assert.deepEqual(JSON.parse(text.replace(/\/\/.*\n/, "\n")).servers.notes, {
+      command: process.execPath,
+      args: [PROBE, "--quiet"],
+      scope: "project",
+      env: { LEVEL: "2" },
+    });
+
+    const listed = await cli("list");
+    assert.match(listed.stdout, /SERVER\s+KIND\s+SCOPE\s+PORT\s+COMMAND OR URL/);
+    assert.match(listed.stdout, new RegExp(`notes\\s+stdio\\s+project\\s+-\\s+${process.execPath} ${PROBE} --quiet`));
+
+    for (const [args, error] of [
+      [["add", "notes", "--", "x"], /"notes" is already configured/],
+      [["add", "bad name", "--", "x"], /"bad name" cannot be a server name/],
+      [["add", "web", "--transport", "sse", "--", "x"], /needs --port/],
+      [["add", "web", "--port", "4000", "--", "x"], /--port is for a server that speaks HTTP/],
+      [["add", "empty"], /give the server's command after --/],
+      [["remove", "nope"], /no server named "nope"/],
+    ] as const) {
+      const refused = await cli(...args);
+      assert.equal(refused.code, 1, `${args.join(" ")} is refused`);
+      assert.match(refused.stderr, error);
+    }
+    assert.equal(readFileSync(config, "utf8"), text, "refused commands write nothing");
+
+    // The server as added serves sessions; remove stops its daemon before taking it out.
+    const client = new ProxyClient(t, ["--config", config, "--target", "notes"], {
+      env: { ...daemon.env, CLAUDE_PROJECT_DIR: tempDir(t, "msm-app-") },
+    });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "added" })), "added");
+    const pid = daemon.lockedPid("notes")!;
+    client.child.stdin!.end();
+    await within(once(client.child, "exit"), "the proxy to exit once its client closed stdin");
+    const removed = await cli("remove", "notes");
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.ok(!isAlive(pid), "its daemon was stopped");
+    assert.deepEqual(JSON.parse(readFileSync(config, "utf8").replace(/\/\/.*\n/, "\n")).servers, {});
+    assert.equal(existsSync(join(daemon.home, "notes.stopped")), false, "no stop marker is left for a name that may come back");
+  });
+});
+
+describe("start, stop, logs and status as the README says", () => {
+  test("start --all and stop --all; mcp-manager --start-all --detach; logs lists every log, the manager's included", async (t) => {
+    const { daemon, cli } = await home(t, { a: probeServer(), b: probeServer() });
+    stopManagerAfter(t, daemon);
+    const started = await cli("start", "--all");
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^a: running .*\nb: running /m);
+    const stopped = await cli("stop", "--all");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stdout, /^a: stopped .*\nb: stopped /m);
+
+    const detached = await cli("--start-all", "--detach");
+    assert.equal(detached.code, 0, detached.stderr);
+    assert.match(detached.stdout, /manager running in the background \(pid \d+/);
+    await until(
+      async () => /a\s+running[\s\S]*b\s+running/.test((await cli("status")).stdout),
+      "the detached manager to start both daemons",
+    );
+
+    const logs = await cli("logs");
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /LOG\s+SIZE\s+LAST WRITTEN\s+FILE/);
+    for (const name of ["manager", "a", "b"]) assert.match(logs.stdout, new RegExp(`^${name}\\s+\\d+ KiB\\s+\\d{4}-`, "m"));
+    assert.equal((await cli("stop", "--manager")).code, 0);
+  });
+
+  test("a foreground manager writes manager.log; status counts restarts and uptime truly, and lists servers added since the manager started", async (t) => {
+    const { daemon, config, cli } = await home(t, { memory: { builtin: "memory", port: await freePort() } });
+    stopManagerAfter(t, daemon);
+    const foreground = spawnTracked(t, process.execPath, [MANAGER, "--config", config, "start", "--start-all"], { env: daemon.env });
+    await waitForOutput(foreground.stdout!, (text) => text.includes("claude mcp add"), "the manager's banner");
+    assert.match(readFileSync(join(daemon.home, "manager.log"), "utf8"), /\[manager \d+\] listening on/);
+
+    const memory = JSON.parse((await cli("status", "--json")).stdout).daemons.find((d: { name: string }) => d.name === "memory");
+    assert.equal(memory.restarts, 0, "a number, for the in-process memory server too");
+    assert.equal(typeof memory.uptimeMs, "number");
+    assert.doesNotMatch((await cli("status")).stdout, /NaN|null/);
+
+    assert.equal((await cli("add", "late", "--", process.execPath, PROBE)).code, 0);
+    const status = await cli("status");
+    assert.match(status.stdout, /^late\s+stopped \(starts on first use\)/m, "a server added after the manager started is listed");
+  });
+
+  test("status without a manager: an adopted daemon's uptime is its own, restarts are numbers", async (t) => {
+    const { daemon, cli } = await home(t, { probe: probeServer() });
+    assert.equal((await cli("start", "probe")).code, 0);
+    const report = JSON.parse((await cli("status", "--json")).stdout).daemons[0];
+    assert.equal(report.restarts, 0);
+    assert.ok(report.uptimeMs >= 0);
+    assert.ok(daemon.lockedPid("probe"));
+  });
+});
+
+describe("doctor names the right problem", () => {
+  test("a JSON syntax error is called one, with its line; a script that does not exist fails", async (t) => {
+    const { config, cli } = await home(t);
+    writeFileSync(
+      config,
+      `{\n  // comments and trailing commas are fine\n  "servers": {\n    "x": {"command": "node" "args": [],},\n  }\n}\n`,
+    );
+    const syntax = await cli("doctor");
+    assert.equal(syntax.code, 1);
+    assert.match(syntax.stdout, /not valid JSON: CommaExpected at line 4, column 29/);
+    assert.match(syntax.stdout, /fix the JSON syntax of/);
+    assert.doesNotMatch(syntax.stdout, /names the key/);
+
+    writeFileSync(config, JSON.stringify({ servers: { gone: { command: "node", args: ["/missing/script.js"] } } }));
+    const missing = await cli("doctor");
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /gone: node would run \/missing\/script\.js, which does not exist/);
+  });
+});
+
+describe("leaving", () => {
+  test("uninstall --all restores every client file, removes autostart, stops the manager and the daemons, and lists the data left", async (t) => {
+    const { daemon, config } = await home(t, { probe: probeServer() });
+    stopManagerAfter(t, daemon);
+    const user = tempDir(t, "msm-user-");
+    const env: NodeJS.ProcessEnv = { ...daemon.env, HOME: user, PATH: "/usr/bin:/bin" };
+    delete env.XDG_CONFIG_HOME;
+    const as = (...args: string[]) => runManagerCli(["--config", config, ...args], { env, cwd: user });
+    const entry = JSON.stringify({ command: process.execPath, args: [PROBE] });
+    const claude = join(user, ".claude.json");
+    const cursor = join(user, ".cursor", "mcp.json");
+    writeFileSync(claude, `{"mcpServers": {"probe": ${entry}}}\n`);
+    mkdirSync(join(user, ".cursor"));
+    writeFileSync(cursor, `{"mcpServers": {"probe": ${entry}}}\n`);
+    const [claudeBefore, cursorBefore] = [readFileSync(claude, "utf8"), readFileSync(cursor, "utf8")];
+    assert.equal((await as("install", "--client", "claude-code")).code, 0);
+    assert.equal((await as("install", "--client", "cursor")).code, 0);
+    assert.equal((await as("autostart", "install")).code, 0);
+    const unit = join(user, ".config", "systemd", "user", "mcp-session-manager.service");
+    assert.ok(existsSync(unit));
+    assert.equal((await as("start", "--detach", "--start-all")).code, 0);
+    await until(() => Boolean(daemon.lockedPid("probe") && isAlive(daemon.lockedPid("probe")!)), "the manager to start probe");
+    const [managerPid, probePid] = [daemon.lock("manager")!.pid!, daemon.lockedPid("probe")!];
+
+    const dry = await as("uninstall", "--all", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.notEqual(readFileSync(claude, "utf8"), claudeBefore, "a dry run restores nothing");
+    assert.ok(isAlive(managerPid));
+
+    const left = await as("uninstall", "--all");
+    assert.equal(left.code, 0, left.stderr);
+    assert.equal(readFileSync(claude, "utf8"), claudeBefore);
+    assert.equal(readFileSync(cursor, "utf8"), cursorBefore);
+    assert.ok(!existsSync(unit), "autostart removed");
+    await until(() => !isAlive(managerPid) && !isAlive(probePid), "the manager and the daemon to be gone");
+    assert.match(left.stdout, /Left in place/);
+    assert.match(left.stdout, new RegExp(`${daemon.home} .*rm -r`));
+    assert.match(left.stdout, /npm uninstall -g mcp-session-manager/);
+    const probe = new ProxyClient(t, ["--config", config, "--target", "probe"], { env: daemon.env });
+    await probe.initialize();
+    assert.equal(textOf(await probe.callTool("echo", { message: "back" })), "back", "nothing is left stopped on purpose");
+  });
+});
