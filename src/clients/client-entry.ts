@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import type { ImportedServer } from "./config-editor.js";
 import { runsOfficialMemory } from "./official-memory.js";
+import { proxyScript } from "../runtime/entry-points.js";
 
 /** A server entry as clients write it (the `mcpServers` shape, and VS Code's and Codex's variants). */
 export interface ClientServerEntry {
@@ -83,7 +84,7 @@ export function proxyTarget(entry: ClientServerEntry): string | undefined {
   const parts = [entry.command, ...args].filter((part): part is string => typeof part === "string");
   const launchesProxy = parts.some((part) => {
     const name = basename(part.replace(/\\/g, "/"));
-    return name === "mcp-proxy" || name === "mcp-proxy.cmd" || /[/\\]dist[/\\]proxy[/\\]index\.js$/.test(part);
+    return name === "mcp-proxy" || name === "mcp-proxy.cmd" || /[/\\]dist[/\\]proxy[/\\]index\.js$/.test(part) || part === proxyScript();
   });
   if (!launchesProxy) return undefined;
   const index = parts.indexOf("--target");
