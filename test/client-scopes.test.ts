@@ -21,7 +21,8 @@ async function machine(t: TestContext) {
   const daemon = await memoryHome(t);
   const user = daemon.userHome;
   // A PATH with node alone: whether mcp-proxy is installed on this machine does not change what is said.
-  const env = { ...daemon.env, PATH: dirname(process.execPath) };
+  // npm runs scripts with npm_config_cache set, which would send the npx cache lookup to this machine's.
+  const env = { ...daemon.env, PATH: dirname(process.execPath), npm_config_cache: join(user, ".npm") };
   const cli = (args: string[], cwd = user): Promise<CliResult> => runManagerCli(args, { env, cwd });
   return { daemon, user, cli };
 }

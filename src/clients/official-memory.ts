@@ -44,8 +44,8 @@ export function findMemoryFile(entry: ClientServerEntry, home = homedir()): Memo
     .filter((file): file is string => file !== undefined)
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!found.length) {
-    const where = dirs.length ? dirs.join(", ") : `no installed copy of ${PACKAGE} was found`;
-    return { none: `no ${names.join(" or ")} in ${where}` };
+    if (!dirs.length) return { none: `no installed copy of ${PACKAGE} was found` };
+    return { none: `no ${names.join(" or ")} in ${dirs.join(", ")}` };
   }
   return { file: found[0]!, others: found.slice(1) };
 }
