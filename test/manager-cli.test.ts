@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { rotateLog } from "../src/logging/rotate.js";
 import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
+import { until } from "./helpers/bounded.js";
 import { runManagerCli, startManager } from "./helpers/manager.js";
 import { MANAGER } from "./helpers/paths.js";
 import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
@@ -70,6 +71,7 @@ describe("mcp-manager commands", () => {
     const json = JSON.parse((await manager(daemon, "status", "--json")).stdout);
     assert.equal(json.manager.pid, managerPid);
     // --start-all runs after the API answers: ask the manager itself until it reports the daemon.
+    await until(() => Boolean(daemon.lockedUrl("probe")), "the manager to start the daemon");
     let report = json.daemons[0];
     while (report.state !== "running") report = JSON.parse((await manager(daemon, "status", "--json")).stdout).daemons[0];
     assert.deepEqual(

@@ -97,10 +97,12 @@ describe("start, stop, logs and status as the README says", () => {
     const detached = await cli("--start-all", "--detach");
     assert.equal(detached.code, 0, detached.stderr);
     assert.match(detached.stdout, /manager running in the background \(pid \d+/);
+    // The daemons write their URL into their locks once they listen: cheaper to watch than a CLI per look.
     await until(
-      async () => /a\s+running[\s\S]*b\s+running/.test((await cli("status")).stdout),
+      () => ["a", "b"].every((name) => daemon.lockedUrl(name) && isAlive(daemon.lockedPid(name)!)),
       "the detached manager to start both daemons",
     );
+    assert.match((await cli("status")).stdout, /a\s+running[\s\S]*b\s+running/);
 
     const logs = await cli("logs");
     assert.equal(logs.code, 0, logs.stderr);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { install, uninstall } from "../../src/clients/install.js";
 import type { ClientName, InstallScope } from "../../src/clients/client-locations.js";
@@ -20,7 +20,11 @@ function machine(t: TestContext) {
   process.env.HOME = user;
   process.env.MCP_SESSION_MANAGER_HOME = home;
   for (const key of ["XDG_CONFIG_HOME", "APPDATA", "CODEX_HOME"]) delete process.env[key];
+  // A PATH with node alone: whether mcp-proxy is installed on this machine does not change what is said.
+  process.env.PATH = dirname(process.execPath);
+  const cwd = process.cwd();
   t.after(() => {
+    process.chdir(cwd);
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   });
@@ -40,6 +44,18 @@ function machine(t: TestContext) {
     install: (client: string, scope?: string, extra?: { dryRun?: boolean; http?: boolean }) =>
       install({ ...options(client, scope, extra), configFile }),
     uninstall: (client: string, scope?: string) => uninstall(options(client, scope)),
+    /** Install or uninstall as the command line calls them: no scope or project unless given. */
+    run: (action: typeof install | typeof uninstall, given: { client: string; scope?: string; projectDir?: string; dryRun?: boolean }) =>
+      action({
+        client: given.client as ClientName,
+        scope: given.scope as InstallScope | undefined,
+        projectDir: given.projectDir,
+        dryRun: Boolean(given.dryRun),
+        home,
+        configFile,
+      }),
+    /** Works from `dir`, as a command started there (the project scope's default). */
+    within: (dir: string) => process.chdir(dir),
   };
 }
 
@@ -136,5 +152,82 @@ describe("client files: install and uninstall, per client", () => {
     assert.match(m.install("cursor"), /memory \(as memory-cursor: that name was taken\)/);
     const entry = JSON.parse(readFileSync(join(m.user, ".cursor", "mcp.json"), "utf8")).mcpServers.memory;
     assert.deepEqual(entry.args.slice(-2), ["--target", "memory-cursor"]);
+  });
+});
+
+const probeEntry = JSON.stringify({ command: process.execPath, args: [PROBE] });
+
+describe("client files: Claude Code's three scopes", () => {
+  test("install without --scope visits user, every local project and the project's .mcp.json, says what it did in each, and uninstall restores both files", (t) => {
+    const m = machine(t);
+    const user = m.user;
+    const app = tempDir(t, "msm-app-");
+    const lib = tempDir(t, "msm-lib-");
+    const claudeJson = put(
+      join(user, ".claude.json"),
+      `{
+  "mcpServers": {"probe": ${probeEntry}},
+  "projects": {
+    ${JSON.stringify(app)}: {"allowedTools": [], "mcpServers": {"app-probe": ${probeEntry}}},
+    ${JSON.stringify(lib)}: {"mcpServers": {"lib-probe": ${probeEntry}}},
+    "/nowhere/empty": {"mcpServers": {}}
+  }
+}
+`,
+    );
+    const before = readFileSync(claudeJson, "utf8");
+    const mcpJson = put(join(app, ".mcp.json"), `{"mcpServers": {"team-probe": ${probeEntry}}}\n`);
+    const teamBefore = readFileSync(mcpJson, "utf8");
+
+    m.within(app);
+    m.run(install, { client: "claude-code", dryRun: true });
+    assert.equal(readFileSync(claudeJson, "utf8"), before, "a dry run writes nothing");
+
+    const result = m.run(install, { client: "claude-code" });
+    assert.match(result, new RegExp(`claude-code \\(user\\) ${claudeJson}\n  ~ probe: `));
+    assert.match(result, new RegExp(`claude-code \\(local ${app}\\) ${claudeJson}\n  ~ app-probe: `));
+    assert.match(result, new RegExp(`claude-code \\(local ${lib}\\) ${claudeJson}\n  ~ lib-probe: `));
+    assert.match(result, new RegExp(`claude-code \\(project\\) ${mcpJson}\n  ~ team-probe: `));
+    assert.doesNotMatch(result, /nowhere/, "a project without servers is not visited");
+
+    const installed = JSON.parse(readFileSync(claudeJson, "utf8"));
+    for (const entry of [
+      installed.mcpServers.probe,
+      installed.projects[app].mcpServers["app-probe"],
+      installed.projects[lib].mcpServers["lib-probe"],
+    ])
+      assert.match(entry.args.join(" "), /proxy\/index\.js --target (\w+-)?probe$/);
+    assert.deepEqual(installed.projects[app].allowedTools, [], "the rest of the project's record stays");
+    const team = JSON.parse(readFileSync(mcpJson, "utf8")).mcpServers["team-probe"];
+    assert.deepEqual(team, { command: "mcp-proxy", args: ["--target", "team-probe"] }, "a file teams commit names no path of this machine");
+    assert.match(result, /note: mcp-proxy is not on PATH here/);
+
+    const again = m.run(install, { client: "claude-code" });
+    assert.equal((again.match(/nothing to change/g) ?? []).length, 4, again);
+
+    m.run(uninstall, { client: "claude-code" });
+    assert.equal(readFileSync(claudeJson, "utf8"), before, "~/.claude.json byte for byte");
+    assert.equal(readFileSync(mcpJson, "utf8"), teamBefore, ".mcp.json byte for byte");
+  });
+
+  test("--scope local names one project with --project, or every one without", (t) => {
+    const m = machine(t);
+    const user = m.user;
+    const app = tempDir(t, "msm-app-");
+    const lib = tempDir(t, "msm-lib-");
+    put(
+      join(user, ".claude.json"),
+      JSON.stringify({
+        projects: { [app]: { mcpServers: { a: JSON.parse(probeEntry) } }, [lib]: { mcpServers: { b: JSON.parse(probeEntry) } } },
+      }),
+    );
+    const one = m.run(install, { client: "claude-code", scope: "local", projectDir: lib });
+    assert.match(one, /~ b: /);
+    assert.doesNotMatch(one, /~ a: /);
+    assert.match(one, new RegExp(`undo with: mcp-manager uninstall --client claude-code --scope local --project "${lib}"`));
+    const all = m.run(install, { client: "claude-code", scope: "local" });
+    assert.match(all, /~ a: /);
+    assert.match(all, /= b: already through mcp-proxy/);
+    assert.throws(() => m.run(install, { client: "cursor", scope: "local" }), /only Claude Code has a local scope/);
   });
 });

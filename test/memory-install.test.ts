@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
+import { put } from "./helpers/client-files.js";
 import { runManagerCli, type CliResult } from "./helpers/manager.js";
 import { memoryHome, memorySession } from "./helpers/memory-home.js";
-import { FIXTURES } from "./helpers/paths.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
-
-const PROBE = `${FIXTURES}stdio-probe-server.js`;
-
-function put(path: string, text: string): string {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-  return path;
-}
 
 /** A user home with the built-in memory on a free port, and a CLI that runs in `cwd` (default: the user home). */
 async function machine(t: TestContext) {
@@ -26,84 +18,6 @@ async function machine(t: TestContext) {
   const cli = (args: string[], cwd = user): Promise<CliResult> => runManagerCli(args, { env, cwd });
   return { daemon, user, cli };
 }
-
-const probeEntry = JSON.stringify({ command: process.execPath, args: [PROBE] });
-
-describe("Claude Code's three scopes", () => {
-  test("install without --scope visits user, every local project and the project's .mcp.json, says what it did in each, and uninstall restores both files", async (t) => {
-    const { user, cli } = await machine(t);
-    const app = tempDir(t, "msm-app-");
-    const lib = tempDir(t, "msm-lib-");
-    const claudeJson = put(
-      join(user, ".claude.json"),
-      `{
-  "mcpServers": {"probe": ${probeEntry}},
-  "projects": {
-    ${JSON.stringify(app)}: {"allowedTools": [], "mcpServers": {"app-probe": ${probeEntry}}},
-    ${JSON.stringify(lib)}: {"mcpServers": {"lib-probe": ${probeEntry}}},
-    "/nowhere/empty": {"mcpServers": {}}
-  }
-}
-`,
-    );
-    const before = readFileSync(claudeJson, "utf8");
-    const mcpJson = put(join(app, ".mcp.json"), `{"mcpServers": {"team-probe": ${probeEntry}}}\n`);
-    const teamBefore = readFileSync(mcpJson, "utf8");
-
-    const dry = await cli(["install", "--client", "claude-code", "--dry-run"], app);
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.equal(readFileSync(claudeJson, "utf8"), before, "a dry run writes nothing");
-
-    const result = await cli(["install", "--client", "claude-code"], app);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`claude-code \\(user\\) ${claudeJson}\n  ~ probe: `));
-    assert.match(result.stdout, new RegExp(`claude-code \\(local ${app}\\) ${claudeJson}\n  ~ app-probe: `));
-    assert.match(result.stdout, new RegExp(`claude-code \\(local ${lib}\\) ${claudeJson}\n  ~ lib-probe: `));
-    assert.match(result.stdout, new RegExp(`claude-code \\(project\\) ${mcpJson}\n  ~ team-probe: `));
-    assert.doesNotMatch(result.stdout, /nowhere/, "a project without servers is not visited");
-
-    const installed = JSON.parse(readFileSync(claudeJson, "utf8"));
-    for (const entry of [
-      installed.mcpServers.probe,
-      installed.projects[app].mcpServers["app-probe"],
-      installed.projects[lib].mcpServers["lib-probe"],
-    ])
-      assert.match(entry.args.join(" "), /dist\/proxy\/index\.js --target (\w+-)?probe$/);
-    assert.deepEqual(installed.projects[app].allowedTools, [], "the rest of the project's record stays");
-    const team = JSON.parse(readFileSync(mcpJson, "utf8")).mcpServers["team-probe"];
-    assert.deepEqual(team, { command: "mcp-proxy", args: ["--target", "team-probe"] }, "a file teams commit names no path of this machine");
-    assert.match(result.stdout, /note: mcp-proxy is not on PATH here/);
-
-    const again = await cli(["install", "--client", "claude-code"], app);
-    assert.equal((again.stdout.match(/nothing to change/g) ?? []).length, 4, again.stdout);
-
-    const undone = await cli(["uninstall", "--client", "claude-code"], app);
-    assert.equal(undone.code, 0, undone.stderr);
-    assert.equal(readFileSync(claudeJson, "utf8"), before, "~/.claude.json byte for byte");
-    assert.equal(readFileSync(mcpJson, "utf8"), teamBefore, ".mcp.json byte for byte");
-  });
-
-  test("--scope local names one project with --project, or every one without", async (t) => {
-    const { user, cli } = await machine(t);
-    const app = tempDir(t, "msm-app-");
-    const lib = tempDir(t, "msm-lib-");
-    put(
-      join(user, ".claude.json"),
-      JSON.stringify({
-        projects: { [app]: { mcpServers: { a: JSON.parse(probeEntry) } }, [lib]: { mcpServers: { b: JSON.parse(probeEntry) } } },
-      }),
-    );
-    const one = await cli(["install", "--client", "claude-code", "--scope", "local", "--project", lib]);
-    assert.equal(one.code, 0, one.stderr);
-    assert.match(one.stdout, /~ b: /);
-    assert.doesNotMatch(one.stdout, /~ a: /);
-    assert.match(one.stdout, new RegExp(`undo with: mcp-manager uninstall --client claude-code --scope local --project "${lib}"`));
-    const all = await cli(["install", "--client", "claude-code", "--scope", "local"]);
-    assert.match(all.stdout, /~ a: /);
-    assert.match(all.stdout, /= b: already through mcp-proxy/);
-    assert.match((await cli(["install", "--client", "cursor", "--scope", "local"])).stderr, /only Claude Code has a local scope/);
-  });
-});
 
 describe("the official memory server, replaced by the built-in one with its data", () => {
   const graphLines = [
