@@ -44,17 +44,24 @@ async function session(
   return client;
 }
 
+/** A home whose proxies take `route`, and a test that runs over the session socket only. */
+function byRoute(route: Route) {
+  return {
+    home: (t: TestContext, servers: Record<string, unknown>) => configuredHome(t, servers, {}, { route }),
+    socketOnly: (name: string, fn: (t: TestContext) => Promise<void>) => {
+      if (route === "session socket") void test(name, fn);
+    },
+  };
+}
+
 /**
  * The shared-daemon tests, for proxies reaching the daemon by `route`. Every test runs over the session socket;
  * those whose messages take a path of their own over HTTP (exchanges, the GET stream, cancels closing an exchange,
  * the project header) run over streamable HTTP too. The routing rules themselves are the daemon core's,
- * unit-tested in test/unit/. One file per route, so the two run side by side.
+ * unit-tested in test/unit/. One file per route and suite, so they run side by side.
  */
 export function sharingSuite(route: Route): void {
-  const home = (t: Parameters<typeof configuredHome>[0], servers: Record<string, unknown>) => configuredHome(t, servers, {}, { route });
-  const socketOnly = (name: string, fn: (t: TestContext) => Promise<void>) => {
-    if (route === "session socket") void test(name, fn);
-  };
+  const { home, socketOnly } = byRoute(route);
 
   describe(`shared daemon, proxies over ${route}: one stdio child, many sessions, nobody can tell`, () => {
     test("two sessions share one child; initialize and initialized reach it once", async (t) => {
@@ -275,6 +282,11 @@ export function sharingSuite(route: Route): void {
       assert.ok(!isAlive(child));
     });
   });
+}
+
+/** The sharing scopes (shared, project, session) for proxies reaching the daemon by `route`. */
+export function scopeSuite(route: Route): void {
+  const { home, socketOnly } = byRoute(route);
 
   describe(`sharing scopes, proxies over ${route}`, () => {
     test("project: one child per project, started in that directory; shared across sessions of a project", async (t) => {

@@ -1,0 +1,3 @@
+import { scopeSuite } from "./helpers/sharing-suite.js";
+
+scopeSuite("HTTP");
