@@ -173,6 +173,34 @@ describe("knowledge graph store (SQLite)", () => {
       "the other connection's writes are indexed too",
     );
   });
+
+  test("read_graph is kept between writes, and never stale: a write through this connection or another changes it", (t) => {
+    const file = join(tempDir(t), "cached.db");
+    const one = openStore(t, file);
+    const two = openStore(t, file);
+    one.createEntities([{ name: "a", entityType: "t", observations: [] }]);
+    const first = one.readGraph();
+    assert.equal(one.readGraph(), first, "an unchanged graph is the same object, read once");
+    one.addObservations([{ entityName: "a", contents: ["own write"] }]);
+    assert.deepEqual(one.readGraph().entities[0]!.observations, ["own write"], "after this connection's write");
+    two.createEntities([{ name: "b", entityType: "t", observations: [] }]);
+    assert.deepEqual(
+      one.readGraph().entities.map((e) => e.name),
+      ["a", "b"],
+      "after another connection's write",
+    );
+    two.deleteEntities(["a"]);
+    assert.deepEqual(
+      one.readGraph().entities.map((e) => e.name),
+      ["b"],
+    );
+    assert.throws(() => one.addObservations([{ entityName: "missing", contents: ["x"] }]));
+    assert.deepEqual(
+      one.readGraph().entities.map((e) => e.name),
+      ["b"],
+      "a failed write changes nothing",
+    );
+  });
 });
 
 describe("knowledge graph store, opened by many processes at once", () => {

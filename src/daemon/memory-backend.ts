@@ -4,6 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
+import { answerText } from "../memory/graph-text.js";
 import { StorePool } from "../memory/store-pool.js";
 import { DatabaseUnavailable, type KnowledgeGraphStore } from "../memory/store.js";
 import { databaseFor } from "../memory/database-location.js";
@@ -17,7 +18,8 @@ class SessionTransport implements Transport {
   async start(): Promise<void> {}
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: string | number }): Promise<void> {
     const answers = !("method" in message) && "id" in message ? (message.id as string | number) : undefined;
-    this.session.deliver(message as JsonRpcMessage, answers ?? options?.relatedRequestId);
+    // A whole graph's answer goes with the text made once for that graph (see graph-text.ts).
+    this.session.deliver(message as JsonRpcMessage, answers ?? options?.relatedRequestId, answerText(message));
   }
   async close(): Promise<void> {
     this.onclose?.();

@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { VERSION } from "../version.js";
+import { indentedGraph, readGraphResult } from "./graph-text.js";
 import type { KnowledgeGraphStore } from "./store.js";
 
 export const GRAPH_RESOURCE = "memory://knowledge-graph";
@@ -160,7 +161,7 @@ export function createMemoryServer(hooks: MemoryServerHooks): { server: McpServe
     },
     async () => {
       const graph = hooks.store().readGraph();
-      return { content: json(graph), structuredContent: { ...graph } };
+      return readGraphResult(graph);
     },
   );
   server.registerTool(
@@ -197,7 +198,7 @@ export function createMemoryServer(hooks: MemoryServerHooks): { server: McpServe
     GRAPH_RESOURCE,
     { title: "Knowledge Graph", description: "The full knowledge graph with all entities and relations", mimeType: "application/json" },
     async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(hooks.store().readGraph(), null, 2) }],
+      contents: [{ uri: uri.href, mimeType: "application/json", text: indentedGraph(hooks.store().readGraph()) }],
     }),
   );
   server.server.registerCapabilities({ resources: { subscribe: true } });

@@ -1,4 +1,6 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { answerText } from "./graph-text.js";
 import { commandProjectDir } from "../protocol/project-path.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
 import { projectDatabase } from "./database-location.js";
@@ -17,11 +19,23 @@ export async function runMemoryStdio(project?: string): Promise<void> {
       if (memory.subscribed()) void memory.server.server.sendResourceUpdated({ uri: GRAPH_RESOURCE }).catch(() => {});
     },
   });
-  await memory.server.connect(new StdioServerTransport());
+  await memory.server.connect(new GraphAwareStdio());
   process.stderr.write(`memory server on stdio, database ${file}\n`);
   // The SDK's stdio transport does not notice the end of stdin: the client is gone, so are we.
   process.stdin.on("end", () => {
     store.close();
     process.exit(0);
   });
+}
+
+/** The SDK's stdio transport, except that a whole graph's answer is written from the text made once for it. */
+class GraphAwareStdio extends StdioServerTransport {
+  override send(message: JSONRPCMessage): Promise<void> {
+    const text = answerText(message);
+    if (text === undefined) return super.send(message);
+    return new Promise((resolve) => {
+      if (process.stdout.write(`${text}\n`)) resolve();
+      else process.stdout.once("drain", resolve);
+    });
+  }
 }

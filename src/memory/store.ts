@@ -93,6 +93,10 @@ function openChecked(file: string): Database.Database {
 export class KnowledgeGraphStore {
   readonly db: Database.Database;
   private readonly statements;
+  /** Writes made through this connection: SQLite's data_version counts only the other connections' commits. */
+  private writes = 0;
+  /** The whole graph as of `version`, handed out until a write from any connection changes the version. */
+  private cached?: { version: string; graph: KnowledgeGraph };
 
   /** Opens (or creates) the store; throws DatabaseUnavailable when the file is not a sound database. */
   constructor(readonly file: string) {
@@ -138,22 +142,20 @@ export class KnowledgeGraphStore {
 
   /** Creates the entities whose names are new; returns those (as the official server does). */
   createEntities(entities: Entity[]): Entity[] {
-    return this.db
-      .transaction(() => {
-        const created: Entity[] = [];
-        for (const entity of entities) {
-          const result = this.statements.insertEntity.run(entity.name, entity.entityType);
-          if (result.changes === 0) continue;
-          const id = Number(result.lastInsertRowid);
-          this.statements.index.run(-2 * id, id, entity.name.toLowerCase());
-          this.statements.index.run(-2 * id - 1, id, entity.entityType.toLowerCase());
-          const kept: string[] = [];
-          for (const content of entity.observations) if (this.addObservation(id, content)) kept.push(content);
-          created.push({ name: entity.name, entityType: entity.entityType, observations: kept });
-        }
-        return created;
-      })
-      .immediate();
+    return this.write(() => {
+      const created: Entity[] = [];
+      for (const entity of entities) {
+        const result = this.statements.insertEntity.run(entity.name, entity.entityType);
+        if (result.changes === 0) continue;
+        const id = Number(result.lastInsertRowid);
+        this.statements.index.run(-2 * id, id, entity.name.toLowerCase());
+        this.statements.index.run(-2 * id - 1, id, entity.entityType.toLowerCase());
+        const kept: string[] = [];
+        for (const content of entity.observations) if (this.addObservation(id, content)) kept.push(content);
+        created.push({ name: entity.name, entityType: entity.entityType, observations: kept });
+      }
+      return created;
+    });
   }
 
   private addObservation(entityId: number, content: string): boolean {
@@ -164,62 +166,54 @@ export class KnowledgeGraphStore {
   }
 
   createRelations(relations: Relation[]): Relation[] {
-    return this.db
-      .transaction(() => relations.filter((r) => this.statements.insertRelation.run(r.from, r.to, r.relationType).changes > 0))
-      .immediate();
+    return this.write(() => relations.filter((r) => this.statements.insertRelation.run(r.from, r.to, r.relationType).changes > 0));
   }
 
   /** Adds what is new to each entity; an unknown entity fails the whole call and changes nothing. */
   addObservations(
     additions: Array<{ entityName: string; contents: string[] }>,
   ): Array<{ entityName: string; addedObservations: string[] }> {
-    return this.db
-      .transaction(() =>
-        additions.map((addition) => {
-          const entity = this.statements.entityId.get(addition.entityName);
-          if (!entity) throw new Error(`Entity with name ${addition.entityName} not found`);
-          const added = addition.contents.filter((content) => this.addObservation(entity.id, content));
-          return { entityName: addition.entityName, addedObservations: added };
-        }),
-      )
-      .immediate();
+    return this.write(() =>
+      additions.map((addition) => {
+        const entity = this.statements.entityId.get(addition.entityName);
+        if (!entity) throw new Error(`Entity with name ${addition.entityName} not found`);
+        const added = addition.contents.filter((content) => this.addObservation(entity.id, content));
+        return { entityName: addition.entityName, addedObservations: added };
+      }),
+    );
   }
 
   /** Deletes the entities, their observations and every relation that touches them. */
   deleteEntities(names: string[]): void {
-    this.db
-      .transaction(() => {
-        for (const name of names) {
-          const entity = this.statements.entityId.get(name);
-          if (entity) {
-            this.statements.unindexEntity.run(entity.id);
-            this.statements.deleteEntity.run(entity.id);
-          }
-          this.statements.deleteRelationsOf.run(name, name);
+    this.write(() => {
+      for (const name of names) {
+        const entity = this.statements.entityId.get(name);
+        if (entity) {
+          this.statements.unindexEntity.run(entity.id);
+          this.statements.deleteEntity.run(entity.id);
         }
-      })
-      .immediate();
+        this.statements.deleteRelationsOf.run(name, name);
+      }
+    });
   }
 
   deleteObservations(deletions: Array<{ entityName: string; observations: string[] }>): void {
-    this.db
-      .transaction(() => {
-        for (const deletion of deletions) {
-          const entity = this.statements.entityId.get(deletion.entityName);
-          if (!entity) continue;
-          for (const content of deletion.observations) {
-            const observation = this.statements.observationId.get(entity.id, content);
-            if (!observation) continue;
-            this.statements.unindex.run(observation.id);
-            this.statements.deleteObservation.run(observation.id);
-          }
+    this.write(() => {
+      for (const deletion of deletions) {
+        const entity = this.statements.entityId.get(deletion.entityName);
+        if (!entity) continue;
+        for (const content of deletion.observations) {
+          const observation = this.statements.observationId.get(entity.id, content);
+          if (!observation) continue;
+          this.statements.unindex.run(observation.id);
+          this.statements.deleteObservation.run(observation.id);
         }
-      })
-      .immediate();
+      }
+    });
   }
 
   deleteRelations(relations: Relation[]): void {
-    this.db.transaction(() => relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType))).immediate();
+    this.write(() => relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType)));
   }
 
   /**
@@ -227,22 +221,31 @@ export class KnowledgeGraphStore {
    * Importing the same graph twice changes nothing the second time.
    */
   importGraph(graph: KnowledgeGraph): { entities: number; observations: number; relations: number } {
-    return this.db
-      .transaction(() => {
-        const counts = { entities: 0, observations: 0, relations: 0 };
-        for (const entity of graph.entities) {
-          counts.entities += this.createEntities([{ ...entity, observations: [] }]).length;
-          const id = this.statements.entityId.get(entity.name)!.id;
-          for (const content of entity.observations) if (this.addObservation(id, content)) counts.observations += 1;
-        }
-        counts.relations = this.createRelations(graph.relations).length;
-        return counts;
-      })
-      .immediate();
+    return this.write(() => {
+      const counts = { entities: 0, observations: 0, relations: 0 };
+      for (const entity of graph.entities) {
+        counts.entities += this.createEntities([{ ...entity, observations: [] }]).length;
+        const id = this.statements.entityId.get(entity.name)!.id;
+        for (const content of entity.observations) if (this.addObservation(id, content)) counts.observations += 1;
+      }
+      counts.relations = this.createRelations(graph.relations).length;
+      return counts;
+    });
   }
 
+  /**
+   * The whole graph. Sessions read it at every start, so it is kept between writes: a commit from this
+   * connection or any other (another daemon, `memory --stdio`, an import) changes the version, and the next read
+   * builds it afresh. The graph returned is shared: callers must not change it.
+   */
   readGraph(): KnowledgeGraph {
-    return this.db.transaction(() => this.graphOf(undefined)).deferred();
+    return this.db
+      .transaction(() => {
+        const version = `${this.db.pragma("data_version", { simple: true }) as number}/${this.writes}`;
+        if (this.cached?.version !== version) this.cached = { version, graph: this.graphOf(undefined) };
+        return this.cached.graph;
+      })
+      .deferred();
   }
 
   /** Entities whose name, type or an observation contains `query`, ignoring case; relations touching them. */
@@ -308,6 +311,15 @@ export class KnowledgeGraphStore {
       ([from, to, relationType]) => ({ from, to, relationType }),
     );
     return { entities: [...byId.values()], relations };
+  }
+
+  /** Runs `change` as one write transaction (taking the write lock at once, so concurrent writers queue). */
+  private write<T>(change: () => T): T {
+    try {
+      return this.db.transaction(change).immediate();
+    } finally {
+      this.writes += 1; // even a failed write may have raced a read: the next read looks again
+    }
   }
 
   close(): void {
