@@ -75,7 +75,8 @@ export class HttpClient {
 export class StdioClient {
   readonly child: ChildProcess;
   private nextId = 1;
-  private buffer = "";
+  /** The pieces of the line not yet complete: each chunk is searched once, so a megabyte answer costs no more. */
+  private pending: Buffer[] = [];
   private readonly waiting = new Map<number, (message: Message) => void>();
   private exited: string | undefined;
 
@@ -87,19 +88,21 @@ export class StdioClient {
       for (const resolve of this.waiting.values()) resolve({ error: { code: -1, message: this.exited } });
       this.waiting.clear();
     });
-    this.child.stdout!.setEncoding("utf8");
-    this.child.stdout!.on("data", (chunk: string) => {
-      this.buffer += chunk;
+    this.child.stdout!.on("data", (chunk: Buffer) => {
+      let from = 0;
       let newline: number;
-      while ((newline = this.buffer.indexOf("\n")) >= 0) {
-        const message = JSON.parse(this.buffer.slice(0, newline)) as Message;
-        this.buffer = this.buffer.slice(newline + 1);
+      while ((newline = chunk.indexOf(10, from)) >= 0) {
+        this.pending.push(chunk.subarray(from, newline));
+        const message = JSON.parse(Buffer.concat(this.pending).toString("utf8")) as Message;
+        this.pending = [];
+        from = newline + 1;
         const resolve = this.waiting.get(message.id);
         if (resolve) {
           this.waiting.delete(message.id);
           resolve(message);
         }
       }
+      if (from < chunk.length) this.pending.push(chunk.subarray(from));
     });
   }
 
