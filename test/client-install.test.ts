@@ -55,7 +55,10 @@ describe("install and uninstall from the command line", () => {
     const json = put(join(m.user, ".claude.json"), broken);
     const result = await m.manager("install", "--client", "claude-code");
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /\.claude\.json is not valid JSON \(\w+ at line \d+, column \d+\); it was left untouched/);
+    assert.match(
+      result.stderr,
+      /\.claude\.json is not valid JSON \(a property name in double quotes was expected at line 3, column \d+\); it was left untouched/,
+    );
     assert.equal(readFileSync(json, "utf8"), broken);
     assert.match((await m.manager("install", "--client", "zed")).stderr, /unknown client "zed"/);
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, test, type TestContext } from "node:test";
 import { until, within } from "./helpers/bounded.js";
 import { onCleanup } from "./helpers/cleanup.js";
@@ -48,6 +49,11 @@ describe("the server list without editing JSON", () => {
       env: { LEVEL: "2" },
     });
 
+    assert.match(
+      (await cli("add", "ghost", "--", "node", "/missing/script.js")).stdout,
+      /note: node would run \/missing\/script\.js, which does not exist/,
+    );
+    assert.equal((await cli("remove", "ghost")).code, 0);
     const listed = await cli("list");
     assert.match(listed.stdout, /SERVER\s+KIND\s+SCOPE\s+PORT\s+COMMAND OR URL/);
     assert.match(listed.stdout, new RegExp(`notes\\s+stdio\\s+project\\s+-\\s+${process.execPath} ${PROBE} --quiet`));
@@ -138,6 +144,59 @@ describe("start, stop, logs and status as the README says", () => {
   });
 });
 
+describe("when something is broken", () => {
+  test("with config.json broken, status, logs and stop --manager still reach what runs", async (t) => {
+    const { daemon, config, cli } = await home(t, { probe: probeServer() });
+    stopManagerAfter(t, daemon);
+    assert.equal((await cli("start", "--detach", "--start-all")).code, 0);
+    await until(() => Boolean(daemon.lockedUrl("probe")), "the manager to start probe");
+    const managerPid = daemon.lock("manager")!.pid!;
+    writeFileSync(config, `{"servers": {"probe": {"command": "node" "args": []}}}`);
+
+    const status = await cli("status");
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stderr, /not valid JSON: a comma is missing at line 1/);
+    assert.match(status.stdout, /probe\s+running/, "the manager, keeping the last good config, still reports the daemon");
+    const logs = await cli("logs", "probe", "-n", "3");
+    assert.equal(logs.code, 0, logs.stderr);
+    const stopped = await cli("stop", "--manager");
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(!isAlive(managerPid));
+  });
+
+  test("start after a fix brings back a server that had failed, though its daemon kept running", async (t) => {
+    const dir = tempDir(t, "msm-late-");
+    const script = join(dir, "server.js");
+    const { daemon, cli } = await home(t, { late: { command: process.execPath, args: [script] } });
+    writeFileSync(
+      join(daemon.home, "config.json"),
+      JSON.stringify({
+        manager: { port: await freePort(), restartLimit: 0 },
+        servers: { late: { command: process.execPath, args: [script] } },
+      }),
+    );
+    const first = new ProxyClient(t, ["--target", "late"], { env: daemon.env });
+    const failed = await first.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.ok(failed.error, "the server cannot start: its script is missing");
+    await until(async () => /late\s+FAILED/.test((await cli("status")).stdout), "status to show the server failed");
+    assert.match((await cli("doctor")).stdout, /FAIL +late: the daemon runs \(pid \d+\) but its server failed/);
+
+    writeFileSync(script, `import ${JSON.stringify(pathToFileURL(PROBE).href)};\n`);
+    const before = daemon.lockedPid("late");
+    const started = await cli("start", "late");
+    assert.equal(started.code, 0, started.stderr);
+    assert.notEqual(daemon.lockedPid("late"), before, "the daemon was started afresh");
+    assert.doesNotMatch((await cli("status")).stdout, /late\s+FAILED/, "and is no longer reported failed");
+    const second = new ProxyClient(t, ["--target", "late"], { env: daemon.env });
+    await second.initialize();
+    assert.equal(textOf(await second.callTool("echo", { message: "fixed" })), "fixed");
+  });
+});
+
 describe("doctor names the right problem", () => {
   test("a JSON syntax error is called one, with its line; a script that does not exist fails", async (t) => {
     const { config, cli } = await home(t);
@@ -147,7 +206,7 @@ describe("doctor names the right problem", () => {
     );
     const syntax = await cli("doctor");
     assert.equal(syntax.code, 1);
-    assert.match(syntax.stdout, /not valid JSON: CommaExpected at line 4, column 29/);
+    assert.match(syntax.stdout, /not valid JSON: a comma is missing at line 4, column 29/);
     assert.match(syntax.stdout, /fix the JSON syntax of/);
     assert.doesNotMatch(syntax.stdout, /names the key/);
 
@@ -175,6 +234,12 @@ describe("leaving", () => {
     const [claudeBefore, cursorBefore] = [readFileSync(claude, "utf8"), readFileSync(cursor, "utf8")];
     assert.equal((await as("install", "--client", "claude-code")).code, 0);
     assert.equal((await as("install", "--client", "cursor")).code, 0);
+    // One entry the user added by hand, as the README shows: uninstall --all cannot undo it, so it names it.
+    mkdirSync(join(user, ".config", "Claude"), { recursive: true });
+    writeFileSync(
+      join(user, ".config", "Claude", "claude_desktop_config.json"),
+      JSON.stringify({ mcpServers: { "by-hand": { command: "mcp-proxy", args: ["--target", "probe"] } } }),
+    );
     assert.equal((await as("autostart", "install")).code, 0);
     const unit = join(user, ".config", "systemd", "user", "mcp-session-manager.service");
     assert.ok(existsSync(unit));
@@ -196,8 +261,15 @@ describe("leaving", () => {
     assert.match(left.stdout, /Left in place/);
     assert.match(left.stdout, new RegExp(`${daemon.home} .*rm -r`));
     assert.match(left.stdout, /npm uninstall -g mcp-session-manager/);
+    assert.match(left.stdout, /Client entries that still launch mcp-proxy \(added by hand.*\n {2}claude-desktop: by-hand /);
+    // An entry left behind finds its daemon stopped on purpose, and says how to start it: nothing restarts by itself.
     const probe = new ProxyClient(t, ["--config", config, "--target", "probe"], { env: daemon.env });
-    await probe.initialize();
-    assert.equal(textOf(await probe.callTool("echo", { message: "back" })), "back", "nothing is left stopped on purpose");
+    const refused = await probe.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.match(refused.error?.message ?? "", /stopped on purpose .*mcp-manager start probe/);
+    assert.ok(!daemon.lockedPid("probe") || !isAlive(daemon.lockedPid("probe")!));
   });
 });

@@ -60,18 +60,22 @@ describe("the official memory server, replaced by the built-in one with its data
     assert.match(dry.stdout, /~ memory: the official memory server {2}-> {2}mcp-proxy --target memory \(built in\)/);
     assert.match(
       dry.stdout,
-      new RegExp(`its ${userFile} \\(2 entities, 1 relations\\) is imported into ${join(user, ".claude", "memory.db")}`),
+      new RegExp(`its ${userFile} \\(2 entities, 1 relation\\) is imported into ${join(user, ".claude", "memory.db")}`),
     );
     assert.match(
       dry.stdout,
-      new RegExp(`its ${npxFile} \\(1 entities, 0 relations\\) is imported into ${join(app, ".claude", "memory.db")}`),
+      new RegExp(`its ${npxFile} \\(1 entity, 0 relations\\) is imported into ${join(app, ".claude", "memory.db")}`),
     );
     assert.match(dry.stdout, /dry run: nothing was written/);
+    assert.match(
+      dry.stdout,
+      /sessions started in a project keep their own graph .* to give a project this graph: mcp-manager memory export FILE --project ~/,
+    );
 
     const result = await cli(["install", "--client", "claude-code"]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`imported ${userFile} into .*: 2 new entities, 3 new observations, 1 new relations`));
-    assert.match(result.stdout, new RegExp(`imported ${npxFile} into .*: 1 new entities, 2 new observations, 0 new relations`));
+    assert.match(result.stdout, new RegExp(`imported ${userFile} into .*: 2 new entities, 3 new observations, 1 new relation`));
+    assert.match(result.stdout, new RegExp(`imported ${npxFile} into .*: 1 new entity, 2 new observations, 0 new relations`));
     assert.equal(readFileSync(userFile, "utf8"), jsonl, "the JSONL file is left untouched");
     const installed = JSON.parse(readFileSync(claudeJson, "utf8"));
     assert.deepEqual(installed.mcpServers.memory.args.slice(-2), ["--target", "memory"]);
@@ -105,6 +109,7 @@ describe("the official memory server, replaced by the built-in one with its data
     const undone = await cli(["uninstall", "--client", "claude-code"]);
     assert.equal(undone.code, 0, undone.stderr);
     assert.equal(readFileSync(claudeJson, "utf8"), before, "the official entries come back byte for byte");
+    assert.match(undone.stdout, /~ memory: restored\n {6}what was remembered since install is in the built-in memory's databases/);
   });
 
   test("a JSONL file that cannot be read leaves the entry alone and imports nothing", async (t) => {

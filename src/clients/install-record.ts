@@ -11,7 +11,8 @@ export interface InstallRecord {
   file: string;
   /** The project of a local or project scope install (records without it: derived from the file's path). */
   project?: string;
-  entries: Record<string, { original: string; installed: string; target: string }>;
+  /** `officialMemory`: the entry ran the official memory server, replaced by the built-in one. */
+  entries: Record<string, { original: string; installed: string; target: string; officialMemory?: boolean }>;
   backups: string[];
 }
 

@@ -60,6 +60,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   const planned: Array<{ name: string; target: string; type?: string }> = [];
   const imported: string[] = [];
   const memoryImports: MemoryImport[] = [];
+  const memoryNames = new Set<string>();
 
   for (const [name, entry] of Object.entries(entries)) {
     const verdict = judgeEntry(entry, { http: Boolean(options.http) });
@@ -87,6 +88,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
       const target = config.builtinMemory();
       if (plan.memoryImport) memoryImports.push(plan.memoryImport);
       planned.push({ name, target, ...(type !== undefined ? { type: "stdio" } : {}) });
+      memoryNames.add(name);
       lines.push(`  ~ ${name}: the official memory server  ->  mcp-proxy --target ${target} (built in)`, `      ${plan.summary}`);
       continue;
     }
@@ -98,7 +100,8 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   }
 
   const summary = [header, ...(lines.length ? lines : ["    (no servers in this file)"])];
-  if (imported.length) summary.push(`imported into ${options.configFile}: ${imported.join(", ")}`);
+  if (imported.length)
+    summary.push(`${options.dryRun ? "would be imported" : "imported"} into ${options.configFile}: ${imported.join(", ")}`);
   if (!planned.length) return [...summary, "nothing to change"].join("\n") + "\n";
   if (options.dryRun) return [...summary, "dry run: nothing was written"].join("\n") + "\n";
 
@@ -108,7 +111,7 @@ function installOnce(file: ClientFile, options: InstallOptions): string {
   for (const { name, target, type } of planned) {
     const original = doc.raw(name)!;
     doc.rewrite(name, { ...(type ? { type } : {}), ...launch(target) });
-    record.entries[name] = { original, installed: doc.raw(name)!, target };
+    record.entries[name] = { original, installed: doc.raw(name)!, target, ...(memoryNames.has(name) ? { officialMemory: true } : {}) };
   }
   // Imports first: one that fails leaves the client file, the config and every other import as they were.
   const importReports = memoryImports.map((memoryImport) => memoryImport.run());
@@ -152,6 +155,11 @@ function uninstallOnce(file: ClientFile, options: { home: string; dryRun: boolea
       doc.restore(name, entry.original);
       restored += 1;
       lines.push(`  ~ ${name}: restored`);
+      if (entry.officialMemory)
+        lines.push(
+          "      what was remembered since install is in the built-in memory's databases, not in the official server's file; " +
+            "to take it back: mcp-manager memory export FILE [--project DIR]",
+        );
     }
   }
   if (options.dryRun) return [header, ...lines, "dry run: nothing was written"].join("\n") + "\n";

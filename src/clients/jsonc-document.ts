@@ -1,13 +1,5 @@
-import {
-  applyEdits,
-  findNodeAtLocation,
-  getNodeValue,
-  modify,
-  parseTree,
-  printParseErrorCode,
-  type Node,
-  type ParseError,
-} from "jsonc-parser";
+import { describeJsonError } from "../files/json-syntax-error.js";
+import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree, type Node, type ParseError } from "jsonc-parser";
 
 /** A client file we will not touch because we cannot read it safely; the message says where it is broken. */
 export class MalformedFile extends Error {
@@ -69,12 +61,7 @@ export class JsoncDocument {
     const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
     if (errors.length) {
       const error = errors[0]!;
-      const before = text.slice(0, error.offset);
-      const line = before.split("\n").length;
-      const column = error.offset - before.lastIndexOf("\n");
-      throw new MalformedFile(
-        `${this.path} is not valid JSON (${printParseErrorCode(error.error)} at line ${line}, column ${column}); it was left untouched`,
-      );
+      throw new MalformedFile(`${this.path} is not valid JSON (${describeJsonError(text, error)}); it was left untouched`);
     }
     if (root?.type !== "object") throw new MalformedFile(`${this.path} does not hold a JSON object; it was left untouched`);
     return root;

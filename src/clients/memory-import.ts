@@ -4,10 +4,19 @@ import { join } from "node:path";
 import type { ClientServerEntry } from "./client-entry.js";
 import type { ClientFile } from "./client-locations.js";
 import { findMemoryFile } from "./official-memory.js";
+import { countOf } from "../logging/count.js";
 import { parseJsonl } from "../memory/jsonl.js";
 import { databaseFor, projectDatabase } from "../memory/database-location.js";
 import { KnowledgeGraphStore, type KnowledgeGraph } from "../memory/store.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
+
+/** Where a user-wide graph lands, and how a project gets it: sessions in a project use the project's own. */
+const GLOBAL_NOTE =
+  "; sessions started in a project keep their own graph in <project>/.claude/memory.db (empty at first), this one is " +
+  "what sessions outside any project see; to give a project this graph: mcp-manager memory export FILE --project ~ " +
+  "then mcp-manager memory import FILE --project DIR";
+
+const entities = (n: number) => `${n} ${n === 1 ? "entity" : "entities"}`;
 
 /** One official memory file on its way into the built-in memory's database; run when the install commits. */
 export class MemoryImport {
@@ -25,8 +34,8 @@ export class MemoryImport {
     try {
       const added = store.importGraph(this.graph);
       return (
-        `imported ${this.file} into ${database}: ${added.entities} new entities, ${added.observations} new observations, ` +
-        `${added.relations} new relations (the file itself is left as it was)`
+        `imported ${this.file} into ${database}: ${`${added.entities} new ${added.entities === 1 ? "entity" : "entities"}`}, ` +
+        `${countOf(added.observations, "new observation")}, ${countOf(added.relations, "new relation")} (the file itself is left as it was)`
       );
     } finally {
       store.close();
@@ -61,6 +70,8 @@ export function planMemoryImport(
   const others = found.others.length ? `; older copies not imported: ${found.others.join(", ")}` : "";
   return {
     memoryImport: new MemoryImport(found.file, graph, project),
-    summary: `its ${found.file} (${graph.entities.length} entities, ${graph.relations.length} relations) is imported into ${destination}${others}`,
+    summary: `its ${found.file} (${entities(graph.entities.length)}, ${countOf(graph.relations.length, "relation")}) is imported into ${destination}${others}${
+      project ? "" : GLOBAL_NOTE
+    }`,
   };
 }

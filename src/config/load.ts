@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { parse, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { parse, type ParseError } from "jsonc-parser";
+import { describeJsonError } from "../files/json-syntax-error.js";
 import type { z } from "zod/v3";
 import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
@@ -38,15 +39,7 @@ export function loadConfig(file?: string): Config {
   const errors: ParseError[] = [];
   const raw: unknown = parse(text, errors, { allowTrailingComma: true });
   const first = errors[0];
-  if (first) {
-    const before = text.slice(0, first.offset);
-    const line = before.split("\n").length;
-    const column = before.length - before.lastIndexOf("\n");
-    throw new ConfigError(
-      `config file ${path} is not valid JSON: ${printParseErrorCode(first.error)} at line ${line}, column ${column}`,
-      "syntax",
-    );
-  }
+  if (first) throw new ConfigError(`config file ${path} is not valid JSON: ${describeJsonError(text, first)}`, "syntax");
   return parseConfig(raw, path);
 }
 

@@ -3,7 +3,9 @@ import type { ServerConfig } from "../config/server-config.js";
 import { findServer } from "../config/load.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable } from "../runtime/daemon-address.js";
-import { isRemote, isStartable } from "../config/server-config.js";
+import { hostedByUs, isRemote, isStartable } from "../config/server-config.js";
+import { addressFrom } from "../runtime/daemon-address.js";
+import { probeDaemon } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -80,6 +82,7 @@ async function directly(
   }
   if (server.disabled) throw new DaemonUnavailable(`disabled in the config ("disabled": true)`);
   clearStopped(server.name, home);
+  if (action === "start") await stopIfItsServerFailed(server, home);
   const started = await startDaemon(server, {
     home,
     log,
@@ -93,4 +96,12 @@ async function directly(
 function describe(action: ControlAction, name: string, pid: number | undefined, url: string | undefined): string {
   if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
   return `${name}: ${action === "restart" ? "restarted" : "running"}${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
+}
+
+/** A running daemon whose server gave up (failed) is stopped, so that start brings up one that tries again. */
+async function stopIfItsServerFailed(server: ServerConfig, home: string): Promise<void> {
+  const lock = readLock(lockPath(server.name, home));
+  if (!lock?.url || !isHolderAlive(lock) || !hostedByUs(server)) return;
+  const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
+  if (health?.children.some((child) => child.state === "failed")) await stopDaemon(server, home, lock.pid);
 }

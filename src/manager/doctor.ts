@@ -127,7 +127,14 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     const answering = hostedByUs(server)
       ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid })
       : await isListening(new URL(lock.url));
-    if (answering) {
+    const failed = typeof answering === "object" ? answering.children.find((child) => child.state === "failed") : undefined;
+    if (failed)
+      add(
+        "FAIL",
+        `${name}: the daemon runs (pid ${lock.pid}) but its server failed: ${failed.lastError ?? "see the log"}`,
+        `read mcp-manager logs ${name}, fix the cause, then: mcp-manager start ${name}`,
+      );
+    else if (answering) {
       add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
       if (hostedByUs(server)) checkSessionSocket(name, lock.sessionSocket, home, add);
     } else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
@@ -189,7 +196,7 @@ export function renderFindings(findings: Finding[]): string {
 const INTERPRETERS = /^(node|nodejs|bun|deno|tsx|ts-node|python|python3(\.\d+)?|ruby|php)(\.exe)?$/;
 
 /** The script file an interpreter command runs, resolved against its cwd, when the command names one. */
-function scriptOf(command: string, args: string[], cwd: string | undefined): string | undefined {
+export function scriptOf(command: string, args: string[], cwd: string | undefined): string | undefined {
   if (!INTERPRETERS.test(basename(command))) return undefined;
   const first = args.find((arg) => !arg.startsWith("-"));
   // A bare word (a module name for `python -m`, a deno subcommand) is not a file; a path with a suffix is.

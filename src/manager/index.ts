@@ -2,7 +2,10 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { ConfigError, findServer, loadConfig } from "../config/load.js";
-import { ensureHome, homeDir, logPath, managerLogPath } from "../config/paths.js";
+import { ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
+import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
+import type { Config } from "../config/server-config.js";
+import { readLock } from "../runtime/lock-file.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { AddOptions } from "./server-list.js";
@@ -92,7 +95,7 @@ program
     }
     if (options.manager) {
       const { stopManager } = await import("./stop-manager.js");
-      say(await stopManager(loadConfig(configOption()), ensureHome()));
+      say(await stopManager(configOrWhatRuns(), ensureHome()));
     }
   });
 
@@ -119,7 +122,10 @@ program
     }
     const lines = Number(options.lines);
     if (!Number.isInteger(lines) || lines < 0) throw new Error(`--lines needs a whole number, not "${options.lines}"`);
-    const file = name === "manager" ? managerLogPath(homeDir()) : logPath(findServer(loadConfig(configOption()), name).name, homeDir());
+    const config = configOrWhatRuns();
+    // With the config broken, a log is still found by its name: that is when it is needed most.
+    const known = name === "manager" || !config.broken ? undefined : name;
+    const file = name === "manager" ? managerLogPath(homeDir()) : logPath(known ?? findServer(config, name).name, homeDir());
     const { showLog } = await import("./log-viewer.js");
     await showLog(file, lines, Boolean(options.follow), (text) => process.stdout.write(text));
   });
@@ -291,7 +297,7 @@ memory
   });
 
 async function showStatus(json: boolean): Promise<void> {
-  const config = loadConfig(configOption());
+  const config = configOrWhatRuns();
   const home = homeDir();
   const { callManager, pingManager } = await import("../runtime/manager-client.js");
   const proven = await pingManager(config.manager.port, home);
@@ -334,3 +340,19 @@ program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 });
+
+/**
+ * The config, or, when the file is broken, what is needed to reach what runs (the manager's port from its lock):
+ * status, logs and stop --manager must work exactly when someone is fixing the file. The error is said first.
+ */
+function configOrWhatRuns(): Config & { broken?: true } {
+  try {
+    return loadConfig(configOption());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n(the servers of that file are not shown until it is fixed; what runs is)\n`);
+    const url = readLock(managerLockPath(homeDir()))?.url;
+    const port = url ? Number(new URL(url).port) : DEFAULT_MANAGER_SETTINGS.port;
+    return { manager: { ...DEFAULT_MANAGER_SETTINGS, port }, servers: {}, broken: true };
+  }
+}

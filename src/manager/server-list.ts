@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { ConfigEditor } from "../clients/config-editor.js";
 import { SCOPES, SERVER_NAME, TRANSPORTS } from "../config/schema.js";
 import type { Config, ServerConfig } from "../config/server-config.js";
 import { claudeAddCommand } from "../runtime/proxy-entry.js";
+import { scriptOf } from "./doctor.js";
 import { table } from "./status-table.js";
 
 export interface AddOptions {
@@ -42,10 +44,13 @@ export function addServer(configFile: string, name: string, command: string[], o
   const editor = new ConfigEditor(configFile);
   editor.add(name, entry);
   editor.save();
+  const script = scriptOf(program, args, options.cwd);
+  const missing = script && !existsSync(script) ? [`note: ${program} would run ${script}, which does not exist (yet)`] : [];
   return [
     `added "${name}" to ${configFile}: ${[program, ...args].join(" ")}`,
     "connect Claude Code to it, in every project:",
     `  ${claudeAddCommand(name, configFile)}`,
+    ...missing,
   ].join("\n");
 }
 

@@ -108,6 +108,17 @@ export class SupervisedDaemon {
       this.state = "stopped";
       this.policy.reset();
     }
+    // A daemon that runs while its server gave up is started afresh: that is what "start" promises after a fix.
+    if (
+      this.isUp() &&
+      this.daemon &&
+      (await this.probe(this.daemon)) &&
+      this.lastHealth?.children.some((child) => child.state === "failed")
+    ) {
+      this.log("its server had failed: restarting the daemon so that it tries again");
+      await this.stop(undefined);
+      return this.start();
+    }
     return this.bringUp();
   }
 

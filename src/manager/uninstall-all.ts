@@ -1,13 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { CLIENTS, clientFile } from "../clients/client-locations.js";
+import { proxyTarget, type ClientServerEntry } from "../clients/client-entry.js";
+import { logPath } from "../config/paths.js";
+import { proxyScript } from "../runtime/entry-points.js";
 import { parse } from "jsonc-parser";
 import { uninstallEverywhere } from "../clients/install.js";
 import type { Config } from "../config/server-config.js";
 import { autostart, autostartSpec } from "./autostart.js";
 import { control, startableNames } from "./control.js";
 import { stopManager } from "./stop-manager.js";
-import { clearStopped } from "../runtime/stop-marker.js";
 import { shellWord } from "../process/shell-word.js";
 
 /**
@@ -21,31 +25,91 @@ export async function uninstallAll(config: Config, home: string, configFile: str
   if (dryRun) out.push("would stop: the manager and every daemon");
   else {
     out.push(await stopManager(config, home));
-    const names = startableNames(config);
-    for (const result of await control("stop", names, config, home, () => {})) out.push(result.line);
-    // Leaving is not "stopped on purpose": a later install starts from a clean slate.
-    for (const name of names) clearStopped(name, home);
+    // Stopped on purpose: an entry left somewhere (added by hand) gets an error saying so, not a new daemon.
+    for (const result of await control("stop", startableNames(config), config, home, () => {})) out.push(result.line);
   }
-  const databases = memoryDatabases();
+  const handMade = proxyEntriesLeft();
+  if (handMade.length)
+    out.push(
+      "",
+      "Client entries that still launch mcp-proxy (added by hand, so not undone here; remove them in their client):",
+      ...handMade.map((entry) => `  ${entry}`),
+    );
+  const databases = memoryDatabases(config, home);
   out.push(
     "",
     "Left in place (your data; remove what you no longer want):",
     `  ${home}   config, logs, client file backups, the token: rm -r ${shellWord(home)}`,
     ...databases.map((file) => `  ${file}   a memory database: rm ${shellWord(file)}*`),
-    "  the commands themselves: npm uninstall -g mcp-session-manager",
+    `  the commands themselves: ${uninstallCommand()}`,
   );
   return out.join("\n") + "\n";
 }
 
-/** Memory databases this user has: the global one and those of the projects Claude Code knows. */
-function memoryDatabases(): string[] {
-  const home = homedir();
-  let projects: string[] = [];
-  try {
-    const known = (parse(readFileSync(join(home, ".claude.json"), "utf8")) as { projects?: Record<string, unknown> } | undefined)?.projects;
-    projects = Object.keys(known ?? {});
-  } catch {
-    // no Claude Code file: the global database alone
+/**
+ * Memory databases this user has: the global one, those of the projects Claude Code knows, and every one the
+ * memory daemons logged a session using.
+ */
+function memoryDatabases(config: Config, home: string): string[] {
+  const user = homedir();
+  const files = new Set([user, ...claudeCodeProjects(user)].map((dir) => join(dir, ".claude", "memory.db")));
+  for (const server of Object.values(config.servers)) {
+    if (server.kind !== "builtin") continue;
+    for (const log of [logPath(server.name, home), ...[1, 2, 3, 4, 5].map((n) => `${logPath(server.name, home)}.${n}`)]) {
+      const text = readIfThere(log);
+      for (const match of text.matchAll(/ uses (\/\S*\/\.claude\/memory\.db)\b/g)) files.add(match[1]!);
+    }
   }
-  return [home, ...projects].map((dir) => join(dir, ".claude", "memory.db")).filter((file) => existsSync(file));
+  return [...files].filter((file) => existsSync(file));
+}
+
+function claudeCodeProjects(user: string): string[] {
+  try {
+    const known = (parse(readFileSync(join(user, ".claude.json"), "utf8")) as { projects?: Record<string, unknown> } | undefined)?.projects;
+    return Object.keys(known ?? {});
+  } catch {
+    return []; // no Claude Code file
+  }
+}
+
+/** Entries in the clients' user files that launch mcp-proxy, as `client: name (file)`. */
+function proxyEntriesLeft(): string[] {
+  const found: string[] = [];
+  for (const client of CLIENTS) {
+    let file;
+    try {
+      file = clientFile(client, "user", process.cwd());
+      const text = readFileSync(file.path, "utf8");
+      const servers =
+        file.format === "toml"
+          ? (parseToml(text).mcp_servers as Record<string, unknown> | undefined)
+          : valueAt(parse(text), file.serversKey);
+      for (const [name, entry] of Object.entries(servers ?? {}))
+        if (entry && typeof entry === "object" && proxyTarget(entry as ClientServerEntry)) found.push(`${client}: ${name} (${file.path})`);
+    } catch {
+      // no such file, or one install already reported as malformed
+    }
+  }
+  return found;
+}
+
+function valueAt(value: unknown, keys: string[]): Record<string, unknown> | undefined {
+  let at = value;
+  for (const key of keys) at = at && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined;
+  return at && typeof at === "object" ? (at as Record<string, unknown>) : undefined;
+}
+
+/** `npm uninstall -g`, with the prefix this copy was installed under when it sits in one. */
+function uninstallCommand(): string {
+  const packageDir = dirname(dirname(proxyScript()));
+  const prefix = /[/\\]lib[/\\]node_modules[/\\]mcp-session-manager$/.test(packageDir) ? dirname(dirname(dirname(packageDir))) : undefined;
+  return `npm uninstall -g ${prefix ? `--prefix ${shellWord(prefix)} ` : ""}mcp-session-manager`;
+}
+
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return ""; // rotated away, or never written
+  }
 }

@@ -107,7 +107,10 @@ describe("client files: install and uninstall, per client", () => {
       () => m.install("claude-code"),
       (error: Error) => {
         assert.ok(error instanceof MalformedFile);
-        assert.match(error.message, /\.claude\.json is not valid JSON \(\w+ at line \d+, column \d+\); it was left untouched/);
+        assert.match(
+          error.message,
+          /\.claude\.json is not valid JSON \(a property name in double quotes was expected at line 3, column \d+\); it was left untouched/,
+        );
         return true;
       },
     );
