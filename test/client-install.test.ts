@@ -57,7 +57,7 @@ describe("install and uninstall from the command line", () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /\.claude\.json is not valid JSON \(a property name in double quotes was expected at line 3, column \d+\); it was left untouched/,
+      /\.claude\.json is not valid JSON \(a closing } is missing at line 5, column 1\); it was left untouched/,
     );
     assert.equal(readFileSync(json, "utf8"), broken);
     assert.match((await m.manager("install", "--client", "zed")).stderr, /unknown client "zed"/);

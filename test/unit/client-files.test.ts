@@ -109,7 +109,7 @@ describe("client files: install and uninstall, per client", () => {
         assert.ok(error instanceof MalformedFile);
         assert.match(
           error.message,
-          /\.claude\.json is not valid JSON \(a property name in double quotes was expected at line 3, column \d+\); it was left untouched/,
+          /\.claude\.json is not valid JSON \(a closing } is missing at line 5, column 1\); it was left untouched/,
         );
         return true;
       },
