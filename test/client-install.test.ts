@@ -55,10 +55,7 @@ describe("install and uninstall from the command line", () => {
     const json = put(join(m.user, ".claude.json"), broken);
     const result = await m.manager("install", "--client", "claude-code");
     assert.equal(result.code, 1);
-    assert.match(
-      result.stderr,
-      /\.claude\.json is not valid JSON \(a closing } is missing at line 5, column 1\); it was left untouched/,
-    );
+    assert.match(result.stderr, /\.claude\.json is not valid JSON \(a closing } is missing at line 5, column 1\); it was left untouched/);
     assert.equal(readFileSync(json, "utf8"), broken);
     assert.match((await m.manager("install", "--client", "zed")).stderr, /unknown client "zed"/);
   });
