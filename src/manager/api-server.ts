@@ -4,6 +4,7 @@ import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { VERSION } from "../version.js";
 import { addressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { isRemote, isStartable } from "../config/server-config.js";
+import type { ReloadOutcome } from "./config-reload.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
 import { declaresJson } from "../http/json-content-type.js";
@@ -21,6 +22,10 @@ export interface ManagerControl {
   daemon(name: string): SupervisedDaemon | undefined;
   daemons(): SupervisedDaemon[];
   configFile(): string | undefined;
+  /** Why the config file could not be used at the last reload (the last good one is in force). */
+  configError(): string | undefined;
+  /** Applies the config file as it is now. */
+  reload(): Promise<ReloadOutcome>;
 }
 
 /**
@@ -56,6 +61,11 @@ export class ManagerApi {
     if (!authorized) {
       // Where the token is goes unsaid: whoever may read it knows, and nobody else needs to.
       return send(response, 401, { error: "missing or wrong bearer token (the home's manager.token)" }, { "www-authenticate": "Bearer" });
+    }
+    if (path === "/reload") {
+      if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
+      const outcome = await this.control.reload();
+      return send(response, outcome.error ? 422 : 200, outcome);
     }
     const action = ACTIONS[path];
     if (!action) return send(response, 404, { error: `no such endpoint: ${path} (see GET /status)` });
@@ -102,7 +112,12 @@ export class ManagerApi {
   private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {
     const daemons = await Promise.all(this.control.daemons().map((daemon) => daemon.report()));
     return {
-      manager: { ...this.identity(), uptimeMs: Date.now() - this.control.startedAt, config: this.control.configFile() ?? null },
+      manager: {
+        ...this.identity(),
+        uptimeMs: Date.now() - this.control.startedAt,
+        config: this.control.configFile() ?? null,
+        configError: this.control.configError() ?? null,
+      },
       daemons,
     };
   }

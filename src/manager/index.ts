@@ -9,6 +9,7 @@ import { readLock } from "../runtime/lock-file.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { AddOptions } from "./server-list.js";
+import type { ReloadOutcome } from "./config-reload.js";
 
 const program = new Command("mcp-manager")
   .description("Start, stop, watch and inspect the shared MCP daemons of mcp-session-manager")
@@ -103,6 +104,22 @@ program
   .command("restart <names...>")
   .description("stop and start daemons (also lifts a failed state)")
   .action((names: string[]) => controlAndReport("restart", names));
+
+program
+  .command("reload")
+  .description("apply config.json to the running manager now (it also does when the file changes): added, changed, removed")
+  .action(async () => {
+    const config = configOrWhatRuns();
+    const { callManager, pingManager } = await import("../runtime/manager-client.js");
+    const manager = await pingManager(config.manager.port, homeDir());
+    if (!manager) return say("the manager is not running: the config is read when it starts, and by each proxy as it connects");
+    const answer = await callManager(manager, "/reload", { body: {}, timeoutMs: 120_000 });
+    const { describeReload } = await import("./config-reload.js");
+    const outcome = answer.body as ReloadOutcome;
+    if (answer.status !== 200 && answer.status !== 422) throw new Error(`the manager did not reload: ${JSON.stringify(answer.body)}`);
+    (outcome.error ? process.stderr : process.stdout).write(`${describeReload(outcome)}\n`);
+    if (outcome.error) process.exitCode = 1;
+  });
 
 program
   .command("status")
@@ -302,9 +319,12 @@ async function showStatus(json: boolean): Promise<void> {
   const { callManager, pingManager } = await import("../runtime/manager-client.js");
   const proven = await pingManager(config.manager.port, home);
   let reports: DaemonReport[];
+  let configError: string | undefined;
   if (proven) {
     const answer = await callManager(proven, "/status", { method: "GET", timeoutMs: 10_000 });
-    reports = (answer.body as { daemons: DaemonReport[] }).daemons;
+    const body = answer.body as { daemons: DaemonReport[]; manager?: { configError?: string | null } };
+    reports = body.daemons;
+    configError = body.manager?.configError ?? undefined;
   } else {
     const { inspectDaemon } = await import("./daemon-state.js");
     reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));
@@ -318,9 +338,16 @@ async function showStatus(json: boolean): Promise<void> {
     home: proven.home,
     port: proven.port,
   };
-  if (json) return say(JSON.stringify({ config: config.file ?? null, home, manager: manager ?? null, daemons: reports }, null, 2));
+  if (json)
+    return say(
+      JSON.stringify(
+        { config: config.file ?? null, configError: configError ?? null, home, manager: manager ?? null, daemons: reports },
+        null,
+        2,
+      ),
+    );
   const { renderStatus } = await import("./status-table.js");
-  process.stdout.write(renderStatus(config, home, reports, manager));
+  process.stdout.write(renderStatus(config, home, reports, manager, configError));
 }
 
 function withConfig(): { configFile?: string } {

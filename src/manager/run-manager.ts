@@ -1,7 +1,9 @@
-import { fstatSync, statSync } from "node:fs";
+import { fstatSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import { loadConfig } from "../config/load.js";
-import { ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
+import { configPath, ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
+import type { Config } from "../config/server-config.js";
+import { describeReload, diffServers, watchConfigFile, type ReloadOutcome } from "./config-reload.js";
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
@@ -49,21 +51,48 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
 
-  /** The config is read again for every request that names a server: users add and edit servers while we run. */
-  const refresh = (): void => {
+  for (const server of Object.values(config.servers)) daemons.set(server.name, new SupervisedDaemon(server, context()));
+
+  /**
+   * Applies the config file as it is now: an added server is there at once, a changed one is restarted if it runs
+   * (else it starts as written), a removed one is stopped; the others keep their process. A file that cannot be
+   * used changes nothing: the last good config stays in force and the error is shown by status and doctor. It
+   * runs when the file changes (watched, and compared at every supervision round), on `mcp-manager reload`, and
+   * before every request that names a server, so what a request finds always matches the file.
+   */
+  let configError: string | undefined;
+  let lastText = configText(options.configFile);
+  const reload = async (why: string): Promise<ReloadOutcome> => {
+    lastText = configText(options.configFile);
+    let next: Config;
     try {
-      config = loadConfig(options.configFile);
+      next = loadConfig(options.configFile);
     } catch (error) {
-      log(`keeping the previous config: ${(error as Error).message}`);
-      return;
+      const outcome = { added: [], changed: [], removed: [], error: (error as Error).message };
+      if (configError !== outcome.error) log(`${describeReload(outcome)} (${why})`);
+      configError = outcome.error;
+      return outcome;
     }
-    for (const server of Object.values(config.servers)) {
-      const known = daemons.get(server.name);
-      if (known) known.server = server;
-      else daemons.set(server.name, new SupervisedDaemon(server, context()));
-    }
+    configError = undefined;
+    const outcome = diffServers(config, next);
+    config = next;
+    for (const name of outcome.added) daemons.set(name, new SupervisedDaemon(next.servers[name]!, context()));
+    for (const name of outcome.changed) daemons.get(name)!.server = next.servers[name]!;
+    const removed = outcome.removed.map((name) => [name, daemons.get(name)!] as const);
+    for (const [name] of removed) daemons.delete(name);
+    if (outcome.added.length + outcome.changed.length + outcome.removed.length) log(`${describeReload(outcome)} (${why})`);
+    await Promise.all([
+      ...outcome.changed.map(async (name) => {
+        const daemon = daemons.get(name)!;
+        if (daemon.knownState() === "stopped" || daemon.knownState() === "failed") return;
+        log(`${name}: its entry changed: restarting`);
+        await daemon.restart().catch((error: Error) => log(`${name}: not restarted: ${error.message}`));
+      }),
+      ...removed.map(([name, daemon]) => daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`))),
+    ]);
+    return outcome;
   };
-  refresh();
+  const refresh = (): void => void reload("a request named a server");
 
   const api = new ManagerApi({
     home,
@@ -73,6 +102,8 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     daemon: (name) => (refresh(), daemons.get(name)),
     daemons: () => (refresh(), [...daemons.values()]),
     configFile: () => config.file,
+    configError: () => configError,
+    reload: () => reload("mcp-manager reload"),
   });
   const server = http.createServer((request, response) => api.handle(request, response));
   server.requestTimeout = 0; // `/ensure` and `/start` wait for a daemon's start-up
@@ -99,6 +130,12 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     startedAt: new Date(startedAt).toISOString(),
   });
   updateLock(managerLockPath(home), lock);
+  // Watched from the start: an edit made while the daemons come up counts too. A change the watcher misses (some
+  // filesystems send no events) is found by comparing the text every few seconds.
+  const unwatch = watchConfigFile(options.configFile ?? configPath(), () => void reload("the file changed"), log);
+  const configCheck = setInterval(() => {
+    if (configText(options.configFile) !== lastText) void reload("the file changed");
+  }, CONFIG_CHECK_MS);
   log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
 
   await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
@@ -127,6 +164,8 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     stopping = true;
     log(`stopping (${signal}): stopping the daemons this manager started`);
     clearInterval(tick);
+    clearInterval(configCheck);
+    unwatch();
     server.close();
     server.closeAllConnections();
     await Promise.all(
@@ -158,5 +197,17 @@ function stderrIs(file: string): boolean {
     return err.dev === log.dev && err.ino === log.ino;
   } catch {
     return false;
+  }
+}
+
+/** How often the config file is compared with what was last applied, besides watching it. */
+const CONFIG_CHECK_MS = 2000;
+
+/** The config file's text, or "" when there is none: what a reload compares to notice a change. */
+function configText(file: string | undefined): string {
+  try {
+    return readFileSync(file ?? configPath(), "utf8");
+  } catch {
+    return "";
   }
 }

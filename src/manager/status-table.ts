@@ -46,7 +46,13 @@ export function table(rows: string[][]): string {
 }
 
 /** The status table a person reads, then what needs attention, then how to connect a client. */
-export function renderStatus(config: Config, home: string, reports: DaemonReport[], manager: ManagerIdentity | undefined): string {
+export function renderStatus(
+  config: Config,
+  home: string,
+  reports: DaemonReport[],
+  manager: ManagerIdentity | undefined,
+  configError?: string,
+): string {
   const rows = [["SERVER", "STATE", "PID", "PORT", "TRANSPORT", "UPTIME", "RESTARTS", "SESSIONS"]];
   for (const r of reports) {
     rows.push([
@@ -75,6 +81,7 @@ export function renderStatus(config: Config, home: string, reports: DaemonReport
   const cli = managerCommand();
   return [
     `config:  ${config.file ?? "none, using the embedded defaults"}`,
+    ...(configError ? [`         NOT RELOADED: ${configError}; the manager keeps the last good config until the file is fixed`] : []),
     `home:    ${home} (per server: <name>.log, <name>.lock)`,
     manager
       ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})`

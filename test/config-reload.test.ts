@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { until } from "./helpers/bounded.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { configuredHome, probeServer } from "./helpers/daemon-home.js";
+import { runManagerCli } from "./helpers/manager.js";
+import { freePort, isAlive } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+
+describe("config hot reload", () => {
+  test("an edit applies while the manager runs: added at once, changed restarted, removed stopped, the rest untouched; a broken edit changes nothing", async (t) => {
+    const port = await freePort();
+    const daemon = configuredHome(t, { a: probeServer(), b: probeServer(), d: probeServer() }, { manager: { port } });
+    const file = join(daemon.home, "config.json");
+    const cli = (...args: string[]) => runManagerCli(["--config", file, ...args], { env: daemon.env });
+    onCleanup(t, () => {
+      const pid = daemon.lock("manager")?.pid;
+      if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+    });
+    assert.equal((await cli("start", "--detach", "--start-all")).code, 0);
+    await until(() => ["a", "b", "d"].every((name) => Boolean(daemon.lockedUrl(name))), "the manager to start a, b and d");
+    const [a, b, d] = [daemon.lockedPid("a")!, daemon.lockedPid("b")!, daemon.lockedPid("d")!];
+    const managerLog = () => readFileSync(join(daemon.home, "manager.log"), "utf8");
+
+    // Saved as editors do: a new file renamed over the old one.
+    const edited = JSON.parse(readFileSync(file, "utf8"));
+    delete edited.servers.a;
+    edited.servers.b = probeServer({ env: { CHANGED: "1" } });
+    edited.servers.c = probeServer();
+    writeFileSync(`${file}.new`, JSON.stringify(edited, null, 2));
+    renameSync(`${file}.new`, file);
+
+    await until(() => !isAlive(a), "the removed server's daemon to stop", undefined).catch((error: Error) => {
+      throw new Error(`${error.message}; the manager logged:\n${managerLog()}`);
+    });
+    await until(
+      () => Boolean(daemon.lockedPid("b") && daemon.lockedPid("b") !== b && daemon.lockedUrl("b")),
+      "the changed server to restart",
+    );
+    assert.equal(daemon.lockedPid("d"), d, "an unchanged server keeps its process");
+    assert.ok(isAlive(d));
+    const client = new ProxyClient(t, ["--config", file, "--target", "c"], { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "added" })), "added", "the added server serves at once");
+    assert.match(managerLog(), /config reloaded: added c; changed b; removed a \(the file changed\)/);
+
+    writeFileSync(file, `{"servers": {"d": {"command": "node" "args": []}}}`);
+    await until(
+      async () => /NOT RELOADED: config file .* a comma is missing/.test((await cli("status")).stdout),
+      "status to show the broken edit",
+    );
+    const reload = await cli("reload");
+    assert.equal(reload.code, 1);
+    assert.match(reload.stderr, /the config was not reloaded: .*the last good config stays in force/);
+    assert.equal(daemon.lockedPid("d"), d, "a broken edit stops nothing");
+    assert.equal(daemon.lockedPid("b") !== undefined && isAlive(daemon.lockedPid("b")!), true);
+
+    writeFileSync(file, JSON.stringify(edited, null, 2));
+    const fixed = await cli("reload");
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.match(fixed.stdout, /config reloaded/);
+    assert.doesNotMatch((await cli("status")).stdout, /NOT RELOADED/);
+  });
+});
