@@ -63,4 +63,19 @@ describe("config hot reload", () => {
     assert.match(fixed.stdout, /config reloaded/);
     assert.doesNotMatch((await cli("status")).stdout, /NOT RELOADED/);
   });
+
+  test("a session that lost its daemon while the file is broken reconnects with the entry it had", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const file = join(daemon.home, "config.json");
+    const client = new ProxyClient(t, ["--config", file, "--target", "probe"], { env: daemon.env });
+    await client.initialize();
+    const first = daemon.lockedPid("probe")!;
+    writeFileSync(file, `{"servers": {"probe": `);
+    process.kill(first, "SIGKILL");
+    await until(() => /daemon session lost/.test(client.stderr), "the proxy to notice its daemon is gone");
+    const answer = await client.callTool("echo", { message: "still here" });
+    assert.equal(textOf(answer), "still here", JSON.stringify(answer));
+    assert.notEqual(daemon.lockedPid("probe"), first, "served by a new daemon");
+    assert.match(client.stderr, /is not valid JSON: .*; this session keeps the entry it had/);
+  });
 });

@@ -2,8 +2,10 @@ import { chmodSync, unlinkSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { findServer, loadConfig } from "../config/load.js";
-import { commandLine, hostedByUs, type DaemonServer } from "../config/server-config.js";
+import { ConfigError, findServer, loadConfig } from "../config/load.js";
+import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
+import { takeKeptEntry } from "../runtime/kept-entry.js";
+import { commandLine, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
@@ -41,16 +43,26 @@ const HOUSEKEEPING_MS = 10_000;
  * socket our proxies use. Its lock file names its pid and these addresses.
  */
 export async function runDaemon(name: string, configFile?: string): Promise<void> {
-  const config = loadConfig(configFile);
-  const server = findServer(config, name);
+  const kept = takeKeptEntry(name);
+  let config: Config | undefined;
+  let broken: string | undefined;
+  try {
+    config = loadConfig(configFile);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !kept) throw error;
+    broken = error.message;
+  }
+  const server = config ? findServer(config, name) : kept!;
+  const settings = config?.manager ?? DEFAULT_MANAGER_SETTINGS;
   const home = ensureHome();
-  const rotation = { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles };
+  const rotation = { maxBytes: settings.logMaxBytes, keep: settings.logFiles };
   // Written to stderr, which is the log file when the daemon was started detached; to the file as well from a terminal.
   const log = createLog(`daemon ${process.pid} ${name}`, process.stderr.isTTY ? logPath(name, home) : undefined, {
     path: logPath(name, home),
     rotation,
   });
   installLastResort(log);
+  if (broken) log(`${broken}; running the entry its starter last loaded`);
   if (!hostedByUs(server)) {
     throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
   }
@@ -67,7 +79,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     learned,
     log,
     registry,
-    restart: { limit: config.manager.restartLimit, backoffMs: config.manager.restartBackoffMs },
+    restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
   let port = server.port ?? 0;

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { isOwnSocket } from "../files/own-socket.js";
 import type { HttpTransport } from "../config/schema.js";
-import { loadConfig, findServer } from "../config/load.js";
+import { ConfigError, loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { closeIdleSockets } from "../upstream/http-client.js";
@@ -76,18 +76,31 @@ function sessionHeaders(url: URL, credential: string | undefined): Record<string
   return headers;
 }
 
-/** Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. */
+/**
+ * Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. While the
+ * file does not load (someone is editing it), a session that already connected keeps the entry it last had:
+ * reconnecting after a daemon restart must not depend on a half-saved file.
+ */
+let lastGood: { target: DaemonTarget; transport: HttpTransport } | undefined;
 function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   if (options.url) {
     return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
   }
-  const config = loadConfig(options.config);
+  let config;
+  try {
+    config = loadConfig(options.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !lastGood) throw error;
+    log(`${error.message}; this session keeps the entry it had`);
+    return lastGood;
+  }
   const server = findServer(config, options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
   const transport = server.transport === "stdio" ? "streamable-http" : server.transport;
   const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port };
   if (options.config) target.configFile = resolve(options.config);
-  return { target, transport };
+  lastGood = { target, transport };
+  return lastGood;
 }
 
 // Messages for the client wait while its stdout is full; past 16 MiB waiting, the daemon's session is held back

@@ -14,6 +14,7 @@ import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStale
 import { isListening } from "./port-probe.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
+import { keptEntryEnv } from "./kept-entry.js";
 
 export interface LaunchOptions {
   home: string;
@@ -118,7 +119,7 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   if (options.rotation) rotateLog(logFile, options.rotation);
   let child: ChildProcess;
   try {
-    child = spawnDetached({ ...spec, env: server.env, logFile });
+    child = spawnDetached({ ...spec, env: { ...server.env, ...keptEntryEnv(server) }, logFile });
   } catch (error) {
     removeLock(lockFile);
     throw new DaemonUnavailable(`daemon "${server.name}" could not be started: ${(error as Error).message}`);
