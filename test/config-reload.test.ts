@@ -46,6 +46,15 @@ describe("config hot reload", () => {
     assert.equal(textOf(await client.callTool("echo", { message: "added" })), "added", "the added server serves at once");
     assert.match(managerLog(), /config reloaded: added c; changed b; removed a \(the file changed\)/);
 
+    // Mid-save, the file is briefly gone: that is not "no config", and nothing is stopped for it.
+    renameSync(file, `${file}.saving`);
+    const gone = await cli("reload");
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /config\.json is gone; the last good config stays in force/);
+    assert.equal(daemon.lockedPid("d"), d);
+    assert.ok(isAlive(d));
+    renameSync(`${file}.saving`, file);
+
     writeFileSync(file, `{"servers": {"d": {"command": "node" "args": []}}}`);
     await until(
       async () => /NOT RELOADED: config file .* a comma is missing/.test((await cli("status")).stdout),
@@ -57,10 +66,13 @@ describe("config hot reload", () => {
     assert.equal(daemon.lockedPid("d"), d, "a broken edit stops nothing");
     assert.equal(daemon.lockedPid("b") !== undefined && isAlive(daemon.lockedPid("b")!), true);
 
+    // The fix: d now disabled, so it is stopped rather than restarted.
+    edited.servers.d = probeServer({ disabled: true });
     writeFileSync(file, JSON.stringify(edited, null, 2));
     const fixed = await cli("reload");
     assert.equal(fixed.code, 0, fixed.stderr);
     assert.match(fixed.stdout, /config reloaded/);
+    await until(() => !isAlive(d), "the disabled server's daemon to stop");
     assert.doesNotMatch((await cli("status")).stdout, /NOT RELOADED/);
   });
 

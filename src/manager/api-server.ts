@@ -18,9 +18,12 @@ export interface ManagerControl {
   readonly port: number;
   readonly auth: ListenerAuth;
   readonly startedAt: number;
-  /** The supervised daemon called `name`, after re-reading the config (so edits apply at the next start). */
-  daemon(name: string): SupervisedDaemon | undefined;
-  daemons(): SupervisedDaemon[];
+  /** The supervised daemon called `name`, once the config file as it is now is applied. */
+  daemon(name: string): Promise<SupervisedDaemon | undefined>;
+  /** Every supervised daemon, once the config file as it is now is applied. */
+  daemons(): Promise<SupervisedDaemon[]>;
+  /** Every supervised daemon as known, applying nothing (for answers anyone may ask for). */
+  known(): SupervisedDaemon[];
   configFile(): string | undefined;
   /** Why the config file could not be used at the last reload (the last good one is in force). */
   configError(): string | undefined;
@@ -74,16 +77,13 @@ export class ManagerApi {
     const body = await readBoundedBody(request, MAX_BODY_BYTES);
     if (action.all) {
       const results = await Promise.all(
-        this.control
-          .daemons()
-          .filter(action.all)
-          .map((daemon) => outcome(daemon.name, action.run(daemon))),
+        (await this.control.daemons()).filter(action.all).map((daemon) => outcome(daemon.name, action.run(daemon))),
       );
       return send(response, 200, { results });
     }
     const name = nameIn(body);
     if (name === undefined) return send(response, 400, { error: 'the body must be JSON naming a server: {"name": "..."}' });
-    const daemon = this.control.daemon(name);
+    const daemon = await this.control.daemon(name);
     if (!daemon)
       return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
     const address = await action.run(daemon);
@@ -106,11 +106,11 @@ export class ManagerApi {
    * projects, paths or the home; and no probe is made for it, so anyone's request costs the daemons nothing.
    */
   private publicStatus(): { daemons: Array<Pick<DaemonReport, "name" | "state">> } {
-    return { daemons: this.control.daemons().map((daemon) => ({ name: daemon.name, state: daemon.knownState() })) };
+    return { daemons: this.control.known().map((daemon) => ({ name: daemon.name, state: daemon.knownState() })) };
   }
 
   private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {
-    const daemons = await Promise.all(this.control.daemons().map((daemon) => daemon.report()));
+    const daemons = await Promise.all((await this.control.daemons()).map((daemon) => daemon.report()));
     return {
       manager: {
         ...this.identity(),

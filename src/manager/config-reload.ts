@@ -7,6 +7,8 @@ export interface ReloadOutcome {
   added: string[];
   changed: string[];
   removed: string[];
+  /** The manager's own settings changed: they apply when it restarts. */
+  managerSettings?: boolean;
   error?: string;
 }
 
@@ -26,7 +28,8 @@ export function describeReload(outcome: ReloadOutcome): string {
   const parts = (["added", "changed", "removed"] as const)
     .filter((kind) => outcome[kind].length)
     .map((kind) => `${kind} ${outcome[kind].join(", ")}`);
-  return parts.length ? `config reloaded: ${parts.join("; ")}` : "config reloaded: no server changed";
+  if (outcome.managerSettings) parts.push("the manager's own settings changed: they apply when it restarts");
+  return parts.length ? `config reloaded: ${parts.join("; ")}` : "config reloaded: nothing changed since the last reload";
 }
 
 /**

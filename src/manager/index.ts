@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { ConfigError, findServer, loadConfig } from "../config/load.js";
-import { ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
+import { configPath, ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
 import type { Config } from "../config/server-config.js";
 import { readLock } from "../runtime/lock-file.js";
@@ -380,6 +380,6 @@ function configOrWhatRuns(): Config & { broken?: true } {
     process.stderr.write(`${error.message}\n(the servers of that file are not shown until it is fixed; what runs is)\n`);
     const url = readLock(managerLockPath(homeDir()))?.url;
     const port = url ? Number(new URL(url).port) : DEFAULT_MANAGER_SETTINGS.port;
-    return { manager: { ...DEFAULT_MANAGER_SETTINGS, port }, servers: {}, broken: true };
+    return { manager: { ...DEFAULT_MANAGER_SETTINGS, port }, servers: {}, file: configOption() ?? configPath(), broken: true };
   }
 }

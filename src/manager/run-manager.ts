@@ -1,19 +1,19 @@
-import { fstatSync, readFileSync, statSync } from "node:fs";
+import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import { loadConfig } from "../config/load.js";
 import { configPath, ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
-import type { Config } from "../config/server-config.js";
+import { isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { describeReload, diffServers, watchConfigFile, type ReloadOutcome } from "./config-reload.js";
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
-import { isStartable } from "../config/server-config.js";
 import { claimLock, lockRecord, readLock, removeLock, updateLock } from "../runtime/lock-file.js";
 import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { VERSION } from "../version.js";
 import { SupervisedDaemon } from "./supervisor.js";
 import { HeldToken } from "../runtime/home-token.js";
+import { readStopped } from "../runtime/stop-marker.js";
 import { installLastResort } from "../runtime/last-resort.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { ListenerAuth } from "../runtime/listener-auth.js";
@@ -62,45 +62,68 @@ export async function runManager(options: ManagerOptions): Promise<void> {
    */
   let configError: string | undefined;
   let lastText = configText(options.configFile);
-  const reload = async (why: string): Promise<ReloadOutcome> => {
+  const applyConfig = async (why: string): Promise<ReloadOutcome> => {
     lastText = configText(options.configFile);
+    const unchanged = { added: [], changed: [], removed: [] };
     let next: Config;
     try {
+      // A file that was there and is gone is an edit in progress (editors save by renaming), not "no config".
+      if (config.file && !existsSync(config.file)) throw new Error(`${config.file} is gone`);
       next = loadConfig(options.configFile);
     } catch (error) {
-      const outcome = { added: [], changed: [], removed: [], error: (error as Error).message };
+      const outcome = { ...unchanged, error: (error as Error).message };
       if (configError !== outcome.error) log(`${describeReload(outcome)} (${why})`);
       configError = outcome.error;
       return outcome;
     }
     configError = undefined;
-    const outcome = diffServers(config, next);
+    const outcome: ReloadOutcome = diffServers(config, next);
+    if (JSON.stringify(config.manager) !== JSON.stringify(next.manager)) outcome.managerSettings = true;
+    const before = config;
     config = next;
     for (const name of outcome.added) daemons.set(name, new SupervisedDaemon(next.servers[name]!, context()));
-    for (const name of outcome.changed) daemons.get(name)!.server = next.servers[name]!;
     const removed = outcome.removed.map((name) => [name, daemons.get(name)!] as const);
     for (const [name] of removed) daemons.delete(name);
-    if (outcome.added.length + outcome.changed.length + outcome.removed.length) log(`${describeReload(outcome)} (${why})`);
+    if (outcome.added.length + outcome.changed.length + outcome.removed.length || outcome.managerSettings)
+      log(`${describeReload(outcome)} (${why})`);
     await Promise.all([
-      ...outcome.changed.map(async (name) => {
-        const daemon = daemons.get(name)!;
-        if (daemon.knownState() === "stopped" || daemon.knownState() === "failed") return;
-        log(`${name}: its entry changed: restarting`);
-        await daemon.restart().catch((error: Error) => log(`${name}: not restarted: ${error.message}`));
-      }),
-      ...removed.map(([name, daemon]) => daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`))),
+      ...outcome.changed.map((name) => applyChange(name, before.servers[name]!, next.servers[name]!)),
+      ...removed
+        .filter(([, daemon]) => !isRemote(daemon.server))
+        .map(([name, daemon]) => daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`))),
     ]);
     return outcome;
   };
-  const refresh = (): void => void reload("a request named a server");
+  /** A changed entry: the daemon that runs is stopped under its old entry, then started under the new one if it may. */
+  const applyChange = async (name: string, old: ServerConfig, updated: ServerConfig): Promise<void> => {
+    const daemon = daemons.get(name)!;
+    const running = !["stopped", "failed", "disabled", "remote"].includes(daemon.knownState());
+    if (running && !isRemote(old)) {
+      log(`${name}: its entry changed: restarting`);
+      await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
+    }
+    daemon.server = updated;
+    // Not if it is now disabled or remote, nor if a user stopped it meanwhile.
+    if (running && isStartable(updated) && !readStopped(name, home))
+      await daemon.start().catch((error: Error) => log(`${name}: not started again: ${error.message}`));
+  };
+  // One reload at a time, in order: a request waits for the one before it, restarts included, so it never acts
+  // on a daemon that is being replaced.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (why: string): Promise<ReloadOutcome> => {
+    const next = reloading.then(() => applyConfig(why));
+    reloading = next.catch(() => {});
+    return next;
+  };
 
   const api = new ManagerApi({
     home,
     port,
     auth,
     startedAt,
-    daemon: (name) => (refresh(), daemons.get(name)),
-    daemons: () => (refresh(), [...daemons.values()]),
+    daemon: async (name) => (await reload("a request named a server"), daemons.get(name)),
+    daemons: async () => (await reload("a request named a server"), [...daemons.values()]),
+    known: () => [...daemons.values()],
     configFile: () => config.file,
     configError: () => configError,
     reload: () => reload("mcp-manager reload"),

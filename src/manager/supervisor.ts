@@ -220,7 +220,7 @@ export class SupervisedDaemon {
       if (this.isUp()) return Promise.resolve(this.daemon!.address);
       // An adopted daemon noticed gone before the liveness poll: restart now. One we spawned restarts on its
       // exit event, which is on its way; the caller waits for that restart.
-      if (!this.daemon!.child) this.exited(this.daemon!, "is gone");
+      if (this.daemon && !this.daemon.child) this.exited(this.daemon, "is gone");
     }
     const outcome = new Promise<DaemonAddress>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.state === "stopped") this.launch();

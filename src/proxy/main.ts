@@ -90,10 +90,12 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   try {
     config = loadConfig(options.config);
   } catch (error) {
-    if (!(error instanceof ConfigError) || !lastGood) throw error;
+    // A file that does not parse or check is being edited; one that is gone or unreadable is not a config to keep.
+    if (!(error instanceof ConfigError) || error.problem === "unreadable" || !lastGood) throw error;
     log(`${error.message}; this session keeps the entry it had`);
     return lastGood;
   }
+  lastGood = undefined; // a server taken out of a good file is not kept for a later broken one
   const server = findServer(config, options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
   const transport = server.transport === "stdio" ? "streamable-http" : server.transport;

@@ -18,7 +18,9 @@ export function takeKeptEntry(name: string): ServerConfig | undefined {
   if (!text) return undefined;
   try {
     const entry = JSON.parse(text) as ServerConfig;
-    return entry?.name === name && hostedByUs(entry) ? entry : undefined;
+    // What our own starter wrote: the entry of this name, a hosted server with its command, or the built-in one.
+    const shaped = entry.kind === "builtin" || (entry.kind === "hosted" && typeof entry.command === "string" && Array.isArray(entry.args));
+    return entry?.name === name && shaped ? entry : undefined;
   } catch {
     return undefined;
   }
