@@ -82,13 +82,16 @@ export function clientFiles(
   const here = projectDir ?? process.cwd();
   if (client !== "claude-code") return [clientFile(client, scope ?? "user", here, home)];
   if (scope === "user" || scope === "project") return [clientFile(client, scope, here, home)];
-  const locals = (projectDir ? [resolve(projectDir)] : claudeCodeProjects(home)).map((dir) => clientFile(client, "local", dir, home));
+  const withServers = claudeCodeProjects(home)
+    .filter((project) => project.hasServers)
+    .map((project) => project.dir);
+  const locals = (projectDir ? [resolve(projectDir)] : withServers).map((dir) => clientFile(client, "local", dir, home));
   if (scope === "local") return locals;
   return [clientFile(client, "user", here, home), ...locals, clientFile(client, "project", here, home)];
 }
 
-/** The projects `~/.claude.json` has local servers for, in its order. */
-function claudeCodeProjects(home: string): string[] {
+/** The projects `~/.claude.json` keeps a record for, in its order, each with whether it has local servers. */
+export function claudeCodeProjects(home = homedir()): Array<{ dir: string; hasServers: boolean }> {
   let projects: unknown;
   try {
     projects = (parse(readFileSync(join(home, ".claude.json"), "utf8")) as { projects?: unknown } | undefined)?.projects;
@@ -96,10 +99,8 @@ function claudeCodeProjects(home: string): string[] {
     return []; // no file: nothing local; a malformed one is reported when its user scope is read
   }
   if (!projects || typeof projects !== "object") return [];
-  return Object.entries(projects as Record<string, unknown>)
-    .filter(([, value]) => {
-      const servers = (value as { mcpServers?: unknown } | null)?.mcpServers;
-      return servers !== null && typeof servers === "object" && Object.keys(servers).length > 0;
-    })
-    .map(([dir]) => dir);
+  return Object.entries(projects as Record<string, unknown>).map(([dir, value]) => {
+    const servers = (value as { mcpServers?: unknown } | null)?.mcpServers;
+    return { dir, hasServers: servers !== null && typeof servers === "object" && Object.keys(servers).length > 0 };
+  });
 }

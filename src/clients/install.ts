@@ -4,7 +4,8 @@ import { describeCommand, judgeEntry, type ClientServerEntry } from "./client-en
 import { ConfigEditor } from "./config-editor.js";
 import { allRecords, loadRecord, removeRecord, saveRecord, type InstallRecord } from "./install-record.js";
 import { planMemoryImport, type MemoryImport } from "./memory-import.js";
-import { onPath, portableProxyEntry, proxyEntry, type ProxyEntry } from "../runtime/proxy-entry.js";
+import { portableProxyEntry, proxyEntry, type ProxyEntry } from "../runtime/proxy-entry.js";
+import { findCommand } from "../process/find-command.js";
 import { configPath, homeDir } from "../config/paths.js";
 import { JsonServers, TomlServers, type ServersDocument } from "./servers-document.js";
 import { dirname, join } from "node:path";
@@ -192,7 +193,7 @@ function scopeFlags(file: ClientFile): string {
 /** What a project file's plain `mcp-proxy` entries rely on, said when this machine does not provide it. */
 function portableNote(configFile: string): string[] {
   const notes: string[] = [];
-  if (!onPath("mcp-proxy"))
+  if (!findCommand("mcp-proxy"))
     notes.push("note: mcp-proxy is not on PATH here; these entries start once the package is installed globally (npm install -g)");
   if (configFile !== configPath() || process.env.MCP_SESSION_MANAGER_HOME)
     notes.push(`note: the entries name no config or home, so they use the default ones, not ${configFile} (${homeDir()})`);
@@ -213,4 +214,12 @@ export function uninstallEverywhere(home: string, dryRun: boolean): string {
   const records = allRecords(home);
   if (!records.length) return "no client file was changed by mcp-manager install\n";
   return records.map((record) => retryOnChange(() => uninstallOnce(fileOfRecord(record), { home, dryRun }))).join("");
+}
+
+/** The entries of a client file that launch mcp-proxy (hand-made ones included); none when there is no file. */
+export function entriesThroughProxy(file: ClientFile): string[] {
+  const read = readText(file.path);
+  if (!read.exists) return [];
+  const entries = openServers(file, read.text).entries();
+  return Object.keys(entries).filter((name) => judgeEntry(entries[name]).kind === "ours");
 }

@@ -16,8 +16,6 @@ const GLOBAL_NOTE =
   "what sessions outside any project see; to give a project this graph: mcp-manager memory export FILE --project ~ " +
   "then mcp-manager memory import FILE --project DIR";
 
-const entities = (n: number) => `${n} ${n === 1 ? "entity" : "entities"}`;
-
 /** One official memory file on its way into the built-in memory's database; run when the install commits. */
 export class MemoryImport {
   constructor(
@@ -34,7 +32,7 @@ export class MemoryImport {
     try {
       const added = store.importGraph(this.graph);
       return (
-        `imported ${this.file} into ${database}: ${`${added.entities} new ${added.entities === 1 ? "entity" : "entities"}`}, ` +
+        `imported ${this.file} into ${database}: ${countOf(added.entities, "new entity", "new entities")}, ` +
         `${countOf(added.observations, "new observation")}, ${countOf(added.relations, "new relation")} (the file itself is left as it was)`
       );
     } finally {
@@ -70,7 +68,7 @@ export function planMemoryImport(
   const others = found.others.length ? `; older copies not imported: ${found.others.join(", ")}` : "";
   return {
     memoryImport: new MemoryImport(found.file, graph, project),
-    summary: `its ${found.file} (${entities(graph.entities.length)}, ${countOf(graph.relations.length, "relation")}) is imported into ${destination}${others}${
+    summary: `its ${found.file} (${countOf(graph.entities.length, "entity", "entities")}, ${countOf(graph.relations.length, "relation")}) is imported into ${destination}${others}${
       project ? "" : GLOBAL_NOTE
     }`,
   };

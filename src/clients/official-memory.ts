@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, delimiter, dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
+import { findCommand } from "../process/find-command.js";
 import type { ClientServerEntry } from "./client-entry.js";
 
 const PACKAGE = "@modelcontextprotocol/server-memory";
@@ -57,15 +58,10 @@ function packageDistDirs(entry: ClientServerEntry, home: string): string[] {
   if (script) return [dirname(script)];
   const bin = parts.find((part) => /^mcp-server-memory(\.cmd)?$/.test(basename(part)));
   if (bin) {
-    const onPath = isAbsolute(bin)
-      ? bin
-      : (process.env.PATH ?? "")
-          .split(delimiter)
-          .map((dir) => join(dir, bin))
-          .find((file) => existsSync(file));
-    if (onPath) {
+    const found = findCommand(bin);
+    if (found) {
       try {
-        return [dirname(realpathSync(onPath))];
+        return [dirname(realpathSync(found))];
       } catch {
         // a dangling link: no copy there
       }

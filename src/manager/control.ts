@@ -5,7 +5,7 @@ import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable } from "../runtime/daemon-address.js";
 import { hostedByUs, isRemote, isStartable } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon } from "../runtime/daemon-health.js";
+import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -103,5 +103,5 @@ async function stopIfItsServerFailed(server: ServerConfig, home: string): Promis
   const lock = readLock(lockPath(server.name, home));
   if (!lock?.url || !isHolderAlive(lock) || !hostedByUs(server)) return;
   const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
-  if (health?.children.some((child) => child.state === "failed")) await stopDaemon(server, home, lock.pid);
+  if (health && failedChild(health)) await stopDaemon(server, home, lock.pid);
 }

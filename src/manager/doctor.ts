@@ -1,12 +1,13 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
-import { basename, delimiter, isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
 import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon } from "../runtime/daemon-health.js";
+import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
 import { describePortOwner } from "../process/port-owner.js";
+import { findCommand } from "../process/find-command.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { pingManager } from "../runtime/manager-client.js";
@@ -127,7 +128,7 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     const answering = hostedByUs(server)
       ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid })
       : await isListening(new URL(lock.url));
-    const failed = typeof answering === "object" ? answering.children.find((child) => child.state === "failed") : undefined;
+    const failed = typeof answering === "object" ? failedChild(answering) : undefined;
     if (failed)
       add(
         "FAIL",
@@ -163,21 +164,6 @@ function checkSessionSocket(name: string, socket: string | undefined, home: stri
   }
   if (!socket) return add("note", `${name}: ${slower}: the daemon is of an older version`, `mcp-manager restart ${name}`);
   if (!existsSync(socket)) add("warn", `${name}: ${slower}: its session socket ${socket} was removed`, `mcp-manager restart ${name}`);
-}
-
-/** Whether `command` would be found: a path that is executable, or a name on PATH. */
-function findCommand(command: string, path = process.env.PATH ?? ""): boolean {
-  const executable = (file: string) => {
-    try {
-      accessSync(file, process.platform === "win32" ? constants.F_OK : constants.X_OK);
-      return statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (isAbsolute(command) || command.includes("/") || command.includes("\\")) return executable(command);
-  const extensions = process.platform === "win32" ? ["", ...(process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";")] : [""];
-  return path.split(delimiter).some((dir) => dir && extensions.some((ext) => executable(join(dir, command + ext))));
 }
 
 function hostsMemory(config: Config): boolean {

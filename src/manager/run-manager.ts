@@ -63,8 +63,11 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   let configError: string | undefined;
   let lastText = configText(options.configFile);
   const applyConfig = async (why: string): Promise<ReloadOutcome> => {
-    lastText = configText(options.configFile);
     const unchanged = { added: [], changed: [], removed: [] };
+    // The same text as last applied: nothing to parse (every request that names a server comes through here).
+    const text = configText(options.configFile);
+    if (text === lastText && configError === undefined) return unchanged;
+    lastText = text;
     let next: Config;
     try {
       // A file that was there and is gone is an edit in progress (editors save by renaming), not "no config".

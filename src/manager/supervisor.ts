@@ -5,7 +5,7 @@ import { rotateLog } from "../logging/rotate.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
-import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
+import { failedChild, probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
@@ -113,7 +113,8 @@ export class SupervisedDaemon {
       this.isUp() &&
       this.daemon &&
       (await this.probe(this.daemon)) &&
-      this.lastHealth?.children.some((child) => child.state === "failed")
+      this.lastHealth !== undefined &&
+      failedChild(this.lastHealth) !== undefined
     ) {
       this.log("its server had failed: restarting the daemon so that it tries again");
       await this.stop(undefined);

@@ -1,13 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { parse as parseToml } from "smol-toml";
-import { CLIENTS, clientFile } from "../clients/client-locations.js";
-import { proxyTarget, type ClientServerEntry } from "../clients/client-entry.js";
+import { CLIENTS, claudeCodeProjects, clientFile } from "../clients/client-locations.js";
 import { logPath } from "../config/paths.js";
 import { proxyScript } from "../runtime/entry-points.js";
-import { parse } from "jsonc-parser";
-import { uninstallEverywhere } from "../clients/install.js";
+import { entriesThroughProxy, uninstallEverywhere } from "../clients/install.js";
 import type { Config } from "../config/server-config.js";
 import { autostart, autostartSpec } from "./autostart.js";
 import { control, startableNames } from "./control.js";
@@ -46,13 +43,26 @@ export async function uninstallAll(config: Config, home: string, configFile: str
   return out.join("\n") + "\n";
 }
 
+/** Entries in the clients' user files that still launch mcp-proxy, as `client: name (file)`. */
+function proxyEntriesLeft(): string[] {
+  return CLIENTS.flatMap((client) => {
+    const file = clientFile(client, "user", process.cwd());
+    try {
+      return entriesThroughProxy(file).map((name) => `${client}: ${name} (${file.path})`);
+    } catch {
+      return []; // a malformed file: install and uninstall already say so
+    }
+  });
+}
+
 /**
  * Memory databases this user has: the global one, those of the projects Claude Code knows, and every one the
  * memory daemons logged a session using.
  */
 function memoryDatabases(config: Config, home: string): string[] {
   const user = homedir();
-  const files = new Set([user, ...claudeCodeProjects(user)].map((dir) => join(dir, ".claude", "memory.db")));
+  const projects = claudeCodeProjects(user).map((project) => project.dir);
+  const files = new Set([user, ...projects].map((dir) => join(dir, ".claude", "memory.db")));
   for (const server of Object.values(config.servers)) {
     if (server.kind !== "builtin") continue;
     for (const log of [logPath(server.name, home), ...[1, 2, 3, 4, 5].map((n) => `${logPath(server.name, home)}.${n}`)]) {
@@ -61,42 +71,6 @@ function memoryDatabases(config: Config, home: string): string[] {
     }
   }
   return [...files].filter((file) => existsSync(file));
-}
-
-function claudeCodeProjects(user: string): string[] {
-  try {
-    const known = (parse(readFileSync(join(user, ".claude.json"), "utf8")) as { projects?: Record<string, unknown> } | undefined)?.projects;
-    return Object.keys(known ?? {});
-  } catch {
-    return []; // no Claude Code file
-  }
-}
-
-/** Entries in the clients' user files that launch mcp-proxy, as `client: name (file)`. */
-function proxyEntriesLeft(): string[] {
-  const found: string[] = [];
-  for (const client of CLIENTS) {
-    let file;
-    try {
-      file = clientFile(client, "user", process.cwd());
-      const text = readFileSync(file.path, "utf8");
-      const servers =
-        file.format === "toml"
-          ? (parseToml(text).mcp_servers as Record<string, unknown> | undefined)
-          : valueAt(parse(text), file.serversKey);
-      for (const [name, entry] of Object.entries(servers ?? {}))
-        if (entry && typeof entry === "object" && proxyTarget(entry as ClientServerEntry)) found.push(`${client}: ${name} (${file.path})`);
-    } catch {
-      // no such file, or one install already reported as malformed
-    }
-  }
-  return found;
-}
-
-function valueAt(value: unknown, keys: string[]): Record<string, unknown> | undefined {
-  let at = value;
-  for (const key of keys) at = at && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined;
-  return at && typeof at === "object" ? (at as Record<string, unknown>) : undefined;
 }
 
 /** `npm uninstall -g`, with the prefix this copy was installed under when it sits in one. */

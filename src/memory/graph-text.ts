@@ -41,15 +41,17 @@ export function readGraphResult(graph: KnowledgeGraph): CallToolResult {
  * The line for an answer that carries a read_graph result made by readGraphResult, from the text made once for
  * its graph; undefined for any other message (the transport serialises those itself).
  */
-export function answerText(message: unknown): string | undefined {
-  if (!message || typeof message !== "object" || !("result" in message) || !("id" in message)) return undefined;
-  const { result, id, ...rest } = message;
-  if (Object.keys(rest).some((key) => key !== "jsonrpc") || !result || typeof result !== "object") return undefined;
-  const { content, structuredContent, ...others } = result as { content?: unknown; structuredContent?: unknown };
-  if (Object.keys(others).length || !structuredContent || typeof structuredContent !== "object") return undefined;
-  const made = texts.get(structuredContent as KnowledgeGraph);
-  // Only the result readGraphResult made: the same graph, its own text as the one content item.
-  const item = Array.isArray(content) && content.length === 1 ? (content[0] as { type?: unknown; text?: unknown }) : undefined;
-  if (!made || item?.type !== "text" || item.text !== made.indented) return undefined;
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${made.result}}`;
+export function answerText(message: object): string | undefined {
+  // Every answer the memory server sends passes here: one WeakMap lookup decides for all but read_graph's.
+  if (!("result" in message) || !("id" in message)) return undefined;
+  const result = message.result as { content?: unknown; structuredContent?: unknown } | null;
+  const graph = result?.structuredContent;
+  const made = graph && typeof graph === "object" ? texts.get(graph as KnowledgeGraph) : undefined;
+  if (!made || !result) return undefined;
+  // Only the result readGraphResult made, as it made it: nothing else in the answer or the result.
+  const item =
+    Array.isArray(result.content) && result.content.length === 1 ? (result.content[0] as { type?: unknown; text?: unknown }) : undefined;
+  const exact = Object.keys(message).length === 3 && Object.keys(result).length === 2;
+  if (!exact || item?.type !== "text" || item.text !== made.indented) return undefined;
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":${made.result}}`;
 }

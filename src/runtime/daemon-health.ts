@@ -19,6 +19,10 @@ export interface DaemonHealth {
 }
 
 /** Our daemon, proven, with what it said of itself and the credential for further requests. */
+/** The first of a daemon's children that gave up (its server keeps dying), if one did. */
+export const failedChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
+  health.children.find((child) => child.state === "failed");
+
 export interface ProvenDaemon extends DaemonHealth {
   credential: string;
 }

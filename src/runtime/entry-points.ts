@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findCommand } from "../process/find-command.js";
+import { shellWord } from "../process/shell-word.js";
 
 /** The installed `mcp-manager` script, absolute: what starts daemons, the detached manager and autostart units. */
 export const managerScript = (): string => fileURLToPath(new URL("../manager/index.js", import.meta.url));
@@ -14,13 +15,11 @@ export const proxyScript = (): string => fileURLToPath(new URL("../proxy/index.j
  */
 export function managerCommand(): string {
   const script = managerScript();
-  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
-    try {
-      if (realpathSync(join(dir, process.platform === "win32" ? "mcp-manager.cmd" : "mcp-manager")) === realpathSync(script))
-        return "mcp-manager";
-    } catch {
-      // not in this directory
-    }
+  const installed = findCommand("mcp-manager");
+  try {
+    if (installed && realpathSync(installed) === realpathSync(script)) return "mcp-manager";
+  } catch {
+    // a dangling link on PATH: not this copy
   }
-  return [process.execPath, script].map((part) => (/\s/.test(part) ? `"${part}"` : part)).join(" ");
+  return [process.execPath, script].map(shellWord).join(" ");
 }

@@ -1,5 +1,3 @@
-import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import { configPath, homeDir } from "../config/paths.js";
 import { proxyScript } from "./entry-points.js";
 import { shellWord } from "../process/shell-word.js";
@@ -27,24 +25,6 @@ export function proxyEntry(name: string, configFile: string | undefined): ProxyE
 /** `mcp-proxy --target NAME`, found on PATH: an entry that works on any machine where the package is installed. */
 export function portableProxyEntry(name: string): ProxyEntry {
   return { command: "mcp-proxy", args: ["--target", name] };
-}
-
-/** Whether `command` is found on this PATH, as a client would start it. */
-export function onPath(command: string): boolean {
-  const names = process.platform === "win32" ? [`${command}.cmd`, `${command}.exe`, command] : [command];
-  return (process.env.PATH ?? "")
-    .split(delimiter)
-    .filter(Boolean)
-    .some((dir) => names.some((name) => isExecutable(join(dir, name))));
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The command that connects Claude Code to server `name` through the proxy, in every project (`-s user`). */
