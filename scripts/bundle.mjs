@@ -1,7 +1,7 @@
 // Builds the two commands from src/. A session's proxy and every daemon start by reading a few scripts instead of
 // resolving some fifty modules one by one, which is most of what a warm session start costs beyond Node itself.
 // Type checking is tsc's job (npm run build runs it first); this only transforms and joins.
-import { rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { URL } from "node:url";
 import { build } from "esbuild";
@@ -41,4 +41,14 @@ await Promise.all([
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
   }),
+  // The status page's script, for the browser: everything it needs is in the package, nothing comes from the network.
+  build({
+    ...common,
+    platform: "browser",
+    target: "es2022",
+    banner: {},
+    entryPoints: { "page/page": "src/page/main.ts" },
+  }),
 ]);
+mkdirSync(new URL("dist/page", root), { recursive: true });
+for (const file of ["index.html", "page.css"]) copyFileSync(new URL(`src/page/${file}`, root), new URL(`dist/page/${file}`, root));

@@ -81,6 +81,7 @@ export class DaemonFront {
       sessions: this.options.sessions.size,
       children: this.options.pool.status(),
       learned: this.options.learned(),
+      ...this.options.sessions.report(),
     });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
   }
@@ -172,8 +173,7 @@ export class DaemonFront {
     const { message } = item;
     if (item.kind === "request" && "id" in message && message.id !== null && !session.requestArrived(message.id)) return;
     // The gate lets `initialize` through first: that is what the session is bound by.
-    const bound = session.bound ?? this.options.sessions.bind(session, "params" in message ? message.params : undefined);
-    bound.backend.handle(session, message, item.text);
+    this.options.sessions.handle(session, message, item.text);
     if (item.kind === "notification" && "method" in message && message.method === "notifications/cancelled") {
       const requestId = message.params?.requestId;
       if (typeof requestId === "string" || typeof requestId === "number") session.cancelled(requestId);
@@ -183,7 +183,7 @@ export class DaemonFront {
   private createSession(request: IncomingMessage): Session | Refusal {
     const header = request.headers[PROJECT_PATH_HEADER];
     const claimed = typeof header === "string" && header ? decodeProjectPath(header) : undefined;
-    return this.options.sessions.open(claimed, (id, projectPath) => new Session(id, projectPath));
+    return this.options.sessions.open(claimed, (id, projectPath, activity) => new Session(id, projectPath, activity));
   }
 
   private get(request: IncomingMessage, response: ServerResponse): void {

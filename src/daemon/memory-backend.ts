@@ -110,7 +110,7 @@ export class MemoryBackend implements Backend {
 
   status() {
     // In the daemon's own process: no child to restart.
-    return { state: "ready", pid: process.pid, restarts: 0, sessions: this.sessions.size, databases: this.stores.files() };
+    return { state: "ready", pid: process.pid, restarts: 0, sessions: this.sessions.size, databases: this.stores.databases() };
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { canonicalProjectDir } from "../protocol/project-path.js";
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import type { Backend, SessionPort } from "./backend.js";
+import type { CallStatsReport, SessionReport } from "../runtime/daemon-health.js";
+import { CallStats } from "./call-stats.js";
+import { SessionActivity } from "./session-activity.js";
 import { canBeAsked, handshakeProfile } from "./handshake-profile.js";
 import type { ScopePool } from "./scope-pool.js";
 
@@ -16,13 +20,15 @@ export interface Bound {
  */
 export interface OpenSession extends SessionPort {
   bound?: Bound;
+  /** What the session asked and was answered (its `deliver` reports every answer here). */
+  readonly activity: SessionActivity;
   /** Since when the session has been quiet (its last request); undefined while it is busy or holds a connection open. */
   quietSince(): number | undefined;
   /** Releases what the session holds on the client side (streams, sockets, timers). */
   close(): void;
 }
 
-export type SessionFactory<T extends OpenSession> = (id: string, projectPath: string | undefined) => T;
+export type SessionFactory<T extends OpenSession> = (id: string, projectPath: string | undefined, activity: SessionActivity) => T;
 
 /** Why a session was not opened; `busy` when only the daemon's limit stood in the way (try again later). */
 export interface Refusal {
@@ -37,6 +43,8 @@ export interface RegistryOptions {
   /** At most this many sessions at once: the quietest idle one makes room, else a new one is refused. */
   maxSessions: number;
   log: (line: string) => void;
+  /** The clock calls are timed with (tests inject theirs). */
+  now?: () => number;
 }
 
 /**
@@ -45,6 +53,8 @@ export interface RegistryOptions {
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, OpenSession>();
+  /** Every answered call of every session, for the status page's charts and recent errors. */
+  readonly calls: CallStats;
 
   private readonly pool: ScopePool;
   private readonly log: (line: string) => void;
@@ -52,6 +62,7 @@ export class SessionRegistry {
   constructor(private readonly options: RegistryOptions) {
     this.pool = options.pool;
     this.log = options.log;
+    this.calls = new CallStats(options.now);
   }
 
   /** Opens a session for the project the client claims; a refusal when the claim or the daemon's limit stands in the way. */
@@ -75,7 +86,7 @@ export class SessionRegistry {
         busy: true,
       };
     }
-    const session = create(id, projectPath);
+    const session = create(id, projectPath, new SessionActivity(id, (call) => this.calls.record(call), this.options.now));
     this.sessions.set(id, session);
     return session;
   }
@@ -91,6 +102,24 @@ export class SessionRegistry {
     session.bound = { backend, scopeKey: key };
     backend.attach(session);
     return session.bound;
+  }
+
+  /**
+   * A message from the session, past its handshake gate: bound at its `initialize`, followed by its activity,
+   * then handed to its backend.
+   */
+  handle(session: OpenSession, message: JsonRpcMessage, text?: string): void {
+    const bound = session.bound ?? this.bind(session, "params" in message ? message.params : undefined);
+    session.activity.asked(message);
+    bound.backend.handle(session, message, text);
+  }
+
+  /** Every session: its client, project, child, calls and what it waits for. */
+  report(): { sessionList: SessionReport[]; calls: CallStatsReport } {
+    const sessionList = [...this.sessions.values()].map((session) =>
+      session.activity.report({ project: session.projectPath, child: session.bound?.scopeKey }),
+    );
+    return { sessionList, calls: this.calls.report() };
   }
 
   get size(): number {

@@ -4,6 +4,7 @@ import type { Exchange } from "./exchange.js";
 import type { Bound } from "./session-registry.js";
 import { openEventStream, sseMessage } from "./event-stream.js";
 import type { OpenSession } from "./session-registry.js";
+import type { SessionActivity } from "./session-activity.js";
 import { HandshakeGate } from "./handshake-gate.js";
 import { HttpCancels } from "./http-cancels.js";
 
@@ -32,6 +33,7 @@ export class Session implements OpenSession {
   constructor(
     readonly id: string,
     readonly projectPath: string | undefined,
+    readonly activity: SessionActivity,
   ) {}
 
   /**
@@ -91,6 +93,7 @@ export class Session implements OpenSession {
 
   deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string): void {
     if (!("method" in message) && message.id !== null && this.cancels.dropsAnswer(message.id)) return;
+    this.activity.answered(message);
     const text = serialised ?? JSON.stringify(message);
     if (related !== undefined) {
       const key = idKey(related);

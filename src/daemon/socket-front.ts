@@ -66,9 +66,9 @@ export class SocketFront {
     const claimed = typeof hello.projectPath === "string" && hello.projectPath ? hello.projectPath : undefined;
     const opened = this.options.sessions.open(
       claimed,
-      (id, projectPath) =>
-        new SocketSession(id, projectPath, socket, this.options.log, (session, initialize) =>
-          this.options.sessions.bind(session, initialize),
+      (id, projectPath, activity) =>
+        new SocketSession(id, projectPath, socket, activity, this.options.log, (session, message, text) =>
+          this.options.sessions.handle(session, message, text),
         ),
     );
     if ("refused" in opened) return opened.refused;

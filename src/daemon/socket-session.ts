@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import { intake } from "../protocol/intake.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { HandshakeGate } from "./handshake-gate.js";
+import type { SessionActivity } from "./session-activity.js";
 import type { Bound, OpenSession } from "./session-registry.js";
 
 /** What a client may leave unread before its session is ended: a proxy that stopped reading is stuck for good. */
@@ -19,9 +20,10 @@ export class SocketSession implements OpenSession {
     readonly id: string,
     readonly projectPath: string | undefined,
     private readonly socket: Socket,
+    readonly activity: SessionActivity,
     private readonly log: (line: string) => void,
-    /** Binds the session to its backend, from its initialize (SessionRegistry.bind). */
-    private readonly bind: (session: OpenSession, initialize: Record<string, unknown> | undefined) => Bound,
+    /** Hands a message to the session's backend, binding it at its initialize (SessionRegistry.handle). */
+    private readonly handle: (session: OpenSession, message: JsonRpcMessage, text: string) => void,
   ) {}
 
   /** One line from the client: a message or a batch of them. Nothing is taken once the session has ended. */
@@ -36,19 +38,15 @@ export class SocketSession implements OpenSession {
         continue;
       }
       const verdict = this.gate.admit(item);
-      if (verdict.pass) this.backendFor(item.message).handle(this, item.message, item.text);
+      if (verdict.pass) this.handle(this, item.message, item.text);
       else if ("reply" in verdict) this.deliver(verdict.reply);
       else this.log(`session ${this.id}: ignoring ${verdict.drop}`);
     }
   }
 
-  /** The gate lets `initialize` through first: that is what the session is bound by. */
-  private backendFor(message: JsonRpcMessage) {
-    return (this.bound ?? this.bind(this, "params" in message ? message.params : undefined)).backend;
-  }
-
   deliver(message: JsonRpcMessage, _related?: unknown, text?: string): void {
     if (this.socket.destroyed) return;
+    this.activity.answered(message);
     this.socket.write((text ?? JSON.stringify(message)) + "\n");
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {
       this.log(`session ${this.id}: the client left ${this.socket.writableLength} bytes unread; closing it`);

@@ -1,5 +1,6 @@
 import type { JsonRpcMessage, JsonRpcResponse } from "../protocol/json-rpc.js";
 import type { Clock, Timer } from "../runtime/clock.js";
+import { RestartHistory } from "../runtime/restart-history.js";
 import { RestartPolicy, type RestartRule } from "../runtime/restart-policy.js";
 import type { ChildConnection, ChildSpec, SpawnChild } from "./child-connection.js";
 
@@ -60,6 +61,7 @@ export class SupervisedChild {
   private readonly policy: RestartPolicy;
   private starts = 0;
   private restarts = 0;
+  private readonly history: RestartHistory;
   private startedAt = 0;
   private failedAt = 0;
   private lastError: string | undefined;
@@ -69,6 +71,7 @@ export class SupervisedChild {
 
   constructor(private readonly options: SupervisedChildOptions) {
     this.policy = new RestartPolicy(options.restart);
+    this.history = new RestartHistory(() => options.clock.now());
   }
 
   get ready(): boolean {
@@ -101,6 +104,7 @@ export class SupervisedChild {
       pid: this.connection?.pid,
       restarts: this.restarts,
       lastError: this.lastError,
+      restartLog: this.history.list(),
     };
   }
 
@@ -243,10 +247,12 @@ export class SupervisedChild {
       this.state = "failed";
       this.failedAt = clock.now();
       log(`giving up: ${this.failedMessage()}`);
+      this.history.record(`${why}; gave up after ${this.policy.failuresInARow} failures in a row`);
       return this.settleWaiters(new Error(this.failedMessage()));
     }
     this.state = "backing-off";
     log(`restarting the server in ${decision.delayMs} ms`);
+    this.history.record(`${why}; restarted after ${decision.delayMs} ms`);
     this.restartTimer = clock.setTimeout(() => {
       if (this.state === "backing-off") this.launch();
     }, decision.delayMs);

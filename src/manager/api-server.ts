@@ -1,32 +1,25 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
-import { VERSION } from "../version.js";
 import { addressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { isRemote, isStartable } from "../config/server-config.js";
 import type { ReloadOutcome } from "./config-reload.js";
 import type { DaemonReport } from "./daemon-state.js";
+import { managerIdentity, statusSnapshot, type SnapshotSource, type StatusSnapshot } from "./status-snapshot.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
 import { declaresJson } from "../http/json-content-type.js";
+import { StatusPage } from "./status-page/page-routes.js";
 import { whereReached, type ListenerAuth } from "../runtime/listener-auth.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** What the API needs from the running manager. */
-export interface ManagerControl {
-  readonly home: string;
-  readonly port: number;
+export interface ManagerControl extends SnapshotSource {
   readonly auth: ListenerAuth;
-  readonly startedAt: number;
   /** The supervised daemon called `name`, once the config file as it is now is applied. */
   daemon(name: string): Promise<SupervisedDaemon | undefined>;
-  /** Every supervised daemon, once the config file as it is now is applied. */
-  daemons(): Promise<SupervisedDaemon[]>;
   /** Every supervised daemon as known, applying nothing (for answers anyone may ask for). */
   known(): SupervisedDaemon[];
-  configFile(): string | undefined;
-  /** Why the config file could not be used at the last reload (the last good one is in force). */
-  configError(): string | undefined;
   /** Applies the config file as it is now. */
   reload(): Promise<ReloadOutcome>;
 }
@@ -39,7 +32,10 @@ export interface ManagerControl {
  * Host (DNS rebinding) is refused with 403, bodies must be `application/json`, and no CORS header is ever sent.
  */
 export class ManagerApi {
-  constructor(private readonly control: ManagerControl) {}
+  constructor(
+    private readonly control: ManagerControl,
+    private readonly page: StatusPage,
+  ) {}
 
   handle(request: IncomingMessage, response: ServerResponse): void {
     void this.route(request, response).catch((error: Error) => {
@@ -53,6 +49,8 @@ export class ManagerApi {
     const refusal = refuseNonLoopback(request, this.control.port);
     if (refusal) return send(response, 403, { error: `forbidden: ${refusal}` });
     const path = (request.url ?? "/").split("?")[0]!;
+    // The page has its own login (a cookie from a one-time link), for a browser, which never holds the token.
+    if (StatusPage.serves(path)) return this.page.handle(request, response, path);
     const authorized = this.control.auth.authorizes(request);
     if (path === "/ping" || path === "/status") {
       if (request.method !== "GET" && request.method !== "HEAD")
@@ -69,6 +67,10 @@ export class ManagerApi {
       if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
       const outcome = await this.control.reload();
       return send(response, outcome.error ? 422 : 200, outcome);
+    }
+    if (path === "/login-link") {
+      if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
+      return send(response, 200, this.page.loginLink());
     }
     const action = ACTIONS[path];
     if (!action) return send(response, 404, { error: `no such endpoint: ${path} (see GET /status)` });
@@ -91,14 +93,7 @@ export class ManagerApi {
   }
 
   private identity() {
-    return {
-      service: "mcp-session-manager",
-      role: "manager",
-      version: VERSION,
-      pid: process.pid,
-      home: this.control.home,
-      port: this.control.port,
-    };
+    return managerIdentity(this.control);
   }
 
   /**
@@ -109,17 +104,8 @@ export class ManagerApi {
     return { daemons: this.control.known().map((daemon) => ({ name: daemon.name, state: daemon.knownState() })) };
   }
 
-  private async status(): Promise<{ manager: unknown; daemons: DaemonReport[] }> {
-    const daemons = await Promise.all((await this.control.daemons()).map((daemon) => daemon.report()));
-    return {
-      manager: {
-        ...this.identity(),
-        uptimeMs: Date.now() - this.control.startedAt,
-        config: this.control.configFile() ?? null,
-        configError: this.control.configError() ?? null,
-      },
-      daemons,
-    };
+  private status(): Promise<StatusSnapshot> {
+    return statusSnapshot(this.control);
   }
 }
 
@@ -135,7 +121,7 @@ const ACTIONS: Record<string, Action> = {
   "/ensure": { run: (daemon) => daemon.ensure() },
   "/start": { run: (daemon) => daemon.start() },
   "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
-  "/restart": { run: (daemon) => daemon.restart() },
+  "/restart": { run: (daemon) => daemon.restart("mcp-manager restart") },
   "/start-all": { run: (daemon) => daemon.start(), all: startable },
   "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => !isRemote(daemon.server) },
 };

@@ -1,7 +1,8 @@
 import type { ServerConfig } from "../config/server-config.js";
 import { lockPath, logPath } from "../config/paths.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
+import { probeDaemon, type CallStatsReport, type DaemonHealth, type DatabaseReport, type SessionReport } from "../runtime/daemon-health.js";
+import type { RestartEvent } from "../runtime/restart-history.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -30,15 +31,37 @@ export interface DaemonReport {
   pid?: number;
   uptimeMs?: number;
   restarts?: number;
+  /** The daemon's restarts, newest last, and why (the children's are with each child). */
+  restartLog?: RestartEvent[];
+  /** Resident memory of the daemon process. */
+  rssBytes?: number;
   sessions?: number;
   lastError?: string;
   /** Stopped with `mcp-manager stop`: proxies will not start it. */
   stoppedOnPurpose?: boolean;
   /** A hosted server's children: which scope and handshake each serves (`shared`, `project:<dir>`, with `<client>/<version>/<capabilities>`). */
-  children?: Array<{ serves: string; state: string; pid?: number; sessions: number; restarts: number }>;
+  children?: ChildReport[];
+  /** Each session: client, project, child, calls, errors and in-flight requests. */
+  sessionList?: SessionReport[];
+  /** Calls per ten seconds over the last minutes, with latency percentiles and the last errors. */
+  calls?: CallStatsReport;
   /** What the daemon learned about its server by watching it (`asksClients`: each new session gets its own child). */
   learned?: Record<string, unknown>;
   log: string;
+}
+
+export interface ChildReport {
+  serves: string;
+  state: string;
+  pid?: number;
+  sessions: number;
+  restarts: number;
+  /** Requests its sessions wait for now. */
+  inFlight: number;
+  rssBytes?: number;
+  restartLog?: RestartEvent[];
+  /** The built-in memory server: the project databases it has open. */
+  databases?: DatabaseReport[];
 }
 
 /**
@@ -100,11 +123,16 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   const childRestarts = health.children.reduce((sum, child) => sum + (child.restarts ?? 0), 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;
   if (health.learned && Object.keys(health.learned).length) report.learned = health.learned;
-  report.children = health.children.map(({ scope, state, pid, sessions, restarts }) => ({
+  if (health.sessionList) report.sessionList = health.sessionList;
+  if (health.calls) report.calls = health.calls;
+  report.children = health.children.map(({ scope, state, pid, sessions, restarts, restartLog, databases }) => ({
     serves: scope,
     state,
     ...(pid !== undefined ? { pid } : {}),
     sessions,
     restarts: restarts ?? 0,
+    inFlight: (health.sessionList ?? []).reduce((sum, session) => sum + (session.child === scope ? session.inFlight.length : 0), 0),
+    ...(restartLog?.length ? { restartLog } : {}),
+    ...(databases ? { databases } : {}),
   }));
 }

@@ -128,6 +128,27 @@ program
   .action((options: { json?: boolean }) => showStatus(Boolean(options.json)));
 
 program
+  .command("open")
+  .description("open the live status page in the default browser, logged in with a one-time link (valid for a minute)")
+  .option("--print", "print the link instead of opening a browser")
+  .action(async (options: { print?: boolean }) => {
+    const config = configOrWhatRuns();
+    const { callManager, pingManager } = await import("../runtime/manager-client.js");
+    const proven = await pingManager(config.manager.port, homeDir());
+    if (!proven) throw new Error(`the manager does not run (port ${config.manager.port}); start it with: mcp-manager start --detach`);
+    const answer = await callManager(proven, "/login-link", { body: {}, timeoutMs: 10_000 });
+    const { url } = answer.body as { url: string };
+    if (options.print) return say(url);
+    const { openInBrowser } = await import("./open-browser.js");
+    const opened = await openInBrowser(url);
+    say(
+      opened
+        ? `opened the status page in your browser (the link works once, for a minute)`
+        : `open this link in your browser within a minute (it works once):\n${url}`,
+    );
+  });
+
+program
   .command("logs [name]")
   .description("show a daemon's log (<home>/<name>.log; 'manager' for the manager's own); without NAME, list the logs")
   .option("-f, --follow", "keep printing what is appended")

@@ -1,61 +1,29 @@
-import { closeSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { statSync, type Stats } from "node:fs";
+import { LogFollower } from "../logging/log-follower.js";
 import { logPath, managerLogPath } from "../config/paths.js";
 import type { Config } from "../config/server-config.js";
 import { table } from "./status-table.js";
 
 const FOLLOW_POLL_MS = 250;
-const TAIL_WINDOW = 1024 * 1024;
 
 /**
  * `mcp-manager logs NAME`: the last `lines` lines of a log, then, with `follow`, what is appended, until
- * interrupted. A log rotated under us (truncated in place) is read again from its start.
+ * interrupted.
  */
 export async function showLog(file: string, lines: number, follow: boolean, write: (text: string) => void): Promise<void> {
-  let size: number;
+  const tail = new LogFollower(file);
+  let last: string[];
   try {
-    size = statSync(file).size;
+    last = tail.last(lines);
   } catch {
     throw new Error(`no log yet at ${file} (the daemon has not run)`);
   }
-  const start = Math.max(0, size - TAIL_WINDOW);
-  const text = readRange(file, start, size);
-  const kept = text.split("\n");
-  if (kept.at(-1) === "") kept.pop();
-  if (lines > 0)
-    write(
-      kept
-        .slice(-lines)
-        .map((line) => `${line}\n`)
-        .join(""),
-    );
+  const print = (kept: string[]) => kept.length > 0 && write(kept.map((line) => `${line}\n`).join(""));
+  print(last);
   if (!follow) return;
-  let offset = size;
   await new Promise<never>(() => {
-    setInterval(() => {
-      let now: number;
-      try {
-        now = statSync(file).size;
-      } catch {
-        return; // between rotation steps
-      }
-      if (now < offset) offset = 0; // rotated: the file was truncated
-      if (now > offset) {
-        write(readRange(file, offset, now));
-        offset = now;
-      }
-    }, FOLLOW_POLL_MS);
+    setInterval(() => print(tail.more()), FOLLOW_POLL_MS);
   });
-}
-
-function readRange(file: string, from: number, to: number): string {
-  const fd = openSync(file, "r");
-  try {
-    const buffer = Buffer.alloc(to - from);
-    const read = readSync(fd, buffer, 0, buffer.length, from);
-    return buffer.subarray(0, read).toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** `mcp-manager logs` without a name: each log (the manager's, then each server's), its size and last write. */

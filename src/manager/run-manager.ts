@@ -7,6 +7,8 @@ import { describeReload, diffServers, watchConfigFile, type ReloadOutcome } from
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
 import { ManagerApi } from "./api-server.js";
+import { StatusPage } from "./status-page/page-routes.js";
+import { statusSnapshot } from "./status-snapshot.js";
 import { claimLock, lockRecord, readLock, removeLock, updateLock } from "../runtime/lock-file.js";
 import { pingManager, type ManagerIdentity } from "../runtime/manager-client.js";
 import type { DaemonReport } from "./daemon-state.js";
@@ -103,6 +105,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     const running = !["stopped", "failed", "disabled", "remote"].includes(daemon.knownState());
     if (running && !isRemote(old)) {
       log(`${name}: its entry changed: restarting`);
+      daemon.history.record("its entry in the config file changed");
       await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
     }
     daemon.server = updated;
@@ -119,18 +122,20 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     return next;
   };
 
-  const api = new ManagerApi({
+  const control = {
     home,
     port,
     auth,
     startedAt,
-    daemon: async (name) => (await reload("a request named a server"), daemons.get(name)),
+    daemon: async (name: string) => (await reload("a request named a server"), daemons.get(name)),
     daemons: async () => (await reload("a request named a server"), [...daemons.values()]),
     known: () => [...daemons.values()],
     configFile: () => config.file,
     configError: () => configError,
     reload: () => reload("mcp-manager reload"),
-  });
+  };
+  const page = new StatusPage({ ...control, snapshot: () => statusSnapshot(control) });
+  const api = new ManagerApi(control, page);
   const server = http.createServer((request, response) => api.handle(request, response));
   server.requestTimeout = 0; // `/ensure` and `/start` wait for a daemon's start-up
   try {
@@ -192,6 +197,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     clearInterval(tick);
     clearInterval(configCheck);
     unwatch();
+    page.close();
     server.close();
     server.closeAllConnections();
     await Promise.all(

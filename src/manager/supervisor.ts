@@ -4,6 +4,7 @@ import { logPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
+import { RestartHistory } from "../runtime/restart-history.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { failedChild, probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
@@ -59,6 +60,8 @@ export class SupervisedDaemon {
   private wanted = false;
   private runningSince = 0;
   private restarts = 0;
+  /** Restarts and why: crashes, health, and restarts asked for (run-manager records config edits here too). */
+  readonly history = new RestartHistory();
   private readonly policy: RestartPolicy;
   private lastError: string | undefined;
   private lastHealth: DaemonHealth | undefined;
@@ -117,6 +120,7 @@ export class SupervisedDaemon {
       failedChild(this.lastHealth) !== undefined
     ) {
       this.log("its server had failed: restarting the daemon so that it tries again");
+      this.history.record("its server had failed; restarted by mcp-manager start");
       await this.stop(undefined);
       return this.start();
     }
@@ -141,8 +145,10 @@ export class SupervisedDaemon {
     this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
   }
 
-  async restart(): Promise<DaemonAddress> {
+  /** Stops and starts the daemon; `by` says who asked, for the restart history. */
+  async restart(by: string): Promise<DaemonAddress> {
     this.refuseUnmanageable();
+    this.history.record(`restarted by ${by}`);
     await this.stop(undefined);
     return this.start();
   }
@@ -176,6 +182,7 @@ export class SupervisedDaemon {
     if (this.healthStrikes >= HEALTH_STRIKES) {
       this.lastError = `stopped answering health checks (${HEALTH_STRIKES} in a row); killed and restarted`;
       this.log(this.lastError);
+      this.history.record(this.lastError);
       killTree(daemon.pid); // the exit (event or liveness poll) restarts it
     }
   }
@@ -192,6 +199,7 @@ export class SupervisedDaemon {
     if (isRemote(this.server)) return report;
     report.state = this.server.disabled && this.state === "stopped" ? "disabled" : this.state;
     report.restarts = this.restarts;
+    report.restartLog = this.history.list();
     if (this.lastError) report.lastError = this.lastError;
     const daemon = this.daemon;
     if (daemon && this.state === "running") {
@@ -306,11 +314,13 @@ export class SupervisedDaemon {
     if (!decision.restart) {
       this.state = "failed";
       this.log(`giving up after ${failures} failures in a row: ${reason}`);
+      this.history.record(`${reason}; gave up after ${failures} failures in a row`);
       this.settle(new SupervisorRefusal(503, this.failedMessage()));
       return;
     }
     const delay = decision.delayMs;
     this.state = "backing-off";
+    this.history.record(`${reason}; restarted after ${delay} ms`);
     this.log(`restarting in ${delay} ms (failure ${failures} of at most ${this.context.settings.restartLimit + 1})`);
     this.backoffTimer = setTimeout(() => {
       if (!this.wanted || this.state !== "backing-off") return;

@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import type { DatabaseReport } from "../runtime/daemon-health.js";
 import { KnowledgeGraphStore } from "./store.js";
 
 /** Open stores by database file, shared by the sessions using them and closed once unused for a while. */
@@ -28,8 +30,9 @@ export class StorePool {
     entry.idle.unref();
   }
 
-  files(): string[] {
-    return [...this.open.keys()];
+  /** Each open database: its file, its size on disk (with the write-ahead log) and its entities. */
+  databases(): DatabaseReport[] {
+    return [...this.open].map(([path, { store }]) => ({ path, bytes: sizeOf(path) + sizeOf(`${path}-wal`), ...countOf(store) }));
   }
 
   closeAll(): void {
@@ -38,5 +41,18 @@ export class StorePool {
       entry.store.close();
     }
     this.open.clear();
+  }
+}
+
+function sizeOf(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/** A status report never fails for one database: a count it cannot take is left out. */
+function countOf(store: KnowledgeGraphStore): { entities?: number } {
+  try {
+    return { entities: store.entityCount() };
+  } catch {
+    return {};
   }
 }

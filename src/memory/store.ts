@@ -248,6 +248,11 @@ export class KnowledgeGraphStore {
       .deferred();
   }
 
+  /** How many entities the graph holds (for status: cheap, an index count). */
+  entityCount(): number {
+    return this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM entities").get()!.n;
+  }
+
   /** Entities whose name, type or an observation contains `query`, ignoring case; relations touching them. */
   searchNodes(query: string): KnowledgeGraph {
     const needle = query.toLowerCase();

@@ -1,3 +1,4 @@
+import type { RestartEvent } from "./restart-history.js";
 import { isOwnSocket } from "../files/own-socket.js";
 import { readHomeToken } from "./home-token.js";
 import { jsonRequest } from "./json-request.js";
@@ -13,9 +14,60 @@ export interface DaemonHealth {
   uptimeMs: number;
   sessions: number;
   /** `restarts` may be missing from daemons of earlier versions. */
-  children: Array<{ scope: string; state: string; pid?: number; sessions: number; restarts?: number; lastError?: string }>;
+  children: Array<{
+    scope: string;
+    state: string;
+    pid?: number;
+    sessions: number;
+    restarts?: number;
+    lastError?: string;
+    /** The last restarts of this child and why (missing from earlier versions). */
+    restartLog?: RestartEvent[];
+    /** The built-in memory server: each project database it has open. */
+    databases?: DatabaseReport[];
+  }>;
+  /** Each session with its client, project, calls and in-flight requests (missing from earlier versions). */
+  sessionList?: SessionReport[];
+  /** Calls answered per ten seconds over the last minutes, with latencies and the last errors. */
+  calls?: CallStatsReport;
   /** What the daemon learned about its server, e.g. `asksClients: { method, at }`. */
   learned?: Record<string, unknown>;
+}
+
+/** One session as its daemon sees it. */
+export interface SessionReport {
+  id: string;
+  client?: { name: string; version?: string };
+  project?: string;
+  /** The child (scope and handshake profile) serving it, once it sent `initialize`. */
+  child?: string;
+  connectedAt: number;
+  calls: number;
+  errors: number;
+  inFlight: Array<{ method: string; tool?: string; forMs: number }>;
+}
+
+/** One point of the call history: calls answered in the bucket starting `at`, and their latency percentiles. */
+export interface CallBucket {
+  at: number;
+  calls: number;
+  errors: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+}
+
+export interface CallStatsReport {
+  bucketMs: number;
+  buckets: CallBucket[];
+  recentErrors: Array<{ at: number; session: string; method: string; tool?: string; error: string }>;
+}
+
+/** A project database the built-in memory server has open. */
+export interface DatabaseReport {
+  path: string;
+  bytes: number;
+  entities?: number;
 }
 
 /** Our daemon, proven, with what it said of itself and the credential for further requests. */

@@ -1,0 +1,89 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+/** How long a one-time login link works if nobody uses it. */
+export const LINK_LIFETIME_MS = 60_000;
+/** Links not used yet, and browsers logged in, kept at most: the oldest go first. */
+const MAX_LINKS = 20;
+const MAX_BROWSERS = 50;
+
+/** A browser logged in to this manager run: its cookie, and the token its page sends with every action. */
+export interface BrowserLogin {
+  id: string;
+  csrf: string;
+}
+
+/**
+ * Who may see the status page: a browser that opened a one-time link (`mcp-manager open`) within a minute
+ * of its making. The link gives it a cookie (HttpOnly, SameSite=Strict) that this manager run alone knows, so
+ * a restarted manager asks for a new link; every action also wants the page's CSRF token, which only a page
+ * served with that cookie carries.
+ */
+export class BrowserLogins {
+  private readonly links = new Map<string, number>();
+  private readonly browsers = new Map<string, BrowserLogin>();
+
+  constructor(
+    /** The cookie's name: one per port, so that two homes' managers in one browser do not log each other out. */
+    readonly cookieName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A new one-time secret for the login link. */
+  issueLink(): { secret: string; expiresAt: number } {
+    this.dropExpiredLinks();
+    const secret = token();
+    const expiresAt = this.now() + LINK_LIFETIME_MS;
+    this.links.set(secret, expiresAt);
+    while (this.links.size > MAX_LINKS) this.links.delete(this.links.keys().next().value!);
+    return { secret, expiresAt };
+  }
+
+  /** Logs a browser in with a link's secret: once, within its lifetime; undefined otherwise. */
+  redeem(secret: string): BrowserLogin | undefined {
+    this.dropExpiredLinks();
+    const expiresAt = this.links.get(secret);
+    if (expiresAt === undefined) return undefined;
+    this.links.delete(secret);
+    const login = { id: token(), csrf: token() };
+    this.browsers.set(login.id, login);
+    while (this.browsers.size > MAX_BROWSERS) this.browsers.delete(this.browsers.keys().next().value!);
+    return login;
+  }
+
+  /** The login whose cookie the request carries, if any. */
+  loginOf(request: IncomingMessage): BrowserLogin | undefined {
+    const id = cookieValue(request.headers.cookie, this.cookieName);
+    return id === undefined ? undefined : this.browsers.get(id);
+  }
+
+  /** Whether the request carries the login's CSRF token in `X-CSRF-Token`. */
+  static carriesCsrf(request: IncomingMessage, login: BrowserLogin): boolean {
+    const sent = request.headers["x-csrf-token"];
+    if (typeof sent !== "string") return false;
+    const [a, b] = [Buffer.from(sent), Buffer.from(login.csrf)];
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** The Set-Cookie value for a login: a session cookie no script can read and no other site can make us send. */
+  cookieFor(login: BrowserLogin): string {
+    return `${this.cookieName}=${login.id}; HttpOnly; SameSite=Strict; Path=/`;
+  }
+
+  private dropExpiredLinks(): void {
+    const now = this.now();
+    for (const [secret, expiresAt] of this.links) if (expiresAt <= now) this.links.delete(secret);
+  }
+}
+
+function token(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? "").split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return undefined;
+}

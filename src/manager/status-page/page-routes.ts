@@ -1,0 +1,177 @@
+import { readFileSync, statSync, createReadStream } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { logPath, managerLogPath } from "../../config/paths.js";
+import { isRemote } from "../../config/server-config.js";
+import { declaresJson } from "../../http/json-content-type.js";
+import { BodyTooLarge, readBoundedBody } from "../../http/read-body.js";
+import type { StatusSnapshot } from "../status-snapshot.js";
+import { SupervisorRefusal, type SupervisedDaemon } from "../supervisor.js";
+import { BrowserLogins } from "./browser-logins.js";
+import { StatusFeed } from "./status-feed.js";
+
+/** What the page needs from the running manager. */
+export interface PageControl {
+  readonly home: string;
+  readonly port: number;
+  /** The supervised daemon called `name`, once the config file as it is now is applied. */
+  daemon(name: string): Promise<SupervisedDaemon | undefined>;
+  /** Every supervised daemon as known now. */
+  known(): SupervisedDaemon[];
+  snapshot(): Promise<StatusSnapshot>;
+}
+
+/** Where the built page is: `dist/page/`, beside the manager's entry and its chunks. */
+const ASSETS = fileURLToPath(new URL("../page/", import.meta.url));
+
+/** Nothing from anywhere but this manager, no inline script or style, no framing, no form posting elsewhere. */
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+};
+
+const LOCKED_PAGE =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mcp-session-manager</title></head>' +
+  "<body><p>Run <code>mcp-manager open</code> to see this page.</p></body></html>\n";
+
+const ACTIONS = {
+  start: (daemon: SupervisedDaemon) => daemon.start(),
+  stop: (daemon: SupervisedDaemon) => daemon.stop({ by: "the status page" }),
+  restart: (daemon: SupervisedDaemon) => daemon.restart("the status page"),
+} as const;
+
+/**
+ * The status page on the manager's port (`GET /`): for the browser logged in with a one-time link from
+ * `mcp-manager open` and for nobody else. Without its cookie, `/` says how to get one and every other page
+ * route answers 401; actions also want the page's CSRF token and a request from the page's own origin.
+ */
+export class StatusPage {
+  readonly logins: BrowserLogins;
+  private readonly feed: StatusFeed;
+  private template: string | undefined;
+
+  constructor(private readonly control: PageControl) {
+    this.logins = new BrowserLogins(`mcp_session_manager_${control.port}`);
+    this.feed = new StatusFeed(() => control.snapshot());
+  }
+
+  /** Whether `path` is one of the page's routes. */
+  static serves(path: string): boolean {
+    return (
+      path === "/" ||
+      path === "/login" ||
+      path === "/events" ||
+      path === "/page.js" ||
+      path === "/page.css" ||
+      path.startsWith("/logs/") ||
+      path.startsWith("/actions/")
+    );
+  }
+
+  /** The one-time login URL (`mcp-manager open`, which holds the API token, asks for it). */
+  loginLink(): { url: string; expiresAt: string } {
+    const { secret, expiresAt } = this.logins.issueLink();
+    return { url: `http://127.0.0.1:${this.control.port}/login?once=${secret}`, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  close(): void {
+    this.feed.close();
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+    const method = request.method ?? "GET";
+    if (path === "/page.js" || path === "/page.css") return this.asset(response, path.slice(1));
+    if (path === "/login") return this.login(request, response);
+    const login = this.logins.loginOf(request);
+    if (path === "/" && method === "GET") {
+      if (!login) return send(response, 200, "text/html; charset=utf-8", LOCKED_PAGE);
+      this.template ??= readFileSync(`${ASSETS}index.html`, "utf8");
+      return send(response, 200, "text/html; charset=utf-8", this.template.replace("{{csrf}}", login.csrf));
+    }
+    if (!login) return send(response, 401, "text/plain; charset=utf-8", "run mcp-manager open\n");
+    if (path === "/events" && method === "GET") return this.events(request, response);
+    if (path.startsWith("/logs/") && method === "GET") return this.fullLog(response, decodeURIComponent(path.slice("/logs/".length)));
+    if (path.startsWith("/actions/") && method === "POST") {
+      const origin = request.headers.origin;
+      if (origin !== `http://${request.headers.host}` || !BrowserLogins.carriesCsrf(request, login))
+        return sendJson(response, 403, { error: "forbidden: actions come from the status page itself" });
+      return this.action(request, response, path.slice("/actions/".length));
+    }
+    return sendJson(response, 405, { error: `${method} ${path} is not a status page route` });
+  }
+
+  private login(request: IncomingMessage, response: ServerResponse): void {
+    const secret = new URL(request.url ?? "/", "http://127.0.0.1").searchParams.get("once") ?? "";
+    const login = this.logins.redeem(secret);
+    if (!login)
+      return send(
+        response,
+        403,
+        "text/plain; charset=utf-8",
+        "This link was used already or is over a minute old: run mcp-manager open again.\n",
+      );
+    response.writeHead(303, { ...SECURITY_HEADERS, location: "/", "set-cookie": this.logins.cookieFor(login) }).end();
+  }
+
+  private events(request: IncomingMessage, response: ServerResponse): void {
+    const wanted = new URL(request.url ?? "/", "http://127.0.0.1").searchParams.get("log") ?? "manager";
+    const file = this.logFile(wanted);
+    if (!this.feed.watch(response, file)) sendJson(response, 503, { error: "too many status pages are open; close one" });
+  }
+
+  /** The log file of `name` ("manager" or a configured server), never a path taken from the request. */
+  private logFile(name: string): string | undefined {
+    if (name === "manager") return managerLogPath(this.control.home);
+    return this.control.known().some((daemon) => daemon.name === name) ? logPath(name, this.control.home) : undefined;
+  }
+
+  private fullLog(response: ServerResponse, name: string): void {
+    const file = this.logFile(name);
+    const size = file === undefined ? undefined : statSync(file, { throwIfNoEntry: false })?.size;
+    if (file === undefined || size === undefined)
+      return send(response, 404, "text/plain; charset=utf-8", `no log for ${JSON.stringify(name)} (yet)\n`);
+    response.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "content-length": String(size) });
+    createReadStream(file, { start: 0, end: Math.max(0, size - 1) }).pipe(response);
+  }
+
+  private async action(request: IncomingMessage, response: ServerResponse, action: string): Promise<void> {
+    if (!(action in ACTIONS)) return sendJson(response, 404, { error: `no such action: ${action}` });
+    if (!declaresJson(request)) return sendJson(response, 415, { error: "the body must be JSON" });
+    let name: unknown;
+    try {
+      name = (JSON.parse(await readBoundedBody(request, 4096)) as { name?: unknown }).name;
+    } catch (error) {
+      return sendJson(response, error instanceof BodyTooLarge ? 413 : 400, { error: 'the body must be {"name": "..."}' });
+    }
+    const daemon = typeof name === "string" ? await this.control.daemon(name) : undefined;
+    if (!daemon) return sendJson(response, 404, { error: `no server named ${JSON.stringify(name)}` });
+    if (isRemote(daemon.server)) return sendJson(response, 409, { error: `"${daemon.name}" is a remote server: nothing runs here` });
+    try {
+      await ACTIONS[action as keyof typeof ACTIONS](daemon);
+      sendJson(response, 200, await daemon.report());
+    } catch (error) {
+      sendJson(response, error instanceof SupervisorRefusal ? error.status : 500, { error: (error as Error).message });
+    }
+  }
+
+  private asset(response: ServerResponse, file: string): void {
+    const type = file.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+    try {
+      send(response, 200, type, readFileSync(`${ASSETS}${file}`));
+    } catch {
+      send(response, 404, "text/plain; charset=utf-8", `${file} is missing from this installation\n`);
+    }
+  }
+}
+
+function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, "content-type": type }).end(body);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  send(response, status, "application/json", JSON.stringify(body) + "\n");
+}
