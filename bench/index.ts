@@ -19,3 +19,7 @@ if (only === "--compare") {
 if (!only || only === "proxy") console.log(`${await proxyOverhead()}\n`);
 if (!only || only === "daemon") console.log(`${await daemonSharing()}\n`);
 if (!only || only === "memory") console.log(`${await memoryBenchmark()}\n`);
+if (!only || only === "page") {
+  const { statusPageBenchmark } = await import("./status-page.js");
+  console.log(`${await statusPageBenchmark()}\n`);
+}

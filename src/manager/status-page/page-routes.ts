@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync, statSync, createReadStream } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -52,7 +53,7 @@ const ACTIONS = {
 export class StatusPage {
   readonly logins: BrowserLogins;
   private readonly feed: StatusFeed;
-  private template: string | undefined;
+  private built: { html: string; policy: string } | undefined;
 
   constructor(private readonly control: PageControl) {
     this.logins = new BrowserLogins(`mcp_session_manager_${control.port}`);
@@ -66,7 +67,6 @@ export class StatusPage {
       path === "/login" ||
       path === "/events" ||
       path === "/page.js" ||
-      path === "/page.css" ||
       path.startsWith("/logs/") ||
       path.startsWith("/actions/")
     );
@@ -84,13 +84,15 @@ export class StatusPage {
 
   async handle(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
     const method = request.method ?? "GET";
-    if (path === "/page.js" || path === "/page.css") return this.asset(response, path.slice(1));
+    if (path === "/page.js") return this.asset(response, "page.js");
     if (path === "/login") return this.login(request, response);
     const login = this.logins.loginOf(request);
     if (path === "/" && method === "GET") {
       if (!login) return send(response, 200, "text/html; charset=utf-8", LOCKED_PAGE);
-      this.template ??= readFileSync(`${ASSETS}index.html`, "utf8");
-      return send(response, 200, "text/html; charset=utf-8", this.template.replace("{{csrf}}", login.csrf));
+      this.built ??= buildPage();
+      return send(response, 200, "text/html; charset=utf-8", this.built.html.replace("{{csrf}}", login.csrf), {
+        "content-security-policy": this.built.policy,
+      });
     }
     if (!login) return send(response, 401, "text/plain; charset=utf-8", "run mcp-manager open\n");
     if (path === "/events" && method === "GET") return this.events(request, response);
@@ -168,8 +170,22 @@ export class StatusPage {
   }
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  response.writeHead(status, { ...SECURITY_HEADERS, "content-type": type }).end(body);
+function send(response: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, ...headers }).end(body);
+}
+
+/**
+ * The page with its style sheet inline: a linked one would hold the first paint back by one more request. The
+ * policy allows that one sheet by its hash, and still no other inline style or script.
+ */
+function buildPage(): { html: string; policy: string } {
+  const css = readFileSync(`${ASSETS}page.css`, "utf8");
+  const hash = createHash("sha256").update(css).digest("base64");
+  const html = readFileSync(`${ASSETS}index.html`, "utf8").replace(
+    '<link rel="stylesheet" href="/page.css" />',
+    () => `<style>${css}</style>`,
+  );
+  return { html, policy: SECURITY_HEADERS["content-security-policy"].replace("style-src 'self'", `style-src 'sha256-${hash}'`) };
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
