@@ -121,8 +121,12 @@ describe("the status page", () => {
     for (const { client } of windows) assert.equal(textOf(await client.callTool("echo", { message: "after" })), "after");
     await pageShows(page, "Sessions (2)", "both sessions back on the new daemon");
 
-    // The log follows: a line the manager writes now shows up.
+    // The log follows: a line the manager writes now shows up; a server's whole log opens from its card.
     await pageShows(page, /probe: running \(pid \d+/, "the manager's log line about the new daemon");
+    const [fullLog] = await Promise.all([page.context().waitForEvent("page"), page.click('a[aria-label="Full log of probe"]')]);
+    await fullLog.waitForLoadState();
+    assert.match(await fullLog.innerText("body"), /listening on http:\/\/127\.0\.0\.1:\d+\/mcp for /);
+    await fullLog.close();
 
     // Memory databases: one line per project in use.
     const memory = new ProxyClient(t, ["--config", config, "--target", "memory"], { env: { ...daemon.env, CLAUDE_PROJECT_DIR: projectA } });

@@ -23,6 +23,8 @@ export class StatusFeed {
   private readonly watchers = new Set<Watcher>();
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** The last snapshot sent, and when: a page that opens meanwhile gets it at once. */
+  private last: { text: string; at: number } | undefined;
 
   constructor(
     private readonly snapshot: () => Promise<StatusSnapshot>,
@@ -44,12 +46,13 @@ export class StatusFeed {
       }
       send(response, "log", JSON.stringify(lines));
     }
+    if (this.last && Date.now() - this.last.at < this.intervalMs) send(response, "status", this.last.text);
     this.watchers.add(watcher);
     response.on("close", () => {
       this.watchers.delete(watcher);
       if (this.watchers.size === 0) this.pause();
     });
-    void this.tick(); // the state at once, not a second later
+    if (!this.timer) void this.tick(); // the state at once, not a second later
     this.timer ??= setInterval(() => void this.tick(), this.intervalMs);
     return true;
   }
@@ -71,6 +74,7 @@ export class StatusFeed {
     this.round ??= this.snapshot()
       .then((snapshot) => {
         const text = JSON.stringify(snapshot);
+        this.last = { text, at: Date.now() };
         for (const watcher of this.watchers) {
           send(watcher.response, "status", text);
           const lines = watcher.log?.more() ?? [];
