@@ -84,8 +84,8 @@ export async function statusPageBenchmark(): Promise<string> {
         performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
         performance.getEntriesByName("render")[0]?.startTime ?? NaN,
       ]);
-      paints.push(paint!);
-      firstData.push(data!);
+      paints.push(paint);
+      firstData.push(data);
       await page.close();
     }
 

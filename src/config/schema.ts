@@ -42,6 +42,7 @@ const serverEntry = z
     scope: z.enum(SCOPES).optional(),
     startTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     sessionIdleTimeoutMs: z.number().int().min(1000).optional(),
+    drainTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
     childIdleTimeoutMs: z.number().int().min(0).optional(),
     maxSessions: z.number().int().min(1).max(100_000).optional(),
     disabled: z.boolean().default(false),

@@ -5,6 +5,7 @@ export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_CHILD_IDLE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_MEMORY_PORT = 3100;
 export const DEFAULT_MAX_SESSIONS = 500;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** What every configured server has, whatever its kind, with defaults applied. */
 interface ServerCommon {
@@ -16,6 +17,8 @@ interface ServerCommon {
   sessionIdleTimeoutMs: number;
   /** A project's child (or a shared child of another handshake than the one used last) with no sessions left is stopped after this long. */
   childIdleTimeoutMs: number;
+  /** A daemon being replaced finishes the calls it has in flight for at most this long (see daemon/drain.ts). */
+  drainTimeoutMs: number;
   /** Sessions one daemon serves at most (a client that opens sessions and never ends them is bounded). */
   maxSessions: number;
   disabled: boolean;
@@ -95,6 +98,7 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
     sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
     childIdleTimeoutMs: entry.childIdleTimeoutMs ?? DEFAULT_CHILD_IDLE_TIMEOUT_MS,
     maxSessions: entry.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    drainTimeoutMs: entry.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     disabled: entry.disabled,
   };
   if (entry.builtin) {

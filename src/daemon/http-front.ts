@@ -27,12 +27,14 @@ export interface FrontOptions {
   path: string;
   maxBodyBytes: number;
   log: (line: string) => void;
+  /** Starts a drain (POST /drain): resolves once the daemon listens no more and its lock is gone. */
+  drain: (reason: string) => Promise<void>;
 }
 
 /**
  * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1 and on a Unix socket:
- * sessions by `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one, and
- * `/health`. All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
+ * sessions by `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one,
+ * `/health`, and `POST /drain` (the daemon is being replaced: see main.ts). All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
  * without, so that a proxy can tell our daemon from a stranger on the port before it sends anything.
  */
 export class DaemonFront {
@@ -54,6 +56,14 @@ export class DaemonFront {
       return sendError(response, 401, ErrorCode.ConnectionClosed, "Unauthorized: send the home's token (manager.token) as a bearer");
     }
     if (path === "/health" && request.method === "GET") return this.health(response);
+    if (path === "/drain" && request.method === "POST") {
+      // Who asks is proven by the credential; why is theirs to say, cut short and kept to one line for the log.
+      const reason = String(request.headers["x-drain-reason"] ?? "asked over HTTP").slice(0, 200);
+      return void this.options.drain(reason).then(
+        () => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ draining: true })),
+        (error: Error) => sendError(response, 500, ErrorCode.InternalError, error.message),
+      );
+    }
     if (path !== this.options.path) return sendError(response, 404, ErrorCode.MethodNotFound, `Not found: ${path}`);
     switch (request.method) {
       case "POST":

@@ -36,6 +36,11 @@ import { ListenerAuth, whereReached } from "../runtime/listener-auth.js";
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const HOUSEKEEPING_MS = 10_000;
+/**
+ * While draining, how often sessions that do not end by themselves are looked at: those with nothing in flight
+ * are ended (a proxy that does not know the drain notice reconnects at its next message).
+ */
+const QUIET_DRAIN_CHECK_MS = 2000;
 
 /**
  * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects: over streamable
@@ -96,6 +101,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     path: "/mcp",
     maxBodyBytes: MAX_BODY_BYTES,
     log,
+    drain: (reason) => drain(reason),
   });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
@@ -159,18 +165,60 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
 
+  /** Stops listening and gives up the addresses and the lock, so a new daemon can take them at once. */
+  let listening = true;
+  const stopListening = () => {
+    if (!listening) return;
+    listening = false;
+    clearInterval(housekeeping); // it would put the lock back
+    httpServer.close();
+    httpSocket.close();
+    for (const socket of sockets) {
+      socket?.server.close();
+      if (socket) removeFile(socket.path);
+    }
+    if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
+  };
+
+  /**
+   * A graceful restart (POST /drain from the manager): this daemon stops listening and gives up its lock at
+   * once, so that the new one can start, and tells each session so (DRAIN_NOTICE_METHOD). Their proxies send
+   * what comes next to the new daemon and end their session here once the answers they wait for have come. It
+   * exits when no session is left, or after `drainTimeoutMs`: calls still running then get an error saying so.
+   */
+  let draining: Promise<void> | undefined;
+  const drain = (reason: string): Promise<void> => {
+    if (draining) return draining;
+    log(`draining (${reason}): no new sessions; finishing the calls in flight within ${server.drainTimeoutMs} ms`);
+    stopListening();
+    // Our children are ours to stop, but a new daemon for this server must not take them for leftovers.
+    registry.moveAside();
+    const emptied = sessions.drain(reason);
+    const quiet = setInterval(() => sessions.endDrained(true, ""), QUIET_DRAIN_CHECK_MS);
+    const timeout = setTimeout(() => {
+      sessions.endDrained(
+        false,
+        `mcp-session-manager: the daemon for "${name}" was replaced (${reason}) and this call was still running after ` +
+          `the drain timeout (drainTimeoutMs: ${server.drainTimeoutMs} ms); it may not have completed`,
+      );
+    }, server.drainTimeoutMs);
+    void emptied.then(() => {
+      clearInterval(quiet);
+      clearTimeout(timeout);
+      log("drained: every session has moved on");
+      void stop("drained");
+    });
+    draining = Promise.resolve();
+    return draining;
+  };
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`stopping (${signal})`);
     clearInterval(reaper);
-    clearInterval(housekeeping);
-    httpServer.close();
-    for (const listening of sockets) {
-      listening?.server.close();
-      if (listening) removeFile(listening.path);
-    }
+    stopListening();
     sessions.endAll("closed: the daemon is stopping");
     httpServer.closeAllConnections();
     httpSocket.closeAllConnections();

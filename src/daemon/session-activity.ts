@@ -1,4 +1,4 @@
-import { idKey, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
 import type { SessionReport } from "../runtime/daemon-health.js";
 import type { FinishedCall } from "./call-stats.js";
 
@@ -8,6 +8,7 @@ const MAX_FOLLOWED = 1000;
 const MAX_TEXT = 200;
 
 interface Pending {
+  id: RequestId;
   method: string;
   tool?: string;
   since: number;
@@ -45,7 +46,12 @@ export class SessionActivity {
     if (!("id" in message) || this.pending.size >= MAX_FOLLOWED) return;
     if (message.method === "initialize") this.client = clientOf(params?.clientInfo);
     const tool = message.method === "tools/call" && typeof params?.name === "string" ? cut(params.name) : undefined;
-    this.pending.set(idKey(message.id), { method: cut(message.method), ...(tool !== undefined ? { tool } : {}), since: this.now() });
+    this.pending.set(idKey(message.id), {
+      id: message.id,
+      method: cut(message.method),
+      ...(tool !== undefined ? { tool } : {}),
+      since: this.now(),
+    });
   }
 
   /** A message on its way to the client: an answer ends the request it answers. */
@@ -65,6 +71,11 @@ export class SessionActivity {
       ms: this.now() - pending.since,
       ...(error !== undefined ? { error: cut(error) } : {}),
     });
+  }
+
+  /** The requests the session waits for now, by their ids. */
+  waitingFor(): RequestId[] {
+    return [...this.pending.values()].map((pending) => pending.id);
   }
 
   report(extra: { project?: string | undefined; child?: string | undefined }): SessionReport {

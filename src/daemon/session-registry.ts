@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { canonicalProjectDir } from "../protocol/project-path.js";
-import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { drainNotice } from "../protocol/drain-notice.js";
+import { ErrorCode, errorResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
 import type { Backend, SessionPort } from "./backend.js";
 import type { CallStatsReport, SessionReport } from "../runtime/daemon-health.js";
 import { CallStats } from "./call-stats.js";
@@ -53,6 +54,9 @@ export interface RegistryOptions {
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, OpenSession>();
+  /** Why no session is opened any more: the daemon is being replaced (see drain). */
+  private draining: string | undefined;
+  private emptied: (() => void) | undefined;
   /** Every answered call of every session, for the status page's charts and recent errors. */
   readonly calls: CallStats;
 
@@ -68,6 +72,7 @@ export class SessionRegistry {
   /** Opens a session for the project the client claims; a refusal when the claim or the daemon's limit stands in the way. */
   open<T extends OpenSession>(claimedProject: string | undefined, create: SessionFactory<T>): T | Refusal {
     const id = randomUUID();
+    if (this.draining) return { refused: this.draining, busy: true };
     let projectPath: string | undefined;
     if (claimedProject) {
       const checked = canonicalProjectDir(claimedProject);
@@ -134,9 +139,37 @@ export class SessionRegistry {
     if (!this.sessions.delete(session.id)) return;
     this.log(`session ${session.id} ${reason}`);
     session.close();
-    if (!session.bound) return;
-    session.bound.backend.detach(session);
-    this.pool.released(session.bound.scopeKey);
+    if (session.bound) {
+      session.bound.backend.detach(session);
+      this.pool.released(session.bound.scopeKey);
+    }
+    if (this.sessions.size === 0) this.emptied?.();
+  }
+
+  /**
+   * The daemon is being replaced: no session is opened any more, and each open one is told (DRAIN_NOTICE_METHOD)
+   * to take what comes next to the new daemon. Resolves once every session has ended; its proxy ends it when the
+   * answers it waits for from here have come.
+   */
+  drain(reason: string): Promise<void> {
+    this.draining = `the daemon is being replaced (${reason}); connect again to reach the new one`;
+    for (const session of this.sessions.values()) session.deliver(drainNotice(reason));
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.emptied = resolve));
+  }
+
+  /**
+   * Ends, at the end of a drain, the sessions that do not end by themselves: those still waiting for an answer
+   * get an error for each such request, saying why, and the others (a proxy that does not know the notice, or a
+   * client that spoke HTTP to us directly) are ended when quiet.
+   */
+  endDrained(onlyQuiet: boolean, error: string): void {
+    for (const session of [...this.sessions.values()]) {
+      const waiting = session.activity.waitingFor();
+      if (onlyQuiet && waiting.length > 0) continue;
+      for (const id of waiting) session.deliver(errorResponse(id, ErrorCode.ConnectionClosed, error), id);
+      this.end(session, onlyQuiet ? "ended: quiet while the daemon drains" : "ended: the drain timed out");
+    }
   }
 
   endAll(reason: string): void {

@@ -3,6 +3,7 @@ import { readLines } from "../protocol/line-reader.js";
 import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
 import { oversizedRequestId } from "../protocol/oversized-request.js";
 import { SESSION_SOCKET_PROTOCOL, type SessionSocketHello, type SessionSocketWelcome } from "../protocol/session-socket.js";
+import { VERSION } from "../version.js";
 import type { SessionRegistry } from "./session-registry.js";
 import { SocketSession } from "./socket-session.js";
 
@@ -41,7 +42,7 @@ export class SocketFront {
           return void socket.end(welcome({ protocol: SESSION_SOCKET_PROTOCOL, error: opened }));
         }
         session = opened;
-        socket.write(welcome({ protocol: SESSION_SOCKET_PROTOCOL, session: opened.id }));
+        socket.write(welcome({ protocol: SESSION_SOCKET_PROTOCOL, version: VERSION, session: opened.id }));
       },
       oversized: (length, head, tail) => {
         const message = `message of ${length} bytes exceeds the ${this.options.maxLineBytes}-byte limit`;

@@ -99,19 +99,22 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     ]);
     return outcome;
   };
-  /** A changed entry: the daemon that runs is stopped under its old entry, then started under the new one if it may. */
+  /**
+   * A changed entry: the daemon that runs is replaced under the new one (gracefully where it is ours: its calls
+   * in flight finish), or stopped if it may not run any more (now disabled or remote, or stopped by a user).
+   */
   const applyChange = async (name: string, old: ServerConfig, updated: ServerConfig): Promise<void> => {
     const daemon = daemons.get(name)!;
     const running = !["stopped", "failed", "disabled", "remote"].includes(daemon.knownState());
-    if (running && !isRemote(old)) {
-      log(`${name}: its entry changed: restarting`);
-      daemon.history.record("its entry in the config file changed");
-      await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
+    if (running && !isRemote(old) && isStartable(updated) && !readStopped(name, home)) {
+      log(`${name}: its entry changed: replacing its daemon`);
+      await daemon
+        .restart("its entry in the config file changed", updated)
+        .catch((error: Error) => log(`${name}: not started again: ${error.message}`));
+      return;
     }
+    if (running && !isRemote(old)) await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
     daemon.server = updated;
-    // Not if it is now disabled or remote, nor if a user stopped it meanwhile.
-    if (running && isStartable(updated) && !readStopped(name, home))
-      await daemon.start().catch((error: Error) => log(`${name}: not started again: ${error.message}`));
   };
   // One reload at a time, in order: a request waits for the one before it, restarts included, so it never acts
   // on a daemon that is being replaced.

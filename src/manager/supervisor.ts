@@ -10,7 +10,8 @@ import { failedChild, probeDaemon, type DaemonHealth } from "../runtime/daemon-h
 import { findDaemon } from "../runtime/find-daemon.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
-import { stopDaemon } from "../runtime/stop-daemon.js";
+import { reapDrainedChildren, stopDaemon } from "../runtime/stop-daemon.js";
+import { drainDaemon } from "../runtime/drain-daemon.js";
 import { PortTaken, type DaemonAddress, type RunningDaemon } from "../runtime/daemon-address.js";
 import { addHealth, configuredReport, withUrl, type DaemonReport } from "./daemon-state.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -41,6 +42,8 @@ export interface SupervisionContext {
 const HEALTH_STRIKES = 3;
 /** How often an adopted daemon (not our child, so no exit event) is checked for life. */
 const LIVENESS_MS = 1000;
+/** A drained daemon has this long past its drain timeout to end its last sessions and exit. */
+const RETIRE_GRACE_MS = 10_000;
 
 interface Waiter {
   resolve: (address: DaemonAddress) => void;
@@ -145,12 +148,62 @@ export class SupervisedDaemon {
     this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
   }
 
-  /** Stops and starts the daemon; `by` says who asked, for the restart history. */
-  async restart(by: string): Promise<DaemonAddress> {
-    this.refuseUnmanageable();
-    this.history.record(`restarted by ${by}`);
+  /**
+   * Replaces the daemon, under `updated` when its entry changed; `by` says why, for the restart history. Our
+   * daemon that runs is replaced gracefully: it drains (no new sessions; the calls in flight finish, for up to
+   * `drainTimeoutMs`) while the new one already serves, and proxies move over without their clients noticing.
+   * Anything else is stopped, then started.
+   */
+  async restart(by: string, updated?: ServerConfig): Promise<DaemonAddress> {
+    if (!updated) this.refuseUnmanageable();
+    const why = updated ? by : `restarted by ${by}`;
+    this.history.record(why);
+    const old = this.isUp() && hostedByUs(this.server) && (!updated || hostedByUs(updated)) ? this.daemon : undefined;
+    if (old) return this.replace(old, why, updated);
     await this.stop(undefined);
+    if (updated) this.server = updated;
     return this.start();
+  }
+
+  private async replace(old: RunningDaemon, reason: string, updated: ServerConfig | undefined): Promise<DaemonAddress> {
+    clearStopped(this.name, this.context.home);
+    this.policy.reset();
+    this.wanted = true;
+    this.forgetDaemon(); // its exit is no crash now
+    // Proxies asking meanwhile wait for the new daemon, as for any start.
+    this.state = "starting";
+    const outcome = new Promise<DaemonAddress>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const drainTimeoutMs = this.server.drainTimeoutMs;
+    if (await drainDaemon(old.address, this.name, this.context.home, reason)) {
+      this.log(`the daemon (pid ${old.pid}) drains: its calls in flight finish while the new one serves`);
+      this.retire(old, drainTimeoutMs);
+    } else {
+      this.log(`the daemon (pid ${old.pid}) cannot drain (an earlier version): stopping it`);
+      await stopDaemon(this.server, this.context.home, old.pid);
+    }
+    if (updated) this.server = updated;
+    if (!this.wanted) {
+      this.state = "stopped"; // stopped meanwhile
+      this.settle(new SupervisorRefusal(409, `daemon "${this.name}" was stopped`));
+    } else if (this.server.disabled) {
+      this.state = "stopped";
+      this.settle(new SupervisorRefusal(409, `server "${this.name}" is disabled in the config ("disabled": true)`));
+    } else this.launch();
+    return outcome;
+  }
+
+  /** A drained daemon exits by itself once its sessions moved on; past its drain timeout (and a grace), it is killed. */
+  private retire(old: RunningDaemon, drainTimeoutMs: number): void {
+    const deadline = Date.now() + drainTimeoutMs + RETIRE_GRACE_MS;
+    const check = setInterval(() => {
+      if (!isSameProcess(old.pid, old.pidStarted)) return clearInterval(check);
+      if (Date.now() < deadline) return;
+      clearInterval(check);
+      this.log(`the drained daemon (pid ${old.pid}) is still there after its drain timeout: killing it`);
+      killTree(old.pid);
+      reapDrainedChildren(this.name, this.context.home);
+    }, LIVENESS_MS);
+    check.unref();
   }
 
   /** The manager is exiting: it stops what it started and leaves the daemons it adopted running. */

@@ -21,6 +21,8 @@ export interface SessionSocketHello {
 /** The daemon's answer to the greeting: the session it opened, or why it would not. */
 export interface SessionSocketWelcome {
   protocol: string;
+  /** The daemon's package version (missing from daemons before 2.0). */
+  version?: string;
   session?: string;
   error?: string;
 }

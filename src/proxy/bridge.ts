@@ -49,16 +49,21 @@ export class Bridge {
   private fromClient(item: Incoming, batch?: Batch): void {
     const { message, text } = item;
     if ("method" in message && "id" in message) return this.fromClientRequest(message, text, batch);
+    let about: number | undefined;
     if ("method" in message) {
       if (message.method === "notifications/initialized") this.upstream.handshakeCompleted({ message, text });
       if (message.method === "notifications/cancelled") {
-        // The client stops waiting: an answer arriving later would carry an id it no longer knows.
+        // The client stops waiting: an answer arriving later would carry an id it no longer knows. The cancel
+        // goes where the request went (a daemon being replaced may still run it).
         const requestId = message.params?.requestId;
-        if (typeof requestId === "string" || typeof requestId === "number") this.requests.forget(requestId);
+        if (typeof requestId === "string" || typeof requestId === "number") {
+          about = this.requests.get(requestId)?.sentOn;
+          this.requests.forget(requestId);
+        }
       }
     }
     // Notifications, and the client's answers to the server's requests (sampling, elicitation, roots).
-    this.upstream.send({ message, text });
+    this.upstream.send({ message, text }, about);
   }
 
   private fromClientRequest(request: JsonRpcRequest, text: string, batch?: Batch): void {

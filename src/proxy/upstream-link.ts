@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/json-rpc.js";
+import { isDrainNotice } from "../protocol/drain-notice.js";
+import { idKey, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/json-rpc.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
@@ -23,6 +24,10 @@ export interface Outgoing {
 }
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
+/** Server requests whose asking generation is remembered; a client that never answers cannot grow the map. */
+const MAX_ASKED = 1000;
+/** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
+const DRAINED_CLOSE_MS = 2000;
 const RETRY_AFTER_LOSS_MS = 200;
 
 /**
@@ -44,6 +49,14 @@ export class UpstreamLink {
   private replayWaiter: { id: string; resolve: (response: JsonRpcResponse) => void; reject: (error: Error) => void } | undefined;
   private closing = false;
   private paused = false;
+  /**
+   * Sessions of daemons being replaced (drain notice received), by generation: nothing new goes there, but the
+   * answers, progress and server requests of what was sent there still come from there, and the client's
+   * cancels and answers for those go back there. Each is closed once nothing it was sent waits any more.
+   */
+  private readonly draining = new Map<number, UpstreamTransport>();
+  /** Which generation asked each server request the client has not answered yet (bounded). */
+  private readonly askedBy = new Map<string, number>();
 
   constructor(private readonly options: UpstreamLinkOptions) {}
 
@@ -65,7 +78,19 @@ export class UpstreamLink {
     else this.transport?.resume?.();
   }
 
-  send(outgoing: Outgoing): void {
+  /**
+   * Sends a message from the client. `about` names the generation of the request it is about (a cancel), if
+   * known: a cancel for a request a draining daemon runs goes to that daemon.
+   */
+  send(outgoing: Outgoing, about?: number): void {
+    const { message } = outgoing;
+    const generation = !("method" in message) && message.id !== null ? this.askedBy.get(idKey(message.id)) : about;
+    if (!("method" in message) && message.id !== null) this.askedBy.delete(idKey(message.id));
+    const old = generation === undefined ? undefined : this.draining.get(generation);
+    if (old) {
+      this.sendOn(old, generation!, outgoing);
+      return this.closeIfDone(generation!);
+    }
     const transport = this.transport;
     if (!transport || this.connecting) {
       this.queue.push(outgoing);
@@ -115,6 +140,7 @@ export class UpstreamLink {
 
   /** The daemon session of `generation` is gone: fail what it had, then rebuild. */
   private sessionLost(generation: number, reason: string): void {
+    if (this.draining.has(generation)) return this.drainEnded(generation, reason);
     if (generation !== this.generation || this.closing) return;
     this.generation += 1;
     const lost = this.transport;
@@ -216,10 +242,16 @@ export class UpstreamLink {
   }
 
   private fromDaemon(generation: number, message: JsonRpcMessage, text: string): void {
+    if (isDrainNotice(message)) return this.drainStarted(generation, message);
     if ("method" in message) {
       // Server request or notification (progress, logging, sampling...); from a session already given up
       // on, any answer would go to the wrong session.
-      if (generation === this.generation) this.options.write(text);
+      if (generation !== this.generation && !this.draining.has(generation)) return;
+      if ("id" in message) {
+        this.askedBy.set(idKey(message.id), generation);
+        if (this.askedBy.size > MAX_ASKED) this.askedBy.delete(this.askedBy.keys().next().value!);
+      }
+      this.options.write(text);
       return;
     }
     const id = message.id;
@@ -236,6 +268,47 @@ export class UpstreamLink {
     }
     if (entry.method === "initialize" && "result" in message) this.sessionInitialized = true;
     this.options.requests.answer(entry, text);
+    if (this.draining.has(generation)) this.closeIfDone(generation);
+  }
+
+  /**
+   * The daemon of `generation` is being replaced: what comes next goes to a new session (with the new daemon,
+   * the handshake replayed), while this one stays open for the answers still due from it.
+   */
+  private drainStarted(generation: number, notice: JsonRpcMessage): void {
+    if (generation !== this.generation || this.closing) return;
+    const said = "params" in notice ? (notice.params as { reason?: unknown } | undefined)?.reason : undefined;
+    const reason = typeof said === "string" ? said.slice(0, 200) : "no reason given";
+    this.options.log(`the daemon is being replaced (${reason}): new messages go to the new one`);
+    this.generation += 1;
+    const old = this.transport;
+    this.transport = undefined;
+    // Still connecting (its handshake under way): connect() sees the generation moved on and starts again.
+    if (!old) return;
+    this.draining.set(generation, old);
+    this.closeIfDone(generation);
+    if (this.sessionInitialized) void this.ensureConnected();
+  }
+
+  /** Closes a draining daemon session once none of the requests sent on it waits any more. */
+  private closeIfDone(generation: number): void {
+    const transport = this.draining.get(generation);
+    if (!transport) return;
+    if (this.options.requests.entries().some((entry) => entry.sentOn === generation)) return;
+    this.draining.delete(generation);
+    void transport.close(DRAINED_CLOSE_MS);
+  }
+
+  /** A draining daemon session ended (the drain timed out, or its daemon died): what it still had fails. */
+  private drainEnded(generation: number, reason: string): void {
+    const transport = this.draining.get(generation);
+    this.draining.delete(generation);
+    void transport?.close(0);
+    for (const entry of this.options.requests.entries()) {
+      if (entry.sentOn === generation) {
+        this.options.requests.fail(entry, `connection to the daemon was lost (${reason}); the request may not have completed`);
+      }
+    }
   }
 
   /** Ends the daemon session within `timeoutMs`; nothing is sent afterwards. */
@@ -244,6 +317,8 @@ export class UpstreamLink {
     this.queue = [];
     const transport = this.transport;
     this.transport = undefined;
-    await transport?.close(timeoutMs);
+    const draining = [...this.draining.values()];
+    this.draining.clear();
+    await Promise.all([transport?.close(timeoutMs), ...draining.map((old) => old.close(timeoutMs))]);
   }
 }

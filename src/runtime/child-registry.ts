@@ -1,4 +1,5 @@
-import { readFileSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { replaceFile } from "../files/replace-file.js";
 import { processStarted } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
@@ -18,15 +19,50 @@ export class ChildRegistry {
   private readonly children = new Map<number, Recorded>();
 
   constructor(
-    private readonly file: string,
+    private file: string,
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Stops the process groups a previous daemon recorded that still run (same pid, same start time). */
+  /**
+   * Stops the process groups a previous daemon recorded that still run (same pid, same start time). A daemon
+   * that was draining when a new one started keeps its list aside (`<file>.<pid>-<start>`): its children are
+   * its own while it runs, and leftovers only once it is gone.
+   */
   reapLeftovers(): void {
+    this.reap(this.file);
+    this.reapDrained();
+    this.save();
+  }
+
+  /** Stops what the drained daemons that are gone left running (their lists set aside); their own lists go too. */
+  reapDrained(): void {
+    const prefix = `${basename(this.file)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(this.file)).filter((name) => name.startsWith(prefix));
+    } catch {
+      names = [];
+    }
+    for (const name of names) {
+      const owner = /^(\d+)-(.+)$/.exec(name.slice(prefix.length));
+      if (owner && processStarted(Number(owner[1])) === decodeURIComponent(owner[2]!)) continue; // still draining
+      this.reap(join(dirname(this.file), name));
+      removeFile(join(dirname(this.file), name));
+    }
+  }
+
+  /** This daemon drains while a new one takes its place: its list moves aside, out of the new one's way. */
+  moveAside(): void {
+    const aside = `${this.file}.${process.pid}-${encodeURIComponent(processStarted(process.pid) ?? "")}`;
+    removeFile(this.file);
+    this.file = aside;
+    this.save();
+  }
+
+  private reap(file: string): void {
     let recorded: Recorded[];
     try {
-      recorded = JSON.parse(readFileSync(this.file, "utf8")) as Recorded[];
+      recorded = JSON.parse(readFileSync(file, "utf8")) as Recorded[];
     } catch {
       return; // none recorded, or unreadable: nothing we could safely stop
     }
@@ -35,7 +71,6 @@ export class ChildRegistry {
       this.log(`stopping child ${child.pid} left running by a previous daemon`);
       killTree(child.pid);
     }
-    this.save();
   }
 
   add(pid: number): void {
@@ -50,14 +85,18 @@ export class ChildRegistry {
   }
 
   clear(): void {
-    try {
-      unlinkSync(this.file);
-    } catch {
-      // not there
-    }
+    removeFile(this.file);
   }
 
   private save(): void {
     replaceFile(this.file, JSON.stringify([...this.children.values()]));
+  }
+}
+
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // not there
   }
 }

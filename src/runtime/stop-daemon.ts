@@ -18,3 +18,8 @@ export async function stopDaemon(server: ServerConfig, home: string, pid: number
   if (hostedByUs(server)) new ChildRegistry(join(home, `${server.name}.children`), () => {}).reapLeftovers();
   if (readLock(file)?.pid === pid) removeLock(file);
 }
+
+/** The children of drained daemons that are gone (killed past their drain timeout), stopped. */
+export function reapDrainedChildren(name: string, home: string): void {
+  new ChildRegistry(join(home, `${name}.children`), () => {}).reapDrained();
+}

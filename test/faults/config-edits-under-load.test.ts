@@ -13,7 +13,7 @@ const PROXIES = 3;
 const CALLS = 2000;
 const IN_FLIGHT = 4;
 
-test("config edits under load: servers whose entry did not change keep serving, every call answered", async (t) => {
+test("config edits under load: unchanged servers keep their process, edited ones are replaced gracefully, every call answered", async (t) => {
   const port = await freePort();
   const daemon = configuredHome(t, { stable: probeServer(), churn: probeServer() }, { manager: { port } });
   const file = join(daemon.home, "config.json");
@@ -40,7 +40,9 @@ test("config edits under load: servers whose entry did not change keep serving, 
     renameSync(`${file}.new`, file);
   };
 
-  const clients = Array.from({ length: PROXIES }, () => new ProxyClient(t, ["--config", file, "--target", "stable"], { env: daemon.env }));
+  // Half the sessions on the server that never changes, half on the one every edit replaces.
+  const targets = Array.from({ length: PROXIES * 2 }, (_, i) => (i < PROXIES ? "stable" : "churn"));
+  const clients = targets.map((target) => new ProxyClient(t, ["--config", file, "--target", target], { env: daemon.env }));
   await Promise.all(clients.map((client) => client.initialize()));
   const violations: string[] = [];
   let done = false;
@@ -49,7 +51,7 @@ test("config edits under load: servers whose entry did not change keep serving, 
       let issued = 0;
       const worker = async () => {
         while (issued < CALLS) {
-          const message = `proxy ${which} call ${issued++}`;
+          const message = `${targets[which]} proxy ${which} call ${issued++}`;
           const answer = await client.callTool("echo", { message });
           if (textOf(answer) !== message) violations.push(`${message}: ${JSON.stringify(answer.error ?? answer.result)}`);
         }
@@ -86,8 +88,9 @@ test("config edits under load: servers whose entry did not change keep serving, 
     fault: "config edits under load",
     load:
       `${edits} edits of config.json (${broken} left half-written until the next) while ${PROXIES} proxies made ` +
-      `${PROXIES * CALLS} echo calls to a server whose entry never changed, ${IN_FLIGHT} in flight each; ` +
-      `${outcomes.applied} reloads applied (each restarting the edited server) and ${outcomes.refused} refused; ` +
+      `${PROXIES * CALLS} echo calls to a server whose entry never changed and ${PROXIES * CALLS} to the edited one, ` +
+      `${IN_FLIGHT} in flight each; ${outcomes.applied} reloads applied (each replacing the edited server's daemon ` +
+      `gracefully) and ${outcomes.refused} refused; ` +
       `the unchanged server's daemon kept pid ${stablePid}`,
     violations,
   });

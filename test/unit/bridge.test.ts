@@ -154,6 +154,74 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     assert.equal(current().sent.filter((m) => "method" in m && m.method === "notifications/cancelled").length, 1);
   });
 
+  test("a daemon being replaced: new messages go to the new daemon, the old one answers what it had, then is closed", async () => {
+    const { core, upstreams, output, logged } = await initialized();
+    const old = upstreams[0]!;
+    core.handleLine(line({ jsonrpc: "2.0", id: "long", method: "tools/call", params: { name: "slow" } }));
+    core.handleLine(line({ jsonrpc: "2.0", id: "cancelled", method: "tools/call", params: { name: "slow" } }));
+    await settle();
+    old.answer({ jsonrpc: "2.0", method: "mcp-session-manager/draining", params: { reason: "mcp-manager restart" } });
+    await settle();
+    assert.equal(upstreams.length, 2, "a session with the new daemon");
+    const next = upstreams[1]!;
+    assert.equal(next.requests("initialize").length, 1, "the handshake replayed there");
+    assert.match(logged.join("\n"), /the daemon is being replaced \(mcp-manager restart\)/);
+
+    core.handleLine(line({ jsonrpc: "2.0", id: "new", method: "tools/list" }));
+    core.handleLine(line({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "cancelled" } }));
+    await settle();
+    assert.equal(next.requests("tools/list").length, 1, "a new request goes to the new daemon");
+    assert.equal(old.requests("tools/list").length, 0);
+    assert.equal(
+      old.sent.filter((m) => "method" in m && m.method === "notifications/cancelled").length,
+      1,
+      "the cancel goes where its request runs",
+    );
+    assert.equal(next.sent.filter((m) => "method" in m && m.method === "notifications/cancelled").length, 0);
+
+    // The old daemon still speaks for what it runs: progress, a server request (answered back to it), the answer.
+    old.answer({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "p", progress: 1 } });
+    old.answer({ jsonrpc: "2.0", id: 41, method: "sampling/createMessage", params: {} });
+    core.handleLine(line({ jsonrpc: "2.0", id: 41, result: { content: { type: "text", text: "ok" } } }));
+    await settle();
+    assert.ok(
+      old.sent.some((m) => !("method" in m) && m.id === 41),
+      "the client's answer goes to the daemon that asked",
+    );
+    assert.ok(!next.sent.some((m) => !("method" in m) && m.id === 41));
+    assert.equal(old.closed, false, "open while its call runs");
+    old.answer({ jsonrpc: "2.0", id: "long", result: { content: [] } });
+    next.answer({ jsonrpc: "2.0", id: "new", result: { tools: [] } });
+    await settle();
+    assert.equal(old.closed, true, "closed once nothing waits on it");
+    assert.deepEqual(
+      output().map((m) => m.id ?? m.method),
+      ["notifications/tools/list_changed", "notifications/progress", 41, "long", "new"],
+      "the client sees every message and no disconnect (the new daemon's tools may differ: it is told to look again)",
+    );
+  });
+
+  test("a daemon being replaced that dies before answering: its calls fail with their ids, the new session goes on", async () => {
+    const { core, upstreams, output } = await initialized();
+    core.handleLine(line({ jsonrpc: "2.0", id: 1, method: "tools/call" }));
+    await settle();
+    upstreams[0]!.answer({ jsonrpc: "2.0", method: "mcp-session-manager/draining", params: { reason: "upgrade" } });
+    await settle();
+    upstreams[0]!.onlost("the drain timed out");
+    core.handleLine(line({ jsonrpc: "2.0", id: 2, method: "ping" }));
+    await settle();
+    upstreams[1]!.answer({ jsonrpc: "2.0", id: 2, result: {} });
+    assert.deepEqual(
+      output()
+        .filter((m) => m.id !== undefined)
+        .map((m) => [m.id, m.error ? "error" : "result"]),
+      [
+        [1, "error"],
+        [2, "result"],
+      ],
+    );
+  });
+
   test("a lost daemon session: the request it had fails with its id, the handshake is replayed, list_changed is announced", async () => {
     const { core, upstreams, current, output } = await initialized();
     core.handleLine(line({ jsonrpc: "2.0", id: 1, method: "tools/call" }));

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import { until, within } from "./helpers/bounded.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { configuredHome, probeServer } from "./helpers/daemon-home.js";
+import { runManagerCli } from "./helpers/manager.js";
+import { freePort, isAlive } from "./helpers/processes.js";
+import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+
+const SESSIONS = 10;
+
+async function managedProbe(t: TestContext, entry: Record<string, unknown> = {}) {
+  const port = await freePort();
+  const daemon = configuredHome(t, { probe: probeServer(entry) }, { manager: { port } });
+  const config = join(daemon.home, "config.json");
+  const cli = (...args: string[]) => runManagerCli(["--config", config, ...args], { env: daemon.env });
+  onCleanup(t, () => {
+    const pid = daemon.lock("manager")?.pid;
+    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  const started = await cli("start", "--detach", "--start-all");
+  assert.equal(started.code, 0, started.stderr);
+  const session = async () => {
+    const client = new ProxyClient(t, ["--config", config, "--target", "probe"], { env: daemon.env });
+    await client.initialize();
+    return client;
+  };
+  return { daemon, cli, session };
+}
+
+describe("graceful restart", () => {
+  test("10 sessions calling without pause lose no call across two restarts; the old daemons drain and exit by themselves", async (t) => {
+    const { daemon, cli, session } = await managedProbe(t);
+    const clients = await Promise.all(Array.from({ length: SESSIONS }, session));
+    let running = true;
+    const counts = { calls: 0, errors: [] as string[] };
+    const loops = clients.map(async (client, index) => {
+      for (let i = 0; running; i++) {
+        const message = `${index}/${i}`;
+        const answer = await client.request("tools/call", { name: "echo", arguments: { message } });
+        counts.calls += 1;
+        if (answer.error || textOf(answer) !== message) counts.errors.push(JSON.stringify(answer));
+      }
+    });
+    // A call longer than the handover, under way while it happens: it finishes on the old daemon.
+    const slow = clients[0]!.request("tools/call", { name: "sleep", arguments: { ms: 1500 } });
+
+    const replaced: number[] = [];
+    for (let restart = 0; restart < 2; restart++) {
+      const before = counts.calls;
+      await until(() => counts.calls >= before + 200, "200 more calls before the restart");
+      const old = daemon.lockedPid("probe")!;
+      const restarted = await cli("restart", "probe");
+      assert.equal(restarted.code, 0, restarted.stderr);
+      await until(() => Boolean(daemon.lockedPid("probe") && daemon.lockedPid("probe") !== old), "the new daemon's lock");
+      replaced.push(old);
+      const after = counts.calls;
+      await until(() => counts.calls >= after + 200, "200 calls on the new daemon");
+    }
+    running = false;
+    await within(Promise.all(loops), "the calling sessions to finish their last call");
+    const slowAnswer = await within(slow, "the slow call");
+    assert.match(textOf(slowAnswer), new RegExp(`^slept 1500 ms in pid \\d+$`), "the call under way when the restart came was answered");
+    assert.deepEqual(counts.errors, [], `no errors in ${counts.calls} calls`);
+    for (const pid of replaced) await until(() => !isAlive(pid), `the drained daemon ${pid} to exit by itself`);
+    const status = JSON.parse((await cli("status", "--json")).stdout);
+    const probe = status.daemons.find((report: { name: string }) => report.name === "probe");
+    assert.equal(probe.sessions, SESSIONS, "every session moved to the new daemon");
+    assert.equal(probe.restartLog.filter((event: { reason: string }) => event.reason === "restarted by mcp-manager restart").length, 2);
+  });
+
+  test("a call still running at the drain timeout gets an error that says so; the session goes on with the new daemon", async (t) => {
+    const { daemon, cli, session } = await managedProbe(t, { drainTimeoutMs: 1000 });
+    const client = await session();
+    const old = daemon.lockedPid("probe")!;
+    const waiting = client.request("tools/call", { name: "wait_for_cancel", arguments: {} });
+    await until(async () => /wait_for_cancel/.test(textOf(await client.callTool("stats"))), "the long call to run");
+    assert.equal((await cli("restart", "probe")).code, 0);
+    const answer = await within(waiting, "the long call's answer");
+    assert.match(
+      answer.error?.message ?? "",
+      /was replaced \(restarted by mcp-manager restart\) and this call was still running after the drain timeout \(drainTimeoutMs: 1000 ms\)/,
+    );
+    assert.equal(textOf(await client.callTool("echo", { message: "still here" })), "still here");
+    await until(() => !isAlive(old), "the drained daemon to exit");
+  });
+});
