@@ -7,6 +7,7 @@ import { hostedByUs, isRemote } from "../config/server-config.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
+import { UpstreamError } from "../upstream/upstream-error.js";
 
 export { DaemonUnavailable, type DaemonAddress };
 
@@ -46,7 +47,14 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
       // The manager says where; the daemon there still proves itself before it is told anything.
       const proven = await probeDaemon(address, server.name, home);
       if (proven) return { ...address, credential: proven.credential };
-      throw new DaemonUnavailable(`the manager reported "${server.name}" at ${body.url}, but no daemon of this home proves itself there`);
+      // Most likely replaced since the manager answered (restarts come back to back): asked again shortly.
+      throw new UpstreamError(
+        `the manager reported "${server.name}" at ${body.url}, but no daemon of this home proves itself there`,
+        "unreachable",
+        {
+          delivered: false,
+        },
+      );
     }
     // A manager that refuses (failed, stopped, unauthorized) has the final word. One that is gone, or that
     // runs another config without this server (404), does not: the proxy starts the daemon itself.

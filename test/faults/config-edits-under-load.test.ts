@@ -12,6 +12,8 @@ import { report } from "./fault-report.js";
 const PROXIES = 3;
 const CALLS = 2000;
 const IN_FLIGHT = 4;
+/** Calls the edited server answers between two edits. */
+const EDIT_EVERY_CALLS = 20;
 
 test("config edits under load: unchanged servers keep their process, edited ones are replaced gracefully, every call answered", async (t) => {
   const port = await freePort();
@@ -46,6 +48,7 @@ test("config edits under load: unchanged servers keep their process, edited ones
   await Promise.all(clients.map((client) => client.initialize()));
   const violations: string[] = [];
   let done = false;
+  let churnCalls = 0;
   const load = Promise.all(
     clients.map(async (client, which) => {
       let issued = 0;
@@ -54,6 +57,7 @@ test("config edits under load: unchanged servers keep their process, edited ones
           const message = `${targets[which]} proxy ${which} call ${issued++}`;
           const answer = await client.callTool("echo", { message });
           if (textOf(answer) !== message) violations.push(`${message}: ${JSON.stringify(answer.error ?? answer.result)}`);
+          if (targets[which] === "churn") churnCalls += 1;
         }
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
@@ -71,6 +75,9 @@ test("config edits under load: unchanged servers keep their process, edited ones
     if (answer.status === 200) outcomes.applied += 1;
     else if (answer.status === 422) outcomes.refused += 1;
     else violations.push(`/reload answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    // The edited server's sessions get some calls through each daemon before the next edit replaces it.
+    const before = churnCalls;
+    await until(() => done || churnCalls >= before + EDIT_EVERY_CALLS, `${EDIT_EVERY_CALLS} calls to the edited server`);
   }
   await load;
   // The last edit applied, whatever it was: then a good file, so the run ends on a known config.
