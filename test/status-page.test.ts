@@ -2,7 +2,8 @@
 /// <reference lib="dom.iterable" />
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -59,14 +60,14 @@ const sessionRow = (page: Page, client: string) =>
 
 describe("the status page", () => {
   test("logged in with mcp-manager open --print, it follows sessions, calls and restarts live, and acts from the keyboard", async (t) => {
-    const { config, daemon, loginUrl } = await runningManager(t);
+    const { config, daemon, port, loginUrl } = await runningManager(t);
     const browser = await launchBrowser(t);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(await loginUrl());
-    assert.equal(new URL(page.url()).pathname, "/", "the login link lands on the page, without the secret in the address");
     await pageShows(page, /probe\s*running/, "the probe server's card");
+    assert.equal(page.url(), `http://127.0.0.1:${port}/`, "the login link lands on the page, with no secret left in the address");
 
     // Two windows of two projects, as Claude Code starts them.
     const [projectA, projectB] = [tempDir(t, "msm-project-a-"), tempDir(t, "msm-project-b-")];
@@ -123,10 +124,15 @@ describe("the status page", () => {
 
     // The log follows: a line the manager writes now shows up; a server's whole log opens from its card.
     await pageShows(page, /probe: running \(pid \d+/, "the manager's log line about the new daemon");
-    const [fullLog] = await Promise.all([page.context().waitForEvent("page"), page.click('a[aria-label="Full log of probe"]')]);
-    await fullLog.waitForLoadState();
-    assert.match(await fullLog.innerText("body"), /listening on http:\/\/127\.0\.0\.1:\d+\/mcp for /);
-    await fullLog.close();
+    await page.click('button[aria-label="Full log of probe"]');
+    await within(
+      page.waitForFunction(() =>
+        /listening on http:\/\/127\.0\.0\.1:\d+\/mcp for /.test(document.querySelector("#full-log-text")?.textContent ?? ""),
+      ),
+      "the full log in its dialog",
+    );
+    await page.keyboard.press("Escape");
+    assert.equal(await page.isVisible("#full-log"), false, "Escape closes it");
 
     // Memory databases: one line per project in use.
     const memory = new ProxyClient(t, ["--config", config, "--target", "memory"], { env: { ...daemon.env, CLAUDE_PROJECT_DIR: projectA } });
@@ -166,7 +172,7 @@ describe("the status page", () => {
       );
 
     const url = await loginUrl();
-    const page = await browser.newPage();
+    const page = await (await browser.newContext()).newPage();
     await page.goto(url);
     await pageShows(page, /probe\s*running/, "the page, logged in");
     const reused = await (await browser.newContext()).newPage();
@@ -191,7 +197,29 @@ describe("the status page", () => {
     await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
     assert.equal((await within(attacked, "the form's post")).status(), 403, "a cross-origin form post is refused");
 
-    // The page's own origin without the CSRF token (a script that got the cookie sent, say) is refused too.
+    // A program on another port that the browser sent the cookie to (cookies ignore ports) has the cookie but
+    // not the page's key: it gets the empty shell, and nothing it asks for or does is allowed.
+    const cookie = (await page.context().cookies()).map(({ name, value }) => `${name}=${value}`).join("; ");
+    const headers = { host: `127.0.0.1:${port}`, cookie, origin: `http://127.0.0.1:${port}` };
+    const shell = await httpJson(port, "GET", "/", { headers });
+    assert.equal(shell.status, 200);
+    assert.doesNotMatch(String(shell.body), /key|csrf/i, "the shell holds no secret");
+    assert.equal((await httpJson(port, "GET", "/events", { headers })).status, 403);
+    assert.equal((await httpJson(port, "GET", "/logs/probe", { headers })).status, 403);
+    const stolen = await httpJson(port, "POST", "/actions/stop", {
+      headers: { ...headers, "content-type": "application/json" },
+      body: '{"name":"probe"}',
+    });
+    assert.equal(stolen.status, 403, "the cookie alone cannot act");
+    // Another tab of the same browser: the cookie, but no key of its own: the one line.
+    const otherTab = await page.context().newPage();
+    await otherTab.goto(`http://127.0.0.1:${port}/`);
+    await within(
+      otherTab.waitForFunction(() => document.body.innerText.trim() === "Run mcp-manager open to see this page."),
+      "the one line in a new tab",
+    );
+
+    // The page's own origin without its key (a script that got the cookie sent, say) is refused too.
     await page.goto(`http://127.0.0.1:${port}/`);
     const forged = await page.evaluate(async () => {
       const answer = await fetch("/actions/stop", {
@@ -204,6 +232,21 @@ describe("the status page", () => {
     assert.equal(forged, 403);
     assert.equal(daemon.lockedPid("probe"), pid, "the server still runs");
     assert.ok(pid !== undefined && isAlive(pid));
+
+    // Without --print the browser opens a user-only file in the home that goes on to the link: the secret is
+    // never on a command line, where other users could read it.
+    const bin = tempDir(t, "msm-bin-");
+    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > "${bin}/opened"\n`, { mode: 0o755 });
+    const opened = await runManagerCli(["--config", join(daemon.home, "config.json"), "open"], {
+      env: { ...daemon.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(opened.code, 0, opened.stderr);
+    const fileUrl = readFileSync(join(bin, "opened"), "utf8");
+    assert.match(fileUrl, /^file:\/\/\/.+\/status-page\.html$/);
+    assert.equal(statSync(fileURLToPath(fileUrl)).mode & 0o777, 0o600);
+    const fromFile = await (await browser.newContext()).newPage();
+    await fromFile.goto(fileUrl);
+    await pageShows(fromFile, /probe\s*running/, "the page, logged in through the opened file");
 
     // Whatever it serves, the page is locked down: its own scripts and styles only, never framed.
     const answer = await httpJson(port, "GET", "/", { headers: { host: `127.0.0.1:${port}` } });

@@ -33,11 +33,14 @@ interface Bucket {
 export class CallStats {
   private readonly buckets: Bucket[] = [];
   private readonly errors: CallStatsReport["recentErrors"] = [];
+  private readonly startedAt: number;
 
   constructor(
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.startedAt = now();
+  }
 
   record(call: FinishedCall): void {
     const at = this.now();
@@ -56,16 +59,30 @@ export class CallStats {
     if (this.errors.length > RECENT_ERRORS) this.errors.shift();
   }
 
-  /** Every bucket of the window, oldest first, empty ones included, so charts have an even time axis. */
+  /**
+   * Every bucket of the window, oldest first, empty ones included, so charts have an even time axis; and the
+   * last minute as one: its rate over the time it really spans, its percentiles over all its samples.
+   */
   report(): CallStatsReport {
-    const current = Math.floor(this.now() / BUCKET_MS) * BUCKET_MS;
+    const now = this.now();
+    const current = Math.floor(now / BUCKET_MS) * BUCKET_MS;
     const byStart = new Map(this.buckets.map((bucket) => [bucket.at, bucket]));
     const buckets: CallBucket[] = [];
     for (let at = current - (BUCKETS - 1) * BUCKET_MS; at <= current; at += BUCKET_MS) {
       const bucket = byStart.get(at);
       buckets.push(bucket ? summarize(bucket) : { at, calls: 0, errors: 0 });
     }
-    return { bucketMs: BUCKET_MS, buckets, recentErrors: [...this.errors] };
+    // The last minute, or less if we have been counting for less.
+    const since = Math.max(now - 60_000, this.startedAt);
+    const minute = this.buckets.filter((bucket) => bucket.at + BUCKET_MS > since);
+    const merged = summarize({
+      at: since,
+      calls: minute.reduce((sum, bucket) => sum + bucket.calls, 0),
+      errors: minute.reduce((sum, bucket) => sum + bucket.errors, 0),
+      latencies: minute.flatMap((bucket) => bucket.latencies),
+    });
+    const lastMinute = { ...merged, perSecond: merged.calls / Math.max(1, (now - since) / 1000) };
+    return { bucketMs: BUCKET_MS, buckets, lastMinute, recentErrors: [...this.errors] };
   }
 
   private bucketAt(now: number): Bucket {
@@ -81,7 +98,8 @@ export class CallStats {
 
 function summarize(bucket: Bucket): CallBucket {
   const sorted = [...bucket.latencies].sort((a, b) => a - b);
-  const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  // Nearest rank: the smallest sample at or above which a share q of them lie.
+  const pick = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
   const summary: CallBucket = { at: bucket.at, calls: bucket.calls, errors: bucket.errors };
   if (sorted.length === 0) return summary;
   return { ...summary, p50: pick(0.5), p95: pick(0.95), p99: pick(0.99) };

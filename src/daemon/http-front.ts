@@ -34,7 +34,7 @@ export interface FrontOptions {
 /**
  * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1 and on a Unix socket:
  * sessions by `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one,
- * `/health`, and `POST /drain` (the daemon is being replaced: see main.ts). All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
+ * `/health`, `/activity` (each session's calls, for status), and `POST /drain` (the daemon is being replaced: see main.ts). All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
  * without, so that a proxy can tell our daemon from a stranger on the port before it sends anything.
  */
 export class DaemonFront {
@@ -56,6 +56,10 @@ export class DaemonFront {
       return sendError(response, 401, ErrorCode.ConnectionClosed, "Unauthorized: send the home's token (manager.token) as a bearer");
     }
     if (path === "/health" && request.method === "GET") return this.health(response);
+    if (path === "/activity" && request.method === "GET") {
+      // Apart from /health, which stays small: supervision must never mistake a busy daemon for a dead one.
+      return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.options.sessions.report()));
+    }
     if (path === "/drain" && request.method === "POST") {
       // Who asks is proven by the credential; why is theirs to say, cut short and kept to one line for the log.
       const reason = String(request.headers["x-drain-reason"] ?? "asked over HTTP").slice(0, 200);
@@ -91,7 +95,6 @@ export class DaemonFront {
       sessions: this.options.sessions.size,
       children: this.options.pool.status(),
       learned: this.options.learned(),
-      ...this.options.sessions.report(),
     });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
   }

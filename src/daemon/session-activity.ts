@@ -2,10 +2,15 @@ import { idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc
 import type { SessionReport } from "../runtime/daemon-health.js";
 import type { FinishedCall } from "./call-stats.js";
 
-/** Requests of one session watched at once; past it, new ones are served but not followed (a client gone wild). */
-const MAX_FOLLOWED = 1000;
+/**
+ * Requests of one session followed at once: above the daemon's own limit of 1,000 in flight, so that what it
+ * refuses for that limit is counted as an error too; past it, a client gone wild is served but not followed.
+ */
+const MAX_FOLLOWED = 1100;
 /** Client-supplied names and messages are cut to this length in reports. */
-const MAX_TEXT = 200;
+const MAX_TEXT = 120;
+/** In-flight requests a report lists per session (the count says how many there are). */
+const LISTED_IN_FLIGHT = 10;
 
 interface Pending {
   id: RequestId;
@@ -54,7 +59,10 @@ export class SessionActivity {
     });
   }
 
-  /** A message on its way to the client: an answer ends the request it answers. */
+  /**
+   * A message on its way to the client: an answer ends the request it answers. Whatever shape a server gave it
+   * (the intake checks the envelope, not the result), counting it never throws: delivery must not depend on it.
+   */
   answered(message: JsonRpcMessage): void {
     if ("method" in message || message.id === null) return;
     const key = idKey(message.id);
@@ -62,7 +70,7 @@ export class SessionActivity {
     if (!pending) return;
     this.pending.delete(key);
     this.calls += 1;
-    const error = "error" in message ? message.error.message : message.result.isError === true ? toolError(message.result) : undefined;
+    const error = "error" in message ? errorText(message.error) : toolError(message.result);
     if (error !== undefined) this.errors += 1;
     this.finished({
       session: this.session,
@@ -88,7 +96,9 @@ export class SessionActivity {
       connectedAt: this.connectedAt,
       calls: this.calls,
       errors: this.errors,
-      inFlight: [...this.pending.values()].map(({ method, tool, since }) => ({
+      waiting: this.pending.size,
+      // The longest-waiting first: those are the ones someone looks for.
+      inFlight: [...this.pending.values()].slice(0, LISTED_IN_FLIGHT).map(({ method, tool, since }) => ({
         method,
         ...(tool !== undefined ? { tool } : {}),
         forMs: now - since,
@@ -104,11 +114,22 @@ function clientOf(info: unknown): SessionReport["client"] {
   return { name: cut(name), ...(typeof version === "string" ? { version: cut(version) } : {}) };
 }
 
-/** The text a failed tool result gives, for the list of recent errors. */
-function toolError(result: Record<string, unknown>): string {
-  const content = Array.isArray(result.content) ? (result.content as Array<{ type?: unknown; text?: unknown }>) : [];
-  const text = content.find((item) => item.type === "text" && typeof item.text === "string")?.text;
-  return typeof text === "string" ? text : "the tool reported an error";
+/** A JSON-RPC error's message, whatever the server put there. */
+function errorText(error: unknown): string {
+  const message = typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === "string" ? message : "an error without a message";
+}
+
+/** The text a failed tool result (`isError: true`) gives, for the list of recent errors; undefined for any other result. */
+function toolError(result: unknown): string | undefined {
+  if (typeof result !== "object" || result === null || (result as { isError?: unknown }).isError !== true) return undefined;
+  const content = (result as { content?: unknown }).content;
+  for (const item of Array.isArray(content) ? (content as unknown[]) : []) {
+    if (typeof item !== "object" || item === null) continue;
+    const { type, text } = item as { type?: unknown; text?: unknown };
+    if (type === "text" && typeof text === "string") return text;
+  }
+  return "the tool reported an error";
 }
 
 function cut(text: string): string {

@@ -93,8 +93,11 @@ export class Session implements OpenSession {
 
   deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string): void {
     if (!("method" in message) && message.id !== null && this.cancels.dropsAnswer(message.id)) return;
-    this.activity.answered(message);
-    const text = serialised ?? JSON.stringify(message);
+    this.send(message, related, serialised ?? JSON.stringify(message));
+    this.activity.answered(message); // counted once on its way
+  }
+
+  private send(message: JsonRpcMessage, related: RequestId | undefined, text: string): void {
     if (related !== undefined) {
       const key = idKey(related);
       const exchange = this.exchanges.get(key);

@@ -46,8 +46,8 @@ export class SocketSession implements OpenSession {
 
   deliver(message: JsonRpcMessage, _related?: unknown, text?: string): void {
     if (this.socket.destroyed) return;
-    this.activity.answered(message);
     this.socket.write((text ?? JSON.stringify(message)) + "\n");
+    this.activity.answered(message); // counted once on its way
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {
       this.log(`session ${this.id}: the client left ${this.socket.writableLength} bytes unread; closing it`);
       this.socket.destroy();

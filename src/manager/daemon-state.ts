@@ -1,7 +1,15 @@
 import type { ServerConfig } from "../config/server-config.js";
 import { lockPath, logPath } from "../config/paths.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon, type CallStatsReport, type DaemonHealth, type DatabaseReport, type SessionReport } from "../runtime/daemon-health.js";
+import {
+  daemonActivity,
+  probeDaemon,
+  type CallStatsReport,
+  type DaemonActivity,
+  type DaemonHealth,
+  type DatabaseReport,
+  type SessionReport,
+} from "../runtime/daemon-health.js";
 import type { RestartEvent } from "../runtime/restart-history.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -77,12 +85,10 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
     report.pid = lock.pid;
     if (lock.url) withUrl(report, lock.url);
     // Our daemon answers /health (one request tells both that it runs and how it fares); others a TCP connect.
-    const health =
-      lock.url && hostedByUs(server)
-        ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid })
-        : undefined;
+    const address = lock.url ? addressFrom({ ...lock, url: lock.url }) : undefined;
+    const health = address && hostedByUs(server) ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
     report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
-    if (health) addHealth(report, health);
+    if (health && address) addHealth(report, health, await daemonActivity(address, health.credential));
     else if (report.state === "running") {
       const since = Date.parse(lock.startedAt);
       if (Number.isFinite(since)) report.uptimeMs = Date.now() - since;
@@ -111,7 +117,7 @@ export function withUrl(report: DaemonReport, url: string): void {
 }
 
 /** Folds a daemon's `/health` into its report: a daemon up while its server crash-loops is not "running". */
-export function addHealth(report: DaemonReport, health: DaemonHealth): void {
+export function addHealth(report: DaemonReport, health: DaemonHealth, activity?: DaemonActivity): void {
   report.sessions = health.sessions;
   // The daemon's own clock: a manager that adopted it, or a lock rewritten since, would count from later.
   report.uptimeMs = health.uptimeMs ?? report.uptimeMs;
@@ -123,15 +129,14 @@ export function addHealth(report: DaemonReport, health: DaemonHealth): void {
   const childRestarts = health.children.reduce((sum, child) => sum + (child.restarts ?? 0), 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;
   if (health.learned && Object.keys(health.learned).length) report.learned = health.learned;
-  if (health.sessionList) report.sessionList = health.sessionList;
-  if (health.calls) report.calls = health.calls;
+  if (activity) [report.sessionList, report.calls] = [activity.sessionList, activity.calls];
   report.children = health.children.map(({ scope, state, pid, sessions, restarts, restartLog, databases }) => ({
     serves: scope,
     state,
     ...(pid !== undefined ? { pid } : {}),
     sessions,
     restarts: restarts ?? 0,
-    inFlight: (health.sessionList ?? []).reduce((sum, session) => sum + (session.child === scope ? session.inFlight.length : 0), 0),
+    inFlight: (activity?.sessionList ?? []).reduce((sum, session) => sum + (session.child === scope ? session.waiting : 0), 0),
     ...(restartLog?.length ? { restartLog } : {}),
     ...(databases ? { databases } : {}),
   }));

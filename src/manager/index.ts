@@ -140,7 +140,7 @@ program
     const { url } = answer.body as { url: string };
     if (options.print) return say(url);
     const { openInBrowser } = await import("./open-browser.js");
-    const opened = await openInBrowser(url);
+    const opened = await openInBrowser(url, homeDir());
     say(
       opened
         ? `opened the status page in your browser (the link works once, for a minute)`

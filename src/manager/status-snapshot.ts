@@ -1,3 +1,4 @@
+import { logPath } from "../config/paths.js";
 import { residentBytes } from "../process/resident-memory.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
@@ -38,7 +39,19 @@ export function managerIdentity(source: Pick<SnapshotSource, "home" | "port">): 
  * report with what its `/health` says, and the resident memory of the manager, each daemon and each child.
  */
 export async function statusSnapshot(source: SnapshotSource): Promise<StatusSnapshot> {
-  const daemons = await Promise.all((await source.daemons()).map((daemon) => daemon.report()));
+  const supervised = await source.daemons();
+  // One daemon whose report fails (a strange answer, a probe that throws) is a row saying so, not a failed snapshot.
+  const daemons = (await Promise.allSettled(supervised.map((daemon) => daemon.report()))).map((settled, index): DaemonReport =>
+    settled.status === "fulfilled"
+      ? settled.value
+      : {
+          name: supervised[index]!.name,
+          state: supervised[index]!.knownState(),
+          transport: supervised[index]!.server.transport,
+          lastError: `status not available: ${(settled.reason as Error).message}`,
+          log: logPath(supervised[index]!.name, source.home),
+        },
+  );
   const pids = daemons.flatMap((daemon) => [daemon.pid, ...(daemon.children ?? []).map((child) => child.pid)]);
   const memory = residentBytes([process.pid, ...pids.filter((pid): pid is number => pid !== undefined)]);
   for (const daemon of daemons) {

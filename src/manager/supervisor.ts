@@ -6,7 +6,7 @@ import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 import { RestartHistory } from "../runtime/restart-history.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
-import { failedChild, probeDaemon, type DaemonHealth } from "../runtime/daemon-health.js";
+import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
@@ -67,7 +67,7 @@ export class SupervisedDaemon {
   readonly history = new RestartHistory();
   private readonly policy: RestartPolicy;
   private lastError: string | undefined;
-  private lastHealth: DaemonHealth | undefined;
+  private lastHealth: ProvenDaemon | undefined;
   private healthStrikes = 0;
   private launching: Promise<void> | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
@@ -260,7 +260,8 @@ export class SupervisedDaemon {
       withUrl(report, daemon.address.url.href);
       report.uptimeMs = Date.now() - this.runningSince;
       if (hostedByUs(this.server)) await this.probe(daemon);
-      if (this.lastHealth) addHealth(report, this.lastHealth);
+      const health = this.lastHealth;
+      if (health) addHealth(report, health, await daemonActivity(daemon.address, health.credential));
     }
     return report;
   }

@@ -1,14 +1,27 @@
 // The status page, in the browser: one event stream from the manager (the same snapshot as /status, once a
 // second, and the log it follows), drawn with plain DOM calls. Text from servers and clients is only ever set as
 // text, never parsed as HTML.
-import type { CallBucket, SessionReport } from "../runtime/daemon-health.js";
+import type { SessionReport } from "../runtime/daemon-health.js";
 import type { ChildReport, DaemonReport } from "../manager/daemon-state.js";
 import type { StatusSnapshot } from "../manager/status-snapshot.js";
 
 /** Log lines kept on the page; older ones scroll away. */
 const LOG_LINES = 1000;
 
-const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+/**
+ * The key this page was given by its one-time link (in the fragment, which no server sees), kept in
+ * sessionStorage (this tab, this origin) so that a reload keeps it; every request carries it.
+ */
+function pageKey(): string | undefined {
+  const given = /^#key=([\w-]+)$/.exec(location.hash)?.[1];
+  if (given) {
+    sessionStorage.setItem("key", given);
+    history.replaceState(null, "", "/");
+  }
+  return sessionStorage.getItem("key") ?? undefined;
+}
+
+const key = pageKey();
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const notice = byId<HTMLParagraphElement>("notice");
 const logChoice = byId<HTMLSelectElement>("log-choice");
@@ -77,16 +90,6 @@ function chart(label: string, series: Array<{ values: number[]; className: strin
   return svg;
 }
 
-/** The last minute of the call history: calls per second, and the slowest bucket's percentiles. */
-function lastMinute(buckets: CallBucket[], bucketMs: number) {
-  const recent = buckets.slice(-Math.max(1, Math.round(60_000 / bucketMs)));
-  const calls = recent.reduce((sum, bucket) => sum + bucket.calls, 0);
-  const errors = recent.reduce((sum, bucket) => sum + bucket.errors, 0);
-  const p50 = Math.max(0, ...recent.map((bucket) => bucket.p50 ?? 0));
-  const p95 = Math.max(0, ...recent.map((bucket) => bucket.p95 ?? 0));
-  return { perSecond: calls / 60, errors, p50, p95 };
-}
-
 /** One server's card: built once, with its buttons, then updated in place so focus and open details survive. */
 class ServerCard {
   readonly root: HTMLElement;
@@ -107,8 +110,8 @@ class ServerCard {
       return node;
     };
     this.buttons = { start: button("start", "Start"), stop: button("stop", "Stop"), restart: button("restart", "Restart") };
-    const log = el("a", { href: `/logs/${encodeURIComponent(name)}`, target: "_blank", rel: "noopener" }, "Full log");
-    log.setAttribute("aria-label", `Full log of ${name}`);
+    const log = el("button", { type: "button", "aria-label": `Full log of ${name}` }, "Full log");
+    log.addEventListener("click", () => void showFullLog(name));
     this.root = el(
       "article",
       { class: "server", "aria-labelledby": heading.id },
@@ -146,7 +149,7 @@ class ServerCard {
     const parts: HTMLElement[] = [];
     if (daemon.calls) {
       const { buckets, bucketMs } = daemon.calls;
-      const now = lastMinute(buckets, bucketMs);
+      const now = daemon.calls.lastMinute;
       const rate = buckets.map((bucket) => bucket.calls / (bucketMs / 1000));
       parts.push(
         el(
@@ -165,7 +168,7 @@ class ServerCard {
               { values: buckets.map((bucket) => bucket.p95 ?? 0), className: "b" },
               { values: buckets.map((bucket) => bucket.p50 ?? 0), className: "a" },
             ]),
-            el("figcaption", {}, `p50 ${Math.round(now.p50)} ms · p95 ${Math.round(now.p95)} ms (last minute)`),
+            el("figcaption", {}, `p50 ${Math.round(now.p50 ?? 0)} ms · p95 ${Math.round(now.p95 ?? 0)} ms (last minute)`),
           ),
         ),
       );
@@ -203,9 +206,7 @@ class ServerCard {
             `${duration(Date.now() - session.connectedAt)} ago`,
             session.calls,
             session.errors,
-            session.inFlight
-              .map((call) => `${call.tool ? `${call.method} ${call.tool}` : call.method} for ${duration(call.forMs)}`)
-              .join(", ") || "–",
+            inFlightText(session),
           ]),
         ),
       );
@@ -232,6 +233,13 @@ class ServerCard {
 }
 
 /** Draws a snapshot, timed as a `render` measure (seen in the browser's performance tools, and by the benchmark). */
+/** What a session waits for: the longest-waiting calls, and how many more there are. */
+function inFlightText(session: SessionReport): string {
+  const listed = session.inFlight.map((call) => `${call.tool ? `${call.method} ${call.tool}` : call.method} for ${duration(call.forMs)}`);
+  const more = session.waiting - session.inFlight.length;
+  return [...listed, ...(more > 0 ? [`${more} more`] : [])].join(", ") || "–";
+}
+
 function render(snapshot: StatusSnapshot): void {
   performance.mark("render-start");
   draw(snapshot);
@@ -304,7 +312,7 @@ async function act(action: "start" | "stop" | "restart", name: string, button: H
   try {
     const response = await fetch(`/actions/${action}`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      headers: { "content-type": "application/json", "x-page-key": key ?? "" },
       body: JSON.stringify({ name }),
     });
     const body = (await response.json()) as { error?: string };
@@ -316,10 +324,26 @@ async function act(action: "start" | "stop" | "restart", name: string, button: H
   }
 }
 
+/** A server's whole log, in a dialog over the page (Escape or Close returns to it). */
+async function showFullLog(name: string): Promise<void> {
+  const dialog = byId<HTMLDialogElement>("full-log");
+  byId("full-log-title").textContent = `Log of ${name}`;
+  const text = byId<HTMLPreElement>("full-log-text");
+  text.textContent = "loading…";
+  dialog.showModal();
+  try {
+    const response = await fetch(`/logs/${encodeURIComponent(name)}`, { headers: { "x-page-key": key ?? "" } });
+    text.textContent = await response.text();
+    text.scrollTop = text.scrollHeight;
+  } catch (error) {
+    text.textContent = `the log could not be read: ${(error as Error).message}`;
+  }
+}
+
 function follow(log: string): void {
   stream?.close();
   logView.textContent = "";
-  stream = new EventSource(`/events?log=${encodeURIComponent(log)}`);
+  stream = new EventSource(`/events?log=${encodeURIComponent(log)}&key=${encodeURIComponent(key ?? "")}`);
   stream.addEventListener("status", (event) => render(JSON.parse((event as MessageEvent<string>).data) as StatusSnapshot));
   stream.addEventListener("log", (event) => appendLog(JSON.parse((event as MessageEvent<string>).data) as string[]));
   stream.addEventListener(
@@ -337,5 +361,11 @@ function follow(log: string): void {
   });
 }
 
-logChoice.addEventListener("change", () => follow(logChoice.value));
-follow("manager");
+if (key) {
+  byId("full-log-close").addEventListener("click", () => byId<HTMLDialogElement>("full-log").close());
+  logChoice.addEventListener("change", () => follow(logChoice.value));
+  follow("manager");
+} else {
+  // Logged in, but not from this tab's link: the same one line as without the cookie.
+  document.body.replaceChildren(el("p", {}, "Run ", el("code", {}, "mcp-manager open"), " to see this page."));
+}

@@ -56,9 +56,11 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
         on.oversized(skipped, head, tail.toString("utf8"));
         skipped = -1;
       } else {
-        emit(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+        const line = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        // Reset first: a handler that throws must not leave this line to be glued onto the next.
         parts = [];
         size = 0;
+        emit(line);
       }
       start = newline + 1;
     }

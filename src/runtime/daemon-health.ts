@@ -26,12 +26,35 @@ export interface DaemonHealth {
     /** The built-in memory server: each project database it has open. */
     databases?: DatabaseReport[];
   }>;
-  /** Each session with its client, project, calls and in-flight requests (missing from earlier versions). */
-  sessionList?: SessionReport[];
-  /** Calls answered per ten seconds over the last minutes, with latencies and the last errors. */
-  calls?: CallStatsReport;
   /** What the daemon learned about its server, e.g. `asksClients: { method, at }`. */
   learned?: Record<string, unknown>;
+}
+
+/** What a daemon's `GET /activity` tells (missing from earlier versions): each session, and the calls answered. */
+export interface DaemonActivity {
+  sessionList: SessionReport[];
+  calls: CallStatsReport;
+}
+
+/** The longest `/activity` answer taken: 500 sessions with ten requests in flight each fit well within it. */
+const MAX_ACTIVITY_BYTES = 16 * 1024 * 1024;
+
+/** A proven daemon's activity, or undefined when it does not tell (an earlier version, or it went away). */
+export async function daemonActivity(where: { url: URL; socketPath?: string }, credential: string): Promise<DaemonActivity | undefined> {
+  const endpoint = where.socketPath !== undefined && isOwnSocket(where.socketPath) ? where : { url: where.url };
+  try {
+    const answer = await jsonRequest(new URL("/activity", endpoint.url), {
+      headers: { authorization: `Bearer ${credential}` },
+      ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
+      timeoutMs: 2000,
+      maxBytes: MAX_ACTIVITY_BYTES,
+    });
+    const activity = answer.body as Partial<DaemonActivity> | undefined;
+    if (answer.status !== 200 || !Array.isArray(activity?.sessionList) || !Array.isArray(activity.calls?.buckets)) return undefined;
+    return activity as DaemonActivity;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One session as its daemon sees it. */
@@ -44,6 +67,8 @@ export interface SessionReport {
   connectedAt: number;
   calls: number;
   errors: number;
+  /** Requests in flight; the first ten (the longest waiting) are listed in `inFlight`. */
+  waiting: number;
   inFlight: Array<{ method: string; tool?: string; forMs: number }>;
 }
 
@@ -60,6 +85,8 @@ export interface CallBucket {
 export interface CallStatsReport {
   bucketMs: number;
   buckets: CallBucket[];
+  /** The last minute as one bucket (its rate over the time it spans, its percentiles over all its samples). */
+  lastMinute: CallBucket & { perSecond: number };
   recentErrors: Array<{ at: number; session: string; method: string; tool?: string; error: string }>;
 }
 

@@ -15,6 +15,8 @@ export interface JsonRequestOptions {
   /** A Unix socket serving the same HTTP as the URL's port. */
   socketPath?: string;
   timeoutMs: number;
+  /** The longest answer taken (1 MiB unless said). */
+  maxBytes?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export function jsonRequest(url: URL, options: JsonRequestOptions): Promise<Json
         },
       },
       (response) => {
-        readBoundedBody(response, MAX_ANSWER_BYTES).then((text) => {
+        readBoundedBody(response, options.maxBytes ?? MAX_ANSWER_BYTES).then((text) => {
           clearTimeout(timer);
           let body: unknown = text;
           try {

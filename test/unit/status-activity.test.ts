@@ -27,11 +27,16 @@ test("call stats: five minutes of ten-second buckets with percentiles, empty one
   assert.deepEqual(
     report.buckets.slice(-2).map(({ calls, errors, p50, p95, p99 }) => ({ calls, errors, p50, p95, p99 })),
     [
-      { calls: 100, errors: 0, p50: 51, p95: 96, p99: 100 },
+      { calls: 100, errors: 0, p50: 50, p95: 95, p99: 99 },
       { calls: 1, errors: 1, p50: 5, p95: 5, p99: 5 },
     ],
   );
   assert.deepEqual(report.buckets[0], { at: report.buckets[1]!.at - BUCKET_MS, calls: 0, errors: 0 });
+  assert.deepEqual(
+    { ...report.lastMinute, perSecond: Number(report.lastMinute.perSecond.toFixed(2)) },
+    { at: report.buckets.at(-2)!.at, calls: 101, errors: 1, p50: 50, p95: 95, p99: 99, perSecond: 10.1 },
+    "the last minute merges its buckets' samples; its rate is over the 10 s it spans",
+  );
   assert.deepEqual(report.recentErrors, [{ at: clock.now(), session: "s", method: "tools/call", tool: "boom", error: "it broke" }]);
 
   for (let i = 0; i < 25; i++) stats.record({ session: "s", method: "ping", ms: 1, error: `e${i}` });
@@ -53,6 +58,22 @@ test("call stats: a burst keeps a bounded sample per bucket whose percentiles st
   assert.equal(bucket.calls, 100_000);
   assert.ok(Math.abs(bucket.p50! - 500) < 120, `median near 500 (${bucket.p50})`);
   assert.ok(bucket.p99! > 900, `p99 near the top (${bucket.p99})`);
+});
+
+test("session activity: a result of any shape is counted without throwing", () => {
+  const finished: Array<{ error?: string }> = [];
+  const activity = new SessionActivity("s", (call) => finished.push(call));
+  const shapes = [null, { isError: true, content: [null, 7, { type: "text", text: "bad" }] }, { isError: true }, "text"];
+  shapes.forEach((result, id) => {
+    activity.asked({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "x" } });
+    activity.answered({ jsonrpc: "2.0", id, result } as never);
+  });
+  activity.asked({ jsonrpc: "2.0", id: 9, method: "ping" });
+  activity.answered({ jsonrpc: "2.0", id: 9, error: null } as never);
+  assert.deepEqual(
+    finished.map((call) => call.error),
+    [undefined, "bad", "the tool reported an error", undefined, "an error without a message"],
+  );
 });
 
 test("session activity: client, calls, errors and in-flight requests; cancels and unrelated answers count nothing", () => {
@@ -78,6 +99,7 @@ test("session activity: client, calls, errors and in-flight requests; cancels an
     connectedAt: clock.now() - 2030,
     calls: 2,
     errors: 1,
+    waiting: 1,
     inFlight: [{ method: "tools/call", tool: "slow", forMs: 2000 }],
   });
   assert.deepEqual(finished, [
@@ -86,7 +108,7 @@ test("session activity: client, calls, errors and in-flight requests; cancels an
   ]);
 });
 
-test("browser logins: a link works once, for a minute; the cookie is HttpOnly and SameSite=Strict; the CSRF token must match", () => {
+test("browser logins: a link works once, for a minute; the cookie is HttpOnly and SameSite=Strict; the page key must match", () => {
   const clock = handClock();
   const logins = new BrowserLogins("msm_3199", clock.now);
   const { secret } = logins.issueLink();
@@ -96,10 +118,12 @@ test("browser logins: a link works once, for a minute; the cookie is HttpOnly an
   assert.match(logins.cookieFor(login), /^msm_3199=[\w-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
   const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
   assert.equal(logins.loginOf(request({ cookie: `other=1; msm_3199=${login.id}` })), login);
+  assert.equal(logins.loginOf(request({ cookie: `msm_3199=planted-by-another-port; msm_3199=${login.id}` })), login, "not shadowed");
   assert.equal(logins.loginOf(request({ cookie: `msm_3198=${login.id}` })), undefined);
-  assert.equal(BrowserLogins.carriesCsrf(request({ "x-csrf-token": login.csrf }), login), true);
-  assert.equal(BrowserLogins.carriesCsrf(request({ "x-csrf-token": `${login.csrf}x` }), login), false);
-  assert.equal(BrowserLogins.carriesCsrf(request({}), login), false);
+  assert.equal(BrowserLogins.keyMatches(login.key, login), true);
+  assert.equal(BrowserLogins.keyMatches(`${login.key}x`, login), false);
+  assert.equal(BrowserLogins.keyMatches(login.id, login), false, "the cookie is not the key");
+  assert.equal(BrowserLogins.keyMatches(undefined, login), false);
 
   const late = logins.issueLink();
   clock.advance(LINK_LIFETIME_MS);

@@ -7,17 +7,18 @@ export const LINK_LIFETIME_MS = 60_000;
 const MAX_LINKS = 20;
 const MAX_BROWSERS = 50;
 
-/** A browser logged in to this manager run: its cookie, and the token its page sends with every action. */
+/** A browser logged in to this manager run: its cookie, and the key its page sends with every request. */
 export interface BrowserLogin {
   id: string;
-  csrf: string;
+  key: string;
 }
 
 /**
  * Who may see the status page: a browser that opened a one-time link (`mcp-manager open`) within a minute
- * of its making. The link gives it a cookie (HttpOnly, SameSite=Strict) that this manager run alone knows, so
- * a restarted manager asks for a new link; every action also wants the page's CSRF token, which only a page
- * served with that cookie carries.
+ * of its making. The link gives it a cookie (HttpOnly, SameSite=Strict) and its page a key (in the URL's
+ * fragment, which no server sees, kept in the page's sessionStorage, which no other origin reads). Both are
+ * wanted for anything but the page's empty shell: a browser sends 127.0.0.1's cookies to every port there, so
+ * a program on another port may get the cookie, but never the key. Both die with this manager run.
  */
 export class BrowserLogins {
   private readonly links = new Map<string, number>();
@@ -45,23 +46,28 @@ export class BrowserLogins {
     const expiresAt = this.links.get(secret);
     if (expiresAt === undefined) return undefined;
     this.links.delete(secret);
-    const login = { id: token(), csrf: token() };
+    const login = { id: token(), key: token() };
     this.browsers.set(login.id, login);
     while (this.browsers.size > MAX_BROWSERS) this.browsers.delete(this.browsers.keys().next().value!);
     return login;
   }
 
-  /** The login whose cookie the request carries, if any. */
+  /**
+   * The login whose cookie the request carries, if any. Every cookie of that name counts: another port's page
+   * can add one (cookies ignore ports), and must not shadow ours.
+   */
   loginOf(request: IncomingMessage): BrowserLogin | undefined {
-    const id = cookieValue(request.headers.cookie, this.cookieName);
-    return id === undefined ? undefined : this.browsers.get(id);
+    for (const id of cookieValues(request.headers.cookie, this.cookieName)) {
+      const login = this.browsers.get(id);
+      if (login) return login;
+    }
+    return undefined;
   }
 
-  /** Whether the request carries the login's CSRF token in `X-CSRF-Token`. */
-  static carriesCsrf(request: IncomingMessage, login: BrowserLogin): boolean {
-    const sent = request.headers["x-csrf-token"];
+  /** Whether `sent` (the `X-Page-Key` header, or the event stream's `key` parameter) is the login's page key. */
+  static keyMatches(sent: unknown, login: BrowserLogin): boolean {
     if (typeof sent !== "string") return false;
-    const [a, b] = [Buffer.from(sent), Buffer.from(login.csrf)];
+    const [a, b] = [Buffer.from(sent), Buffer.from(login.key)];
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
@@ -80,10 +86,11 @@ function token(): string {
   return randomBytes(32).toString("base64url");
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+function cookieValues(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
   for (const part of (header ?? "").split(";")) {
     const [key, ...value] = part.trim().split("=");
-    if (key === name) return value.join("=");
+    if (key === name) values.push(value.join("="));
   }
-  return undefined;
+  return values;
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync, createReadStream } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { logPath, managerLogPath } from "../../config/paths.js";
@@ -47,8 +48,9 @@ const ACTIONS = {
 
 /**
  * The status page on the manager's port (`GET /`): for the browser logged in with a one-time link from
- * `mcp-manager open` and for nobody else. Without its cookie, `/` says how to get one and every other page
- * route answers 401; actions also want the page's CSRF token and a request from the page's own origin.
+ * `mcp-manager open` and for nobody else (browser-logins.ts). Without its cookie, `/` says how to get one and
+ * every other page route answers 401; with the cookie but without the page's key, 403; actions also want a
+ * request from the page's own origin.
  */
 export class StatusPage {
   readonly logins: BrowserLogins;
@@ -84,31 +86,36 @@ export class StatusPage {
 
   async handle(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
     const method = request.method ?? "GET";
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
     if (path === "/page.js") return this.asset(response, "page.js");
-    if (path === "/login") return this.login(request, response);
+    if (path === "/login") return this.login(url, response);
     const login = this.logins.loginOf(request);
     if (path === "/" && method === "GET") {
       if (!login) return send(response, 200, "text/html; charset=utf-8", LOCKED_PAGE);
+      // The shell alone: no data and no secret in it; its script reads its key from the fragment or sessionStorage.
       this.built ??= buildPage();
-      return send(response, 200, "text/html; charset=utf-8", this.built.html.replace("{{csrf}}", login.csrf), {
-        "content-security-policy": this.built.policy,
-      });
+      return send(response, 200, "text/html; charset=utf-8", this.built.html, { "content-security-policy": this.built.policy });
     }
     if (!login) return send(response, 401, "text/plain; charset=utf-8", "run mcp-manager open\n");
-    if (path === "/events" && method === "GET") return this.events(request, response);
-    if (path.startsWith("/logs/") && method === "GET") return this.fullLog(response, decodeURIComponent(path.slice("/logs/".length)));
+    const key = path === "/events" ? url.searchParams.get("key") : request.headers["x-page-key"];
+    if (!BrowserLogins.keyMatches(key, login)) return sendJson(response, 403, { error: "forbidden: run mcp-manager open" });
+    if (path === "/events" && method === "GET") return this.events(url, response);
+    if (path.startsWith("/logs/") && method === "GET") return this.fullLog(response, path.slice("/logs/".length));
     if (path.startsWith("/actions/") && method === "POST") {
-      const origin = request.headers.origin;
-      if (origin !== `http://${request.headers.host}` || !BrowserLogins.carriesCsrf(request, login))
+      if (request.headers.origin !== `http://${request.headers.host}`)
         return sendJson(response, 403, { error: "forbidden: actions come from the status page itself" });
       return this.action(request, response, path.slice("/actions/".length));
     }
     return sendJson(response, 405, { error: `${method} ${path} is not a status page route` });
   }
 
-  private login(request: IncomingMessage, response: ServerResponse): void {
-    const secret = new URL(request.url ?? "/", "http://127.0.0.1").searchParams.get("once") ?? "";
-    const login = this.logins.redeem(secret);
+  /**
+   * Redeems a one-time link: the cookie, then on to the page with its key in the fragment. A page of ours does
+   * that last step (not a redirect), so the navigation to `/` is same-site and the Strict cookie goes with it,
+   * even when the link was opened from a file or another application.
+   */
+  private login(url: URL, response: ServerResponse): void {
+    const login = this.logins.redeem(url.searchParams.get("once") ?? "");
     if (!login)
       return send(
         response,
@@ -116,13 +123,16 @@ export class StatusPage {
         "text/plain; charset=utf-8",
         "This link was used already or is over a minute old: run mcp-manager open again.\n",
       );
-    response.writeHead(303, { ...SECURITY_HEADERS, location: "/", "set-cookie": this.logins.cookieFor(login) }).end();
+    const next = `/#key=${login.key}`;
+    const html =
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${next}">` +
+      `<title>mcp-session-manager</title></head><body><p><a href="${next}">Open the status page</a></p></body></html>\n`;
+    send(response, 200, "text/html; charset=utf-8", html, { "set-cookie": this.logins.cookieFor(login) });
   }
 
-  private events(request: IncomingMessage, response: ServerResponse): void {
-    const wanted = new URL(request.url ?? "/", "http://127.0.0.1").searchParams.get("log") ?? "manager";
-    const file = this.logFile(wanted);
-    if (!this.feed.watch(response, file)) sendJson(response, 503, { error: "too many status pages are open; close one" });
+  private events(url: URL, response: ServerResponse): void {
+    const file = this.logFile(url.searchParams.get("log") ?? "manager");
+    if (!this.feed.watch(response, file, SECURITY_HEADERS)) sendJson(response, 503, { error: "too many status pages are open; close one" });
   }
 
   /** The log file of `name` ("manager" or a configured server), never a path taken from the request. */
@@ -131,17 +141,32 @@ export class StatusPage {
     return this.control.known().some((daemon) => daemon.name === name) ? logPath(name, this.control.home) : undefined;
   }
 
-  private fullLog(response: ServerResponse, name: string): void {
+  /** A whole log, by its server's name; a name that does not decode, or is not configured, has none. */
+  private fullLog(response: ServerResponse, encoded: string): void {
+    let name: string;
+    try {
+      name = decodeURIComponent(encoded);
+    } catch {
+      return send(response, 404, "text/plain; charset=utf-8", "no such log\n");
+    }
     const file = this.logFile(name);
-    const size = file === undefined ? undefined : statSync(file, { throwIfNoEntry: false })?.size;
-    if (file === undefined || size === undefined)
+    let fd: number;
+    let size: number;
+    try {
+      if (file === undefined) throw new Error("not configured");
+      fd = openSync(file, "r");
+      size = fstatSync(fd).size;
+    } catch {
       return send(response, 404, "text/plain; charset=utf-8", `no log for ${JSON.stringify(name)} (yet)\n`);
+    }
+    // What the file holds now: a log rotated meanwhile is read up to the size it had when opened.
     response.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "content-length": String(size) });
-    createReadStream(file, { start: 0, end: Math.max(0, size - 1) }).pipe(response);
+    if (size === 0) return void (closeSync(fd), response.end());
+    pipeline(createReadStream("", { fd, start: 0, end: size - 1 }), response).catch(() => response.destroy());
   }
 
   private async action(request: IncomingMessage, response: ServerResponse, action: string): Promise<void> {
-    if (!(action in ACTIONS)) return sendJson(response, 404, { error: `no such action: ${action}` });
+    if (!Object.hasOwn(ACTIONS, action)) return sendJson(response, 404, { error: `no such action: ${action}` });
     if (!declaresJson(request)) return sendJson(response, 415, { error: "the body must be JSON" });
     let name: unknown;
     try {

@@ -32,9 +32,9 @@ export class StatusFeed {
   ) {}
 
   /** Streams to `response` until it closes; `logFile` is the log it follows, if any. False when too many watch. */
-  watch(response: ServerResponse, logFile: string | undefined): boolean {
+  watch(response: ServerResponse, logFile: string | undefined, headers: Record<string, string>): boolean {
     if (this.watchers.size >= MAX_WATCHERS) return false;
-    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
+    response.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-store" });
     const watcher: Watcher = { response };
     if (logFile !== undefined) {
       watcher.log = new LogFollower(logFile);
@@ -77,8 +77,14 @@ export class StatusFeed {
         this.last = { text, at: Date.now() };
         for (const watcher of this.watchers) {
           send(watcher.response, "status", text);
-          const lines = watcher.log?.more() ?? [];
-          if (lines.length > 0) send(watcher.response, "log", JSON.stringify(lines));
+          try {
+            const lines = watcher.log?.more() ?? [];
+            if (lines.length > 0) send(watcher.response, "log", JSON.stringify(lines));
+          } catch (error) {
+            // This page's log only (unreadable now): the others, and this page's status, go on.
+            send(watcher.response, "log", JSON.stringify([`(the log cannot be read: ${(error as Error).message})`]));
+            delete watcher.log;
+          }
           if (watcher.response.writableLength > MAX_UNREAD_BYTES) watcher.response.destroy();
         }
       })
