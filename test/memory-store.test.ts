@@ -3,7 +3,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { KnowledgeGraphStore } from "../src/memory/store.js";
+import { readFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { KnowledgeGraphStore, MIGRATIONS, migrate } from "../src/memory/store.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -153,6 +155,43 @@ describe("knowledge graph store (SQLite)", () => {
         { from: "C", to: "C", relationType: "self" },
       ],
     });
+  });
+
+  test("an older database migrates in place, once, under the write lock, keeping its graph", (t) => {
+    const file = join(tempDir(t), "older.db");
+    const store = openStore(t, file);
+    store.createEntities([{ name: "kept", entityType: "t", observations: ["across the upgrade"] }]);
+    const next = [...MIGRATIONS, "ALTER TABLE entities ADD COLUMN note TEXT"];
+    const db = new Database(file);
+    onCleanup(t, () => db.close());
+    db.pragma("busy_timeout = 50");
+    // A writer elsewhere holds the lock: the migration waits for it (here, past its short timeout it gives up)
+    // rather than reading a version that may change under it.
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    assert.throws(() => migrate(db, file, next), /locked|busy/i);
+    holder.exec("ROLLBACK");
+    holder.close();
+    migrate(db, file, next);
+    migrate(db, file, next);
+    assert.deepEqual(db.prepare("SELECT version FROM schema_version").pluck().all(), [2], "one row, the new version");
+    assert.ok(db.prepare("SELECT note FROM entities").all(), "the new column is there");
+    assert.deepEqual(store.readGraph().entities, [{ name: "kept", entityType: "t", observations: ["across the upgrade"] }]);
+  });
+
+  test("a database of a newer version is refused, with what to do, and nothing is written to it", (t) => {
+    const file = join(tempDir(t), "newer.db");
+    openStore(t, file).createEntities([{ name: "theirs", entityType: "t", observations: [] }]);
+    const db = new Database(file);
+    db.exec(`UPDATE schema_version SET version = ${MIGRATIONS.length + 1}`);
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.close();
+    const bytes = readFileSync(file);
+    assert.throws(
+      () => new KnowledgeGraphStore(file),
+      /has schema version 2, newer than this version of mcp-session-manager \(.+, schema 1\) knows; nothing was written to it\. A newer version made it: install that one \(npm install -g mcp-session-manager\), then run mcp-manager upgrade/,
+    );
+    assert.deepEqual(readFileSync(file), bytes);
   });
 
   test("the file is WAL with a busy timeout and a schema version, and two connections see each other's writes", (t) => {

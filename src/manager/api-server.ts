@@ -9,6 +9,7 @@ import { managerIdentity, statusSnapshot, type SnapshotSource, type StatusSnapsh
 import { SupervisorRefusal, type SupervisedDaemon } from "./supervisor.js";
 import { declaresJson } from "../http/json-content-type.js";
 import { StatusPage } from "./status-page/page-routes.js";
+import { VERSION } from "../version.js";
 import { whereReached, type ListenerAuth } from "../runtime/listener-auth.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -22,6 +23,8 @@ export interface ManagerControl extends SnapshotSource {
   known(): SupervisedDaemon[];
   /** Applies the config file as it is now. */
   reload(): Promise<ReloadOutcome>;
+  /** Exits, leaving every daemon running for the manager that takes over (an upgrade). */
+  handOver(): void;
 }
 
 /**
@@ -67,6 +70,25 @@ export class ManagerApi {
       if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
       const outcome = await this.control.reload();
       return send(response, outcome.error ? 422 : 200, outcome);
+    }
+    if (path === "/upgrade") {
+      if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
+      const results = await Promise.all(
+        (await this.control.daemons()).map(async (daemon) => {
+          try {
+            const from = await daemon.upgrade();
+            return { name: daemon.name, ok: true, ...(from ? { from, to: VERSION } : { current: true }) };
+          } catch (error) {
+            return { name: daemon.name, ok: false, error: (error as Error).message };
+          }
+        }),
+      );
+      return send(response, 200, { version: VERSION, results });
+    }
+    if (path === "/handover") {
+      if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
+      send(response, 200, { handingOver: true, pid: process.pid });
+      return void response.once("finish", () => this.control.handOver());
     }
     if (path === "/login-link") {
       if (request.method !== "POST") return send(response, 405, { error: `${path} takes POST` }, { allow: "POST" });
@@ -121,7 +143,7 @@ const ACTIONS: Record<string, Action> = {
   "/ensure": { run: (daemon) => daemon.ensure() },
   "/start": { run: (daemon) => daemon.start() },
   "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
-  "/restart": { run: (daemon) => daemon.restart("mcp-manager restart") },
+  "/restart": { run: (daemon) => daemon.restart("restarted by mcp-manager restart") },
   "/start-all": { run: (daemon) => daemon.start(), all: startable },
   "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => !isRemote(daemon.server) },
 };

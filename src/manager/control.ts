@@ -2,7 +2,8 @@ import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { findServer } from "../config/load.js";
 import { lockPath } from "../config/paths.js";
-import { DaemonUnavailable } from "../runtime/daemon-address.js";
+import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
+import { drainDaemon } from "../runtime/drain-daemon.js";
 import { hostedByUs, isRemote, isStartable } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
 import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
@@ -68,6 +69,10 @@ async function directly(
   log: (line: string) => void,
 ): Promise<ControlResult> {
   if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
+  if (action === "restart" && hostedByUs(server) && !server.disabled) {
+    const started = await replaceDirectly(server, config, home, "restarted by mcp-manager restart", log);
+    return { name: server.name, ok: true, line: describe(action, server.name, started.pid, started.address.url.href) };
+  }
   if (action !== "start") {
     if (action === "stop") markStopped(server.name, home, "mcp-manager stop");
     const lock = readLock(lockPath(server.name, home));
@@ -91,6 +96,31 @@ async function directly(
     ...(config.file ? { configFile: config.file } : {}),
   });
   return { name: server.name, ok: true, line: describe(action, server.name, started.pid, started.address.url.href) };
+}
+
+/**
+ * Our daemon replaced without a manager: the running one drains (its calls finish while the new one serves;
+ * see supervisor.ts for the same with a manager), or is stopped if it cannot; then a new one starts.
+ */
+export async function replaceDirectly(
+  server: ServerConfig,
+  config: Config,
+  home: string,
+  reason: string,
+  log: (line: string) => void,
+): Promise<RunningDaemon> {
+  const lock = readLock(lockPath(server.name, home));
+  if (lock?.url && isHolderAlive(lock)) {
+    if (!(await drainDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, reason))) await stopDaemon(server, home, lock.pid);
+  }
+  clearStopped(server.name, home);
+  return startDaemon(server, {
+    home,
+    log,
+    deadline: Date.now() + server.startTimeoutMs,
+    rotation: { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles },
+    ...(config.file ? { configFile: config.file } : {}),
+  });
 }
 
 function describe(action: ControlAction, name: string, pid: number | undefined, url: string | undefined): string {

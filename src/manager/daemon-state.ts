@@ -15,6 +15,7 @@ import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
+import { VERSION } from "../version.js";
 
 export type DaemonState =
   | "starting"
@@ -43,6 +44,10 @@ export interface DaemonReport {
   restartLog?: RestartEvent[];
   /** Resident memory of the daemon process. */
   rssBytes?: number;
+  /** The package version the daemon runs (from its `/health`). */
+  version?: string;
+  /** Set when that is not the version of whoever reports (the manager, or the CLI): `mcp-manager upgrade` moves it. */
+  outdated?: boolean;
   sessions?: number;
   lastError?: string;
   /** Stopped with `mcp-manager stop`: proxies will not start it. */
@@ -119,6 +124,8 @@ export function withUrl(report: DaemonReport, url: string): void {
 /** Folds a daemon's `/health` into its report: a daemon up while its server crash-loops is not "running". */
 export function addHealth(report: DaemonReport, health: DaemonHealth, activity?: DaemonActivity): void {
   report.sessions = health.sessions;
+  report.version = health.version;
+  if (health.version !== VERSION) report.outdated = true;
   // The daemon's own clock: a manager that adopted it, or a lock rewritten since, would count from later.
   report.uptimeMs = health.uptimeMs ?? report.uptimeMs;
   const states = health.children.map((child) => child.state);

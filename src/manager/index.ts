@@ -128,6 +128,14 @@ program
   .action((options: { json?: boolean }) => showStatus(Boolean(options.json)));
 
 program
+  .command("upgrade")
+  .description("move the manager and every daemon to this installed version without losing a call (after npm install -g)")
+  .action(async () => {
+    const { upgrade } = await import("./upgrade.js");
+    for (const line of await upgrade(loadConfig(configOption()), ensureHome(), quietLog)) say(line);
+  });
+
+program
   .command("open")
   .description("open the live status page in the default browser, logged in with a one-time link (valid for a minute)")
   .option("--print", "print the link instead of opening a browser")
@@ -346,6 +354,8 @@ async function showStatus(json: boolean): Promise<void> {
     const body = answer.body as { daemons: DaemonReport[]; manager?: { configError?: string | null } };
     reports = body.daemons;
     configError = body.manager?.configError ?? undefined;
+    // Outdated as this command sees it: a manager of another version judged by its own.
+    for (const report of reports) report.outdated = report.version !== undefined && report.version !== VERSION ? true : undefined;
   } else {
     const { inspectDaemon } = await import("./daemon-state.js");
     reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));

@@ -136,6 +136,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     configFile: () => config.file,
     configError: () => configError,
     reload: () => reload("mcp-manager reload"),
+    handOver: () => void stop("handing over to a manager of another version", { keepDaemons: true }),
   };
   const page = new StatusPage({ ...control, snapshot: () => statusSnapshot(control) });
   const api = new ManagerApi(control, page);
@@ -193,10 +194,11 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   }, config.manager.healthIntervalMs);
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, options: { keepDaemons?: boolean } = {}) => {
     if (stopping) return;
     stopping = true;
-    log(`stopping (${signal}): stopping the daemons this manager started`);
+    log(`stopping (${signal}): ${options.keepDaemons ? "leaving every daemon running" : "stopping the daemons this manager started"}`);
+    if (options.keepDaemons) for (const daemon of daemons.values()) daemon.letGo();
     clearInterval(tick);
     clearInterval(configCheck);
     unwatch();

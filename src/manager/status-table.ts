@@ -3,6 +3,7 @@ import { claudeAddCommand } from "../runtime/proxy-entry.js";
 import type { Config } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { ManagerIdentity } from "../runtime/manager-client.js";
+import { VERSION } from "../version.js";
 
 const EXPLAIN: Record<DaemonReport["state"], string> = {
   running: "running",
@@ -20,7 +21,7 @@ const EXPLAIN: Record<DaemonReport["state"], string> = {
 
 export function describeState(report: DaemonReport): string {
   if (report.state === "stopped") return report.stoppedOnPurpose ? "stopped (by mcp-manager stop)" : "stopped (starts on first use)";
-  return EXPLAIN[report.state];
+  return report.outdated ? `${EXPLAIN[report.state]}, OUTDATED (${report.version})` : EXPLAIN[report.state];
 }
 
 export function formatUptime(ms: number | undefined): string {
@@ -74,6 +75,7 @@ export function renderStatus(
         `  ${r.name}: child ${child.pid ?? "-"} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`,
     ),
   ]);
+  const outdated = reports.filter((r) => r.outdated).map((r) => r.name);
   const problems = reports
     .filter((r) => r.lastError && (r.state === "failed" || r.state === "backing-off" || r.state === "running"))
     .map((r) => `  ${r.name}: ${r.lastError} (log: ${r.log})`);
@@ -84,12 +86,18 @@ export function renderStatus(
     ...(configError ? [`         NOT RELOADED: ${configError}; the manager keeps the last good config until the file is fixed`] : []),
     `home:    ${home} (per server: <name>.log, <name>.lock)`,
     manager
-      ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})`
+      ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})${manager.version !== VERSION ? `, OUTDATED (${manager.version}): ${cli} upgrade` : ""}`
       : `manager: not running (start it with: ${cli} start --detach); proxies start daemons themselves`,
     "",
     table(rows),
     ...(children.length ? ["", "Children:", ...children] : []),
     ...(problems.length ? ["", "Last errors:", ...problems] : []),
+    ...(outdated.length
+      ? [
+          "",
+          `Outdated: ${outdated.join(", ")} still run${outdated.length === 1 ? "s" : ""} an earlier version; move to this one without losing a call: ${cli} upgrade`,
+        ]
+      : []),
     "",
     "Connect Claude Code to it, in every project (other clients: see the README):",
     `  ${claudeAddCommand(first, config.file)}`,

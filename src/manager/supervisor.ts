@@ -5,6 +5,7 @@ import { rotateLog } from "../logging/rotate.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 import { RestartHistory } from "../runtime/restart-history.js";
+import { VERSION } from "../version.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
@@ -85,7 +86,10 @@ export class SupervisedDaemon {
     return this.server.name;
   }
 
-  /** Takes over a daemon that already runs (started by a proxy, or under a previous manager). */
+  /**
+   * Takes over a daemon that already runs (started by a proxy, or under a previous manager). One of another
+   * version (the package was upgraded since it started) is then replaced gracefully by one of ours.
+   */
   async adopt(): Promise<void> {
     if (this.state !== "stopped" || isRemote(this.server)) return;
     const found = await findDaemon(this.server, this.context.home);
@@ -93,7 +97,32 @@ export class SupervisedDaemon {
       this.wanted = true;
       this.log(`adopted the running daemon (pid ${found.pid})`);
       this.becameRunning(found);
+      await this.upgrade().catch((error: Error) => this.log(`not upgraded: ${error.message}`));
     }
+  }
+
+  /** The version the running daemon reports, when it is ours and answers. */
+  async runningVersion(): Promise<string | undefined> {
+    const daemon = this.daemon;
+    if (!daemon || this.state !== "running" || !hostedByUs(this.server)) return undefined;
+    return (await this.probe(daemon)) ? this.lastHealth?.version : undefined;
+  }
+
+  /** Replaces the running daemon gracefully if it runs another version than this manager; says from which. */
+  async upgrade(): Promise<string | undefined> {
+    const version = await this.runningVersion();
+    if (version === undefined || version === VERSION) return undefined;
+    this.log(`its daemon runs version ${version}: replacing it with ${VERSION}`);
+    await this.restart(`upgraded from ${version} to ${VERSION}`);
+    return version;
+  }
+
+  /** The manager hands over to another (an upgrade): the daemon keeps running, and nothing here watches it any more. */
+  letGo(): void {
+    clearTimeout(this.backoffTimer);
+    this.forgetDaemon();
+    this.wanted = false;
+    this.state = "stopped";
   }
 
   /** What a proxy asks for: the daemon's address, started if needed; never a daemon stopped on purpose. */
@@ -149,14 +178,13 @@ export class SupervisedDaemon {
   }
 
   /**
-   * Replaces the daemon, under `updated` when its entry changed; `by` says why, for the restart history. Our
+   * Replaces the daemon, under `updated` when its entry changed. Our
    * daemon that runs is replaced gracefully: it drains (no new sessions; the calls in flight finish, for up to
    * `drainTimeoutMs`) while the new one already serves, and proxies move over without their clients noticing.
-   * Anything else is stopped, then started.
+   * Anything else is stopped, then started. `why` goes to the restart history and to the old daemon's sessions.
    */
-  async restart(by: string, updated?: ServerConfig): Promise<DaemonAddress> {
+  async restart(why: string, updated?: ServerConfig): Promise<DaemonAddress> {
     if (!updated) this.refuseUnmanageable();
-    const why = updated ? by : `restarted by ${by}`;
     this.history.record(why);
     const old = this.isUp() && hostedByUs(this.server) && (!updated || hostedByUs(updated)) ? this.daemon : undefined;
     if (old) return this.replace(old, why, updated);

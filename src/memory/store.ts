@@ -1,3 +1,4 @@
+import { VERSION } from "../version.js";
 import Database from "better-sqlite3";
 
 export interface Entity {
@@ -16,7 +17,7 @@ export interface KnowledgeGraph {
 }
 
 /** Schema migrations, applied in order; `schema_version` records how many have run. */
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE entities (
      id INTEGER PRIMARY KEY,
      name TEXT NOT NULL UNIQUE,
@@ -334,18 +335,26 @@ export class KnowledgeGraphStore {
 
 /** Brings the schema up to date. Read and written under one write lock: processes opening a new file at once
  * must not both run the same migration. */
-function migrate(db: Database.Database, file: string): void {
+/**
+ * Brings the database's schema up to `migrations` (this version's, unless a test says otherwise): the check and
+ * every step run in one IMMEDIATE transaction, so of several processes opening an older file at once one
+ * migrates and the others find it done. A newer file than this version knows is refused before anything is
+ * written to it.
+ */
+export function migrate(db: Database.Database, file: string, migrations: readonly string[] = MIGRATIONS): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   db.transaction(() => {
     const current = db.prepare<[], { version: number }>("SELECT version FROM schema_version").get()?.version ?? 0;
-    if (current > MIGRATIONS.length) {
+    if (current > migrations.length) {
       throw new DatabaseUnavailable(
-        `the memory database ${file} has schema version ${current}, newer than this version of mcp-session-manager knows; upgrade it`,
+        `the memory database ${file} has schema version ${current}, newer than this version of mcp-session-manager ` +
+          `(${VERSION}, schema ${migrations.length}) knows; nothing was written to it. A newer version made it: ` +
+          "install that one (npm install -g mcp-session-manager), then run mcp-manager upgrade",
       );
     }
-    if (current === MIGRATIONS.length) return;
-    for (const migration of MIGRATIONS.slice(current)) db.exec(migration);
+    if (current === migrations.length) return;
+    for (const migration of migrations.slice(current)) db.exec(migration);
     db.exec("DELETE FROM schema_version");
-    db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(MIGRATIONS.length);
+    db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(migrations.length);
   }).immediate();
 }

@@ -43,7 +43,7 @@ const LOCKED_PAGE =
 const ACTIONS = {
   start: (daemon: SupervisedDaemon) => daemon.start(),
   stop: (daemon: SupervisedDaemon) => daemon.stop({ by: "the status page" }),
-  restart: (daemon: SupervisedDaemon) => daemon.restart("the status page"),
+  restart: (daemon: SupervisedDaemon) => daemon.restart("restarted by the status page"),
 } as const;
 
 /**
