@@ -151,10 +151,9 @@ export class SupervisedDaemon {
       this.lastHealth !== undefined &&
       failedChild(this.lastHealth) !== undefined
     ) {
-      this.log("its server had failed: restarting the daemon so that it tries again");
-      this.history.record("its server had failed; restarted by mcp-manager start");
-      await this.stop(undefined);
-      return this.start();
+      // Its other children may still serve sessions: replaced gracefully, as any restart.
+      this.log("its server had failed: replacing the daemon so that it tries again");
+      return this.restart("its server had failed; restarted by mcp-manager start");
     }
     return this.bringUp();
   }
