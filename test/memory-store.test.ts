@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { KnowledgeGraphStore, MIGRATIONS, migrate } from "../src/memory/store.js";
+import { indentedGraph, readGraphLine } from "../src/memory/graph-text.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -155,6 +156,65 @@ describe("knowledge graph store (SQLite)", () => {
         { from: "C", to: "C", relationType: "self" },
       ],
     });
+  });
+
+  test("the graph kept between reads, with its text joined from pieces, is exactly a fresh read's, through any writes", (t) => {
+    const file = join(tempDir(t), "pieces.db");
+    const store = openStore(t, file);
+    const other = openStore(t, file);
+    const odd = ['quote " and \\ backslash', "line\nbreak\ttab", "控制 \u0001 ünïcödé 🧠", "", "</script>"];
+    const fresh = () => {
+      const reader = new KnowledgeGraphStore(file);
+      try {
+        return reader.readGraph();
+      } finally {
+        reader.close();
+      }
+    };
+    const check = (step: string) => {
+      const graph = store.readGraph();
+      const expected = fresh();
+      assert.deepEqual(graph, expected, `${step}: the graph`);
+      assert.equal(indentedGraph(graph), JSON.stringify(expected, null, 2), `${step}: the indented text`);
+      assert.equal(
+        readGraphLine(7, graph).toString(),
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 7,
+          result: { content: [{ type: "text", text: JSON.stringify(expected, null, 2) }], structuredContent: expected },
+        }),
+        `${step}: the whole answer`,
+      );
+    };
+    check("empty");
+    store.createEntities([{ name: "a", entityType: "t", observations: odd }]);
+    check("one entity");
+    store.createEntities(
+      Array.from({ length: 30 }, (_, i) => ({ name: `e${i}`, entityType: odd[i % odd.length]!, observations: [`o${i}`] })),
+    );
+    store.createRelations([
+      { from: "a", to: "e1", relationType: "r" },
+      { from: "e2", to: "a", relationType: odd[0]! },
+    ]);
+    check("many, with relations");
+    store.readGraph();
+    store.addObservations([{ entityName: "e5", contents: ["new", "o5"] }]);
+    check("observations added to one");
+    store.deleteObservations([{ entityName: "a", observations: [odd[1]!] }]);
+    check("an observation deleted");
+    store.deleteEntities(["e2", "missing"]);
+    check("an entity deleted, with its relation");
+    other.createEntities([{ name: "from elsewhere", entityType: "t", observations: ["x"] }]);
+    other.deleteEntities(["e7"]);
+    check("another connection's writes");
+    store.deleteRelations([{ from: "a", to: "e1", relationType: "r" }]);
+    store.deleteEntities(["e29"]);
+    store.createEntities([{ name: "after the last", entityType: "t", observations: [] }]);
+    check("the last entity deleted and a new one made");
+    assert.throws(() => store.addObservations([{ entityName: "nobody", contents: ["x"] }]));
+    check("a write that failed");
+    store.deleteEntities(store.readGraph().entities.map((entity) => entity.name));
+    check("everything deleted");
   });
 
   test("an older database migrates in place, once, under the write lock, keeping its graph", (t) => {

@@ -4,7 +4,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Backend, SessionPort } from "./backend.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "../memory/memory-server.js";
-import { answerText } from "../memory/graph-text.js";
+import { readGraphLine } from "../memory/graph-text.js";
+import { ReadGraphShortcut } from "../memory/read-graph-shortcut.js";
 import { StorePool } from "../memory/store-pool.js";
 import { DatabaseUnavailable, type KnowledgeGraphStore } from "../memory/store.js";
 import { databaseFor } from "../memory/database-location.js";
@@ -14,12 +15,15 @@ class SessionTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  constructor(private readonly session: SessionPort) {}
+  constructor(
+    private readonly session: SessionPort,
+    private readonly shortcut: ReadGraphShortcut,
+  ) {}
   async start(): Promise<void> {}
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: string | number }): Promise<void> {
+    this.shortcut.sent(message as JsonRpcMessage);
     const answers = !("method" in message) && "id" in message ? (message.id as string | number) : undefined;
-    // A whole graph's answer goes with the text made once for that graph (see graph-text.ts).
-    this.session.deliver(message as JsonRpcMessage, answers ?? options?.relatedRequestId, answerText(message));
+    this.session.deliver(message as JsonRpcMessage, answers ?? options?.relatedRequestId);
   }
   async close(): Promise<void> {
     this.onclose?.();
@@ -29,6 +33,7 @@ class SessionTransport implements Transport {
 interface Attached {
   server: McpServer;
   transport: SessionTransport;
+  shortcut: ReadGraphShortcut;
   database: string;
   /** Set once the store opened: a database that could not be opened is tried again at the next call. */
   store?: KnowledgeGraphStore;
@@ -75,8 +80,13 @@ export class MemoryBackend implements Backend {
       return attached.store;
     };
     const { server, subscribed } = createMemoryServer({ store, changed: () => this.changed(database) });
-    const transport = new SessionTransport(session);
-    const attached: Attached = { server, transport, database, subscribed };
+    // A whole graph's answer is the bytes made once for that graph (see graph-text.ts); the message beside them
+    // only says what it answers, for the session's accounting.
+    const shortcut = new ReadGraphShortcut(store, (id, graph) =>
+      session.deliver({ jsonrpc: "2.0", id, result: {} }, id, readGraphLine(id, graph)),
+    );
+    const transport = new SessionTransport(session, shortcut);
+    const attached: Attached = { server, transport, shortcut, database, subscribed };
     this.sessions.set(session, attached);
     void server.connect(transport);
     if (!unusable) {
@@ -97,7 +107,8 @@ export class MemoryBackend implements Backend {
   }
 
   handle(session: SessionPort, message: JsonRpcMessage): void {
-    this.sessions.get(session)?.transport.onmessage?.(message as JSONRPCMessage);
+    const attached = this.sessions.get(session);
+    if (attached && !attached.shortcut.took(message)) attached.transport.onmessage?.(message as JSONRPCMessage);
   }
 
   private changed(database: string): void {

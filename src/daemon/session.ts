@@ -91,9 +91,9 @@ export class Session implements OpenSession {
     for (const key of exchange.pendingKeys()) if (this.exchanges.get(key) === exchange) this.exchanges.delete(key);
   }
 
-  deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string): void {
+  deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string | Buffer): void {
     if (!("method" in message) && message.id !== null && this.cancels.dropsAnswer(message.id)) return;
-    this.send(message, related, serialised ?? JSON.stringify(message));
+    this.send(message, related, serialised === undefined ? JSON.stringify(message) : serialised.toString());
     this.activity.answered(message); // counted once on its way
   }
 

@@ -44,9 +44,12 @@ export class SocketSession implements OpenSession {
     }
   }
 
-  deliver(message: JsonRpcMessage, _related?: unknown, text?: string): void {
+  deliver(message: JsonRpcMessage, _related?: unknown, text?: string | Buffer): void {
     if (this.socket.destroyed) return;
-    this.socket.write((text ?? JSON.stringify(message)) + "\n");
+    if (Buffer.isBuffer(text)) {
+      this.socket.write(text);
+      this.socket.write("\n");
+    } else this.socket.write((text ?? JSON.stringify(message)) + "\n");
     this.activity.answered(message); // counted once on its way
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {
       this.log(`session ${this.id}: the client left ${this.socket.writableLength} bytes unread; closing it`);

@@ -1,57 +1,70 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { KnowledgeGraph } from "./store.js";
 
+/** How a graph's texts are made: each exactly what JSON.stringify gives, made on first use. */
+export interface GraphTextMaker {
+  /** What read_graph's text content says: the graph, indented as the official server writes it. */
+  indented(): string;
+  /** read_graph's whole result, serialised as UTF-8: what follows `"result":` in its answer. */
+  result(): Buffer;
+}
+
+interface GraphTexts {
+  maker: GraphTextMaker;
+  indented?: string;
+  result?: Buffer;
+}
+
 /**
  * The whole graph as text, made once per version of the graph: the store hands out one object per version until
  * a write, so sessions that read the graph at start (most do) share one serialisation instead of each making
- * megabytes of JSON. Weakly held: an outdated graph and its text go together.
+ * megabytes of JSON. Weakly held: an outdated graph and its texts go together.
  */
-interface GraphTexts {
-  /** What read_graph's text content says: the graph, indented as the official server writes it. */
-  indented: string;
-  /** The whole read_graph result, serialised. */
-  result: string;
-}
-
 const texts = new WeakMap<KnowledgeGraph, GraphTexts>();
+
+/** How the texts of `graph` are made, when its maker knows better than serialising it whole (graph-cache.ts). */
+export function keepGraphText(graph: KnowledgeGraph, maker: GraphTextMaker): void {
+  texts.set(graph, { maker });
+}
 
 function textsOf(graph: KnowledgeGraph): GraphTexts {
   let made = texts.get(graph);
   if (!made) {
-    const indented = JSON.stringify(graph, null, 2);
-    made = {
-      indented,
-      result: `{"content":[{"type":"text","text":${JSON.stringify(indented)}}],"structuredContent":${JSON.stringify(graph)}}`,
+    const maker: GraphTextMaker = {
+      indented: () => JSON.stringify(graph, null, 2),
+      result: () =>
+        Buffer.from(
+          `{"content":[{"type":"text","text":${JSON.stringify(indentedGraph(graph))}}],"structuredContent":${JSON.stringify(graph)}}`,
+        ),
     };
+    made = { maker };
     texts.set(graph, made);
   }
   return made;
 }
 
 /** The indented text of a whole graph (read_graph's text content, the graph resource's contents). */
-export const indentedGraph = (graph: KnowledgeGraph): string => textsOf(graph).indented;
+export function indentedGraph(graph: KnowledgeGraph): string {
+  const made = textsOf(graph);
+  return (made.indented ??= made.maker.indented());
+}
+
+function resultOf(graph: KnowledgeGraph): Buffer {
+  const made = textsOf(graph);
+  return (made.result ??= made.maker.result());
+}
 
 /** read_graph's result for `graph`: its text content and the graph itself as structured content. */
 export function readGraphResult(graph: KnowledgeGraph): CallToolResult {
-  // The graph object itself (not a copy): answerText recognises the answer by it.
   return { content: [{ type: "text", text: indentedGraph(graph) }], structuredContent: graph as unknown as Record<string, unknown> };
 }
 
 /**
- * The line for an answer that carries a read_graph result made by readGraphResult, from the text made once for
- * its graph; undefined for any other message (the transport serialises those itself).
+ * read_graph's answer to request `id`, as the UTF-8 line a client reads (without its newline). Megabytes at
+ * 10,000 entities: as bytes, the graph's part is encoded once per version of the graph, not once per answer.
  */
-export function answerText(message: object): string | undefined {
-  // Every answer the memory server sends passes here: one WeakMap lookup decides for all but read_graph's.
-  if (!("result" in message) || !("id" in message)) return undefined;
-  const result = message.result as { content?: unknown; structuredContent?: unknown } | null;
-  const graph = result?.structuredContent;
-  const made = graph && typeof graph === "object" ? texts.get(graph as KnowledgeGraph) : undefined;
-  if (!made || !result) return undefined;
-  // Only the result readGraphResult made, as it made it: nothing else in the answer or the result.
-  const item =
-    Array.isArray(result.content) && result.content.length === 1 ? (result.content[0] as { type?: unknown; text?: unknown }) : undefined;
-  const exact = Object.keys(message).length === 3 && Object.keys(result).length === 2;
-  if (!exact || item?.type !== "text" || item.text !== made.indented) return undefined;
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"result":${made.result}}`;
+export function readGraphLine(id: string | number, graph: KnowledgeGraph): Buffer {
+  return Buffer.concat([Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`), resultOf(graph), CLOSE]);
 }
+
+const CLOSE = Buffer.from("}");

@@ -1,6 +1,8 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { answerText } from "./graph-text.js";
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { readGraphLine } from "./graph-text.js";
+import { ReadGraphShortcut } from "./read-graph-shortcut.js";
 import { commandProjectDir } from "../protocol/project-path.js";
 import { GRAPH_RESOURCE, createMemoryServer } from "./memory-server.js";
 import { projectDatabase } from "./database-location.js";
@@ -19,7 +21,21 @@ export async function runMemoryStdio(project?: string): Promise<void> {
       if (memory.subscribed()) void memory.server.server.sendResourceUpdated({ uri: GRAPH_RESOURCE }).catch(() => {});
     },
   });
-  await memory.server.connect(new GraphAwareStdio());
+  // A whole graph's answer is written from the bytes kept for that graph (see graph-text.ts), not through the SDK.
+  const shortcut = new ReadGraphShortcut(
+    () => store,
+    (id, graph) => {
+      process.stdout.write(readGraphLine(id, graph));
+      process.stdout.write("\n");
+    },
+  );
+  const transport = new ShortcutStdio(shortcut);
+  await memory.server.connect(transport);
+  // What the client sends passes the shortcut first; the SDK gets the rest.
+  const toSdk = transport.onmessage!;
+  transport.onmessage = (message) => {
+    if (!shortcut.took(message as JsonRpcMessage)) toSdk(message);
+  };
   process.stderr.write(`memory server on stdio, database ${file}\n`);
   // The SDK's stdio transport does not notice the end of stdin: the client is gone, so are we.
   process.stdin.on("end", () => {
@@ -28,14 +44,14 @@ export async function runMemoryStdio(project?: string): Promise<void> {
   });
 }
 
-/** The SDK's stdio transport, except that a whole graph's answer is written from the text made once for it. */
-class GraphAwareStdio extends StdioServerTransport {
+/** The SDK's stdio transport, telling the shortcut what the SDK answered. */
+class ShortcutStdio extends StdioServerTransport {
+  constructor(private readonly shortcut: ReadGraphShortcut) {
+    super();
+  }
+
   override send(message: JSONRPCMessage): Promise<void> {
-    const text = answerText(message);
-    if (text === undefined) return super.send(message);
-    return new Promise((resolve) => {
-      if (process.stdout.write(`${text}\n`)) resolve();
-      else process.stdout.once("drain", resolve);
-    });
+    this.shortcut.sent(message as JsonRpcMessage);
+    return super.send(message);
   }
 }

@@ -1,4 +1,5 @@
 import { VERSION } from "../version.js";
+import { GraphCache } from "./graph-cache.js";
 import Database from "better-sqlite3";
 
 export interface Entity {
@@ -94,10 +95,13 @@ function openChecked(file: string): Database.Database {
 export class KnowledgeGraphStore {
   readonly db: Database.Database;
   private readonly statements;
-  /** Writes made through this connection: SQLite's data_version counts only the other connections' commits. */
-  private writes = 0;
-  /** The whole graph as of `version`, handed out until a write from any connection changes the version. */
-  private cached?: { version: string; graph: KnowledgeGraph };
+  /** The whole graph as last read, kept up to date by what this connection writes (see readGraph). */
+  private readonly cache = new GraphCache();
+  /** SQLite's data_version when the cache was last read whole: it changes with every other connection's commit. */
+  private cacheVersion: number | undefined;
+  /** Entities this connection changed since the cache was last brought up to date (created, changed, deleted). */
+  private readonly touched = new Set<number>();
+  private relationsTouched = false;
 
   /** Opens (or creates) the store; throws DatabaseUnavailable when the file is not a sound database. */
   constructor(readonly file: string) {
@@ -126,8 +130,8 @@ export class KnowledgeGraphStore {
         "SELECT id, name, entity_type FROM entities ORDER BY id",
       ),
       allObservations: db.prepare<[], { entity_id: number; content: string }>("SELECT entity_id, content FROM observations ORDER BY id"),
-      allRelations: db.prepare<[], { from_name: string; to_name: string; relation_type: string }>(
-        "SELECT from_name, to_name, relation_type FROM relations ORDER BY id",
+      allRelations: db.prepare<[], { id: number; from_name: string; to_name: string; relation_type: string }>(
+        "SELECT id, from_name, to_name, relation_type FROM relations ORDER BY id",
       ),
       entityById: db.prepare<[number], { id: number; name: string; entity_type: string }>(
         "SELECT id, name, entity_type FROM entities WHERE id = ?",
@@ -149,6 +153,7 @@ export class KnowledgeGraphStore {
         const result = this.statements.insertEntity.run(entity.name, entity.entityType);
         if (result.changes === 0) continue;
         const id = Number(result.lastInsertRowid);
+        this.touched.add(id);
         this.statements.index.run(-2 * id, id, entity.name.toLowerCase());
         this.statements.index.run(-2 * id - 1, id, entity.entityType.toLowerCase());
         const kept: string[] = [];
@@ -162,12 +167,16 @@ export class KnowledgeGraphStore {
   private addObservation(entityId: number, content: string): boolean {
     const result = this.statements.insertObservation.run(entityId, content);
     if (result.changes === 0) return false;
+    this.touched.add(entityId);
     this.statements.index.run(Number(result.lastInsertRowid), entityId, content.toLowerCase());
     return true;
   }
 
   createRelations(relations: Relation[]): Relation[] {
-    return this.write(() => relations.filter((r) => this.statements.insertRelation.run(r.from, r.to, r.relationType).changes > 0));
+    return this.write(() => {
+      this.relationsTouched = true;
+      return relations.filter((r) => this.statements.insertRelation.run(r.from, r.to, r.relationType).changes > 0);
+    });
   }
 
   /** Adds what is new to each entity; an unknown entity fails the whole call and changes nothing. */
@@ -190,9 +199,11 @@ export class KnowledgeGraphStore {
       for (const name of names) {
         const entity = this.statements.entityId.get(name);
         if (entity) {
+          this.touched.add(entity.id);
           this.statements.unindexEntity.run(entity.id);
           this.statements.deleteEntity.run(entity.id);
         }
+        this.relationsTouched = true;
         this.statements.deleteRelationsOf.run(name, name);
       }
     });
@@ -206,6 +217,7 @@ export class KnowledgeGraphStore {
         for (const content of deletion.observations) {
           const observation = this.statements.observationId.get(entity.id, content);
           if (!observation) continue;
+          this.touched.add(entity.id);
           this.statements.unindex.run(observation.id);
           this.statements.deleteObservation.run(observation.id);
         }
@@ -214,7 +226,10 @@ export class KnowledgeGraphStore {
   }
 
   deleteRelations(relations: Relation[]): void {
-    this.write(() => relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType)));
+    this.write(() => {
+      this.relationsTouched = true;
+      relations.forEach((r) => this.statements.deleteRelation.run(r.from, r.to, r.relationType));
+    });
   }
 
   /**
@@ -235,16 +250,25 @@ export class KnowledgeGraphStore {
   }
 
   /**
-   * The whole graph. Sessions read it at every start, so it is kept between writes: a commit from this
-   * connection or any other (another daemon, `memory --stdio`, an import) changes the version, and the next read
-   * builds it afresh. The graph returned is shared: callers must not change it.
+   * The whole graph. Sessions read it at every start, so it is kept between writes. What this connection
+   * wrote is read again alone (the entities it touched, the relations if it touched any); a commit from any
+   * other connection (another daemon, `memory --stdio`, an import) has the whole graph read again. The graph
+   * returned is shared: callers must not change it.
    */
   readGraph(): KnowledgeGraph {
     return this.db
       .transaction(() => {
-        const version = `${this.db.pragma("data_version", { simple: true }) as number}/${this.writes}`;
-        if (this.cached?.version !== version) this.cached = { version, graph: this.graphOf(undefined) };
-        return this.cached.graph;
+        const version = this.db.pragma("data_version", { simple: true }) as number;
+        if (version !== this.cacheVersion) {
+          this.cache.replaceAll(this.allEntities(), this.allRelations());
+          this.cacheVersion = version;
+        } else {
+          for (const id of this.touched) this.cache.setEntity(id, this.entity(id));
+          if (this.relationsTouched) this.cache.setRelations(this.allRelations());
+        }
+        this.touched.clear();
+        this.relationsTouched = false;
+        return this.cache.graph();
       })
       .deferred();
   }
@@ -257,9 +281,9 @@ export class KnowledgeGraphStore {
   /** Entities whose name, type or an observation contains `query`, ignoring case; relations touching them. */
   searchNodes(query: string): KnowledgeGraph {
     const needle = query.toLowerCase();
+    if (needle === "") return this.readGraph();
     return this.db
       .transaction(() => {
-        if (needle === "") return this.graphOf(undefined);
         // Three characters make a trigram the index can look up; shorter needles are found by a scan.
         const rows =
           [...needle].length >= 3
@@ -284,8 +308,7 @@ export class KnowledgeGraphStore {
   }
 
   /** The entities with these ids (all when undefined), in insertion order, and the relations touching them. */
-  private graphOf(ids: Set<number> | undefined): KnowledgeGraph {
-    if (!ids) return this.wholeGraph();
+  private graphOf(ids: Set<number>): KnowledgeGraph {
     const entities: Entity[] = [];
     const relations = new Map<number, Relation>();
     for (const id of [...ids].sort((a, b) => a - b)) {
@@ -304,7 +327,8 @@ export class KnowledgeGraphStore {
     return { entities, relations: ordered };
   }
 
-  private wholeGraph(): KnowledgeGraph {
+  /** Every entity with its observations, by id in insertion order. */
+  private allEntities(): Array<[number, Entity]> {
     // Rows as arrays, fetched at once: about half the time of row objects from an iterator on a large graph.
     const byId = new Map<number, Entity>();
     for (const [id, name, entityType] of this.statements.allEntities.raw().all() as unknown as Array<[number, string, string]>) {
@@ -313,18 +337,30 @@ export class KnowledgeGraphStore {
     for (const [entityId, content] of this.statements.allObservations.raw().all() as unknown as Array<[number, string]>) {
       byId.get(entityId)?.observations.push(content);
     }
-    const relations = (this.statements.allRelations.raw().all() as unknown as Array<[string, string, string]>).map(
-      ([from, to, relationType]) => ({ from, to, relationType }),
+    return [...byId];
+  }
+
+  private allRelations(): Array<[number, Relation]> {
+    return (this.statements.allRelations.raw().all() as unknown as Array<[number, string, string, string]>).map(
+      ([id, from, to, relationType]) => [id, { from, to, relationType }],
     );
-    return { entities: [...byId.values()], relations };
+  }
+
+  /** One entity with its observations, or undefined when there is none with this id. */
+  private entity(id: number): Entity | undefined {
+    const row = this.statements.entityById.get(id);
+    if (!row) return undefined;
+    return { name: row.name, entityType: row.entity_type, observations: this.statements.observationsOf.all(id).map((o) => o.content) };
   }
 
   /** Runs `change` as one write transaction (taking the write lock at once, so concurrent writers queue). */
   private write<T>(change: () => T): T {
     try {
       return this.db.transaction(change).immediate();
-    } finally {
-      this.writes += 1; // even a failed write may have raced a read: the next read looks again
+    } catch (error) {
+      // Rolled back, perhaps in part: what it touched is unknown, so the next read reads the whole graph.
+      this.cacheVersion = undefined;
+      throw error;
     }
   }
 
