@@ -79,6 +79,8 @@ export class StdioClient {
   private pending: Buffer[] = [];
   private readonly waiting = new Map<number, (message: Message) => void>();
   private exited: string | undefined;
+  /** When the last answer's final byte arrived, before the client parsed it: the server's part of a call. */
+  lastAnswerAt = 0;
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(command, args, { stdio: ["pipe", "pipe", "ignore"], env });
@@ -93,6 +95,7 @@ export class StdioClient {
       let newline: number;
       while ((newline = chunk.indexOf(10, from)) >= 0) {
         this.pending.push(chunk.subarray(from, newline));
+        this.lastAnswerAt = performance.now();
         const message = JSON.parse(Buffer.concat(this.pending).toString("utf8")) as Message;
         this.pending = [];
         from = newline + 1;
