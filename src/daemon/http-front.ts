@@ -1,3 +1,4 @@
+import { DRAINING_HEADER, DRAINS_HEADER } from "../protocol/drain-notice.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DaemonServer } from "../config/server-config.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
@@ -29,6 +30,8 @@ export interface FrontOptions {
   log: (line: string) => void;
   /** Starts a drain (POST /drain): resolves once the daemon listens no more and its lock is gone. */
   drain: (reason: string) => Promise<void>;
+  /** Whether a drain has begun: connections are then not kept alive (another daemon may hold our port next). */
+  draining: () => boolean;
 }
 
 /**
@@ -44,6 +47,7 @@ export class DaemonFront {
 
   /** Serves one request that reached us at `where` (`tcp:PORT` or `unix:PATH`, as proofs name it). */
   handle(request: IncomingMessage, response: ServerResponse, where: string): void {
+    if (this.options.draining()) response.setHeader("connection", "close");
     const refusal = refuseNonLoopback(request, this.options.port());
     if (refusal) return sendError(response, 403, ErrorCode.ConnectionClosed, `Forbidden: ${refusal}`);
     const path = (request.url ?? "/").split("?")[0];
@@ -139,7 +143,8 @@ export class DaemonFront {
       }
       const created = this.createSession(request);
       if ("refused" in created) {
-        if (created.busy) response.setHeader("retry-after", "5");
+        if (created.busy) response.setHeader("retry-after", created.draining ? "0" : "5");
+        if (created.draining) response.setHeader(DRAINING_HEADER, "1");
         return sendError(
           response,
           created.busy ? 503 : 400,
@@ -196,7 +201,8 @@ export class DaemonFront {
   private createSession(request: IncomingMessage): Session | Refusal {
     const header = request.headers[PROJECT_PATH_HEADER];
     const claimed = typeof header === "string" && header ? decodeProjectPath(header) : undefined;
-    return this.options.sessions.open(claimed, (id, projectPath, activity) => new Session(id, projectPath, activity));
+    const drains = request.headers[DRAINS_HEADER] === "1";
+    return this.options.sessions.open(claimed, (id, projectPath, activity) => new Session(id, projectPath, activity, drains));
   }
 
   private get(request: IncomingMessage, response: ServerResponse): void {

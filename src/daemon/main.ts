@@ -102,6 +102,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     maxBodyBytes: MAX_BODY_BYTES,
     log,
     drain: (reason) => drain(reason),
+    draining: () => draining !== undefined,
   });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
@@ -159,19 +160,25 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       token.current(true);
       rotateLog(logPath(name, home), rotation);
       if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);
+      // A daemon that drained before us and died before its children (killed, or out of memory) left them running.
+      registry.reapDrained();
     } catch (error) {
       log(`housekeeping failed (tried again in ${HOUSEKEEPING_MS / 1000} s): ${(error as Error).message}`);
     }
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
 
-  /** Stops listening and gives up the addresses and the lock, so a new daemon can take them at once. */
+  /**
+   * Gives up the addresses a new daemon needs and the lock, so that it can start at once: the socket files and
+   * a configured port. A port the system picked stays open while draining: sessions that speak HTTP to us still
+   * send their cancels and answers here (new sessions are refused), and the new daemon gets a port of its own.
+   */
   let listening = true;
-  const stopListening = () => {
+  const stopListening = (forDrain: boolean) => {
+    if (!forDrain || server.port !== undefined) httpServer.close();
     if (!listening) return;
     listening = false;
     clearInterval(housekeeping); // it would put the lock back
-    httpServer.close();
     httpSocket.close();
     for (const socket of sockets) {
       socket?.server.close();
@@ -190,14 +197,14 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const drain = (reason: string): Promise<void> => {
     if (draining) return draining;
     log(`draining (${reason}): no new sessions; finishing the calls in flight within ${server.drainTimeoutMs} ms`);
-    stopListening();
+    stopListening(true);
     // Our children are ours to stop, but a new daemon for this server must not take them for leftovers.
     registry.moveAside();
     const emptied = sessions.drain(reason);
-    const quiet = setInterval(() => sessions.endDrained(true, ""), QUIET_DRAIN_CHECK_MS);
+    const quiet = setInterval(() => sessions.endDrained(QUIET_DRAIN_CHECK_MS, ""), QUIET_DRAIN_CHECK_MS);
     const timeout = setTimeout(() => {
       sessions.endDrained(
-        false,
+        undefined,
         `mcp-session-manager: the daemon for "${name}" was replaced (${reason}) and this call was still running after ` +
           `the drain timeout (drainTimeoutMs: ${server.drainTimeoutMs} ms); it may not have completed`,
       );
@@ -218,7 +225,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     stopping = true;
     log(`stopping (${signal})`);
     clearInterval(reaper);
-    stopListening();
+    stopListening(false);
     sessions.endAll("closed: the daemon is stopping");
     httpServer.closeAllConnections();
     httpSocket.closeAllConnections();

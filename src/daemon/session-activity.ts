@@ -26,6 +26,7 @@ interface Pending {
  */
 export class SessionActivity {
   readonly connectedAt: number;
+  private lastAsked: number;
   private client: SessionReport["client"];
   private calls = 0;
   private errors = 0;
@@ -37,10 +38,17 @@ export class SessionActivity {
     private readonly now: () => number = Date.now,
   ) {
     this.connectedAt = now();
+    this.lastAsked = this.connectedAt;
+  }
+
+  /** How long since the client last sent anything. */
+  quietFor(): number {
+    return this.now() - this.lastAsked;
   }
 
   /** A message from the client, about to be handled. */
   asked(message: JsonRpcMessage): void {
+    this.lastAsked = this.now();
     if (!("method" in message)) return;
     const params = message.params;
     if (message.method === "notifications/cancelled") {

@@ -23,6 +23,8 @@ export interface OpenSession extends SessionPort {
   bound?: Bound;
   /** What the session asked and was answered (its `deliver` reports every answer here). */
   readonly activity: SessionActivity;
+  /** Its client knows the drain notice, and ends the session itself once it has moved on. */
+  readonly drains: boolean;
   /** Since when the session has been quiet (its last request); undefined while it is busy or holds a connection open. */
   quietSince(): number | undefined;
   /** Releases what the session holds on the client side (streams, sockets, timers). */
@@ -35,6 +37,8 @@ export type SessionFactory<T extends OpenSession> = (id: string, projectPath: st
 export interface Refusal {
   refused: string;
   busy: boolean;
+  /** The daemon is being replaced: the client should look for the new one. */
+  draining?: boolean;
 }
 
 export interface RegistryOptions {
@@ -72,7 +76,7 @@ export class SessionRegistry {
   /** Opens a session for the project the client claims; a refusal when the claim or the daemon's limit stands in the way. */
   open<T extends OpenSession>(claimedProject: string | undefined, create: SessionFactory<T>): T | Refusal {
     const id = randomUUID();
-    if (this.draining) return { refused: this.draining, busy: true };
+    if (this.draining) return { refused: this.draining, busy: true, draining: true };
     let projectPath: string | undefined;
     if (claimedProject) {
       const checked = canonicalProjectDir(claimedProject);
@@ -153,20 +157,22 @@ export class SessionRegistry {
    */
   drain(reason: string): Promise<void> {
     this.draining = `the daemon is being replaced (${reason}); connect again to reach the new one`;
-    for (const session of this.sessions.values()) session.deliver(drainNotice(reason));
+    for (const session of this.sessions.values()) if (session.drains) session.deliver(drainNotice(reason));
     if (this.sessions.size === 0) return Promise.resolve();
     return new Promise((resolve) => (this.emptied = resolve));
   }
 
   /**
-   * Ends, at the end of a drain, the sessions that do not end by themselves: those still waiting for an answer
-   * get an error for each such request, saying why, and the others (a proxy that does not know the notice, or a
-   * client that spoke HTTP to us directly) are ended when quiet.
+   * Ends sessions of a drain. With `quietForMs`, those that will not end by themselves (a proxy that does not
+   * know the notice, a client speaking HTTP to us directly) once nothing is in flight and nothing came from them
+   * for that long (their next message reconnects them). Without, all that are left (the drain timed out): each
+   * request still waiting gets an error saying why.
    */
-  endDrained(onlyQuiet: boolean, error: string): void {
+  endDrained(quietForMs: number | undefined, error: string): void {
+    const onlyQuiet = quietForMs !== undefined;
     for (const session of [...this.sessions.values()]) {
       const waiting = session.activity.waitingFor();
-      if (onlyQuiet && waiting.length > 0) continue;
+      if (onlyQuiet && (session.drains || waiting.length > 0 || session.activity.quietFor() < quietForMs)) continue;
       for (const id of waiting) session.deliver(errorResponse(id, ErrorCode.ConnectionClosed, error), id);
       this.end(session, onlyQuiet ? "ended: quiet while the daemon drains" : "ended: the drain timed out");
     }

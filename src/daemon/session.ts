@@ -34,6 +34,7 @@ export class Session implements OpenSession {
     readonly id: string,
     readonly projectPath: string | undefined,
     readonly activity: SessionActivity,
+    readonly drains: boolean,
   ) {}
 
   /**

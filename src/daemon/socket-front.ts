@@ -4,7 +4,7 @@ import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
 import { oversizedRequestId } from "../protocol/oversized-request.js";
 import { SESSION_SOCKET_PROTOCOL, type SessionSocketHello, type SessionSocketWelcome } from "../protocol/session-socket.js";
 import { VERSION } from "../version.js";
-import type { SessionRegistry } from "./session-registry.js";
+import type { Refusal, SessionRegistry } from "./session-registry.js";
 import { SocketSession } from "./socket-session.js";
 
 /** A connection that has not greeted within this long is not one of our proxies: it is closed. */
@@ -37,9 +37,11 @@ export class SocketFront {
         if (socket.writableEnded) return; // refused: what follows the greeting is not read
         clearTimeout(timer);
         const opened = this.greet(socket, text);
-        if (typeof opened === "string") {
-          log(`refused a session socket connection: ${opened}`);
-          return void socket.end(welcome({ protocol: SESSION_SOCKET_PROTOCOL, error: opened }));
+        if ("refused" in opened) {
+          log(`refused a session socket connection: ${opened.refused}`);
+          return void socket.end(
+            welcome({ protocol: SESSION_SOCKET_PROTOCOL, error: opened.refused, ...(opened.draining ? { retry: true } : {}) }),
+          );
         }
         session = opened;
         socket.write(welcome({ protocol: SESSION_SOCKET_PROTOCOL, version: VERSION, session: opened.id }));
@@ -54,25 +56,28 @@ export class SocketFront {
     });
   }
 
-  private greet(socket: Socket, text: string): SocketSession | string {
+  private greet(socket: Socket, text: string): SocketSession | Refusal {
     let hello: Partial<SessionSocketHello>;
     try {
       hello = JSON.parse(text) as Partial<SessionSocketHello>;
     } catch {
-      return "the first line is not a greeting (JSON expected)";
+      return { refused: "the first line is not a greeting (JSON expected)", busy: false };
     }
     if (hello?.protocol !== SESSION_SOCKET_PROTOCOL) {
-      return `unsupported protocol ${JSON.stringify(hello?.protocol)}; this daemon speaks ${SESSION_SOCKET_PROTOCOL}`;
+      return {
+        refused: `unsupported protocol ${JSON.stringify(hello?.protocol)}; this daemon speaks ${SESSION_SOCKET_PROTOCOL}`,
+        busy: false,
+      };
     }
     const claimed = typeof hello.projectPath === "string" && hello.projectPath ? hello.projectPath : undefined;
     const opened = this.options.sessions.open(
       claimed,
       (id, projectPath, activity) =>
-        new SocketSession(id, projectPath, socket, activity, this.options.log, (session, message, text) =>
+        new SocketSession(id, projectPath, socket, activity, hello.drains === true, this.options.log, (session, message, text) =>
           this.options.sessions.handle(session, message, text),
         ),
     );
-    if ("refused" in opened) return opened.refused;
+    if ("refused" in opened) return opened;
     this.options.log(`session ${opened.id} opened on the session socket by ${hello.client ?? "a client"}`);
     return opened;
   }

@@ -21,6 +21,7 @@ export class SocketSession implements OpenSession {
     readonly projectPath: string | undefined,
     private readonly socket: Socket,
     readonly activity: SessionActivity,
+    readonly drains: boolean,
     private readonly log: (line: string) => void,
     /** Hands a message to the session's backend, binding it at its initialize (SessionRegistry.handle). */
     private readonly handle: (session: OpenSession, message: JsonRpcMessage, text: string) => void,

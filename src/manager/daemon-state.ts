@@ -15,7 +15,7 @@ import { hostedByUs, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
-import { VERSION } from "../version.js";
+import { isOlderThanThis } from "../runtime/version-order.js";
 
 export type DaemonState =
   | "starting"
@@ -125,7 +125,7 @@ export function withUrl(report: DaemonReport, url: string): void {
 export function addHealth(report: DaemonReport, health: DaemonHealth, activity?: DaemonActivity): void {
   report.sessions = health.sessions;
   report.version = health.version;
-  if (health.version !== VERSION) report.outdated = true;
+  if (isOlderThanThis(health.version)) report.outdated = true;
   // The daemon's own clock: a manager that adopted it, or a lock rewritten since, would count from later.
   report.uptimeMs = health.uptimeMs ?? report.uptimeMs;
   const states = health.children.map((child) => child.state);

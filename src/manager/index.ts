@@ -355,7 +355,8 @@ async function showStatus(json: boolean): Promise<void> {
     reports = body.daemons;
     configError = body.manager?.configError ?? undefined;
     // Outdated as this command sees it: a manager of another version judged by its own.
-    for (const report of reports) report.outdated = report.version !== undefined && report.version !== VERSION ? true : undefined;
+    const { isOlderThanThis } = await import("../runtime/version-order.js");
+    for (const report of reports) report.outdated = report.version !== undefined && isOlderThanThis(report.version) ? true : undefined;
   } else {
     const { inspectDaemon } = await import("./daemon-state.js");
     reports = await Promise.all(Object.values(config.servers).map((server) => inspectDaemon(server, home)));

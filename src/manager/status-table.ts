@@ -3,7 +3,7 @@ import { claudeAddCommand } from "../runtime/proxy-entry.js";
 import type { Config } from "../config/server-config.js";
 import type { DaemonReport } from "./daemon-state.js";
 import type { ManagerIdentity } from "../runtime/manager-client.js";
-import { VERSION } from "../version.js";
+import { isOlderThanThis } from "../runtime/version-order.js";
 
 const EXPLAIN: Record<DaemonReport["state"], string> = {
   running: "running",
@@ -86,7 +86,7 @@ export function renderStatus(
     ...(configError ? [`         NOT RELOADED: ${configError}; the manager keeps the last good config until the file is fixed`] : []),
     `home:    ${home} (per server: <name>.log, <name>.lock)`,
     manager
-      ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})${manager.version !== VERSION ? `, OUTDATED (${manager.version}): ${cli} upgrade` : ""}`
+      ? `manager: running (pid ${manager.pid}, API http://127.0.0.1:${manager.port})${isOlderThanThis(manager.version) ? `, OUTDATED (${manager.version}): ${cli} upgrade` : ""}`
       : `manager: not running (start it with: ${cli} start --detach); proxies start daemons themselves`,
     "",
     table(rows),

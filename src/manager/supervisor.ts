@@ -6,6 +6,7 @@ import { isSameProcess } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 import { RestartHistory } from "../runtime/restart-history.js";
 import { VERSION } from "../version.js";
+import { isOlderThanThis } from "../runtime/version-order.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
@@ -74,6 +75,7 @@ export class SupervisedDaemon {
   private backoffTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
+  private operations: Promise<unknown> = Promise.resolve();
 
   constructor(
     public server: ServerConfig,
@@ -108,13 +110,15 @@ export class SupervisedDaemon {
     return (await this.probe(daemon)) ? this.lastHealth?.version : undefined;
   }
 
-  /** Replaces the running daemon gracefully if it runs another version than this manager; says from which. */
-  async upgrade(): Promise<string | undefined> {
-    const version = await this.runningVersion();
-    if (version === undefined || version === VERSION) return undefined;
-    this.log(`its daemon runs version ${version}: replacing it with ${VERSION}`);
-    await this.restart(`upgraded from ${version} to ${VERSION}`);
-    return version;
+  /** Replaces the running daemon gracefully if it runs an earlier version than this manager; says from which. */
+  upgrade(): Promise<string | undefined> {
+    return this.serially(async () => {
+      const version = await this.runningVersion();
+      if (version === undefined || !isOlderThanThis(version)) return undefined;
+      this.log(`its daemon runs version ${version}: replacing it with ${VERSION}`);
+      await this.restartNow(`upgraded from ${version} to ${VERSION}`);
+      return version;
+    });
   }
 
   /** The manager hands over to another (an upgrade): the daemon keeps running, and nothing here watches it any more. */
@@ -136,7 +140,11 @@ export class SupervisedDaemon {
   }
 
   /** What a user asks for: lifts a deliberate stop and a `failed` state, then brings the daemon up. */
-  async start(): Promise<DaemonAddress> {
+  start(): Promise<DaemonAddress> {
+    return this.serially(() => this.startNow());
+  }
+
+  private async startNow(): Promise<DaemonAddress> {
     this.refuseUnmanageable();
     clearStopped(this.name, this.context.home);
     if (this.state === "failed" || this.state === "foreign") {
@@ -153,13 +161,17 @@ export class SupervisedDaemon {
     ) {
       // Its other children may still serve sessions: replaced gracefully, as any restart.
       this.log("its server had failed: replacing the daemon so that it tries again");
-      return this.restart("its server had failed; restarted by mcp-manager start");
+      return this.restartNow("its server had failed; restarted by mcp-manager start");
     }
     return this.bringUp();
   }
 
   /** Stops the daemon and its whole process group; with `mark`, proxies will not start it again. */
-  async stop(mark: { by: string } | undefined): Promise<void> {
+  stop(mark: { by: string } | undefined): Promise<void> {
+    return this.serially(() => this.stopNow(mark));
+  }
+
+  private async stopNow(mark: { by: string } | undefined): Promise<void> {
     if (isRemote(this.server))
       throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): nothing runs here to stop`);
     this.wanted = false;
@@ -182,14 +194,28 @@ export class SupervisedDaemon {
    * `drainTimeoutMs`) while the new one already serves, and proxies move over without their clients noticing.
    * Anything else is stopped, then started. `why` goes to the restart history and to the old daemon's sessions.
    */
-  async restart(why: string, updated?: ServerConfig): Promise<DaemonAddress> {
+  restart(why: string, updated?: ServerConfig): Promise<DaemonAddress> {
+    return this.serially(() => this.restartNow(why, updated));
+  }
+
+  private async restartNow(why: string, updated?: ServerConfig): Promise<DaemonAddress> {
     if (!updated) this.refuseUnmanageable();
     this.history.record(why);
     const old = this.isUp() && hostedByUs(this.server) && (!updated || hostedByUs(updated)) ? this.daemon : undefined;
     if (old) return this.replace(old, why, updated);
-    await this.stop(undefined);
+    await this.stopNow(undefined);
     if (updated) this.server = updated;
-    return this.start();
+    return this.startNow();
+  }
+
+  /**
+   * Starts, stops, restarts and upgrades asked for (by users, config edits, the page) run one after the other:
+   * a second restart waits for the replacement under way instead of stopping the daemon it is starting.
+   */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.operations.then(work);
+    this.operations = next.catch(() => {});
+    return next;
   }
 
   private async replace(old: RunningDaemon, reason: string, updated: ServerConfig | undefined): Promise<DaemonAddress> {
@@ -205,7 +231,7 @@ export class SupervisedDaemon {
       this.log(`the daemon (pid ${old.pid}) drains: its calls in flight finish while the new one serves`);
       this.retire(old, drainTimeoutMs);
     } else {
-      this.log(`the daemon (pid ${old.pid}) cannot drain (an earlier version): stopping it`);
+      this.log(`the daemon (pid ${old.pid}) did not drain (no answer, or a version without drains): stopping it`);
       await stopDaemon(this.server, this.context.home, old.pid);
     }
     if (updated) this.server = updated;
@@ -219,16 +245,23 @@ export class SupervisedDaemon {
     return outcome;
   }
 
-  /** A drained daemon exits by itself once its sessions moved on; past its drain timeout (and a grace), it is killed. */
+  /**
+   * A drained daemon exits by itself once its sessions moved on; past its drain timeout (and a grace), it is
+   * killed. Once it is gone, however it went, what it left running (its children are in their own process
+   * groups) is stopped.
+   */
   private retire(old: RunningDaemon, drainTimeoutMs: number): void {
     const deadline = Date.now() + drainTimeoutMs + RETIRE_GRACE_MS;
+    let killed = false;
     const check = setInterval(() => {
-      if (!isSameProcess(old.pid, old.pidStarted)) return clearInterval(check);
-      if (Date.now() < deadline) return;
-      clearInterval(check);
+      if (!isSameProcess(old.pid, old.pidStarted)) {
+        clearInterval(check);
+        return reapDrainedChildren(this.name, this.context.home);
+      }
+      if (killed || Date.now() < deadline) return;
+      killed = true;
       this.log(`the drained daemon (pid ${old.pid}) is still there after its drain timeout: killing it`);
       killTree(old.pid);
-      reapDrainedChildren(this.name, this.context.home);
     }, LIVENESS_MS);
     check.unref();
   }
@@ -236,7 +269,7 @@ export class SupervisedDaemon {
   /** The manager is exiting: it stops what it started and leaves the daemons it adopted running. */
   async release(): Promise<void> {
     clearTimeout(this.backoffTimer);
-    if (this.daemon?.child) await this.stop(undefined); // spawned by this manager (adopted ones have no child)
+    if (this.daemon?.child) await this.stopNow(undefined); // spawned by this manager (adopted ones have no child)
     this.forgetDaemon();
     this.wanted = false;
   }

@@ -6,6 +6,7 @@ import { probeDaemon } from "../runtime/daemon-health.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { callManager, pingManager, type ProvenManager } from "../runtime/manager-client.js";
 import { isProcessAlive } from "../process/process-identity.js";
+import { isOlderThanThis } from "../runtime/version-order.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { replaceDirectly } from "./control.js";
@@ -24,6 +25,11 @@ export async function upgrade(config: Config, home: string, log: (line: string) 
   let manager = await pingManager(config.manager.port, home);
   if (!manager) return upgradeDirectly(config, home, log);
   const before = await versions(manager);
+  if (manager.version !== VERSION && !isOlderThanThis(manager.version)) {
+    throw new Error(
+      `the running manager is of a newer version (${manager.version}) than this command (${VERSION}): run that version's mcp-manager`,
+    );
+  }
   if (manager.version !== VERSION) {
     lines.push(`manager: ${manager.version} -> ${VERSION} (pid ${manager.pid} handed over; the daemons kept running)`);
     manager = await handOver(manager, config, home);
@@ -32,7 +38,7 @@ export async function upgrade(config: Config, home: string, log: (line: string) 
   // The new manager may still be replacing what it adopted: wait until every daemon runs this version.
   const deadline = Date.now() + UPGRADE_TIMEOUT_MS;
   let after = await versions(manager);
-  const settled = () => [...before.keys()].every((name) => after.get(name) === VERSION);
+  const settled = () => [...before].every(([name, from]) => !isOlderThanThis(from) || after.get(name) === VERSION);
   while (!settled() && Date.now() < deadline) {
     await sleep(250);
     after = await versions(manager);
@@ -40,7 +46,7 @@ export async function upgrade(config: Config, home: string, log: (line: string) 
   for (const [name, from] of before) {
     const to = after.get(name);
     if (from !== to) lines.push(`${name}: ${from} -> ${to ?? "not running"}`);
-    else if (to !== VERSION) lines.push(`${name}: still ${to}; see mcp-manager logs ${name}`);
+    else if (isOlderThanThis(from)) lines.push(`${name}: still ${to}; see mcp-manager logs ${name}`);
   }
   if (lines.length === 0) lines.push(`everything already runs ${VERSION}`);
   return lines;
@@ -81,7 +87,7 @@ async function upgradeDirectly(config: Config, home: string, log: (line: string)
     const lock = readLock(lockPath(server.name, home));
     if (!lock?.url || !isHolderAlive(lock)) continue;
     const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
-    if (!health || health.version === VERSION) continue;
+    if (!health || !isOlderThanThis(health.version)) continue;
     try {
       const started = await replaceDirectly(server, config, home, `upgraded from ${health.version} to ${VERSION}`, log);
       lines.push(`${server.name}: ${health.version} -> ${VERSION} (pid ${started.pid})`);

@@ -11,4 +11,9 @@ export function drainNotice(reason: string): JsonRpcNotification {
   return { jsonrpc: "2.0", method: DRAIN_NOTICE_METHOD, params: { reason } };
 }
 
+/** Sent by a proxy on every HTTP request to our daemon: it knows the drain notice (the session socket's hello says so too). */
+export const DRAINS_HEADER = "mcp-session-manager-drains";
+/** On a session refused by a daemon being replaced: look for the new one, which is starting. */
+export const DRAINING_HEADER = "mcp-session-manager-draining";
+
 export const isDrainNotice = (message: JsonRpcMessage): boolean => "method" in message && message.method === DRAIN_NOTICE_METHOD;

@@ -16,6 +16,8 @@ export interface SessionSocketHello {
   projectPath?: string;
   /** Who connects, for the daemon's log. */
   client?: string;
+  /** The client knows the drain notice (drain-notice.ts): it ends its session itself once it has moved on. */
+  drains?: boolean;
 }
 
 /** The daemon's answer to the greeting: the session it opened, or why it would not. */
@@ -25,4 +27,6 @@ export interface SessionSocketWelcome {
   version?: string;
   session?: string;
   error?: string;
+  /** With an error: the daemon is being replaced; the new one is starting and opens sessions. */
+  retry?: boolean;
 }

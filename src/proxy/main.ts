@@ -3,6 +3,7 @@ import { isOwnSocket } from "../files/own-socket.js";
 import type { HttpTransport } from "../config/schema.js";
 import { ConfigError, loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
+import { DRAINS_HEADER } from "../protocol/drain-notice.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { closeIdleSockets } from "../upstream/http-client.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
@@ -72,7 +73,10 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 function sessionHeaders(url: URL, credential: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { "user-agent": client };
   if (credential || LOOPBACK.has(url.hostname)) headers[PROJECT_PATH_HEADER] = encodeProjectPath(project);
-  if (credential) headers.authorization = `Bearer ${credential}`; // our daemon's, from its proof; nobody else's
+  if (credential) {
+    headers.authorization = `Bearer ${credential}`; // our daemon's, from its proof; nobody else's
+    headers[DRAINS_HEADER] = "1";
+  }
   return headers;
 }
 

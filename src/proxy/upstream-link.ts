@@ -123,6 +123,7 @@ export class UpstreamLink {
     const reason = error instanceof Error ? error.message : String(error);
     const current = entry !== undefined && this.options.requests.isOpen(entry) && entry.sentOn === generation;
     if (entry && !current) return; // cancelled, or already answered
+    if (this.draining.has(generation)) return this.drainingSendFailed(outgoing, entry, generation, reason, error);
     if (needsNewSession(error)) this.sessionLost(generation, reason);
     if (error instanceof UpstreamError && !error.delivered && needsNewSession(error)) {
       // The daemon never saw it: out again on the rebuilt session, and the client never knows.
@@ -288,6 +289,25 @@ export class UpstreamLink {
     this.draining.set(generation, old);
     this.closeIfDone(generation);
     if (this.sessionInitialized) void this.ensureConnected();
+  }
+
+  /**
+   * A send to a daemon being replaced failed (it may listen no more). That session is not lost for it: what it
+   * runs may still answer on connections already open. A request it never saw goes to the new daemon; a cancel
+   * or an answer to one of its server requests is dropped (what it was about ends with the drain).
+   */
+  private drainingSendFailed(outgoing: Outgoing, entry: Pending | undefined, generation: number, reason: string, error: unknown): void {
+    if (entry && error instanceof UpstreamError && !error.delivered) {
+      entry.sentOn = undefined;
+      this.send(outgoing);
+    } else if (entry) {
+      this.options.requests.fail(entry, reason);
+    } else {
+      this.options.log(
+        `could not reach the daemon being replaced (${reason}); dropped a ${"method" in outgoing.message ? outgoing.message.method : "response"}`,
+      );
+    }
+    this.closeIfDone(generation);
   }
 
   /** Closes a draining daemon session once none of the requests sent on it waits any more. */

@@ -59,6 +59,7 @@ export class SessionSocketTransport implements UpstreamTransport {
           protocol: SESSION_SOCKET_PROTOCOL,
           projectPath: this.options.projectPath,
           client: this.options.client,
+          drains: true,
         };
         socket.write(JSON.stringify(hello) + "\n");
       });
@@ -80,7 +81,9 @@ export class SessionSocketTransport implements UpstreamTransport {
           }
           const welcome = parseWelcome(text);
           if (welcome.session === undefined) {
-            return refuse(new UpstreamError(`daemon refused the session: ${welcome.error ?? "no session in its answer"}`, "rejected"));
+            const why = `daemon refused the session: ${welcome.error ?? "no session in its answer"}`;
+            // Refused because it is being replaced: the new one is starting, and is looked for again.
+            return refuse(new UpstreamError(why, welcome.retry ? "unreachable" : "rejected", { delivered: false }));
           }
           clearTimeout(timer);
           this.open = true;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { idKey, isRequest, isResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { DRAINING_HEADER } from "../protocol/drain-notice.js";
 import { SEQUENCE_HEADER } from "../protocol/project-path.js";
 import { contentType, discardBody, httpRequest, readBody } from "./http-client.js";
 import { readSse } from "./sse-reader.js";
@@ -86,6 +87,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
       const body = await readBody(response);
       if (hadSession && isSessionGone(status, body)) throw this.lose(`daemon no longer knows session ${this.sessionId}`, false);
       if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
+      // Our daemon being replaced refuses new sessions: the new one is starting, and is looked for again.
+      if (status === 503 && response.headers[DRAINING_HEADER] === "1")
+        throw new UpstreamError(`the daemon at ${this.options.url.origin} is being replaced`, "unreachable", { delivered: false });
       throw rejectionFrom(status, body, this.options.url);
     }
 
