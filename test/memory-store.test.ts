@@ -177,7 +177,7 @@ describe("knowledge graph store (SQLite)", () => {
       assert.deepEqual(graph, expected, `${step}: the graph`);
       assert.equal(indentedGraph(graph), JSON.stringify(expected, null, 2), `${step}: the indented text`);
       assert.equal(
-        readGraphLine(7, graph).toString(),
+        Buffer.concat(readGraphLine(7, graph)).toString(),
         JSON.stringify({
           jsonrpc: "2.0",
           id: 7,

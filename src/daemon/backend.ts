@@ -7,9 +7,9 @@ export interface SessionPort {
   readonly projectPath?: string | undefined;
   /**
    * Sends a message to the client. `related` names the client's request it belongs to, if any; `text` is the
-   * message already serialised on one line, when the sender has it (as UTF-8 bytes for a large one made once).
+   * message already serialised on one line, when the sender has it (as UTF-8 chunks for a large one made once).
    */
-  deliver(message: JsonRpcMessage, related?: RequestId, text?: string | Buffer): void;
+  deliver(message: JsonRpcMessage, related?: RequestId, text?: string | Buffer[]): void;
 }
 
 /**

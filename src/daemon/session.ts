@@ -92,9 +92,15 @@ export class Session implements OpenSession {
     for (const key of exchange.pendingKeys()) if (this.exchanges.get(key) === exchange) this.exchanges.delete(key);
   }
 
-  deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string | Buffer): void {
+  deliver(message: JsonRpcMessage, related?: RequestId, serialised?: string | Buffer[]): void {
     if (!("method" in message) && message.id !== null && this.cancels.dropsAnswer(message.id)) return;
-    this.send(message, related, serialised === undefined ? JSON.stringify(message) : serialised.toString());
+    const text =
+      serialised === undefined
+        ? JSON.stringify(message)
+        : typeof serialised === "string"
+          ? serialised
+          : Buffer.concat(serialised).toString();
+    this.send(message, related, text);
     this.activity.answered(message); // counted once on its way
   }
 

@@ -45,11 +45,13 @@ export class SocketSession implements OpenSession {
     }
   }
 
-  deliver(message: JsonRpcMessage, _related?: unknown, text?: string | Buffer): void {
+  deliver(message: JsonRpcMessage, _related?: unknown, text?: string | Buffer[]): void {
     if (this.socket.destroyed) return;
-    if (Buffer.isBuffer(text)) {
-      this.socket.write(text);
+    if (Array.isArray(text)) {
+      this.socket.cork();
+      for (const chunk of text) this.socket.write(chunk);
       this.socket.write("\n");
+      this.socket.uncork();
     } else this.socket.write((text ?? JSON.stringify(message)) + "\n");
     this.activity.answered(message); // counted once on its way
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {

@@ -14,7 +14,15 @@ interface Piece {
 interface Entry<T> {
   value: T;
   piece?: Piece;
+  /**
+   * Where the item sits in the last result made (its escaped and its compact form, each with the separator
+   * before it when it was not first): an unchanged run of items is copied from there in one go.
+   */
+  at?: { source: Buffer; escaped: Range; compact: Range; first: boolean };
 }
+
+/** Start and end of a span of bytes. */
+type Range = [number, number];
 
 function pieceOf(value: object): Piece {
   // Inside the whole graph's indented text, each item is indented two levels: its own lines, four spaces more.
@@ -76,23 +84,50 @@ export class GraphCache {
         return `{\n  "entities": ${list(e)},\n  "relations": ${list(r)}\n}`;
       },
       result: () => {
+        // The same layout as `indented`, escaped (the text content), then the compact graph, as bytes. What did
+        // not change since the last result is copied from it in runs: after a write, a few copies instead of
+        // one per item.
         const [e, r] = pieces();
-        // The same layout as `indented`, escaped (the text content), then the compact graph: joined as bytes.
-        const escapedList = (items: Piece[]) =>
-          items.length === 0 ? [bytes.empty] : joined(items, "escaped", bytes.escapedOpen, bytes.escapedNext, bytes.escapedClose);
-        const compactList = (items: Piece[]) =>
-          items.length === 0 ? [bytes.empty] : joined(items, "compact", bytes.open, bytes.next, bytes.close);
-        return Buffer.concat([
-          bytes.resultOpen,
-          ...escapedList(e),
-          bytes.escapedBetween,
-          ...escapedList(r),
-          bytes.escapedEnd,
-          ...compactList(e),
-          bytes.compactBetween,
-          ...compactList(r),
-          bytes.resultClose,
-        ]);
+        const out = new Runs();
+        // Where each item lands in this result, by list and form: set as they are written, kept once it is made.
+        const landed = new Map<Array<Entry<object>>, Record<"escaped" | "compact", Range[]>>();
+        const list = (items: Array<Entry<object>>, pieceList: readonly Piece[], kind: "escaped" | "compact") => {
+          if (items.length === 0) return out.bytes(bytes.empty);
+          const separator = kind === "escaped" ? bytes.escapedNext : bytes.next;
+          const spots: Range[] = new Array<Range>(items.length);
+          out.bytes(kind === "escaped" ? bytes.escapedOpen : bytes.open);
+          for (let i = 0; i < items.length; i++) {
+            const start = out.length;
+            const at = items[i]!.at;
+            if (at !== undefined && at.first === (i === 0)) {
+              const span = at[kind];
+              out.range(at.source, span[0], span[1]);
+            } else {
+              if (i > 0) out.bytes(separator);
+              out.bytes(pieceList[i]![kind]);
+            }
+            spots[i] = [start, out.length];
+          }
+          out.bytes(kind === "escaped" ? bytes.escapedClose : bytes.close);
+          const forms = landed.get(items) ?? { escaped: [], compact: [] };
+          forms[kind] = spots;
+          landed.set(items, forms);
+        };
+        out.bytes(bytes.resultOpen);
+        list(entities, e, "escaped");
+        out.bytes(bytes.escapedBetween);
+        list(relations, r, "escaped");
+        out.bytes(bytes.escapedEnd);
+        list(entities, e, "compact");
+        out.bytes(bytes.compactBetween);
+        list(relations, r, "compact");
+        out.bytes(bytes.resultClose);
+        const result = out.join();
+        for (const [items, forms] of landed) {
+          for (let i = 0; i < items.length; i++)
+            items[i]!.at = { source: result, escaped: forms.escaped[i]!, compact: forms.compact[i]!, first: i === 0 };
+        }
+        return result;
       },
     });
     this.current = graph;
@@ -121,15 +156,27 @@ const bytes = {
   close: Buffer.from("]"),
 };
 
-/** The pieces of a non-empty array, with its brackets and separators, as byte chunks. */
-function joined(items: Piece[], kind: "escaped" | "compact", open: Buffer, next: Buffer, close: Buffer): Buffer[] {
-  const chunks: Buffer[] = [open];
-  items.forEach((item, i) => {
-    if (i > 0) chunks.push(next);
-    chunks.push(item[kind]);
-  });
-  chunks.push(close);
-  return chunks;
+/** Bytes put together from pieces and from spans of earlier buffers; adjacent spans of one buffer become one. */
+class Runs {
+  private readonly parts: Array<Buffer | { source: Buffer; start: number; end: number }> = [];
+  length = 0;
+
+  bytes(chunk: Buffer): void {
+    this.parts.push(chunk);
+    this.length += chunk.length;
+  }
+
+  range(source: Buffer, start: number, end: number): void {
+    const last = this.parts.at(-1);
+    if (last && !Buffer.isBuffer(last) && last.source === source && last.end === start) last.end = end;
+    else this.parts.push({ source, start, end });
+    this.length += end - start;
+  }
+
+  join(): Buffer {
+    const chunks = this.parts.map((part) => (Buffer.isBuffer(part) ? part : part.source.subarray(part.start, part.end)));
+    return Buffer.concat(chunks, this.length);
+  }
 }
 
 function merged<T>(kept: Map<number, Entry<T>>, rows: Array<[number, T]>, same: (a: T, b: T) => boolean): Map<number, Entry<T>> {

@@ -60,11 +60,12 @@ export function readGraphResult(graph: KnowledgeGraph): CallToolResult {
 }
 
 /**
- * read_graph's answer to request `id`, as the UTF-8 line a client reads (without its newline). Megabytes at
- * 10,000 entities: as bytes, the graph's part is encoded once per version of the graph, not once per answer.
+ * read_graph's answer to request `id`, as the UTF-8 line a client reads (without its newline), in chunks to
+ * write in order. Megabytes at 10,000 entities: the graph's part is encoded once per version of the graph and
+ * written as it is, never copied into each answer.
  */
-export function readGraphLine(id: string | number, graph: KnowledgeGraph): Buffer {
-  return Buffer.concat([Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`), resultOf(graph), CLOSE]);
+export function readGraphLine(id: string | number, graph: KnowledgeGraph): Buffer[] {
+  return [Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`), resultOf(graph), CLOSE];
 }
 
 const CLOSE = Buffer.from("}");

@@ -25,7 +25,7 @@ export async function runMemoryStdio(project?: string): Promise<void> {
   const shortcut = new ReadGraphShortcut(
     () => store,
     (id, graph) => {
-      process.stdout.write(readGraphLine(id, graph));
+      for (const chunk of readGraphLine(id, graph)) process.stdout.write(chunk);
       process.stdout.write("\n");
     },
   );
