@@ -136,9 +136,9 @@ class ServerCard {
       daemon.transport,
       daemon.pid !== undefined ? `pid ${daemon.pid}` : undefined,
       daemon.uptimeMs !== undefined ? `up ${duration(daemon.uptimeMs)}` : undefined,
-      `${daemon.restarts ?? 0} unplanned restarts`,
+      `${daemon.restarts ?? 0} unplanned restart${daemon.restarts === 1 ? "" : "s"}`,
       daemon.rssBytes !== undefined ? `daemon ${mib(daemon.rssBytes)}` : undefined,
-      daemon.sessions !== undefined ? `${daemon.sessions} sessions` : undefined,
+      daemon.sessions !== undefined ? `${daemon.sessions} session${daemon.sessions === 1 ? "" : "s"}` : undefined,
     ];
     this.meta.textContent = facts.filter(Boolean).join(" · ") + (daemon.lastError ? ` — last error: ${daemon.lastError}` : "");
     const remote = daemon.state.startsWith("remote") || daemon.state === "disabled";
