@@ -3,9 +3,8 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { until } from "./helpers/bounded.js";
-import { onCleanup } from "./helpers/cleanup.js";
 import { configuredHome, probeServer } from "./helpers/daemon-home.js";
-import { runManagerCli } from "./helpers/manager.js";
+import { runManagerCli, stopManagerAfter } from "./helpers/manager.js";
 import { freePort, isAlive } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 
@@ -15,10 +14,7 @@ describe("config hot reload", () => {
     const daemon = configuredHome(t, { a: probeServer(), b: probeServer(), d: probeServer() }, { manager: { port } });
     const file = join(daemon.home, "config.json");
     const cli = (...args: string[]) => runManagerCli(["--config", file, ...args], { env: daemon.env });
-    onCleanup(t, () => {
-      const pid = daemon.lock("manager")?.pid;
-      if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-    });
+    stopManagerAfter(t, daemon);
     assert.equal((await cli("start", "--detach", "--start-all")).code, 0);
     await until(() => ["a", "b", "d"].every((name) => Boolean(daemon.lockedUrl(name))), "the manager to start a, b and d");
     const [a, b, d] = [daemon.lockedPid("a")!, daemon.lockedPid("b")!, daemon.lockedPid("d")!];

@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { until, within } from "./helpers/bounded.js";
-import { onCleanup } from "./helpers/cleanup.js";
 import { configuredHome, probeServer, type Route } from "./helpers/daemon-home.js";
-import { runManagerCli } from "./helpers/manager.js";
+import { runManagerCli, stopManagerAfter } from "./helpers/manager.js";
 import { freePort, isAlive } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 
@@ -15,10 +14,7 @@ async function managedProbe(t: TestContext, entry: Record<string, unknown> = {},
   const daemon = configuredHome(t, { probe: probeServer(entry) }, { manager: { port } }, { route });
   const config = join(daemon.home, "config.json");
   const cli = (...args: string[]) => runManagerCli(["--config", config, ...args], { env: daemon.env });
-  onCleanup(t, () => {
-    const pid = daemon.lock("manager")?.pid;
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-  });
+  stopManagerAfter(t, daemon);
   const started = await cli("start", "--detach", "--start-all");
   assert.equal(started.code, 0, started.stderr);
   const session = async (capabilities: Record<string, unknown> = {}) => {
@@ -102,7 +98,7 @@ describe("graceful restart", () => {
         if (textOf(answer) !== message) errors.push(JSON.stringify(answer));
       }
     });
-    const asker = clients[0]!;
+    const asker = clients[0];
     const asked = asker.waitFor((m) => m.method === "sampling/createMessage", "the server's sampling request");
     const call = asker.request("tools/call", { name: "ask_sampling", arguments: { prompt: "late" } });
     const request = await within(asked, "the sampling request");

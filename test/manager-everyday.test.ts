@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, test, type TestContext } from "node:test";
 import { until, within } from "./helpers/bounded.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
-import { runManagerCli, type CliResult } from "./helpers/manager.js";
+import { configuredHome, probeServer } from "./helpers/daemon-home.js";
+import { runManagerCli, stopManagerAfter, type CliResult } from "./helpers/manager.js";
 import { FIXTURES, MANAGER } from "./helpers/paths.js";
 import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
@@ -21,14 +20,6 @@ async function home(t: TestContext, servers: Record<string, unknown> = {}) {
   const config = join(daemon.home, "config.json");
   const cli = (...args: string[]): Promise<CliResult> => runManagerCli(["--config", config, ...args], { env: daemon.env });
   return { daemon, config, cli };
-}
-
-/** Kills the manager this home's lock names, should the test end before it stopped it. */
-function stopManagerAfter(t: TestContext, daemon: DaemonHome): void {
-  onCleanup(t, () => {
-    const pid = daemon.lock("manager")?.pid;
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-  });
 }
 
 describe("the server list without editing JSON", () => {

@@ -13,7 +13,7 @@ import { until, within } from "./helpers/bounded.js";
 import { launchBrowser } from "./helpers/browser.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { configuredHome, probeServer } from "./helpers/daemon-home.js";
-import { httpJson, runManagerCli } from "./helpers/manager.js";
+import { httpJson, runManagerCli, stopManagerAfter } from "./helpers/manager.js";
 import { ROOT } from "./helpers/paths.js";
 import { freePort, isAlive } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
@@ -26,10 +26,7 @@ async function runningManager(t: TestContext) {
   const daemon = configuredHome(t, servers, { manager: { port } });
   const config = join(daemon.home, "config.json");
   const cli = (...args: string[]) => runManagerCli(["--config", config, ...args], { env: daemon.env });
-  onCleanup(t, () => {
-    const pid = daemon.lock("manager")?.pid;
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-  });
+  stopManagerAfter(t, daemon);
   const started = await cli("start", "--detach", "--start-all");
   assert.equal(started.code, 0, started.stderr);
   const loginUrl = async () => {

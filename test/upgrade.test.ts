@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { until, within } from "./helpers/bounded.js";
-import { onCleanup } from "./helpers/cleanup.js";
+import { stopManagerAfter } from "./helpers/manager.js";
 import { configuredHome, probeServer } from "./helpers/daemon-home.js";
 import { ROOT } from "./helpers/paths.js";
 import { freePort, isAlive } from "./helpers/processes.js";
@@ -71,10 +71,7 @@ describe("upgrades", () => {
       const { stdout } = await run(which.manager, ["--config", config, ...args], { env: daemon.env });
       return stdout;
     };
-    onCleanup(t, () => {
-      const pid = daemon.lock("manager")?.pid;
-      if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-    });
+    stopManagerAfter(t, daemon);
     await cli(installs.old, "start", "--detach", "--start-all");
     const oldDaemon = daemon.lockedPid("probe")!;
 

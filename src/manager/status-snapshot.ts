@@ -1,4 +1,5 @@
 import { logPath } from "../config/paths.js";
+import type { ManagerIdentity } from "../runtime/manager-client.js";
 import { residentBytes } from "../process/resident-memory.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";
@@ -15,22 +16,13 @@ export interface SnapshotSource {
   configError(): string | undefined;
 }
 
-export interface ManagerIdentityReport {
-  service: "mcp-session-manager";
-  role: "manager";
-  version: string;
-  pid: number;
-  home: string;
-  port: number;
-}
-
 /** Everything the manager knows, as `/status` answers it with the token and as the status page shows it. */
 export interface StatusSnapshot {
-  manager: ManagerIdentityReport & { uptimeMs: number; config: string | null; configError: string | null; rssBytes?: number };
+  manager: ManagerIdentity & { uptimeMs: number; config: string | null; configError: string | null; rssBytes?: number };
   daemons: DaemonReport[];
 }
 
-export function managerIdentity(source: Pick<SnapshotSource, "home" | "port">): ManagerIdentityReport {
+export function managerIdentity(source: Pick<SnapshotSource, "home" | "port">): ManagerIdentity {
   return { service: "mcp-session-manager", role: "manager", version: VERSION, pid: process.pid, home: source.home, port: source.port };
 }
 

@@ -2,10 +2,9 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { until } from "../helpers/bounded.js";
-import { onCleanup } from "../helpers/cleanup.js";
 import { configuredHome, probeServer } from "../helpers/daemon-home.js";
-import { httpJson, runManagerCli } from "../helpers/manager.js";
-import { freePort, isAlive } from "../helpers/processes.js";
+import { httpJson, runManagerCli, stopManagerAfter } from "../helpers/manager.js";
+import { freePort } from "../helpers/processes.js";
 import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 import { report } from "./fault-report.js";
 
@@ -20,10 +19,7 @@ test("config edits under load: unchanged servers keep their process, edited ones
   const daemon = configuredHome(t, { stable: probeServer(), churn: probeServer() }, { manager: { port } });
   const file = join(daemon.home, "config.json");
   const cli = (...args: string[]) => runManagerCli(["--config", file, ...args], { env: daemon.env });
-  onCleanup(t, () => {
-    const pid = daemon.lock("manager")?.pid;
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-  });
+  stopManagerAfter(t, daemon);
   await cli("start", "--detach", "--start-all");
   await until(() => Boolean(daemon.lockedUrl("stable") && daemon.lockedUrl("churn")), "the manager to start both servers");
   const stablePid = daemon.lockedPid("stable")!;

@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import { test } from "node:test";
 import { until, within } from "../helpers/bounded.js";
-import { onCleanup } from "../helpers/cleanup.js";
 import { configuredHome, probeServer } from "../helpers/daemon-home.js";
-import { httpJson, runManagerCli } from "../helpers/manager.js";
+import { httpJson, runManagerCli, stopManagerAfter } from "../helpers/manager.js";
 import { freePort, isAlive } from "../helpers/processes.js";
 import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 import { report } from "./fault-report.js";
@@ -16,10 +15,7 @@ test("restarts under load: graceful restarts of a server 10 sessions call withou
   const port = await freePort();
   const daemon = configuredHome(t, { busy: probeServer() }, { manager: { port } });
   const file = join(daemon.home, "config.json");
-  onCleanup(t, () => {
-    const pid = daemon.lock("manager")?.pid;
-    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
-  });
+  stopManagerAfter(t, daemon);
   await runManagerCli(["--config", file, "start", "--detach", "--start-all"], { env: daemon.env });
   await until(() => Boolean(daemon.lockedUrl("busy")), "the manager to start the server");
   const clients = Array.from({ length: PROXIES }, () => new ProxyClient(t, ["--config", file, "--target", "busy"], { env: daemon.env }));

@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
+import { onCleanup, type CleanupScope } from "./cleanup.js";
 import type { DaemonHome } from "./daemon-home.js";
 import { MANAGER } from "./paths.js";
-import { spawnTracked, waitForOutput } from "./processes.js";
+import { isAlive, spawnTracked, waitForOutput } from "./processes.js";
 
 export interface HttpAnswer {
   status: number;
@@ -106,4 +107,12 @@ export async function runManagerCli(args: string[], options: { env: NodeJS.Proce
     const failed = error as CliResult;
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/** Kills the manager this home's lock names, should the test end before it stopped it. */
+export function stopManagerAfter(t: CleanupScope, daemon: DaemonHome): void {
+  onCleanup(t, () => {
+    const pid = daemon.lock("manager")?.pid;
+    if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
 }
