@@ -31,8 +31,9 @@ const common = {
 
 rmSync(new URL("dist", root), { recursive: true, force: true });
 await Promise.all([
-  // The proxy runs once per session per server: one file, everything it can need.
-  build({ ...common, entryPoints: { "proxy/index": "src/proxy/index.ts" } }),
+  // The proxy runs once per session per server: one file, everything it can need. Nothing in it calls require(),
+  // so it goes without the shim (loading node:module costs every session start a few milliseconds).
+  build({ ...common, banner: {}, entryPoints: { "proxy/index": "src/proxy/index.ts" } }),
   // The manager's commands load their parts on demand (a daemon never loads the installer): those parts stay in
   // chunks, as deep in dist/ as the entries, so paths relative to a module (the other command) hold from either.
   build({
