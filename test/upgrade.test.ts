@@ -114,6 +114,6 @@ describe("upgrades", () => {
     assert.equal(probe.version, CURRENT);
     assert.equal(probe.outdated, undefined);
     assert.equal(probe.sessions, SESSIONS, "every session moved to the new daemon");
-    assert.match(await cli(installs.current, "upgrade"), new RegExp(`already runs ${CURRENT}`), "a second upgrade has nothing to do");
+    assert.match(await cli(installs.current, "upgrade"), new RegExp(`already run ${CURRENT}`), "a second upgrade has nothing to do");
   });
 });

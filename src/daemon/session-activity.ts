@@ -57,7 +57,8 @@ export class SessionActivity {
       return;
     }
     if (!("id" in message) || this.pending.size >= MAX_FOLLOWED) return;
-    if (message.method === "initialize") this.client = clientOf(params?.clientInfo);
+    // The handshake names the client; it is not one of its calls (a proxy replays it after every restart).
+    if (message.method === "initialize") return void (this.client = clientOf(params?.clientInfo));
     const tool = message.method === "tools/call" && typeof params?.name === "string" ? cut(params.name) : undefined;
     this.pending.set(idKey(message.id), {
       id: message.id,

@@ -53,7 +53,7 @@ export class StdioChild implements ChildConnection {
       end: () => {},
     });
     child.once("error", (error) => this.finish(`could not be started: ${error.message}`));
-    child.once("exit", (code, signal) => this.finish(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    child.once("exit", (code, signal) => this.finish(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
   get pid(): number | undefined {

@@ -125,7 +125,10 @@ export async function replaceDirectly(
 
 function describe(action: ControlAction, name: string, pid: number | undefined, url: string | undefined): string {
   if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
-  return `${name}: ${action === "restart" ? "restarted" : "running"}${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
+  const where = `${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
+  if (action === "restart")
+    return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)`;
+  return `${name}: running${where}`;
 }
 
 /** A running daemon whose server gave up (failed) is stopped, so that start brings up one that tries again. */

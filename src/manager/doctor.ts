@@ -69,7 +69,9 @@ export async function diagnose(configFile: string | undefined, home: string): Pr
 
   if (hostsMemory(config)) {
     try {
-      await import("better-sqlite3");
+      // The package's JavaScript loads without its native part; opening a database loads that too.
+      const { default: Database } = await import("better-sqlite3");
+      new Database(":memory:").close();
       add("ok", "better-sqlite3 loads (built-in memory server)");
     } catch (error) {
       add("FAIL", `better-sqlite3 does not load: ${(error as Error).message}`, "reinstall the package (npm rebuild better-sqlite3)");

@@ -102,7 +102,7 @@ program
 
 program
   .command("restart <names...>")
-  .description("stop and start daemons (also lifts a failed state)")
+  .description("replace daemons gracefully: calls in flight finish on the old one while the new one serves (also lifts a failed state)")
   .action((names: string[]) => controlAndReport("restart", names));
 
 program
@@ -349,10 +349,12 @@ async function showStatus(json: boolean): Promise<void> {
   const proven = await pingManager(config.manager.port, home);
   let reports: DaemonReport[];
   let configError: string | undefined;
+  let managerReport: Record<string, unknown> | undefined;
   if (proven) {
     const answer = await callManager(proven, "/status", { method: "GET", timeoutMs: 10_000 });
-    const body = answer.body as { daemons: DaemonReport[]; manager?: { configError?: string | null } };
+    const body = answer.body as { daemons: DaemonReport[]; manager?: { configError?: string | null } & Record<string, unknown> };
     reports = body.daemons;
+    managerReport = body.manager;
     configError = body.manager?.configError ?? undefined;
     // Outdated as this command sees it: a manager of another version judged by its own.
     const { isOlderThanThis } = await import("../runtime/version-order.js");
@@ -373,7 +375,13 @@ async function showStatus(json: boolean): Promise<void> {
   if (json)
     return say(
       JSON.stringify(
-        { config: config.file ?? null, configError: configError ?? null, home, manager: manager ?? null, daemons: reports },
+        {
+          config: config.file ?? null,
+          configError: configError ?? null,
+          home,
+          manager: managerReport ?? manager ?? null,
+          daemons: reports,
+        },
         null,
         2,
       ),

@@ -23,10 +23,15 @@ export function openInBrowser(url: string, home: string): Promise<boolean> {
   const [command, args] = opener(pathToFileURL(file).href);
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: "ignore", detached: true, windowsHide: true });
-    child.once("error", () => resolve(false));
-    child.once("exit", (code) => resolve(code === 0));
+    // This process waits for the opener's verdict (kept alive by it and the timer), then lets it go.
+    const done = (opened: boolean) => {
+      clearTimeout(timer);
+      child.unref();
+      resolve(opened);
+    };
+    child.once("error", () => done(false));
+    child.once("exit", (code) => done(code === 0));
     // Some openers stay until the browser closes: still running after a moment means it is opening.
-    setTimeout(() => resolve(true), 3000).unref();
-    child.unref();
+    const timer = setTimeout(() => done(true), 3000);
   });
 }

@@ -48,7 +48,7 @@ export async function upgrade(config: Config, home: string, log: (line: string) 
     if (from !== to) lines.push(`${name}: ${from} -> ${to ?? "not running"}`);
     else if (isOlderThanThis(from)) lines.push(`${name}: still ${to}; see mcp-manager logs ${name}`);
   }
-  if (lines.length === 0) lines.push(`everything already runs ${VERSION}`);
+  if (lines.length === 0) lines.push(`the manager and every running daemon already run ${VERSION}`);
   return lines;
 }
 

@@ -79,6 +79,18 @@ function openChecked(file: string): Database.Database {
     db?.close();
     if (error instanceof DatabaseUnavailable) throw error;
     const reason = (error as Error).message;
+    if (
+      db === undefined &&
+      /bindings file|\.node\b|ERR_DLOPEN_FAILED|NODE_MODULE_VERSION/.test(`${reason} ${(error as NodeJS.ErrnoException).code ?? ""}`)
+    ) {
+      // Nothing is wrong with the file: SQLite itself (a native addon) could not be loaded.
+      throw new DatabaseUnavailable(
+        `the built-in memory cannot open ${file}: its SQLite addon (better-sqlite3) is not built for this Node ` +
+          `(${process.version}): ${reason.split("\n")[0]}. Rebuild it: npm rebuild better-sqlite3 (in the directory mcp-session-manager ` +
+          "is installed in; it needs Python 3, make and a C++ compiler), then mcp-manager restart memory",
+        { cause: error },
+      );
+    }
     throw new DatabaseUnavailable(
       `the memory database ${file} cannot be used (${reason}); move it aside (mv "${file}" "${file}.damaged") and the next call ` +
         "starts a new graph, or put back a backup",

@@ -48,22 +48,38 @@ function duration(ms: number): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const mib = (bytes: number | undefined) => (bytes === undefined ? "–" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
-const time = (at: number) => new Date(at).toLocaleTimeString();
+/** As the logs write times: UTC, to the second. */
+const time = (at: number) => `${new Date(at).toISOString().slice(0, 19).replace("T", " ")}Z`;
 const clientName = (session: SessionReport) =>
   session.client ? `${session.client.name}${session.client.version ? ` ${session.client.version}` : ""}` : "(not initialized)";
 
-/** A table with a header row and one row per item; numbers right-aligned. */
+/** Tables kept from one update to the next, by caption: refilled in place, so scrolling and a selection survive. */
+const tables = new Map<string, HTMLElement>();
+
+/** A table with a header row and one row per item (numbers right-aligned), made once, then updated cell by cell. */
 function table(caption: string, headers: string[], rows: Array<Array<string | number>>): HTMLElement {
-  const head = el("tr", {}, ...headers.map((text) => el("th", { scope: "col" }, text)));
-  const body = rows.map((row) =>
-    el("tr", {}, ...row.map((cell) => el("td", typeof cell === "number" ? { class: "num" } : {}, String(cell)))),
-  );
-  return el(
-    "div",
-    { class: "scroll" },
-    el("table", {}, el("caption", { class: "visually-hidden" }, caption), el("thead", {}, head), el("tbody", {}, ...body)),
-  );
+  let wrapper = tables.get(caption);
+  if (!wrapper) {
+    const head = el("tr", {}, ...headers.map((text) => el("th", { scope: "col" }, text)));
+    const parts = [el("caption", { class: "visually-hidden" }, caption), el("thead", {}, head), el("tbody")];
+    wrapper = el("div", { class: "scroll" }, el("table", {}, ...parts));
+    tables.set(caption, wrapper);
+  }
+  const body = wrapper.querySelector("tbody")!;
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  rows.forEach((row, r) => {
+    const line = body.rows[r] ?? body.insertRow();
+    row.forEach((cell, c) => {
+      const td = line.cells[c] ?? line.insertCell();
+      const text = String(cell);
+      if (td.textContent !== text) td.textContent = text;
+      const kind = typeof cell === "number" ? "num" : "";
+      if (td.className !== kind) td.className = kind;
+    });
+  });
+  return wrapper;
 }
 
 /** A small line chart of the buckets: one or two series, scaled to their own maximum. */
@@ -96,7 +112,13 @@ class ServerCard {
   private readonly state = el("span", { class: "state" });
   private readonly meta = el("p", { class: "meta" });
   private readonly buttons: Record<"start" | "stop" | "restart", HTMLButtonElement>;
-  private readonly body = el("div");
+  // Parts that stay from one update to the next (tables are refilled in place): scrolling and a selection survive.
+  private readonly charts = el("div", { class: "charts" });
+  private readonly children = el("div");
+  private readonly childrenTitle = el("h3", {}, "Children");
+  private readonly sessionsTitle = el("h3");
+  private readonly sessions = el("div");
+  private readonly noSessions = el("p", { class: "empty" }, "No session is connected.");
   private readonly restartsList = el("ul");
   private readonly restartsSummary = el("summary");
   private readonly errorsList = el("ul");
@@ -123,7 +145,10 @@ class ServerCard {
         el("div", { class: "actions" }, this.buttons.start, this.buttons.stop, this.buttons.restart, log),
       ),
       this.meta,
-      this.body,
+      this.charts,
+      this.children,
+      this.sessionsTitle,
+      this.sessions,
       el("details", {}, this.restartsSummary, this.restartsList),
       el("details", {}, this.errorsSummary, this.errorsList),
     );
@@ -136,9 +161,9 @@ class ServerCard {
       daemon.transport,
       daemon.pid !== undefined ? `pid ${daemon.pid}` : undefined,
       daemon.uptimeMs !== undefined ? `up ${duration(daemon.uptimeMs)}` : undefined,
-      `${daemon.restarts ?? 0} unplanned restart${daemon.restarts === 1 ? "" : "s"}`,
+      count(daemon.restarts ?? 0, "unplanned restart"),
       daemon.rssBytes !== undefined ? `daemon ${mib(daemon.rssBytes)}` : undefined,
-      daemon.sessions !== undefined ? `${daemon.sessions} session${daemon.sessions === 1 ? "" : "s"}` : undefined,
+      daemon.sessions !== undefined ? count(daemon.sessions, "session") : undefined,
     ];
     this.meta.textContent = facts.filter(Boolean).join(" · ") + (daemon.lastError ? ` — last error: ${daemon.lastError}` : "");
     const remote = daemon.state.startsWith("remote") || daemon.state === "disabled";
@@ -146,71 +171,77 @@ class ServerCard {
     this.buttons.stop.disabled = remote || daemon.state === "stopped";
     this.buttons.restart.disabled = remote;
 
-    const parts: HTMLElement[] = [];
     if (daemon.calls) {
       const { buckets, bucketMs } = daemon.calls;
       const now = daemon.calls.lastMinute;
       const rate = buckets.map((bucket) => bucket.calls / (bucketMs / 1000));
-      parts.push(
+      this.charts.replaceChildren(
         el(
-          "div",
-          { class: "charts" },
+          "figure",
+          {},
+          chart(`Calls per second over the last ${duration(buckets.length * bucketMs)}`, [{ values: rate, className: "a" }]),
+          el("figcaption", {}, `${now.perSecond.toFixed(1)} calls/s · ${count(now.errors, "error")} in the last minute`),
+        ),
+        el(
+          "figure",
+          {},
+          chart("Latency, median and 95th percentile", [
+            { values: buckets.map((bucket) => bucket.p95 ?? 0), className: "b" },
+            { values: buckets.map((bucket) => bucket.p50 ?? 0), className: "a" },
+          ]),
           el(
-            "figure",
+            "figcaption",
             {},
-            chart(`Calls per second over the last ${duration(buckets.length * bucketMs)}`, [{ values: rate, className: "a" }]),
-            el("figcaption", {}, `${now.perSecond.toFixed(1)} calls/s · ${now.errors} errors (last minute)`),
-          ),
-          el(
-            "figure",
-            {},
-            chart("Latency, median and 95th percentile", [
-              { values: buckets.map((bucket) => bucket.p95 ?? 0), className: "b" },
-              { values: buckets.map((bucket) => bucket.p50 ?? 0), className: "a" },
-            ]),
-            el("figcaption", {}, `p50 ${Math.round(now.p50 ?? 0)} ms · p95 ${Math.round(now.p95 ?? 0)} ms (last minute)`),
+            now.calls === 0
+              ? "latency: no calls in the last minute"
+              : `p50 ${Math.round(now.p50 ?? 0)} ms (blue) · p95 ${Math.round(now.p95 ?? 0)} ms (orange) in the last minute`,
           ),
         ),
       );
-    }
+    } else this.charts.replaceChildren();
     const children = daemon.children ?? [];
-    if (children.length) {
-      parts.push(el("h3", {}, "Children"));
-      parts.push(
-        table(
-          `Children of ${daemon.name}`,
-          ["Serves", "State", "Pid", "Memory", "Sessions", "In flight", "Restarts"],
-          children.map((child: ChildReport) => [
-            child.serves,
-            child.state,
-            child.pid ?? "–",
-            mib(child.rssBytes),
-            child.sessions,
-            child.inFlight,
-            child.restarts,
-          ]),
-        ),
-      );
-    }
+    show(
+      this.children,
+      children.length === 0
+        ? []
+        : [
+            this.childrenTitle,
+            table(
+              `Children of ${daemon.name}`,
+              ["Serves", "State", "Pid", "Memory", "Sessions", "In flight", "Restarts"],
+              children.map((child: ChildReport) => [
+                child.serves,
+                child.state,
+                child.pid ?? "–",
+                mib(child.rssBytes),
+                child.sessions,
+                child.inFlight,
+                child.restarts,
+              ]),
+            ),
+          ],
+    );
     const sessions = daemon.sessionList ?? [];
-    parts.push(el("h3", {}, `Sessions (${sessions.length})`));
-    if (sessions.length === 0) parts.push(el("p", { class: "empty" }, "No session is connected."));
-    else
-      parts.push(
-        table(
-          `Sessions of ${daemon.name}`,
-          ["Client", "Project", "Connected", "Calls", "Errors", "In flight"],
-          sessions.map((session) => [
-            clientName(session),
-            session.project ?? "–",
-            `${duration(Date.now() - session.connectedAt)} ago`,
-            session.calls,
-            session.errors,
-            inFlightText(session),
-          ]),
-        ),
-      );
-    this.body.replaceChildren(...parts);
+    this.sessionsTitle.textContent = `Sessions (${sessions.length})`;
+    show(
+      this.sessions,
+      sessions.length === 0
+        ? [this.noSessions]
+        : [
+            table(
+              `Sessions of ${daemon.name}`,
+              ["Client", "Project", "Connected", "Calls", "Errors", "In flight"],
+              sessions.map((session) => [
+                clientName(session),
+                session.project ?? "–",
+                `${duration(Date.now() - session.connectedAt)} ago`,
+                session.calls,
+                session.errors,
+                inFlightText(session),
+              ]),
+            ),
+          ],
+    );
 
     const restarts = [...(daemon.restartLog ?? []).map((event) => ({ ...event, who: "daemon" }))];
     for (const child of children) for (const event of child.restartLog ?? []) restarts.push({ ...event, who: `child ${child.serves}` });
@@ -233,6 +264,12 @@ class ServerCard {
 }
 
 /** Draws a snapshot, timed as a `render` measure (seen in the browser's performance tools, and by the benchmark). */
+/** Makes `nodes` the children of `box`, touching it only when they differ (moving a table loses its scrolling). */
+function show(box: HTMLElement, nodes: HTMLElement[]): void {
+  if (box.children.length === nodes.length && nodes.every((node, i) => box.children[i] === node)) return;
+  box.replaceChildren(...nodes);
+}
+
 /** What a session waits for: the longest-waiting calls, and how many more there are. */
 function inFlightText(session: SessionReport): string {
   const listed = session.inFlight.map((call) => `${call.tool ? `${call.method} ${call.tool}` : call.method} for ${duration(call.forMs)}`);
@@ -279,8 +316,9 @@ function draw(snapshot: StatusSnapshot): void {
 
   const databases = snapshot.daemons.flatMap((daemon) => (daemon.children ?? []).flatMap((child) => child.databases ?? []));
   byId("databases-section").hidden = databases.length === 0;
-  byId("databases").replaceChildren(
-    ...(databases.length
+  show(
+    byId("databases"),
+    databases.length
       ? [
           table(
             "Memory databases in use",
@@ -288,7 +326,7 @@ function draw(snapshot: StatusSnapshot): void {
             databases.map((database) => [database.path, mib(database.bytes), database.entities ?? "–"]),
           ),
         ]
-      : []),
+      : [],
   );
 
   const choices = ["manager", ...snapshot.daemons.map((daemon) => daemon.name)];
@@ -351,9 +389,12 @@ function follow(log: string): void {
     (event) => (notice.textContent = `status not available: ${JSON.parse((event as MessageEvent<string>).data) as string}`),
   );
   stream.addEventListener("open", () => {
+    document.body.classList.remove("disconnected");
     if (notice.textContent?.startsWith("disconnected")) notice.textContent = "";
   });
   stream.addEventListener("error", () => {
+    // What is shown is no longer live: greyed out, with nothing to press, until the stream is back.
+    document.body.classList.add("disconnected");
     notice.textContent =
       stream?.readyState === EventSource.CLOSED
         ? "disconnected: the manager stopped or restarted; run mcp-manager open for a new link"

@@ -69,6 +69,7 @@ export class StatusPage {
       path === "/login" ||
       path === "/events" ||
       path === "/page.js" ||
+      path === "/favicon.ico" ||
       path.startsWith("/logs/") ||
       path.startsWith("/actions/")
     );
@@ -88,6 +89,8 @@ export class StatusPage {
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     if (path === "/page.js") return this.asset(response, "page.js");
+    // Browsers ask for it on their own; there is none, and it is no secret that there is none.
+    if (path === "/favicon.ico") return void response.writeHead(204, SECURITY_HEADERS).end();
     if (path === "/login") return this.login(url, response);
     const login = this.logins.loginOf(request);
     if (path === "/" && method === "GET") {
