@@ -87,6 +87,7 @@ describe("mcp-manager commands", () => {
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.ok(!isAlive(managerPid));
     assert.ok(!isAlive(report.pid), "the daemon it started went with it");
+    assert.match(stopped.stdout, /manager stopped \(pid \d+\); no daemon runs now/);
     assert.match((await manager(daemon, "status")).stdout, /manager: not running/);
   });
 

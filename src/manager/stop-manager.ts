@@ -2,8 +2,9 @@ import type { Config } from "../config/server-config.js";
 import { isSameProcess } from "../process/process-identity.js";
 import { terminate } from "../process/terminate.js";
 import { pingManager } from "../runtime/manager-client.js";
-import { readLock } from "../runtime/lock-file.js";
-import { managerLockPath } from "../config/paths.js";
+import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { lockPath, managerLockPath } from "../config/paths.js";
+import { isRemote } from "../config/server-config.js";
 
 /** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
 export async function stopManager(config: Config, home: string, timeoutMs = 30_000): Promise<string> {
@@ -14,5 +15,15 @@ export async function stopManager(config: Config, home: string, timeoutMs = 30_0
   const started = lock?.pid === pid ? lock.pidStarted : undefined;
   await terminate(pid, { graceMs: timeoutMs, politeTo: "leader", ...(started ? { started } : {}) });
   if (isSameProcess(pid, started)) throw new Error(`the manager (pid ${pid}) did not stop, even when killed`);
-  return `manager stopped (pid ${pid}); the daemons it had started were stopped with it`;
+  // It stops what it started and leaves what it adopted: say which still run, rather than promise they all stopped.
+  const running = Object.values(config.servers)
+    .filter((server) => !isRemote(server))
+    .filter((server) => {
+      const held = readLock(lockPath(server.name, home));
+      return held !== undefined && isHolderAlive(held);
+    })
+    .map((server) => server.name);
+  return running.length === 0
+    ? `manager stopped (pid ${pid}); no daemon runs now`
+    : `manager stopped (pid ${pid}); still running (it had not started them): ${running.join(", ")}; stop them with: mcp-manager stop --all`;
 }
