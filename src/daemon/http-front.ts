@@ -28,8 +28,8 @@ export interface FrontOptions {
   path: string;
   maxBodyBytes: number;
   log: (line: string) => void;
-  /** Starts a drain (POST /drain): resolves once the daemon listens no more and its lock is gone. */
-  drain: (reason: string) => Promise<void>;
+  /** Starts a drain (POST /drain): when it returns, the daemon listens no more and its lock is gone. */
+  drain: (reason: string) => void;
   /** Whether a drain has begun: connections are then not kept alive (another daemon may hold our port next). */
   draining: () => boolean;
 }
@@ -37,7 +37,8 @@ export interface FrontOptions {
 /**
  * The daemon's streamable HTTP endpoint (MCP 2025-03-26 .. 2025-11-25) on 127.0.0.1 and on a Unix socket:
  * sessions by `Mcp-Session-Id`, answers as JSON or SSE, a GET stream per session, DELETE to end one,
- * `/health`, `/activity` (each session's calls, for status), and `POST /drain` (the daemon is being replaced: see main.ts). All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
+ * `/health`, `/activity` (each session's calls, for status), and `POST /drain` (the daemon is being replaced: see
+ * main.ts). All of it wants the home's token or a credential (runtime/listener-auth.ts); only `/ping` answers
  * without, so that a proxy can tell our daemon from a stranger on the port before it sends anything.
  */
 export class DaemonFront {
@@ -67,10 +68,12 @@ export class DaemonFront {
     if (path === "/drain" && request.method === "POST") {
       // Who asks is proven by the credential; why is theirs to say, cut short and kept to one line for the log.
       const reason = String(request.headers["x-drain-reason"] ?? "asked over HTTP").slice(0, 200);
-      return void this.options.drain(reason).then(
-        () => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ draining: true })),
-        (error: Error) => sendError(response, 500, ErrorCode.InternalError, error.message),
-      );
+      try {
+        this.options.drain(reason);
+      } catch (error) {
+        return sendError(response, 500, ErrorCode.InternalError, (error as Error).message);
+      }
+      return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ draining: true }));
     }
     if (path !== this.options.path) return sendError(response, 404, ErrorCode.MethodNotFound, `Not found: ${path}`);
     switch (request.method) {

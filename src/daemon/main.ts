@@ -102,7 +102,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     maxBodyBytes: MAX_BODY_BYTES,
     log,
     drain: (reason) => drain(reason),
-    draining: () => draining !== undefined,
+    draining: () => draining,
   });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
   const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
@@ -193,18 +193,18 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
    * what comes next to the new daemon and end their session here once the answers they wait for have come. It
    * exits when no session is left, or after `drainTimeoutMs`: calls still running then get an error saying so.
    */
-  let draining: Promise<void> | undefined;
-  const drain = (reason: string): Promise<void> => {
-    if (draining) return draining;
+  let draining = false;
+  const drain = (reason: string): void => {
+    if (draining) return;
+    draining = true;
     log(`draining (${reason}): no new sessions; finishing the calls in flight within ${server.drainTimeoutMs} ms`);
     stopListening(true);
     // Our children are ours to stop, but a new daemon for this server must not take them for leftovers.
     registry.moveAside();
     const emptied = sessions.drain(reason);
-    const quiet = setInterval(() => sessions.endDrained(QUIET_DRAIN_CHECK_MS, ""), QUIET_DRAIN_CHECK_MS);
+    const quiet = setInterval(() => sessions.endQuietUnaware(QUIET_DRAIN_CHECK_MS), QUIET_DRAIN_CHECK_MS);
     const timeout = setTimeout(() => {
-      sessions.endDrained(
-        undefined,
+      sessions.endAllDrained(
         `mcp-session-manager: the daemon for "${name}" was replaced (${reason}) and this call was still running after ` +
           `the drain timeout (drainTimeoutMs: ${server.drainTimeoutMs} ms); it may not have completed`,
       );
@@ -215,8 +215,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       log("drained: every session has moved on");
       void stop("drained");
     });
-    draining = Promise.resolve();
-    return draining;
   };
 
   let stopping = false;

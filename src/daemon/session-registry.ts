@@ -3,7 +3,7 @@ import { canonicalProjectDir } from "../protocol/project-path.js";
 import { drainNotice } from "../protocol/drain-notice.js";
 import { ErrorCode, errorResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
 import type { Backend, SessionPort } from "./backend.js";
-import type { CallStatsReport, SessionReport } from "../runtime/daemon-health.js";
+import type { DaemonActivity } from "../runtime/daemon-health.js";
 import { CallStats } from "./call-stats.js";
 import { SessionActivity } from "./session-activity.js";
 import { canBeAsked, handshakeProfile } from "./handshake-profile.js";
@@ -124,7 +124,7 @@ export class SessionRegistry {
   }
 
   /** Every session: its client, project, child, calls and what it waits for. */
-  report(): { sessionList: SessionReport[]; calls: CallStatsReport } {
+  report(): DaemonActivity {
     const sessionList = [...this.sessions.values()].map((session) =>
       session.activity.report({ project: session.projectPath, child: session.bound?.scopeKey }),
     );
@@ -163,18 +163,22 @@ export class SessionRegistry {
   }
 
   /**
-   * Ends sessions of a drain. With `quietForMs`, those that will not end by themselves (a proxy that does not
-   * know the notice, a client speaking HTTP to us directly) once nothing is in flight and nothing came from them
-   * for that long (their next message reconnects them). Without, all that are left (the drain timed out): each
-   * request still waiting gets an error saying why.
+   * During a drain, ends the sessions that will not end by themselves (a proxy that does not know the notice, a
+   * client speaking HTTP to us directly) once nothing is in flight and nothing came from them for `quietForMs`:
+   * their next message reconnects them.
    */
-  endDrained(quietForMs: number | undefined, error: string): void {
-    const onlyQuiet = quietForMs !== undefined;
+  endQuietUnaware(quietForMs: number): void {
     for (const session of [...this.sessions.values()]) {
-      const waiting = session.activity.waitingFor();
-      if (onlyQuiet && (session.drains || waiting.length > 0 || session.activity.quietFor() < quietForMs)) continue;
-      for (const id of waiting) session.deliver(errorResponse(id, ErrorCode.ConnectionClosed, error), id);
-      this.end(session, onlyQuiet ? "ended: quiet while the daemon drains" : "ended: the drain timed out");
+      if (session.drains || session.activity.waitingFor().length > 0 || session.activity.quietFor() < quietForMs) continue;
+      this.end(session, "ended: quiet while the daemon drains");
+    }
+  }
+
+  /** The drain timed out: every session left is ended, each request it still waits for answered with `error`. */
+  endAllDrained(error: string): void {
+    for (const session of [...this.sessions.values()]) {
+      for (const id of session.activity.waitingFor()) session.deliver(errorResponse(id, ErrorCode.ConnectionClosed, error), id);
+      this.end(session, "ended: the drain timed out");
     }
   }
 

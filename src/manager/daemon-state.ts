@@ -93,7 +93,7 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
     const address = lock.url ? addressFrom({ ...lock, url: lock.url }) : undefined;
     const health = address && hostedByUs(server) ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
     report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
-    if (health && address) addHealth(report, health, await daemonActivity(address, health.credential));
+    if (health) addHealth(report, health, await daemonActivity(health));
     else if (report.state === "running") {
       const since = Date.parse(lock.startedAt);
       if (Number.isFinite(since)) report.uptimeMs = Date.now() - since;

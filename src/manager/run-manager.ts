@@ -173,7 +173,11 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   }, CONFIG_CHECK_MS);
   log(`listening on http://127.0.0.1:${port} (config: ${config.file ?? "embedded defaults"}, home: ${home})`);
 
-  await Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
+  // Daemons found running are adopted (and replaced, when of an earlier version) before any request that names a
+  // server is served: what such a request finds (mcp-manager upgrade's among them) is then this manager's own.
+  const adopted = Promise.all([...daemons.values()].map((daemon) => daemon.adopt()));
+  reloading = reloading.then(() => adopted).catch(() => {});
+  await adopted;
   if (options.startAll) await startAll(daemons, log);
   if (options.onReady) {
     const reports = await Promise.all([...daemons.values()].map((daemon) => daemon.report()));

@@ -321,7 +321,7 @@ export class SupervisedDaemon {
       report.uptimeMs = Date.now() - this.runningSince;
       if (hostedByUs(this.server)) await this.probe(daemon);
       const health = this.lastHealth;
-      if (health) addHealth(report, health, await daemonActivity(daemon.address, health.credential));
+      if (health) addHealth(report, health, await daemonActivity(health));
     }
     return report;
   }

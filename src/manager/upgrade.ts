@@ -34,15 +34,10 @@ export async function upgrade(config: Config, home: string, log: (line: string) 
     lines.push(`manager: ${manager.version} -> ${VERSION} (pid ${manager.pid} handed over; the daemons kept running)`);
     manager = await handOver(manager, config, home);
   }
+  // Answered once every outdated daemon is replaced: a new manager serves it only after adopting (and upgrading)
+  // what runs, and each daemon's upgrade waits for any restart under way.
   await callManager(manager, "/upgrade", { body: {}, timeoutMs: UPGRADE_TIMEOUT_MS });
-  // The new manager may still be replacing what it adopted: wait until every daemon runs this version.
-  const deadline = Date.now() + UPGRADE_TIMEOUT_MS;
-  let after = await versions(manager);
-  const settled = () => [...before].every(([name, from]) => !isOlderThanThis(from) || after.get(name) === VERSION);
-  while (!settled() && Date.now() < deadline) {
-    await sleep(250);
-    after = await versions(manager);
-  }
+  const after = await versions(manager);
   for (const [name, from] of before) {
     const to = after.get(name);
     if (from !== to) lines.push(`${name}: ${from} -> ${to ?? "not running"}`);

@@ -145,6 +145,7 @@ export class KnowledgeGraphStore {
       allRelations: db.prepare<[], { id: number; from_name: string; to_name: string; relation_type: string }>(
         "SELECT id, from_name, to_name, relation_type FROM relations ORDER BY id",
       ),
+      entityCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM entities"),
       entityById: db.prepare<[number], { id: number; name: string; entity_type: string }>(
         "SELECT id, name, entity_type FROM entities WHERE id = ?",
       ),
@@ -287,7 +288,7 @@ export class KnowledgeGraphStore {
 
   /** How many entities the graph holds (for status: cheap, an index count). */
   entityCount(): number {
-    return this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM entities").get()!.n;
+    return this.statements.entityCount.get()!.n;
   }
 
   /** Entities whose name, type or an observation contains `query`, ignoring case; relations touching them. */

@@ -24,6 +24,8 @@ export interface Outgoing {
 }
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
+/** What a request the daemon may have run is answered with, when its session is lost. */
+const lostWhileRunning = (reason: string) => `connection to the daemon was lost (${reason}); the request may not have completed`;
 /** Server requests whose asking generation is remembered; a client that never answers cannot grow the map. */
 const MAX_ASKED = 1000;
 /** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
@@ -132,7 +134,7 @@ export class UpstreamLink {
       return;
     }
     if (entry) {
-      const lost = needsNewSession(error) ? `connection to the daemon was lost (${reason}); the request may not have completed` : reason;
+      const lost = needsNewSession(error) ? lostWhileRunning(reason) : reason;
       this.options.requests.fail(entry, lost);
     } else {
       this.options.log(`daemon refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
@@ -152,7 +154,7 @@ export class UpstreamLink {
     // Requests whose answers were to come on the lost session's event stream.
     for (const entry of this.options.requests.entries()) {
       if (entry.sentOn === generation && entry.accepted) {
-        this.options.requests.fail(entry, `connection to the daemon was lost (${reason}); the request may not have completed`);
+        this.options.requests.fail(entry, lostWhileRunning(reason));
       }
     }
     // Rebuild at once, so notifications resume and the next call does not wait for a handshake.
@@ -326,7 +328,7 @@ export class UpstreamLink {
     void transport?.close(0);
     for (const entry of this.options.requests.entries()) {
       if (entry.sentOn === generation) {
-        this.options.requests.fail(entry, `connection to the daemon was lost (${reason}); the request may not have completed`);
+        this.options.requests.fail(entry, lostWhileRunning(reason));
       }
     }
   }

@@ -1,8 +1,5 @@
+import { askDaemon, proveDaemon, type DaemonEndpoint, type ProvenEndpoint } from "./daemon-request.js";
 import type { RestartEvent } from "./restart-history.js";
-import { isOwnSocket } from "../files/own-socket.js";
-import { readHomeToken } from "./home-token.js";
-import { jsonRequest } from "./json-request.js";
-import { proveListener } from "./prove-listener.js";
 
 /** What a daemon's `GET /health` tells: who it is, and how its server fares. */
 export interface DaemonHealth {
@@ -40,21 +37,11 @@ export interface DaemonActivity {
 const MAX_ACTIVITY_BYTES = 16 * 1024 * 1024;
 
 /** A proven daemon's activity, or undefined when it does not tell (an earlier version, or it went away). */
-export async function daemonActivity(where: { url: URL; socketPath?: string }, credential: string): Promise<DaemonActivity | undefined> {
-  const endpoint = where.socketPath !== undefined && isOwnSocket(where.socketPath) ? where : { url: where.url };
-  try {
-    const answer = await jsonRequest(new URL("/activity", endpoint.url), {
-      headers: { authorization: `Bearer ${credential}` },
-      ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
-      timeoutMs: 2000,
-      maxBytes: MAX_ACTIVITY_BYTES,
-    });
-    const activity = answer.body as Partial<DaemonActivity> | undefined;
-    if (answer.status !== 200 || !Array.isArray(activity?.sessionList) || !Array.isArray(activity.calls?.buckets)) return undefined;
-    return activity as DaemonActivity;
-  } catch {
-    return undefined;
-  }
+export async function daemonActivity(proven: ProvenEndpoint): Promise<DaemonActivity | undefined> {
+  const answer = await askDaemon(proven, "/activity", { timeoutMs: 2000, maxBytes: MAX_ACTIVITY_BYTES });
+  const activity = answer?.body as Partial<DaemonActivity> | undefined;
+  if (answer?.status !== 200 || !Array.isArray(activity?.sessionList) || !Array.isArray(activity.calls?.buckets)) return undefined;
+  return activity as DaemonActivity;
 }
 
 /** One session as its daemon sees it. */
@@ -97,13 +84,14 @@ export interface DatabaseReport {
   entities?: number;
 }
 
-/** Our daemon, proven, with what it said of itself and the credential for further requests. */
 /** The first of a daemon's children that gave up (its server keeps dying), if one did. */
 export const failedChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
   health.children.find((child) => child.state === "failed");
 
+/** Our daemon, proven, with what it said of itself and where and how to ask it more. */
 export interface ProvenDaemon extends DaemonHealth {
   credential: string;
+  endpoint: DaemonEndpoint;
 }
 
 /**
@@ -117,23 +105,12 @@ export async function probeDaemon(
   home: string,
   options: { pid?: number; timeoutMs?: number } = {},
 ): Promise<ProvenDaemon | undefined> {
-  const token = readHomeToken(home);
-  if (token === undefined) return undefined; // no token, no daemon of this home can be proven
   const timeoutMs = options.timeoutMs ?? 2000;
-  const endpoint = where.socketPath !== undefined && isOwnSocket(where.socketPath) ? where : { url: where.url };
-  const proven = await proveListener(endpoint, { role: "daemon", name }, token, timeoutMs);
+  const proven = await proveDaemon(where, name, home, timeoutMs);
   if (!proven) return undefined;
-  try {
-    const answer = await jsonRequest(new URL("/health", endpoint.url), {
-      headers: { authorization: `Bearer ${proven.credential}` },
-      ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
-      timeoutMs,
-    });
-    const health = answer.body as Partial<DaemonHealth> | undefined;
-    if (answer.status !== 200 || health?.role !== "daemon" || health.name !== name) return undefined;
-    if (options.pid !== undefined && health.pid !== options.pid) return undefined;
-    return { ...(health as DaemonHealth), credential: proven.credential };
-  } catch {
-    return undefined;
-  }
+  const answer = await askDaemon(proven, "/health", { timeoutMs });
+  const health = answer?.body as Partial<DaemonHealth> | undefined;
+  if (answer?.status !== 200 || health?.role !== "daemon" || health.name !== name) return undefined;
+  if (options.pid !== undefined && health.pid !== options.pid) return undefined;
+  return { ...(health as DaemonHealth), ...proven };
 }

@@ -88,7 +88,7 @@ export class StatusPage {
   async handle(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
     const method = request.method ?? "GET";
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
-    if (path === "/page.js") return this.asset(response, "page.js");
+    if (path === "/page.js") return this.script(response);
     // Browsers ask for it on their own; there is none, and it is no secret that there is none.
     if (path === "/favicon.ico") return void response.writeHead(204, SECURITY_HEADERS).end();
     if (path === "/login") return this.login(url, response);
@@ -188,12 +188,12 @@ export class StatusPage {
     }
   }
 
-  private asset(response: ServerResponse, file: string): void {
-    const type = file.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+  /** The page's script (its style sheet is inline, see buildPage). */
+  private script(response: ServerResponse): void {
     try {
-      send(response, 200, type, readFileSync(`${ASSETS}${file}`));
+      send(response, 200, "text/javascript; charset=utf-8", readFileSync(`${ASSETS}page.js`));
     } catch {
-      send(response, 404, "text/plain; charset=utf-8", `${file} is missing from this installation\n`);
+      send(response, 404, "text/plain; charset=utf-8", "page.js is missing from this installation\n");
     }
   }
 }
