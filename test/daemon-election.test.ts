@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { httpJson, startManager } from "./helpers/manager.js";
-import { FIXTURES, PROXY } from "./helpers/paths.js";
+import { DAEMON, FIXTURES, PROXY } from "./helpers/paths.js";
 import { exited, freePort, isAlive, killTree, processesMatching, spawnTracked, waitForOutput } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 
@@ -33,7 +33,7 @@ async function manyAtOnce(t: TestContext, daemon: DaemonHome): Promise<void> {
     clients.map((_, index) => `session ${index}`),
     "every proxy was served",
   );
-  const daemons = processesWith("daemon", "probe", configOf(daemon));
+  const daemons = processesWith(DAEMON, "probe", configOf(daemon));
   assert.equal(daemons.length, 1, `exactly one daemon process, found ${daemons.join(", ")}`);
   assert.equal(daemon.lockedPid("probe"), daemons[0]);
   const stats = await Promise.all(
@@ -125,7 +125,7 @@ describe("exactly one daemon per server", () => {
     const b = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     await b.initialize();
     assert.equal(textOf(await b.callTool("echo", { message: "found" })), "found");
-    assert.deepEqual(processesWith("daemon", "probe", configOf(daemon)), [first], "the same single daemon");
+    assert.deepEqual(processesWith(DAEMON, "probe", configOf(daemon)), [first], "the same single daemon");
     const health = await httpJson(port, "GET", "/health", { headers: { authorization: `Bearer ${daemon.token()}` } });
     assert.equal(health.body.sessions, 2);
   });

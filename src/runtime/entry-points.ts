@@ -6,6 +6,9 @@ import { shellWord } from "../process/shell-word.js";
 /** The installed `mcp-manager` script, absolute: what starts daemons, the detached manager and autostart units. */
 export const managerScript = (): string => fileURLToPath(new URL("../manager/index.js", import.meta.url));
 
+/** The script a daemon runs (`node daemonScript() [--config FILE] NAME`), absolute. */
+export const daemonScript = (): string => fileURLToPath(new URL("../daemon/index.js", import.meta.url));
+
 /** The installed `mcp-proxy` script, absolute, so a client entry works whatever directory it is started in. */
 export const proxyScript = (): string => fileURLToPath(new URL("../proxy/index.js", import.meta.url));
 

@@ -1,5 +1,5 @@
 import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { UpstreamError } from "./upstream-error.js";
 
@@ -7,10 +7,19 @@ import { UpstreamError } from "./upstream-error.js";
  * Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
  * keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
  */
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 64 };
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+/** node:https (with TLS) loads only for a remote https server: our daemons and local servers speak plain HTTP. */
+let secure: { transport: typeof https; agent: https.Agent } | undefined;
+
+async function transportFor(url: URL): Promise<{ transport: typeof http | typeof https; agent: http.Agent }> {
+  if (url.protocol !== "https:") return { transport: http, agent: httpAgent };
+  if (!secure) {
+    const transport = (await import("node:https")).default;
+    secure = { transport, agent: new transport.Agent(AGENT_OPTIONS) };
+  }
+  return secure;
+}
 
 export interface HttpRequest {
   method: "GET" | "POST" | "DELETE";
@@ -27,20 +36,23 @@ export interface HttpRequest {
 /** More than the idle sockets a pool holds for one daemon in practice; each failed one leaves the pool. */
 const MAX_STALE_SOCKETS = 16;
 
-export function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
-  return attempt(request, MAX_STALE_SOCKETS);
+export async function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
+  return attempt(request, await transportFor(request.url), MAX_STALE_SOCKETS);
 }
 
-function attempt(request: HttpRequest, retries: number): Promise<http.IncomingMessage> {
+function attempt(
+  request: HttpRequest,
+  { transport, agent }: { transport: typeof http | typeof https; agent: http.Agent },
+  retries: number,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { url } = request;
-    const transport = url.protocol === "https:" ? https : http;
     const headers: Record<string, string | number> = request.headers;
     if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
     const options: http.RequestOptions = {
       method: request.method,
       headers,
-      agent: agents[url.protocol as keyof typeof agents],
+      agent,
       path: url.pathname + url.search,
       ...(request.socketPath ? { socketPath: request.socketPath } : { hostname: url.hostname.replace(/^\[|\]$/g, ""), port: url.port }),
     };
@@ -51,7 +63,7 @@ function attempt(request: HttpRequest, retries: number): Promise<http.IncomingMe
       // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold
       // several such sockets; each one that fails is dropped, so this ends on a fresh connection.
       if (retries > 0 && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
-        attempt(request, retries - 1).then(resolve, reject);
+        attempt(request, { transport, agent }, retries - 1).then(resolve, reject);
         return;
       }
       reject(toUpstreamError(error, url));
@@ -90,5 +102,6 @@ export function contentType(response: http.IncomingMessage): string {
 }
 
 export function closeIdleSockets(): void {
-  for (const agent of Object.values(agents)) agent.destroy();
+  httpAgent.destroy();
+  secure?.agent.destroy();
 }
