@@ -10,6 +10,8 @@ import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
+import { SpareChild } from "./spare-child.js";
+import type { ChildSpec } from "./child-connection.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
@@ -80,10 +82,20 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
   registry.reapLeftovers();
   const learned = LearnedTraits.of(home, name, log);
+  const spare = new SpareChild({
+    spawn: spawnStdioChild,
+    clock: systemClock,
+    log,
+    // It is there for a session on its way (the one that started us, or one moving over from a drained daemon).
+    unusedAfterMs: Math.max(server.childIdleTimeoutMs, server.startTimeoutMs),
+    onChildStarted: (pid) => registry.add(pid),
+    onChildExited: (pid) => registry.remove(pid),
+  });
   const pool = await scopePool(server, {
     learned,
     log,
     registry,
+    spare,
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -117,6 +129,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       httpServer.listen(port, "127.0.0.1", () => resolve());
     });
   } catch (error) {
+    await pool.stopAll();
+    registry.clear();
     removeLock(lockFile);
     const held = (error as NodeJS.ErrnoException).code === "EADDRINUSE" ? ` (held by ${describePortOwner(port)})` : "";
     throw new Error(`cannot listen on 127.0.0.1:${port}: ${(error as Error).message}${held}`, { cause: error });
@@ -201,6 +215,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     stopListening(true);
     // Our children are ours to stop, but a new daemon for this server must not take them for leftovers.
     registry.moveAside();
+    void spare.stop("the daemon is draining");
     const emptied = sessions.drain(reason);
     const quiet = setInterval(() => sessions.endQuietUnaware(QUIET_DRAIN_CHECK_MS), QUIET_DRAIN_CHECK_MS);
     const timeout = setTimeout(() => {
@@ -239,6 +254,7 @@ interface PoolContext {
   learned: LearnedTraits;
   log: (line: string) => void;
   registry: ChildRegistry;
+  spare: SpareChild;
   restart: RestartRule;
   logFile: string;
 }
@@ -259,12 +275,18 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
       create: () => new MemoryBackend(log),
     });
   }
+  const spec = (cwd: string | undefined): ChildSpec => ({
+    command: server.command,
+    args: server.args,
+    env: server.env,
+    ...(cwd ? { cwd } : {}),
+  });
   const create = (key: string, cwd: string | undefined) => {
     const label = key === "shared" ? "" : ` [${key}]`;
     return new SessionRouter({
       child: {
-        spec: { command: server.command, args: server.args, env: server.env, ...(cwd ? { cwd } : {}) },
-        spawn: spawnStdioChild,
+        spec: spec(cwd),
+        spawn: context.spare.spawn,
         clock: systemClock,
         restart: context.restart,
         startTimeoutMs: server.startTimeoutMs,
@@ -276,7 +298,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
       onServerRequest: (method) => context.learned.sawRequest(method),
     });
   };
-  return new ScopePool({
+  const pool = new ScopePool({
     scope: server.scope,
     ...(server.cwd ? { cwd: server.cwd } : {}),
     childIdleTimeoutMs: server.childIdleTimeoutMs,
@@ -284,7 +306,12 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     byHandshake: true,
     asksClients: () => context.learned.asksClients,
     create,
+    spare: context.spare,
   });
+  // The server loads while we start listening, and the first session finds it ready to initialize.
+  const ahead = pool.cwdKnownAhead;
+  if (ahead !== undefined) context.spare.start(spec(ahead));
+  return pool;
 }
 
 /**

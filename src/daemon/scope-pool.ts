@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import type { Scope } from "../config/schema.js";
 import type { Backend } from "./backend.js";
+import type { SpareChild } from "./spare-child.js";
 
 export interface PoolOptions {
   scope: Scope;
@@ -18,6 +19,8 @@ export interface PoolOptions {
   byHandshake: boolean;
   /** Whether the server was seen asking its clients: then each new session gets a child of its own. */
   asksClients?: () => boolean;
+  /** A child started ahead of the first session (spare-child.ts): listed with the others, stopped with them. */
+  spare?: SpareChild;
 }
 
 /**
@@ -57,6 +60,16 @@ export class ScopePool {
       case "session":
         return { key: `session:${sessionId}`, cwd: own ?? projectPath ?? homedir() };
     }
+  }
+
+  /**
+   * Where the first child will run when that does not depend on the session that comes (a spare can be
+   * started there ahead): the entry's own directory, or the home directory for a `shared` server that does
+   * not ask its clients.
+   */
+  get cwdKnownAhead(): string | undefined {
+    if (this.options.cwd) return this.options.cwd;
+    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : undefined;
   }
 
   acquire(key: string, cwd: string | undefined): Backend {
@@ -118,12 +131,15 @@ export class ScopePool {
   }
 
   status() {
-    return [...this.children].map(([key, backend]) => ({ scope: key, ...backend.status() }));
+    return [...[...this.children].map(([key, backend]) => ({ scope: key, ...backend.status() })), ...(this.options.spare?.status() ?? [])];
   }
 
   async stopAll(): Promise<void> {
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
-    await Promise.all([...this.children.values()].map((backend) => backend.stop()));
+    await Promise.all([
+      ...[...this.children.values()].map((backend) => backend.stop()),
+      this.options.spare?.stop("the daemon is stopping"),
+    ]);
     this.children.clear();
   }
 }

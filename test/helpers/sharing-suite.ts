@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { until, within } from "./bounded.js";
 import { once } from "node:events";
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { homedir } from "node:os";
 import { describe, test, type TestContext } from "node:test";
@@ -76,6 +76,11 @@ export function sharingSuite(route: Route): void {
       assert.equal(Boolean(daemon.lock("probe")?.sessionSocket), route === "session socket", `the proxies use the ${route}`);
       const group = processGroupOf(seenByA.pid);
       assert.equal(group.pgid, seenByA.pid, "the child leads its own process group");
+      assert.match(
+        readFileSync(join(daemon.home, "probe.log"), "utf8"),
+        new RegExp(`started spare child pid ${seenByA.pid} ahead of the first session`),
+        "the child was started with the daemon, before the first session came",
+      );
     });
 
     socketOnly(
