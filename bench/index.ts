@@ -17,6 +17,10 @@ if (only === "--compare") {
   process.exit(0);
 }
 if (!only || only === "proxy") console.log(`${await proxyOverhead()}\n`);
+if (!only || only === "start") {
+  const { sessionStart } = await import("./session-start.js");
+  console.log(`${await sessionStart()}\n`);
+}
 if (!only || only === "daemon") console.log(`${await daemonSharing()}\n`);
 if (!only || only === "memory") console.log(`${await memoryBenchmark()}\n`);
 if (!only || only === "page") {
