@@ -96,7 +96,9 @@ describe("who a proxy and the CLI speak to", () => {
     const answer = await myClient.request("initialize", INITIALIZE);
     assert.match(
       answer.error?.message ?? "",
-      new RegExp(`port ${port} is in use by pid ${theirDaemon} \\(.*daemon/index\\.js probe\\) of user \\S+, which is not this home's "probe" daemon`),
+      new RegExp(
+        `port ${port} is in use by pid ${theirDaemon} \\(.*daemon/index\\.js probe\\) of user \\S+, which is not this home's "probe" daemon`,
+      ),
     );
     const health = await httpJson(port, "GET", "/health", { headers: { authorization: `Bearer ${theirs.token()}` } });
     assert.equal(health.body.sessions, 1, "the other home's daemon serves its own session alone");

@@ -4,13 +4,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, test, type TestContext } from "node:test";
-import { until, within } from "./helpers/bounded.js";
-import { configuredHome, probeServer } from "./helpers/daemon-home.js";
-import { runManagerCli, stopManagerAfter, type CliResult } from "./helpers/manager.js";
-import { FIXTURES, MANAGER } from "./helpers/paths.js";
-import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
-import { tempDir } from "./helpers/temp-dir.js";
+import { until, within } from "../helpers/bounded.js";
+import { configuredHome, probeServer } from "../helpers/daemon-home.js";
+import { runManagerCli, stopManagerAfter, type CliResult } from "../helpers/manager.js";
+import { FIXTURES, MANAGER } from "../helpers/paths.js";
+import { freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const PROBE = `${FIXTURES}stdio-probe-server.js`;
 

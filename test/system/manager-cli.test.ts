@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
-import { onCleanup } from "./helpers/cleanup.js";
+import { onCleanup } from "../helpers/cleanup.js";
 import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
-import { rotateLog } from "../src/logging/rotate.js";
-import { launchdAgent, windowsRecipe } from "../src/manager/autostart.js";
-import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
-import { until } from "./helpers/bounded.js";
-import { runManagerCli, startManager } from "./helpers/manager.js";
-import { MANAGER } from "./helpers/paths.js";
-import { freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
-import { tempDir } from "./helpers/temp-dir.js";
+import { configuredHome, probeServer, type DaemonHome } from "../helpers/daemon-home.js";
+import { until } from "../helpers/bounded.js";
+import { runManagerCli, startManager } from "../helpers/manager.js";
+import { MANAGER } from "../helpers/paths.js";
+import { freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 /** Runs mcp-manager with the home's config. */
 const manager = (daemon: DaemonHome, ...args: string[]) =>
@@ -238,39 +236,5 @@ describe("autostart", () => {
     assert.match(removed.stdout, /^removed /);
     assert.throws(() => statSync(unit));
     assert.match((await cli("uninstall")).stdout, /nothing to remove/);
-  });
-});
-
-describe("autostart on other systems", () => {
-  test("the launchd agent and the Windows task run the same command line, quoted for each", () => {
-    const spec = { node: "/opt/node & co/bin/node", manager: "/srv/msm/dist/manager/index.js", home: "/Users/me/.msm <test>" };
-    const plist = launchdAgent(spec, "/Users/me/.msm/manager.log");
-    const words = [...plist.matchAll(/<string>([^<]*)<\/string>/g)].map((match) => match[1]);
-    assert.deepEqual(words.slice(1, 5), ["/opt/node &amp; co/bin/node", "/srv/msm/dist/manager/index.js", "start", "--start-all"]);
-    assert.match(plist, /<key>MCP_SESSION_MANAGER_HOME<\/key><string>\/Users\/me\/\.msm &lt;test&gt;<\/string>/);
-    assert.match(plist, /<key>RunAtLoad<\/key><true\/>/);
-    const recipe = windowsRecipe({ node: "C:\\Program Files\\nodejs\\node.exe", manager: "C:\\msm\\dist\\manager\\index.js" });
-    assert.match(
-      recipe,
-      /schtasks \/Create \/SC ONLOGON \/TN mcp-session-manager .*\/TR "\\"C:\\Program Files\\nodejs\\node\.exe\\" C:\\msm\\dist\\manager\\index\.js start --start-all"/,
-    );
-    assert.match(recipe, /schtasks \/Delete \/TN mcp-session-manager \/F/);
-  });
-});
-
-describe("log rotation", () => {
-  test("a log over the limit is copied to .1 (older ones shift up, the oldest beyond the limit is dropped) and emptied in place", (t) => {
-    const dir = tempDir(t);
-    const file = join(dir, "x.log");
-    writeFileSync(`${file}.1`, "older\n");
-    writeFileSync(`${file}.2`, "oldest\n");
-    writeFileSync(file, "a".repeat(5000));
-    assert.equal(rotateLog(file, { maxBytes: 4096, keep: 2 }), true);
-    assert.equal(statSync(file).size, 0);
-    assert.equal(readFileSync(`${file}.1`, "utf8"), "a".repeat(5000));
-    assert.equal(readFileSync(`${file}.2`, "utf8"), "older\n");
-    writeFileSync(file, "small");
-    assert.equal(rotateLog(file, { maxBytes: 4096, keep: 2 }), false, "under the limit: left alone");
-    assert.equal(rotateLog(join(dir, "absent.log"), { maxBytes: 1, keep: 2 }), false);
   });
 });

@@ -9,15 +9,15 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import type { Page } from "playwright-core";
-import { until, within } from "./helpers/bounded.js";
-import { launchBrowser } from "./helpers/browser.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { configuredHome, probeServer } from "./helpers/daemon-home.js";
-import { httpJson, runManagerCli, stopManagerAfter } from "./helpers/manager.js";
-import { ROOT } from "./helpers/paths.js";
-import { freePort, isAlive } from "./helpers/processes.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
-import { tempDir } from "./helpers/temp-dir.js";
+import { until, within } from "../helpers/bounded.js";
+import { launchBrowser } from "../helpers/browser.js";
+import { onCleanup } from "../helpers/cleanup.js";
+import { configuredHome, probeServer } from "../helpers/daemon-home.js";
+import { httpJson, runManagerCli, stopManagerAfter } from "../helpers/manager.js";
+import { ROOT } from "../helpers/paths.js";
+import { freePort, isAlive } from "../helpers/processes.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 /** A manager running in the background over a home with a project-scoped probe server and the built-in memory. */
 async function runningManager(t: TestContext) {

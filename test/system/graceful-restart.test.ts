@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { until, within } from "./helpers/bounded.js";
-import { configuredHome, probeServer, type Route } from "./helpers/daemon-home.js";
-import { runManagerCli, stopManagerAfter } from "./helpers/manager.js";
-import { freePort, isAlive } from "./helpers/processes.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { until, within } from "../helpers/bounded.js";
+import { configuredHome, probeServer, type Route } from "../helpers/daemon-home.js";
+import { runManagerCli, stopManagerAfter } from "../helpers/manager.js";
+import { freePort, isAlive } from "../helpers/processes.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 
 const SESSIONS = 10;
 
