@@ -15,7 +15,7 @@ const SESSIONS = 50;
 const LOADS = 10;
 const WATCH_MS = 10_000;
 const MANAGER = `${ROOT}dist/manager/index.js`;
-const PROBE = `${ROOT}dist-test/test/fixtures/stdio-probe-server.js`;
+const PROBE = `${ROOT}dist-test/test/fixtures/stdio-probe-server.cjs`;
 
 /** The manager's CPU time so far (user + system), from /proc. */
 function cpuMs(pid: number): number {

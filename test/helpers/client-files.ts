@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { FIXTURES } from "./paths.js";
+import { PROBE_SERVER } from "./paths.js";
 
 /** Client configuration files as people have them: each client's format, comments, CRLF, Windows paths. */
 
-export const PROBE = `${FIXTURES}stdio-probe-server.js`;
+export const PROBE = PROBE_SERVER;
 
 /** Writes `text` at `path`, making its directory. */
 export function put(path: string, text: string): string {

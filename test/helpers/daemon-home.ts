@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { EVERYTHING, FIXTURES } from "./paths.js";
+import { EVERYTHING, PROBE_SERVER } from "./paths.js";
 import { onCleanup } from "./cleanup.js";
 import { freePort, isAlive, killTree } from "./processes.js";
 
@@ -100,7 +100,7 @@ export async function everythingHome(t: TestContext, extra: Record<string, unkno
 
 /** The stdio probe fixture as a stdio server hosted by our daemon. */
 export function probeServer(options: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: process.execPath, args: [`${FIXTURES}stdio-probe-server.js`], ...options };
+  return { command: process.execPath, args: [PROBE_SERVER], ...options };
 }
 
 /** Process group and session of a pid, from /proc (Linux). */

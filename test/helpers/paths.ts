@@ -8,3 +8,5 @@ export const MANAGER = `${ROOT}dist/manager/index.js`;
 export const DAEMON = `${ROOT}dist/daemon/index.js`;
 export const EVERYTHING = `${ROOT}node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
 export const FIXTURES = `${ROOT}dist-test/test/fixtures/`;
+/** The stdio probe server (test/fixtures/stdio-probe-server.ts), built as CommonJS: it is started hundreds of times. */
+export const PROBE_SERVER = `${FIXTURES}stdio-probe-server.cjs`;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { homedir } from "node:os";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, processGroupOf, type DaemonHome, type Route } from "./daemon-home.js";
-import { EVERYTHING, FIXTURES } from "./paths.js";
+import { EVERYTHING, PROBE_SERVER } from "./paths.js";
 import { isAlive, killTree } from "./processes.js";
 import { ProxyClient, textOf, type Message } from "./proxy-client.js";
 import { runManagerCli } from "./manager.js";
@@ -98,7 +98,7 @@ export function sharingSuite(route: Route): void {
         const pids = new Set<number>();
         for (const [capabilities, version, name] of handshakes) {
           // What a private server of its own says to this client...
-          const alone = new ProxyClient(t, [], { command: [`${FIXTURES}stdio-probe-server.js`] });
+          const alone = new ProxyClient(t, [], { command: [PROBE_SERVER] });
           const expected = (await alone.initialize(capabilities, version, name)).result.protocolVersion;
           // ...is what the shared daemon says to it.
           const shared = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });

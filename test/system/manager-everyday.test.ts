@@ -7,12 +7,12 @@ import { describe, test, type TestContext } from "node:test";
 import { until, within } from "../helpers/bounded.js";
 import { configuredHome, probeServer } from "../helpers/daemon-home.js";
 import { runManagerCli, stopManagerAfter, type CliResult } from "../helpers/manager.js";
-import { FIXTURES, MANAGER } from "../helpers/paths.js";
+import { PROBE_SERVER, MANAGER } from "../helpers/paths.js";
 import { freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
 import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
-const PROBE = `${FIXTURES}stdio-probe-server.js`;
+const PROBE = PROBE_SERVER;
 
 /** A home on a free manager port, its CLI run with the home's config. */
 async function home(t: TestContext, servers: Record<string, unknown> = {}) {

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { within } from "./helpers/bounded.js";
-import { onCleanup } from "./helpers/cleanup.js";
+import { within } from "../helpers/bounded.js";
+import { onCleanup } from "../helpers/cleanup.js";
 import { once } from "node:events";
 import http from "node:http";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
-import { httpJson, startManager } from "./helpers/manager.js";
-import { exited, freePort, isAlive, spawnTracked, waitForOutput } from "./helpers/processes.js";
-import { MANAGER } from "./helpers/paths.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { configuredHome, probeServer, type DaemonHome } from "../helpers/daemon-home.js";
+import { httpJson, startManager } from "../helpers/manager.js";
+import { exited, freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
+import { MANAGER } from "../helpers/paths.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 
 interface Stats {
   pid: number;
