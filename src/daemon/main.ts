@@ -4,7 +4,8 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ConfigError, findServer, loadConfig } from "../config/load.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
-import { takeKeptEntry } from "../runtime/kept-entry.js";
+import { takeFirstProject, takeKeptEntry } from "../runtime/kept-entry.js";
+import { canonicalProjectDir } from "../protocol/project-path.js";
 import { commandLine, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
@@ -51,6 +52,7 @@ const QUIET_DRAIN_CHECK_MS = 2000;
  */
 export async function runDaemon(name: string, configFile?: string): Promise<void> {
   const kept = takeKeptEntry(name);
+  const firstProject = takeFirstProject();
   let config: Config | undefined;
   let broken: string | undefined;
   try {
@@ -96,6 +98,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     log,
     registry,
     spare,
+    firstProject: checkedProject(firstProject),
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -255,6 +258,8 @@ interface PoolContext {
   log: (line: string) => void;
   registry: ChildRegistry;
   spare: SpareChild;
+  /** The first session's project, as its starter said and checked here; undefined when unknown or refused. */
+  firstProject: string | undefined;
   restart: RestartRule;
   logFile: string;
 }
@@ -309,7 +314,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     spare: context.spare,
   });
   // The server loads while we start listening, and the first session finds it ready to initialize.
-  const ahead = pool.cwdKnownAhead;
+  const ahead = pool.cwdKnownAhead(context.firstProject);
   if (ahead !== undefined) context.spare.start(spec(ahead));
   return pool;
 }
@@ -336,6 +341,13 @@ async function listenOnSocket<T extends net.Server>(
     log(`not listening on ${path} (${(error as Error).message}); clients use TCP instead`);
     return undefined;
   }
+}
+
+/** A project a starter named, as a session's would be used; undefined when none was named or it is refused. */
+function checkedProject(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const checked = canonicalProjectDir(path);
+  return "path" in checked ? checked.path : undefined;
 }
 
 function removeFile(path: string): void {

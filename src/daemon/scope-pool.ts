@@ -63,13 +63,13 @@ export class ScopePool {
   }
 
   /**
-   * Where the first child will run when that does not depend on the session that comes (a spare can be
-   * started there ahead): the entry's own directory, or the home directory for a `shared` server that does
-   * not ask its clients.
+   * Where the first child will run, as far as it is known before any session comes (a spare is started there
+   * ahead): the entry's own directory; the home directory for a `shared` server that does not ask its clients;
+   * else the first session's project, when the starter named it (checked like any session's).
    */
-  get cwdKnownAhead(): string | undefined {
+  cwdKnownAhead(firstProject: string | undefined): string | undefined {
     if (this.options.cwd) return this.options.cwd;
-    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : undefined;
+    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : firstProject;
   }
 
   acquire(key: string, cwd: string | undefined): Backend {

@@ -16,7 +16,7 @@ const POLL_MS = 100;
 /** Where a proxy connects: a daemon it may start (from the config), or a fixed URL it only waits for. */
 export type DaemonTarget =
   | { kind: "url"; url: URL; startTimeoutMs: number }
-  | { kind: "configured"; server: ServerConfig; home: string; managerPort: number; configFile?: string };
+  | { kind: "configured"; server: ServerConfig; home: string; managerPort: number; configFile?: string; project: string };
 
 /**
  * Makes sure the target's daemon answers and returns where. Order: the daemon itself (its lock's live holder,
@@ -68,6 +68,7 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     home,
     log,
     deadline: Date.now() + server.startTimeoutMs,
+    firstProject: target.project,
     ...(target.configFile ? { configFile: target.configFile } : {}),
   });
   return started.address;

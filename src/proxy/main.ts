@@ -103,7 +103,7 @@ function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
   const server = findServer(config, options.target!);
   // Our daemon serves stdio and built-in servers over streamable HTTP.
   const transport = server.transport === "stdio" ? "streamable-http" : server.transport;
-  const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port };
+  const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port, project };
   if (options.config) target.configFile = resolve(options.config);
   lastGood = { target, transport };
   return lastGood;

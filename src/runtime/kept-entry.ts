@@ -1,14 +1,30 @@
 import { hostedByUs, type ServerConfig } from "../config/server-config.js";
 
 /**
- * A starter (a proxy, the manager) hands the daemon it spawns the server's entry as it last loaded it, so that a
- * daemon started while someone is editing config.json runs the last good entry instead of failing on the file.
+ * What a starter (a proxy, the manager) hands the daemon it spawns, through its environment:
+ * - the server's entry as it last loaded it, so that a daemon started while someone is editing config.json runs
+ *   the last good entry instead of failing on the file;
+ * - the project of the session that waits for it (a proxy's only), so that the daemon can start that session's
+ *   child ahead (daemon/spare-child.ts). The daemon checks it like any project a session names.
  */
 const VARIABLE = "MCP_SESSION_MANAGER_KEPT_ENTRY";
+const FIRST_PROJECT = "MCP_SESSION_MANAGER_FIRST_PROJECT";
 
 /** The environment that carries `server` to its daemon (our own daemons only). */
 export function keptEntryEnv(server: ServerConfig): Record<string, string> {
   return hostedByUs(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
+}
+
+/** The environment that tells the daemon which project its first session works in. */
+export function firstProjectEnv(project: string | undefined): Record<string, string> {
+  return project ? { [FIRST_PROJECT]: project } : {};
+}
+
+/** The first session's project as the starter said it, taken out of the environment like the entry. */
+export function takeFirstProject(): string | undefined {
+  const project = process.env[FIRST_PROJECT];
+  delete process.env[FIRST_PROJECT];
+  return project || undefined;
 }
 
 /** The entry a starter handed over for `name`, taken out of the environment so the server never sees it. */

@@ -14,13 +14,15 @@ import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStale
 import { isListening } from "./port-probe.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
-import { keptEntryEnv } from "./kept-entry.js";
+import { firstProjectEnv, keptEntryEnv } from "./kept-entry.js";
 
 export interface LaunchOptions {
   home: string;
   configFile?: string;
   log: (line: string) => void;
   rotation?: LogRotation;
+  /** The project of the session waiting for this daemon, when a proxy starts it. */
+  firstProject?: string;
 }
 
 const POLL_MS = 100;
@@ -119,7 +121,8 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   if (options.rotation) rotateLog(logFile, options.rotation);
   let child: ChildProcess;
   try {
-    child = spawnDetached({ ...spec, env: { ...server.env, ...keptEntryEnv(server) }, logFile });
+    const handed = { ...keptEntryEnv(server), ...firstProjectEnv(options.firstProject) };
+    child = spawnDetached({ ...spec, env: { ...server.env, ...handed }, logFile });
   } catch (error) {
     removeLock(lockFile);
     throw new DaemonUnavailable(`daemon "${server.name}" could not be started: ${(error as Error).message}`);

@@ -309,6 +309,11 @@ export function scopeSuite(route: Route): void {
       assert.notEqual(s1.pid, s3.pid);
       assert.equal(s1.cwd, realpathSync(one));
       assert.equal(s3.cwd, realpathSync(two));
+      assert.match(
+        readFileSync(join(daemon.home, "probe.log"), "utf8"),
+        new RegExp(`started spare child pid ${s1.pid} ahead of the first session`),
+        "the first project's child was started with the daemon, in the project the starting proxy named",
+      );
       // Status shows who shares what: a child per project, with the client it was initialized for.
       const status = JSON.parse((await runManagerCli(["status", "--json"], { env: daemon.env })).stdout);
       const children = status.daemons[0].children.map((child: Message) => [child.serves, child.pid, child.sessions]).sort();
