@@ -6,9 +6,11 @@ import { join } from "node:path";
 import { StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
 import { stopOurDaemon } from "./our-daemon.js";
-import { median, percentile } from "./stats.js";
+import { median, percentile, privateMiB, rssMiB } from "./stats.js";
 
 const ROUNDS = 20;
+/** As many calls as `npm run bench -- proxy` makes before it reads the proxy's memory. */
+const CALLS = 3300;
 
 /** Spawn to `initialize` answered, then the session closes. */
 async function timedSession(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -19,6 +21,28 @@ async function timedSession(command: string, args: string[], env: NodeJS.Process
   if (answer.error) throw new Error(`${command} ${args.join(" ")}: ${answer.error.message}`);
   await client.close();
   return elapsed;
+}
+
+/** Resident and private memory of a proxy after CALLS echo calls over the daemon's session socket. */
+async function busyProxyMemory(env: NodeJS.ProcessEnv): Promise<{ rss?: number; own?: number }> {
+  const client = new StdioClient(process.execPath, [PROXY, "--target", "everything"], env);
+  await client.initialize();
+  for (let i = 0; i < CALLS; i++) await client.call("tools/call", { name: "echo", arguments: { message: "benchmark" } });
+  const memory = { rss: rssMiB(client.child.pid!), own: privateMiB(client.child.pid!) };
+  await client.close();
+  return memory;
+}
+
+/** The floor: a Node process that only waits. */
+async function idleNodeMemory(): Promise<{ rss?: number; own?: number }> {
+  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  await once(child.stdout, "data");
+  const memory = { rss: rssMiB(child.pid!), own: privateMiB(child.pid!) };
+  child.kill("SIGKILL");
+  await once(child, "exit");
+  return memory;
 }
 
 async function idleNode(): Promise<number> {
@@ -44,6 +68,8 @@ export async function sessionStart(): Promise<string> {
   const env = { ...process.env, MCP_SESSION_MANAGER_HOME: home };
   const proxy = [PROXY, "--target", "everything"];
   const times = { node: [] as number[], warm: [] as number[], direct: [] as number[], cold: [] as number[] };
+  let busy: { rss?: number; own?: number };
+  let idle: { rss?: number; own?: number };
   try {
     await timedSession(process.execPath, proxy, env); // brings the daemon up for the first warm round
     for (let round = 0; round < ROUNDS; round++) {
@@ -53,12 +79,15 @@ export async function sessionStart(): Promise<string> {
       await stopOurDaemon(home, "everything");
       times.cold.push(await timedSession(process.execPath, proxy, env));
     }
+    busy = await busyProxyMemory(env);
+    idle = await idleNodeMemory();
   } finally {
     await stopOurDaemon(home, "everything");
     rmSync(home, { recursive: true, force: true });
   }
   const row = (label: string, values: number[]) =>
     `| ${label} | ${median(values).toFixed(0)} ms | ${percentile(values, 90).toFixed(0)} ms |`;
+  const mib = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(1)} MiB`);
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
   return [
     `### Session start, spawn to \`initialize\` answered (${ROUNDS} alternating rounds)`,
@@ -72,5 +101,9 @@ export async function sessionStart(): Promise<string> {
     "",
     `Warm start **${ratio(times.warm, times.node)}x** an idle Node start (target: at most 1.5x). ` +
       `Cold start **${ratio(times.cold, times.direct)}x** starting the server directly (target: at most 1.5x).`,
+    "",
+    `mcp-proxy after ${CALLS} echo calls over the daemon's session socket: resident **${mib(busy.rss)}**, private ` +
+      `**${mib(busy.own)}** (targets: under 50 and 12 MiB). An idle \`node\` in the same run: resident ${mib(idle.rss)}, ` +
+      `private ${mib(idle.own)}.`,
   ].join("\n");
 }
