@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { until } from "./helpers/bounded.js";
-import { configuredHome, probeServer } from "./helpers/daemon-home.js";
-import { runManagerCli, stopManagerAfter } from "./helpers/manager.js";
-import { freePort, isAlive } from "./helpers/processes.js";
-import { ProxyClient, textOf } from "./helpers/proxy-client.js";
+import { until } from "../helpers/bounded.js";
+import { configuredHome, probeServer } from "../helpers/daemon-home.js";
+import { runManagerCli, stopManagerAfter } from "../helpers/manager.js";
+import { freePort, isAlive } from "../helpers/processes.js";
+import { ProxyClient, textOf } from "../helpers/proxy-client.js";
 
 describe("config hot reload", () => {
   test("an edit applies while the manager runs: added at once, changed restarted, removed stopped, the rest untouched; a broken edit changes nothing", async (t) => {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { onCleanup } from "./helpers/cleanup.js";
+import { onCleanup } from "../helpers/cleanup.js";
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { configuredHome, type DaemonHome } from "./helpers/daemon-home.js";
-import { claudeJson, put } from "./helpers/client-files.js";
-import { runManagerCli, type CliResult } from "./helpers/manager.js";
-import { tempDir } from "./helpers/temp-dir.js";
+import { configuredHome, type DaemonHome } from "../helpers/daemon-home.js";
+import { claudeJson, put } from "../helpers/client-files.js";
+import { runManagerCli, type CliResult } from "../helpers/manager.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 interface Machine {
   /** The user's home directory, as the clients see it. */
