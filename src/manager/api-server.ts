@@ -110,7 +110,7 @@ export class ManagerApi {
     const daemon = await this.control.daemon(name);
     if (!daemon)
       return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
-    const address = await action.run(daemon);
+    const address = await action.run(daemon, projectIn(body));
     send(response, 200, { ...(await daemon.report()), ...(address ? addressFields(address) : {}) });
   }
 
@@ -132,7 +132,8 @@ export class ManagerApi {
 }
 
 interface Action {
-  run: (daemon: SupervisedDaemon) => Promise<DaemonAddress | void>;
+  /** `project`: the project of the session asking (`/ensure`), when it names one. */
+  run: (daemon: SupervisedDaemon, project?: string) => Promise<DaemonAddress | void>;
   /** For the -all variants: which daemons they apply to. */
   all?: (daemon: SupervisedDaemon) => boolean;
 }
@@ -140,7 +141,7 @@ interface Action {
 const startable = (daemon: SupervisedDaemon) => isStartable(daemon.server);
 
 const ACTIONS: Record<string, Action> = {
-  "/ensure": { run: (daemon) => daemon.ensure() },
+  "/ensure": { run: (daemon, project) => daemon.ensure(project) },
   "/start": { run: (daemon) => daemon.start() },
   "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
   "/restart": { run: (daemon) => daemon.restart("restarted by mcp-manager restart") },
@@ -154,6 +155,16 @@ async function outcome(name: string, work: Promise<DaemonAddress | void>): Promi
     return { name, ok: true, ...(address ? addressFields(address) : {}) };
   } catch (error) {
     return { name, ok: false, error: (error as Error).message };
+  }
+}
+
+/** The project a proxy's `/ensure` names: the daemon it starts checks it as it checks any session's. */
+function projectIn(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { project?: unknown };
+    return typeof parsed?.project === "string" && parsed.project ? parsed.project : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -129,14 +129,17 @@ export class SupervisedDaemon {
     this.state = "stopped";
   }
 
-  /** What a proxy asks for: the daemon's address, started if needed; never a daemon stopped on purpose. */
-  async ensure(): Promise<DaemonAddress> {
+  /**
+   * What a proxy asks for: the daemon's address, started if needed; never a daemon stopped on purpose. A daemon
+   * started here is told the asking session's project, to start that session's child ahead (spare-child.ts).
+   */
+  async ensure(project?: string): Promise<DaemonAddress> {
     this.refuseUnmanageable();
     if (this.state === "failed") throw new SupervisorRefusal(503, this.failedMessage());
     if (this.state === "foreign") throw new SupervisorRefusal(503, this.lastError!);
     const stopped = readStopped(this.name, this.context.home);
     if (stopped && !this.isUp()) throw new SupervisorRefusal(409, stoppedMessage(this.name, stopped));
-    return this.bringUp();
+    return this.bringUp(project);
   }
 
   /** What a user asks for: lifts a deliberate stop and a `failed` state, then brings the daemon up. */
@@ -337,7 +340,7 @@ export class SupervisedDaemon {
     return this.state === "running" && this.daemon !== undefined && isSameProcess(this.daemon.pid, this.daemon.pidStarted);
   }
 
-  private bringUp(): Promise<DaemonAddress> {
+  private bringUp(firstProject?: string): Promise<DaemonAddress> {
     this.wanted = true;
     if (this.state === "running") {
       if (this.isUp()) return Promise.resolve(this.daemon!.address);
@@ -346,11 +349,11 @@ export class SupervisedDaemon {
       if (this.daemon && !this.daemon.child) this.exited(this.daemon, "is gone");
     }
     const outcome = new Promise<DaemonAddress>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.state === "stopped") this.launch();
+    if (this.state === "stopped") this.launch(firstProject);
     return outcome; // starting or backing off: the outcome of the attempt under way
   }
 
-  private launch(): void {
+  private launch(firstProject?: string): void {
     this.state = "starting";
     this.launching = (async () => {
       try {
@@ -360,6 +363,7 @@ export class SupervisedDaemon {
           deadline: Date.now() + this.server.startTimeoutMs,
           rotation: { maxBytes: this.context.settings.logMaxBytes, keep: this.context.settings.logFiles },
           ...(this.context.configFile ? { configFile: this.context.configFile } : {}),
+          ...(firstProject ? { firstProject } : {}),
         });
         if (!this.wanted) {
           await stopDaemon(this.server, this.context.home, started.pid);

@@ -37,9 +37,10 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
 
   const manager = await pingManager(target.managerPort, home);
   if (manager) {
-    const answer = await callManager(manager, "/ensure", { body: { name: server.name }, timeoutMs: server.startTimeoutMs + 5000 }).catch(
-      (error: Error) => ({ status: 0, body: { error: `the manager did not answer /ensure: ${error.message}` } }),
-    );
+    const answer = await callManager(manager, "/ensure", {
+      body: { name: server.name, project: target.project },
+      timeoutMs: server.startTimeoutMs + 5000,
+    }).catch((error: Error) => ({ status: 0, body: { error: `the manager did not answer /ensure: ${error.message}` } }));
     const body = answer.body as Partial<AddressFields> | undefined;
     if (answer.status === 200 && typeof body?.url === "string") {
       const address = addressFrom({ ...body, url: body.url });

@@ -3,7 +3,7 @@ import { within } from "../helpers/bounded.js";
 import { onCleanup } from "../helpers/cleanup.js";
 import { once } from "node:events";
 import http from "node:http";
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, type DaemonHome } from "../helpers/daemon-home.js";
@@ -11,6 +11,7 @@ import { httpJson, startManager } from "../helpers/manager.js";
 import { exited, freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
 import { MANAGER } from "../helpers/paths.js";
 import { ProxyClient, textOf } from "../helpers/proxy-client.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 interface Stats {
   pid: number;
@@ -150,6 +151,26 @@ describe("manager supervision", () => {
     assert.equal(report.restarts, 1);
     assert.equal(report.sessions, 2);
     assert.match(report.lastError, /SIGKILL/);
+  });
+
+  test("a proxy asking the manager for its daemon names its project: a project-scoped server's first child starts ahead there", async (t) => {
+    const { daemon, port } = await homeWithManager(t, { probe: probeServer({ scope: "project" }) });
+    const manager = await startManager(t, daemon, port);
+    const project = tempDir(t);
+    const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "probe"], {
+      env: { ...daemon.env, CLAUDE_PROJECT_DIR: project },
+      cwd: project,
+    });
+    await client.initialize();
+    const stats = JSON.parse(textOf(await client.callTool("stats"))) as Stats & { cwd: string };
+    daemon.track(stats.pid);
+    assert.equal(stats.cwd, realpathSync(project));
+    await manager.logged(/probe: running \(pid \d+, /, "the manager to run the daemon");
+    assert.match(
+      readFileSync(join(daemon.home, "probe.log"), "utf8"),
+      new RegExp(`started spare child pid ${stats.pid} ahead of the first session`),
+      "the session's child was started with the daemon, in the project the proxy named to the manager",
+    );
   });
 
   test("a daemon that hangs (SIGSTOP) misses three health checks and is killed and restarted", async (t) => {
