@@ -98,7 +98,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     log,
     registry,
     spare,
-    firstProject: checkedProject(firstProject),
+    firstProject: checkedProject(firstProject, log),
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -344,10 +344,12 @@ async function listenOnSocket<T extends net.Server>(
 }
 
 /** A project a starter named, as a session's would be used; undefined when none was named or it is refused. */
-function checkedProject(path: string | undefined): string | undefined {
+function checkedProject(path: string | undefined, log: (line: string) => void): string | undefined {
   if (path === undefined) return undefined;
   const checked = canonicalProjectDir(path);
-  return "path" in checked ? checked.path : undefined;
+  if ("path" in checked) return checked.path;
+  log(`no spare child for the first session's project ${JSON.stringify(path)}: it ${checked.error}`);
+  return undefined;
 }
 
 function removeFile(path: string): void {

@@ -23,6 +23,8 @@ export class SpareChild {
   private spare: ChildConnection | undefined;
   private spec: ChildSpec | undefined;
   private timer: Timer | undefined;
+  /** A stop under way (its grace period, then SIGKILL): whoever stops the daemon waits for it too. */
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: SpareChildOptions) {}
 
@@ -75,15 +77,25 @@ export class SpareChild {
     ];
   }
 
-  /** Stops the spare, if one is still waiting (the daemon stops or drains, or nobody took it). */
-  async stop(why: string): Promise<void> {
+  /**
+   * Stops the spare, if one is still waiting (the daemon stops or drains, or nobody took it); resolves once it is
+   * gone, and so does a later call while that stop is under way (a daemon must not exit before its spare).
+   */
+  stop(why: string): Promise<void> {
     const spare = this.spare;
-    if (!spare) return;
+    if (!spare) return this.stopping ?? Promise.resolve();
     this.forget();
     this.options.log(`stopping spare child pid ${spare.pid}: ${why}`);
     spare.onexit = () => {};
-    await spare.stop();
-    if (spare.pid !== undefined) this.options.onChildExited?.(spare.pid);
+    const stopping = (async () => {
+      await spare.stop();
+      if (spare.pid !== undefined) this.options.onChildExited?.(spare.pid);
+    })();
+    this.stopping = stopping;
+    void stopping.finally(() => {
+      if (this.stopping === stopping) this.stopping = undefined;
+    });
+    return stopping;
   }
 
   private forget(): void {

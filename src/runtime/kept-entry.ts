@@ -15,9 +15,12 @@ export function keptEntryEnv(server: ServerConfig): Record<string, string> {
   return hostedByUs(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
 }
 
-/** The environment that tells the daemon which project its first session works in. */
-export function firstProjectEnv(project: string | undefined): Record<string, string> {
-  return project ? { [FIRST_PROJECT]: project } : {};
+/**
+ * The environment that tells our daemon which project its first session works in. Never to a server that runs
+ * its own command: it is shared by every session and would keep the first one's project.
+ */
+export function firstProjectEnv(server: ServerConfig, project: string | undefined): Record<string, string> {
+  return project && hostedByUs(server) ? { [FIRST_PROJECT]: project } : {};
 }
 
 /** The first session's project as the starter said it, taken out of the environment like the entry. */

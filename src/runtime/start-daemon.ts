@@ -121,7 +121,7 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   if (options.rotation) rotateLog(logFile, options.rotation);
   let child: ChildProcess;
   try {
-    const handed = { ...keptEntryEnv(server), ...firstProjectEnv(options.firstProject) };
+    const handed = { ...keptEntryEnv(server), ...firstProjectEnv(server, options.firstProject) };
     child = spawnDetached({ ...spec, env: { ...server.env, ...handed }, logFile });
   } catch (error) {
     removeLock(lockFile);

@@ -9,15 +9,19 @@ import { UpstreamError } from "./upstream-error.js";
  */
 const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 64 };
 const httpAgent = new http.Agent(AGENT_OPTIONS);
-/** node:https (with TLS) loads only for a remote https server: our daemons and local servers speak plain HTTP. */
-let secure: { transport: typeof https; agent: https.Agent } | undefined;
+/**
+ * node:https (with TLS) loads only for a remote https server: our daemons and local servers speak plain HTTP.
+ * The promise is kept, so that requests made at once share one agent.
+ */
+let secure: Promise<{ transport: typeof https; agent: https.Agent }> | undefined;
+let secureAgent: https.Agent | undefined;
 
-async function transportFor(url: URL): Promise<{ transport: typeof http | typeof https; agent: http.Agent }> {
-  if (url.protocol !== "https:") return { transport: http, agent: httpAgent };
-  if (!secure) {
-    const transport = (await import("node:https")).default;
-    secure = { transport, agent: new transport.Agent(AGENT_OPTIONS) };
-  }
+function transportFor(url: URL): Promise<{ transport: typeof http | typeof https; agent: http.Agent }> {
+  if (url.protocol !== "https:") return Promise.resolve({ transport: http, agent: httpAgent });
+  secure ??= import("node:https").then(({ default: transport }) => {
+    secureAgent = new transport.Agent(AGENT_OPTIONS);
+    return { transport, agent: secureAgent };
+  });
   return secure;
 }
 
@@ -103,5 +107,5 @@ export function contentType(response: http.IncomingMessage): string {
 
 export function closeIdleSockets(): void {
   httpAgent.destroy();
-  secure?.agent.destroy();
+  secureAgent?.destroy();
 }

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { ChildSpec } from "../../src/daemon/child-connection.js";
 import { SessionRouter } from "../../src/daemon/session-router.js";
 import { SpareChild } from "../../src/daemon/spare-child.js";
-import { INITIALIZE_RESULT, fakeSpawner } from "./helpers/fake-child.js";
+import { FakeChild, INITIALIZE_RESULT, fakeSpawner } from "./helpers/fake-child.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { RecordingSession, settle } from "./helpers/recording-session.js";
 
@@ -126,5 +126,23 @@ describe("spare child: the server is started before the first session comes", ()
     await holder.stop("the daemon is stopping");
     assert.equal(spawner.current().alive, false);
     assert.deepEqual(holder.status(), []);
+  });
+
+  test("a stop under way is waited for by a later stop: the daemon does not exit before its spare is gone", async () => {
+    const clock = new ManualClock();
+    let finish = () => {};
+    const slow = new FakeChild(SPEC, true);
+    slow.stop = () => new Promise<void>((resolve) => (finish = () => (slow.die("killed by SIGKILL"), resolve())));
+    const holder = new SpareChild({ spawn: () => slow, clock, log: () => {}, unusedAfterMs: UNUSED_AFTER_MS });
+    holder.start(SPEC);
+    void holder.stop("the daemon is draining");
+    let later = false;
+    const second = holder.stop("the daemon is stopping").then(() => (later = true));
+    await settle();
+    assert.equal(later, false, "still in its grace period");
+    finish();
+    await second;
+    assert.equal(slow.alive, false);
+    await holder.stop("again"); // nothing left: at once
   });
 });
