@@ -3,9 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpClient, StdioClient } from "./clients.js";
 import { PROXY, startEverythingHttp } from "./everything-server.js";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { median, ms, percentile, privateMiB, rssMiB } from "./stats.js";
+import { bareNodeMemory, median, ms, percentile, processMemory } from "./stats.js";
 
 const ROUNDS = 10;
 const CALLS_PER_ROUND = 300;
@@ -47,8 +45,7 @@ export async function proxyOverhead(): Promise<string> {
       await timeCalls(callDirect, CALLS_PER_ROUND, directTimes);
       await timeCalls(callProxied, CALLS_PER_ROUND, proxiedTimes);
     }
-    const rss = rssMiB(proxied.child.pid!);
-    const own = privateMiB(proxied.child.pid!);
+    const { rss, own } = processMemory(proxied.child.pid!);
     const bare = await bareNodeMemory();
     await proxied.close();
     direct.close();
@@ -87,16 +84,4 @@ export async function proxyOverhead(): Promise<string> {
     server.stop();
     rmSync(home, { recursive: true, force: true });
   }
-}
-
-/** The floor: a Node process that only waits, measured the same way. */
-async function bareNodeMemory(): Promise<{ rss: number | undefined; own: number | undefined }> {
-  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  await once(child.stdout, "data");
-  const result = { rss: rssMiB(child.pid!), own: privateMiB(child.pid!) };
-  child.kill("SIGKILL");
-  await once(child, "exit");
-  return result;
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
 import { stopOurDaemon } from "./our-daemon.js";
-import { median, percentile, privateMiB, rssMiB } from "./stats.js";
+import { bareNodeMemory, median, percentile, processMemory, type ProcessMemory } from "./stats.js";
 
 const ROUNDS = 20;
 /** As many calls as `npm run bench -- proxy` makes before it reads the proxy's memory. */
@@ -24,24 +24,12 @@ async function timedSession(command: string, args: string[], env: NodeJS.Process
 }
 
 /** Resident and private memory of a proxy after CALLS echo calls over the daemon's session socket. */
-async function busyProxyMemory(env: NodeJS.ProcessEnv): Promise<{ rss?: number; own?: number }> {
+async function busyProxyMemory(env: NodeJS.ProcessEnv): Promise<ProcessMemory> {
   const client = new StdioClient(process.execPath, [PROXY, "--target", "everything"], env);
   await client.initialize();
   for (let i = 0; i < CALLS; i++) await client.call("tools/call", { name: "echo", arguments: { message: "benchmark" } });
-  const memory = { rss: rssMiB(client.child.pid!), own: privateMiB(client.child.pid!) };
+  const memory = processMemory(client.child.pid!);
   await client.close();
-  return memory;
-}
-
-/** The floor: a Node process that only waits. */
-async function idleNodeMemory(): Promise<{ rss?: number; own?: number }> {
-  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  await once(child.stdout, "data");
-  const memory = { rss: rssMiB(child.pid!), own: privateMiB(child.pid!) };
-  child.kill("SIGKILL");
-  await once(child, "exit");
   return memory;
 }
 
@@ -68,8 +56,8 @@ export async function sessionStart(): Promise<string> {
   const env = { ...process.env, MCP_SESSION_MANAGER_HOME: home };
   const proxy = [PROXY, "--target", "everything"];
   const times = { node: [] as number[], warm: [] as number[], direct: [] as number[], cold: [] as number[] };
-  let busy: { rss?: number; own?: number };
-  let idle: { rss?: number; own?: number };
+  let busy: ProcessMemory;
+  let idle: ProcessMemory;
   try {
     await timedSession(process.execPath, proxy, env); // brings the daemon up for the first warm round
     for (let round = 0; round < ROUNDS; round++) {
@@ -80,7 +68,7 @@ export async function sessionStart(): Promise<string> {
       times.cold.push(await timedSession(process.execPath, proxy, env));
     }
     busy = await busyProxyMemory(env);
-    idle = await idleNodeMemory();
+    idle = await bareNodeMemory();
   } finally {
     await stopOurDaemon(home, "everything");
     rmSync(home, { recursive: true, force: true });

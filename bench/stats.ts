@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 
 export function median(values: number[]): number {
@@ -47,4 +49,24 @@ export function pssMiB(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process's resident and private memory, in MiB. */
+export interface ProcessMemory {
+  rss: number | undefined;
+  own: number | undefined;
+}
+
+export const processMemory = (pid: number): ProcessMemory => ({ rss: rssMiB(pid), own: privateMiB(pid) });
+
+/** The floor: a Node process that only waits, measured the same way. */
+export async function bareNodeMemory(): Promise<ProcessMemory> {
+  const child = spawn(process.execPath, ["-e", "process.stdout.write('up\\n'); setInterval(() => {}, 1000)"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  await once(child.stdout, "data");
+  const memory = processMemory(child.pid!);
+  child.kill("SIGKILL");
+  await once(child, "exit");
+  return memory;
 }

@@ -98,7 +98,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     log,
     registry,
     spare,
-    firstProject: checkedProject(firstProject, log),
+    firstProject,
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -258,7 +258,7 @@ interface PoolContext {
   log: (line: string) => void;
   registry: ChildRegistry;
   spare: SpareChild;
-  /** The first session's project, as its starter said and checked here; undefined when unknown or refused. */
+  /** The first session's project, as its starter said it (checked before use). */
   firstProject: string | undefined;
   restart: RestartRule;
   logFile: string;
@@ -314,7 +314,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     spare: context.spare,
   });
   // The server loads while we start listening, and the first session finds it ready to initialize.
-  const ahead = pool.cwdKnownAhead(context.firstProject);
+  const ahead = pool.cwdKnownAhead(() => checkedProject(context.firstProject, log));
   if (ahead !== undefined) context.spare.start(spec(ahead));
   return pool;
 }

@@ -65,11 +65,11 @@ export class ScopePool {
   /**
    * Where the first child will run, as far as it is known before any session comes (a spare is started there
    * ahead): the entry's own directory; the home directory for a `shared` server that does not ask its clients;
-   * else the first session's project, when the starter named it (checked like any session's).
+   * else the first session's project, when the starter named it (`firstProject` checks it, asked only then).
    */
-  cwdKnownAhead(firstProject: string | undefined): string | undefined {
+  cwdKnownAhead(firstProject: () => string | undefined): string | undefined {
     if (this.options.cwd) return this.options.cwd;
-    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : firstProject;
+    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : firstProject();
   }
 
   acquire(key: string, cwd: string | undefined): Backend {

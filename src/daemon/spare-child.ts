@@ -58,9 +58,7 @@ export class SpareChild {
   readonly spawn: SpawnChild = (spec, log) => {
     const spare = this.spare;
     if (spare && isDeepStrictEqual(spec, this.spec)) {
-      this.forget();
-      spare.onmessage = () => {};
-      spare.onexit = () => {};
+      this.forget(); // its handlers are replaced by the caller's at once
       log(`child pid ${spare.pid} was started ahead as a spare`);
       return spare;
     }

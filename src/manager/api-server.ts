@@ -105,12 +105,12 @@ export class ManagerApi {
       );
       return send(response, 200, { results });
     }
-    const name = nameIn(body);
+    const { name, project } = fieldsIn(body);
     if (name === undefined) return send(response, 400, { error: 'the body must be JSON naming a server: {"name": "..."}' });
     const daemon = await this.control.daemon(name);
     if (!daemon)
       return send(response, 404, { error: `no server named "${name}" in ${this.control.configFile() ?? "the embedded defaults"}` });
-    const address = await action.run(daemon, projectIn(body));
+    const address = await action.run(daemon, project);
     send(response, 200, { ...(await daemon.report()), ...(address ? addressFields(address) : {}) });
   }
 
@@ -158,23 +158,25 @@ async function outcome(name: string, work: Promise<DaemonAddress | void>): Promi
   }
 }
 
-/** The project a proxy's `/ensure` names: the daemon it starts checks it as it checks any session's. */
-function projectIn(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as { project?: unknown };
-    return typeof parsed?.project === "string" && parsed.project ? parsed.project : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Longer is no path a system accepts (Linux's PATH_MAX). */
+const MAX_PROJECT_CHARS = 4096;
 
-function nameIn(body: string): string | undefined {
+/**
+ * What a request body names: the server, and for `/ensure` the asking session's project (its daemon checks it
+ * as it checks any session's).
+ */
+function fieldsIn(body: string): { name?: string; project?: string } {
+  let parsed: { name?: unknown; project?: unknown } | undefined;
   try {
-    const parsed = JSON.parse(body) as { name?: unknown };
-    return typeof parsed?.name === "string" && parsed.name ? parsed.name : undefined;
+    parsed = JSON.parse(body) as typeof parsed;
   } catch {
-    return undefined;
+    return {};
   }
+  const { name, project } = parsed ?? {};
+  return {
+    ...(typeof name === "string" && name ? { name } : {}),
+    ...(typeof project === "string" && project && project.length <= MAX_PROJECT_CHARS ? { project } : {}),
+  };
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -9,15 +9,16 @@ import { UpstreamError } from "./upstream-error.js";
  */
 const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 64 };
 const httpAgent = new http.Agent(AGENT_OPTIONS);
+type Transport = { transport: typeof http | typeof https; agent: http.Agent };
+const PLAIN: Transport = { transport: http, agent: httpAgent };
 /**
  * node:https (with TLS) loads only for a remote https server: our daemons and local servers speak plain HTTP.
  * The promise is kept, so that requests made at once share one agent.
  */
-let secure: Promise<{ transport: typeof https; agent: https.Agent }> | undefined;
+let secure: Promise<Transport> | undefined;
 let secureAgent: https.Agent | undefined;
 
-function transportFor(url: URL): Promise<{ transport: typeof http | typeof https; agent: http.Agent }> {
-  if (url.protocol !== "https:") return Promise.resolve({ transport: http, agent: httpAgent });
+function secureTransport(): Promise<Transport> {
   secure ??= import("node:https").then(({ default: transport }) => {
     secureAgent = new transport.Agent(AGENT_OPTIONS);
     return { transport, agent: secureAgent };
@@ -40,15 +41,13 @@ export interface HttpRequest {
 /** More than the idle sockets a pool holds for one daemon in practice; each failed one leaves the pool. */
 const MAX_STALE_SOCKETS = 16;
 
-export async function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
-  return attempt(request, await transportFor(request.url), MAX_STALE_SOCKETS);
+export function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
+  // Plain HTTP, every message to our daemon, goes out in this turn: no await on that path.
+  if (request.url.protocol !== "https:") return attempt(request, PLAIN, MAX_STALE_SOCKETS);
+  return secureTransport().then((secured) => attempt(request, secured, MAX_STALE_SOCKETS));
 }
 
-function attempt(
-  request: HttpRequest,
-  { transport, agent }: { transport: typeof http | typeof https; agent: http.Agent },
-  retries: number,
-): Promise<http.IncomingMessage> {
+function attempt(request: HttpRequest, { transport, agent }: Transport, retries: number): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { url } = request;
     const headers: Record<string, string | number> = request.headers;

@@ -95,12 +95,40 @@ test("where the first child runs is known ahead for a shared server, and for oth
   const options = { childIdleTimeoutMs: 0, log: () => {}, byHandshake: true, create: () => fakeBackend() };
   const ahead = (scope: "shared" | "project" | "session", extra: { cwd?: string; asksClients?: boolean } = {}) =>
     new ScopePool({ ...options, scope, ...(extra.cwd ? { cwd: extra.cwd } : {}), asksClients: () => extra.asksClients ?? false });
-  assert.equal(ahead("shared").cwdKnownAhead(undefined), homedir());
-  assert.equal(ahead("shared").cwdKnownAhead("/work/p"), homedir(), "a shared child never runs in a session's project");
-  assert.equal(ahead("project").cwdKnownAhead(undefined), undefined, "nobody said which project comes first");
-  assert.equal(ahead("project").cwdKnownAhead("/work/p"), "/work/p");
-  assert.equal(ahead("session").cwdKnownAhead("/work/p"), "/work/p");
-  assert.equal(ahead("project", { cwd: "/srv/own" }).cwdKnownAhead("/work/p"), "/srv/own", "the entry's own directory wins");
-  assert.equal(ahead("shared", { asksClients: true }).cwdKnownAhead("/work/p"), "/work/p", "each session gets its own child");
-  assert.equal(ahead("shared", { asksClients: true }).cwdKnownAhead(undefined), undefined);
+  assert.equal(
+    ahead("shared").cwdKnownAhead(() => undefined),
+    homedir(),
+  );
+  assert.equal(
+    ahead("shared").cwdKnownAhead(() => "/work/p"),
+    homedir(),
+    "a shared child never runs in a session's project",
+  );
+  assert.equal(
+    ahead("project").cwdKnownAhead(() => undefined),
+    undefined,
+    "nobody said which project comes first",
+  );
+  assert.equal(
+    ahead("project").cwdKnownAhead(() => "/work/p"),
+    "/work/p",
+  );
+  assert.equal(
+    ahead("session").cwdKnownAhead(() => "/work/p"),
+    "/work/p",
+  );
+  assert.equal(
+    ahead("project", { cwd: "/srv/own" }).cwdKnownAhead(() => "/work/p"),
+    "/srv/own",
+    "the entry's own directory wins",
+  );
+  assert.equal(
+    ahead("shared", { asksClients: true }).cwdKnownAhead(() => "/work/p"),
+    "/work/p",
+    "each session gets its own child",
+  );
+  assert.equal(
+    ahead("shared", { asksClients: true }).cwdKnownAhead(() => undefined),
+    undefined,
+  );
 });
