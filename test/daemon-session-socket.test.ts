@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { until, within } from "./helpers/bounded.js";
 import { once } from "node:events";
-import { realpathSync, rmSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import net from "node:net";
 import { describe, test, type TestContext } from "node:test";
 import { onCleanup } from "./helpers/cleanup.js";
@@ -9,6 +10,7 @@ import { configuredHome, probeServer } from "./helpers/daemon-home.js";
 import { runManagerCli } from "./helpers/manager.js";
 import { ProxyClient, type Message } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
+import { proofFor } from "../src/runtime/identity-proof.js";
 
 const PROTOCOL = "mcp-session-manager/session-socket/1";
 const INITIALIZE = {
@@ -112,6 +114,26 @@ describe("daemon session socket", () => {
     await until(async () => (await sessionCount(health)) === 1, "the daemon to count one session");
   });
 
+  test("version 2: the daemon answers a challenge with its proof for this socket, then takes the greeting", async (t) => {
+    const { daemon, path, health } = await runningDaemon(t);
+    const PROVEN = "mcp-session-manager/session-socket/2";
+    const raw = new SocketLines(t, path);
+    const challenge = "a-challenge-of-enough-length";
+    const proof = await raw.greet({ protocol: PROVEN, challenge });
+    assert.equal(proof.session, undefined, "no session before the greeting");
+    assert.deepEqual([proof.protocol, proof.role, proof.name], [PROVEN, "daemon", "probe"]);
+    const expected = proofFor(daemon.token(), { role: "daemon", name: "probe" }, `unix:${path}`, proof.instance, challenge);
+    assert.equal(proof.proof, expected);
+    raw.send({ protocol: PROVEN, client: "raw test" });
+    const welcome = await raw.waitFor((m) => "session" in m, "the welcome");
+    assert.equal(welcome.protocol, PROVEN);
+    assert.equal(await sessionCount(health), 2);
+
+    const short = new SocketLines(t, path);
+    assert.match((await short.greet({ protocol: PROVEN, challenge: "short" })).error, /challenge of 16 to 256 characters/);
+    await short.untilClosed();
+  });
+
   test("a greeting in another protocol, or not JSON, is refused with the reason, and the connection closed", async (t) => {
     const { path } = await runningDaemon(t);
     const other = new SocketLines(t, path);
@@ -191,6 +213,19 @@ describe("daemon session socket", () => {
     const refused = await missing.greet({ protocol: PROTOCOL, projectPath: `${project}/no-such-dir` });
     assert.match(refused.error, /project path .*no-such-dir"? does not exist/);
     await missing.untilClosed();
+  });
+
+  test("a new proxy reaches a running daemon through its session socket alone, proven there, without HTTP", async (t) => {
+    const { daemon, path } = await runningDaemon(t);
+    // Nothing answers at the lock's HTTP addresses any more: only the session socket's proof can find the daemon.
+    const lockFile = join(daemon.home, "probe.lock");
+    const lock = JSON.parse(readFileSync(lockFile, "utf8")) as Record<string, unknown>;
+    rmSync(lock.socket as string);
+    writeFileSync(lockFile, JSON.stringify({ ...lock, url: "http://127.0.0.1:1/mcp", socket: undefined }));
+    const late = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await late.initialize();
+    assert.equal((await late.callTool("echo", { message: "proven here" })).result.content[0].text, "proven here");
+    assert.equal(daemon.lock("probe")!.sessionSocket, path);
   });
 
   test("socket files removed by hand: a new proxy reaches the same daemon over HTTP on its port", async (t) => {

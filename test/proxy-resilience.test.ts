@@ -5,10 +5,12 @@ import { once } from "node:events";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { everythingHome, processGroupOf } from "./helpers/daemon-home.js";
+import { configuredHome, everythingHome, probeServer, processGroupOf } from "./helpers/daemon-home.js";
 import { exited, isAlive, killTree } from "./helpers/processes.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { startEverything, startFastMcpFixture } from "./helpers/servers.js";
+
+const PARAMS = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
 
 describe("mcp-proxy survives what kills ordinary stdio servers", () => {
   test("auto-starts its daemon detached, in its own session and process group", async (t) => {
@@ -187,6 +189,26 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
     writeFileSync(configFile, good);
     const fixed = await client.request("initialize", params);
     assert.equal(fixed.result?.serverInfo?.name, "mcp-servers/everything");
+  });
+});
+
+describe("mcp-proxy and the config its running daemon checked", () => {
+  test("an edited config is checked again before a running daemon is used: a server disabled there is refused", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const configFile = join(daemon.home, "config.json");
+    const original = readFileSync(configFile, "utf8");
+    await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize();
+    const pid = daemon.lockedPid("probe");
+
+    writeFileSync(configFile, JSON.stringify({ servers: { probe: probeServer({ disabled: true }) } }));
+    const refused = await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).request("initialize", PARAMS);
+    assert.match(refused.error.message, /"probe" is disabled in the config/);
+
+    writeFileSync(configFile, `${original}\n\n`); // another text, the same servers
+    assert.equal((await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize()).result.serverInfo.name, "stdio-probe");
+    writeFileSync(configFile, original);
+    assert.equal((await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize()).result.serverInfo.name, "stdio-probe");
+    assert.equal(daemon.lockedPid("probe"), pid, "the same daemon served every session");
   });
 });
 

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
+import { proofFor } from "../src/runtime/identity-proof.js";
 import { SessionSocketTransport } from "../src/upstream/session-socket.js";
 import { UpstreamError } from "../src/upstream/upstream-error.js";
 import { onCleanup } from "./helpers/cleanup.js";
@@ -27,8 +28,46 @@ async function socketServer(t: TestContext, onConnection: (socket: net.Socket) =
   return path;
 }
 
-function transport(path: string, greetingTimeoutMs = 10_000): SessionSocketTransport {
-  return new SessionSocketTransport({ path, projectPath: "/", client: "test", greetingTimeoutMs, log: () => {} });
+function transport(path: string, greetingTimeoutMs = 10_000, proof?: { token: string; name: string }): SessionSocketTransport {
+  return new SessionSocketTransport({
+    path,
+    projectPath: "/a/project",
+    client: "test",
+    greetingTimeoutMs,
+    log: () => {},
+    ...(proof ? { proof } : {}),
+  });
+}
+
+const TOKEN = "a-home-token-of-enough-length-0123456789";
+const PROVEN = "mcp-session-manager/session-socket/2";
+
+/** Answers a version 2 challenge as `answer` says, then records every line the client sends after it. */
+async function challengedServer(t: TestContext, answer: (challenge: string, path: string) => unknown) {
+  const afterProof: string[] = [];
+  let socketPath = "";
+  socketPath = await socketServer(t, (socket) => {
+    let answered = false;
+    let buffer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (answered) {
+          afterProof.push(line);
+          socket.write(JSON.stringify({ protocol: PROVEN, session: "s2" }) + "\n");
+          continue;
+        }
+        answered = true;
+        const { challenge } = JSON.parse(line) as { challenge: string };
+        socket.write(JSON.stringify(answer(challenge, socketPath)) + "\n");
+      }
+    });
+  });
+  return { path: socketPath, afterProof };
 }
 
 async function refusal(start: Promise<void>): Promise<UpstreamError> {
@@ -68,6 +107,47 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
     const missing = await refusal(transport(join(tempDir(t), "none.sock")).start());
     assert.equal(missing.kind, "unreachable");
     assert.match(missing.message, /ENOENT/);
+  });
+
+  test("asked for a proof: a listener that proves to be this home's daemon of the name is greeted, with the project", async (t) => {
+    const daemon = await challengedServer(t, (challenge, path) => ({
+      protocol: PROVEN,
+      role: "daemon",
+      name: "probe",
+      instance: "i1",
+      version: "9",
+      proof: proofFor(TOKEN, { role: "daemon", name: "probe" }, `unix:${path}`, "i1", challenge),
+    }));
+    await transport(daemon.path, 10_000, { token: TOKEN, name: "probe" }).start();
+    assert.equal(daemon.afterProof.length, 1);
+    assert.deepEqual(JSON.parse(daemon.afterProof[0]!), { protocol: PROVEN, projectPath: "/a/project", client: "test", drains: true });
+  });
+
+  test("asked for a proof: a wrong proof, another server's, an empty one or an earlier daemon's refusal is never greeted", async (t) => {
+    const proofOf = (token: string, name: string) => (challenge: string, path: string) => ({
+      protocol: PROVEN,
+      role: "daemon",
+      name,
+      instance: "i1",
+      proof: proofFor(token, { role: "daemon", name }, `unix:${path}`, "i1", challenge),
+    });
+    const cases: Array<[string, (challenge: string, path: string) => unknown, RegExp]> = [
+      ["another home's token", proofOf("another-token-of-enough-length-0123456789", "probe"), /did not prove to be this home's daemon/],
+      ["the daemon of another server", proofOf(TOKEN, "other"), /did not answer as the daemon of "probe"/],
+      ["an empty proof", () => ({ protocol: PROVEN, role: "daemon", name: "probe", proof: "" }), /did not prove/],
+      [
+        "a daemon of an earlier version",
+        () => ({ protocol: "mcp-session-manager/session-socket/1", error: 'unsupported protocol "mcp-session-manager/session-socket/2"' }),
+        /refused the challenge: unsupported protocol/,
+      ],
+    ];
+    for (const [what, answer, reason] of cases) {
+      const listener = await challengedServer(t, answer);
+      const error = await refusal(transport(listener.path, 10_000, { token: TOKEN, name: "probe" }).start());
+      assert.equal(error.kind, "rejected", what);
+      assert.match(error.message, reason, what);
+      assert.deepEqual(listener.afterProof, [], `${what}: nothing sent after the challenge`);
+    }
   });
 
   test("once open: lines in are messages, a send after the daemon hung up is refused as never delivered", async (t) => {

@@ -5,6 +5,7 @@ import type { z } from "zod/v3";
 import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
 import { configPath, expandHome } from "./paths.js";
+import { configDigest } from "./config-digest.js";
 
 /** A config problem told in one sentence naming the file, the key and what is wrong. */
 /** Why a config cannot be used: it cannot be read, it is not JSON, or a key holds what it may not. */
@@ -33,14 +34,14 @@ export function loadConfig(file?: string): Config {
       throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, "unreadable");
     }
   }
-  if (text === undefined) return parseConfig(EMBEDDED_DEFAULTS, undefined);
+  if (text === undefined) return { ...parseConfig(EMBEDDED_DEFAULTS, undefined), digest: configDigest(path, undefined) };
 
   // JSON with comments and trailing commas, as the clients' own files are: people edit this one by hand too.
   const errors: ParseError[] = [];
   const raw: unknown = parse(text, errors, { allowTrailingComma: true });
   const first = errors[0];
   if (first) throw new ConfigError(`config file ${path} is not valid JSON: ${describeJsonError(text, first)}`, "syntax");
-  return parseConfig(raw, path);
+  return { ...parseConfig(raw, path), digest: configDigest(path, text) };
 }
 
 export function parseConfig(raw: unknown, file: string | undefined): Config {

@@ -1,25 +1,15 @@
 // zod's v3 API (shipped and kept by zod 4): it loads in ~10 ms and ~4 MB where the v4 core takes ~60 ms and
 // ~14 MB, and every proxy start validates the config. See docs/benchmarks.md.
 import { z } from "zod/v3";
+import { TRANSPORTS, TYPE_ALIASES, resolveTransport } from "./transports.js";
 
 /** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export const TRANSPORTS = ["stdio", "streamable-http", "sse", "http"] as const;
-export type Transport = (typeof TRANSPORTS)[number];
-export type HttpTransport = Exclude<Transport, "stdio">;
+export { TRANSPORTS, resolveTransport, type HttpTransport, type Transport } from "./transports.js";
 
 export const SCOPES = ["shared", "project", "session"] as const;
 export type Scope = (typeof SCOPES)[number];
-
-/** Client configs say `type: "http"` for streamable HTTP; accept what users paste from them. */
-const TYPE_ALIASES: Record<string, Transport> = {
-  stdio: "stdio",
-  http: "streamable-http",
-  "streamable-http": "streamable-http",
-  streamableHttp: "streamable-http",
-  sse: "sse",
-};
 
 const port = z.number().int().min(1).max(65535);
 
@@ -84,13 +74,6 @@ const serverEntry = z
 
 export type ServerEntryInput = z.input<typeof serverEntry>;
 export type ParsedEntry = z.output<typeof serverEntry>;
-
-export function resolveTransport(entry: Pick<ParsedEntry, "transport" | "type" | "url" | "builtin">): Transport {
-  if (entry.transport) return entry.transport;
-  if (entry.type && entry.type in TYPE_ALIASES) return TYPE_ALIASES[entry.type]!;
-  if (entry.url) return "streamable-http";
-  return "stdio";
-}
 
 const managerSettings = z
   .object({

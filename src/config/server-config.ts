@@ -1,4 +1,5 @@
-import { resolveTransport, type HttpTransport, type ManagerSettings, type ParsedEntry, type Scope } from "./schema.js";
+import type { ManagerSettings, ParsedEntry, Scope } from "./schema.js";
+import { resolveTransport, type HttpTransport } from "./transports.js";
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
@@ -85,6 +86,8 @@ export const commandLine = (server: ServerConfig): string | undefined =>
 export interface Config {
   /** The file the config came from, or undefined when the embedded defaults are in use. */
   file?: string;
+  /** What names this config exactly, when it was read from disk (config-digest.ts). */
+  digest?: string;
   manager: ManagerSettings;
   servers: Record<string, ServerConfig>;
 }

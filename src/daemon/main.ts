@@ -119,7 +119,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     drain: (reason) => drain(reason),
     draining: () => draining,
   });
-  const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, log });
+  const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, auth, path: sessionSocketPath(name, home), log });
   const httpServer = http.createServer((request, response) => front.handle(request, response, whereReached(request)));
   // Long tool calls: neither a request timeout nor a headers timeout may cut them.
   httpServer.requestTimeout = 0;
@@ -162,6 +162,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     startedBy: holder?.startedBy ?? process.pid,
     startedAt,
     command: "mcp-manager daemon",
+    ...(config?.digest ? { configDigest: config.digest } : {}),
+    startTimeoutMs: server.startTimeoutMs,
   });
   updateLock(lockFile, record);
   const serving = server.kind === "builtin" ? `the built-in ${server.builtin} server` : `${commandLine(server)} (scope ${server.scope})`;

@@ -2,7 +2,15 @@ import type { Socket } from "node:net";
 import { readLines } from "../protocol/line-reader.js";
 import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
 import { oversizedRequestId } from "../protocol/oversized-request.js";
-import { SESSION_SOCKET_PROTOCOL, type SessionSocketHello, type SessionSocketWelcome } from "../protocol/session-socket.js";
+import {
+  PROVEN_SESSION_SOCKET_PROTOCOL,
+  SESSION_SOCKET_PROTOCOL,
+  type SessionSocketChallenge,
+  type SessionSocketHello,
+  type SessionSocketProof,
+  type SessionSocketWelcome,
+} from "../protocol/session-socket.js";
+import type { ListenerAuth } from "../runtime/listener-auth.js";
 import { VERSION } from "../version.js";
 import type { Refusal, SessionRegistry } from "./session-registry.js";
 import { SocketSession } from "./socket-session.js";
@@ -14,6 +22,10 @@ export interface SocketFrontOptions {
   sessions: SessionRegistry;
   /** Longest line taken, as for HTTP bodies; a request on a longer one is answered with an error. */
   maxLineBytes: number;
+  /** Proves this daemon to clients that challenge it (protocol version 2). */
+  auth: ListenerAuth;
+  /** The socket's path, which the proof names. */
+  path: string;
   log: (line: string) => void;
 }
 
@@ -25,6 +37,8 @@ export class SocketFront {
   accept(socket: Socket): void {
     const { log } = this.options;
     let session: SocketSession | undefined;
+    /** The protocol of the greeting still awaited: version 2 once this daemon answered its challenge. */
+    let greeting = SESSION_SOCKET_PROTOCOL;
     const timer = setTimeout(() => socket.destroy(), GREETING_TIMEOUT_MS);
     socket.on("error", () => {}); // a client that vanished: 'close' follows
     socket.on("close", () => {
@@ -35,16 +49,25 @@ export class SocketFront {
       line: (text) => {
         if (session) return session.receive(text);
         if (socket.writableEnded) return; // refused: what follows the greeting is not read
+        const hello = parseGreeting(text);
+        if (greeting === SESSION_SOCKET_PROTOCOL && hello?.protocol === PROVEN_SESSION_SOCKET_PROTOCOL) {
+          const proof = this.prove(hello);
+          if (!proof) {
+            clearTimeout(timer);
+            log("refused a session socket connection: its challenge is missing or not 16 to 256 characters");
+            return void socket.end(welcome({ protocol: hello.protocol, error: "a challenge of 16 to 256 characters was expected" }));
+          }
+          greeting = PROVEN_SESSION_SOCKET_PROTOCOL; // the greeting follows, within the same time limit
+          return void socket.write(JSON.stringify(proof) + "\n");
+        }
         clearTimeout(timer);
-        const opened = this.greet(socket, text);
+        const opened = this.greet(socket, hello, greeting);
         if ("refused" in opened) {
           log(`refused a session socket connection: ${opened.refused}`);
-          return void socket.end(
-            welcome({ protocol: SESSION_SOCKET_PROTOCOL, error: opened.refused, ...(opened.draining ? { retry: true } : {}) }),
-          );
+          return void socket.end(welcome({ protocol: greeting, error: opened.refused, ...(opened.draining ? { retry: true } : {}) }));
         }
         session = opened;
-        socket.write(welcome({ protocol: SESSION_SOCKET_PROTOCOL, version: VERSION, session: opened.id }));
+        socket.write(welcome({ protocol: greeting, version: VERSION, session: opened.id }));
       },
       oversized: (length, head, tail) => {
         const message = `message of ${length} bytes exceeds the ${this.options.maxLineBytes}-byte limit`;
@@ -56,16 +79,19 @@ export class SocketFront {
     });
   }
 
-  private greet(socket: Socket, text: string): SocketSession | Refusal {
-    let hello: Partial<SessionSocketHello>;
-    try {
-      hello = JSON.parse(text) as Partial<SessionSocketHello>;
-    } catch {
-      return { refused: "the first line is not a greeting (JSON expected)", busy: false };
-    }
-    if (hello?.protocol !== SESSION_SOCKET_PROTOCOL) {
+  /** The answer to a version 2 challenge; undefined for a challenge that is not one. */
+  private prove(hello: Partial<SessionSocketChallenge>): SessionSocketProof | undefined {
+    const { auth, path } = this.options;
+    const answer = auth.answer(hello.challenge, `unix:${path}`);
+    if (!answer) return undefined;
+    return { protocol: PROVEN_SESSION_SOCKET_PROTOCOL, role: auth.identity.role, name: auth.identity.name, ...answer, version: VERSION };
+  }
+
+  private greet(socket: Socket, hello: Partial<SessionSocketHello> | undefined, protocol: string): SocketSession | Refusal {
+    if (hello === undefined) return { refused: "the first line is not a greeting (JSON expected)", busy: false };
+    if (hello.protocol !== protocol) {
       return {
-        refused: `unsupported protocol ${JSON.stringify(hello?.protocol)}; this daemon speaks ${SESSION_SOCKET_PROTOCOL}`,
+        refused: `unsupported protocol ${JSON.stringify(hello.protocol)}; this daemon speaks ${SESSION_SOCKET_PROTOCOL} and ${PROVEN_SESSION_SOCKET_PROTOCOL}`,
         busy: false,
       };
     }
@@ -84,3 +110,13 @@ export class SocketFront {
 }
 
 const welcome = (value: SessionSocketWelcome) => JSON.stringify(value) + "\n";
+
+/** A greeting or challenge line as JSON; undefined when it is not a JSON object. */
+function parseGreeting(text: string): Partial<SessionSocketHello & SessionSocketChallenge> | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<SessionSocketHello & SessionSocketChallenge> | null;
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,12 @@
-import { execFileSync } from "node:child_process";
+import type * as ChildProcesses from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+/** What `ps` prints for a pid; node:child_process loads only here, so a proxy on Linux (/proc) never needs it. */
+function psOutput(pid: number, field: string): string {
+  const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof ChildProcesses;
+  return execFileSync("ps", ["-o", `${field}=`, "-p", String(pid)], { encoding: "utf8" });
+}
 
 /** What /proc/PID/stat says of a process: its state letter (R, S, D, Z for a zombie...) and its start time. */
 interface ProcStat {
@@ -40,7 +47,7 @@ export function processStarted(pid: number): string | undefined {
   if (process.platform === "win32" || !Number.isInteger(pid) || pid <= 0) return undefined;
   if (HAS_PROC) return procStat(pid)?.started;
   try {
-    return execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" }).trim() || undefined;
+    return psOutput(pid, "lstart").trim() || undefined;
   } catch {
     return undefined;
   }

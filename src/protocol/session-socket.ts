@@ -30,3 +30,28 @@ export interface SessionSocketWelcome {
   /** With an error: the daemon is being replaced; the new one is starting and opens sessions. */
   retry?: boolean;
 }
+
+/**
+ * Version 2 opens with the daemon's proof of who it is (runtime/identity-proof.ts), so that a proxy that found
+ * the socket through the lock file alone can trust it without proving it over HTTP first: the client's first
+ * line is a challenge, the daemon answers with its proof, and only then does the client greet as in version 1
+ * (with this protocol's name). Daemons speak both versions; one of an earlier version refuses version 2 as
+ * unknown, having been sent nothing but the challenge.
+ */
+export const PROVEN_SESSION_SOCKET_PROTOCOL = "mcp-session-manager/session-socket/2";
+
+/** A version 2 client's first line. */
+export interface SessionSocketChallenge {
+  protocol: string;
+  challenge: string;
+}
+
+/** A version 2 daemon's answer to the challenge: `proof` is over the socket's path as `unix:PATH`. */
+export interface SessionSocketProof {
+  protocol: string;
+  role: string;
+  name: string;
+  instance: string;
+  proof: string;
+  version: string;
+}

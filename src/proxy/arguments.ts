@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { TRANSPORTS, type HttpTransport } from "../config/schema.js";
+import { TRANSPORTS, type HttpTransport } from "../config/transports.js";
 
 /**
  * mcp-proxy's command line, read with Node's built-in parseArgs: one proxy runs per client session and

@@ -1,16 +1,14 @@
-import { resolve } from "node:path";
 import { isOwnSocket } from "../files/own-socket.js";
-import type { HttpTransport } from "../config/schema.js";
-import { ConfigError, loadConfig, findServer } from "../config/load.js";
 import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { DRAINS_HEADER } from "../protocol/drain-notice.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
-import { closeIdleSockets } from "../upstream/http-client.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
+import type * as HttpClient from "../upstream/http-client.js";
 import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
 import { Bridge } from "./bridge.js";
-import { ensureDaemon, type DaemonTarget } from "./daemon-starter.js";
+import { openRunningSession } from "./proven-session.js";
+import { TargetResolver, type ResolvedTarget } from "./target-resolver.js";
 import { readLines } from "../protocol/line-reader.js";
 import { LineWriter } from "../protocol/line-writer.js";
 import { createLog } from "../logging/log.js";
@@ -80,54 +78,48 @@ function sessionHeaders(url: URL, credential: string | undefined): Record<string
   return headers;
 }
 
-/**
- * Resolved afresh on every connect, so a fixed config file is picked up without restarting the client. While the
- * file does not load (someone is editing it), a session that already connected keeps the entry it last had:
- * reconnecting after a daemon restart must not depend on a half-saved file.
- */
-let lastGood: { target: DaemonTarget; transport: HttpTransport } | undefined;
-function resolveTarget(): { target: DaemonTarget; transport: HttpTransport } {
-  if (options.url) {
-    return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
-  }
-  let config;
-  try {
-    config = loadConfig(options.config);
-  } catch (error) {
-    // A file that does not parse or check is being edited; one that is gone or unreadable is not a config to keep.
-    if (!(error instanceof ConfigError) || error.problem === "unreadable" || !lastGood) throw error;
-    log(`${error.message}; this session keeps the entry it had`);
-    return lastGood;
-  }
-  lastGood = undefined; // a server taken out of a good file is not kept for a later broken one
-  const server = findServer(config, options.target!);
-  // Our daemon serves stdio and built-in servers over streamable HTTP.
-  const transport = server.transport === "stdio" ? "streamable-http" : server.transport;
-  const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port, project };
-  if (options.config) target.configFile = resolve(options.config);
-  lastGood = { target, transport };
-  return lastGood;
-}
-
 // Messages for the client wait while its stdout is full; past 16 MiB waiting, the daemon's session is held back
 // too (the daemon then holds up to its own bound), so a client that stops reading cannot grow us without end.
 const stdout = new LineWriter(process.stdout, { pressureAboveBytes: 16 * 1024 * 1024 });
 stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
 
 let handshakeTimeoutMs = options.startTimeoutMs;
+/** Set once an HTTP transport was loaded: its idle keep-alive sockets are closed on exit. */
+let httpClient: typeof HttpClient | undefined;
+const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
   connect: async () => {
-    const { target, transport } = resolveTarget();
+    const greeting = { projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log };
+    let resolved: ResolvedTarget | undefined;
+    if (options.target) {
+      const home = homeDir();
+      const running = await openRunningSession({
+        ...greeting,
+        name: options.target,
+        home,
+        configFile: options.config,
+        resolve: () => targets.resolve(),
+      });
+      if (running.session) {
+        if (running.startTimeoutMs !== undefined) handshakeTimeoutMs = running.startTimeoutMs;
+        return running.session;
+      }
+      resolved = running.resolved;
+    }
+    const { target, transport } = resolved ?? (await targets.resolve());
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
+    // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
+    const { ensureDaemon } = await import("./daemon-starter.js");
     const { sessionSocket, socketPath, url, credential } = await ensureDaemon(target, log);
     // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise. A socket file
     // removed by hand, or not made by this user, is passed over: the daemon still answers on its port.
     if (target.kind === "configured" && sessionSocket && isOwnSocket(sessionSocket)) {
-      return new SessionSocketTransport({ path: sessionSocket, projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log });
+      return new SessionSocketTransport({ ...greeting, greetingTimeoutMs: handshakeTimeoutMs, path: sessionSocket });
     }
     const route = socketPath && isOwnSocket(socketPath) ? { socketPath } : {};
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
     const { transports } = await import("../upstream/index.js");
+    httpClient = await import("../upstream/http-client.js");
     return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
   write: (line) => stdout.write(line),
@@ -144,7 +136,7 @@ async function exit(reason: string, budgetMs: number, failPending?: string): Pro
   log(`exiting: ${reason}`);
   setTimeout(() => process.exit(0), budgetMs + 50).unref();
   await bridge.close(budgetMs, failPending);
-  closeIdleSockets();
+  httpClient?.closeIdleSockets();
   // Answers still waiting for a slow reader go out first, within the budget the timer above enforces.
   await stdout.flushed();
   process.exit(0);

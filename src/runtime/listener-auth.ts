@@ -36,9 +36,13 @@ export class ListenerAuth {
   introduce(request: IncomingMessage, where: string): Record<string, unknown> {
     const introduction = { service: "mcp-session-manager", role: this.identity.role, name: this.identity.name, version: VERSION };
     const challenge = request.headers[CHALLENGE_HEADER];
-    if (typeof challenge !== "string" || challenge.length < 16 || challenge.length > 256) return introduction;
-    const proof = proofFor(this.token.current(), this.identity, where, this.instance, challenge);
-    return { ...introduction, instance: this.instance, proof };
+    return { ...introduction, ...this.answer(challenge, where) };
+  }
+
+  /** The proof of being this home's listener at `where`, for a challenge of a sensible length. */
+  answer(challenge: unknown, where: string): { instance: string; proof: string } | undefined {
+    if (typeof challenge !== "string" || challenge.length < 16 || challenge.length > 256) return undefined;
+    return { instance: this.instance, proof: proofFor(this.token.current(), this.identity, where, this.instance, challenge) };
   }
 }
 

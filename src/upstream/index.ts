@@ -1,4 +1,4 @@
-import type { HttpTransport } from "../config/schema.js";
+import type { HttpTransport } from "../config/transports.js";
 import { LegacySseTransport } from "./legacy-sse.js";
 import { PlainHttpTransport } from "./plain-http.js";
 import { StreamableHttpTransport } from "./streamable-http.js";

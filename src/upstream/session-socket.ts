@@ -1,7 +1,15 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
-import { SESSION_SOCKET_PROTOCOL, type SessionSocketHello, type SessionSocketWelcome } from "../protocol/session-socket.js";
+import {
+  PROVEN_SESSION_SOCKET_PROTOCOL,
+  SESSION_SOCKET_PROTOCOL,
+  type SessionSocketChallenge,
+  type SessionSocketHello,
+  type SessionSocketProof,
+  type SessionSocketWelcome,
+} from "../protocol/session-socket.js";
+import { proofFor, randomText, sameSecret } from "../runtime/identity-proof.js";
 import { parseIncoming } from "./incoming.js";
 import type { UpstreamTransport } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
@@ -18,6 +26,11 @@ export interface SessionSocketOptions {
   client: string;
   /** How long the daemon may take to answer the greeting (a hung daemon accepts but never answers). */
   greetingTimeoutMs: number;
+  /**
+   * Challenge the daemon first (protocol version 2) and greet it only once it proved to be this home's daemon of
+   * `name`; without it, the daemon was proven before (over HTTP) and is greeted at once (version 1).
+   */
+  proof?: { token: string; name: string };
   log: (line: string) => void;
 }
 
@@ -38,7 +51,11 @@ export class SessionSocketTransport implements UpstreamTransport {
   constructor(private readonly options: SessionSocketOptions) {}
 
   start(): Promise<void> {
-    const { path, log } = this.options;
+    if (this.open) return Promise.resolve(); // opened ahead by whoever made it (proxy/proven-session.ts)
+    const { path, log, proof } = this.options;
+    const protocol = proof ? PROVEN_SESSION_SOCKET_PROTOCOL : SESSION_SOCKET_PROTOCOL;
+    const challenge = proof ? randomText() : undefined;
+    let proven = proof === undefined;
     return new Promise((resolve, reject) => {
       const socket = net.connect(path);
       this.socket = socket;
@@ -54,14 +71,14 @@ export class SessionSocketTransport implements UpstreamTransport {
         const waited = `did not answer the greeting within ${this.options.greetingTimeoutMs} ms`;
         refuse(new UpstreamError(`the daemon at ${path} ${waited}`, "unreachable", { delivered: false }));
       }, this.options.greetingTimeoutMs);
-      socket.on("connect", () => {
-        const hello: SessionSocketHello = {
-          protocol: SESSION_SOCKET_PROTOCOL,
-          projectPath: this.options.projectPath,
-          client: this.options.client,
-          drains: true,
-        };
+      const greet = () => {
+        const hello: SessionSocketHello = { protocol, projectPath: this.options.projectPath, client: this.options.client, drains: true };
         socket.write(JSON.stringify(hello) + "\n");
+      };
+      socket.on("connect", () => {
+        if (challenge === undefined) return greet();
+        const first: SessionSocketChallenge = { protocol, challenge };
+        socket.write(JSON.stringify(first) + "\n");
       });
       // Until the daemon has answered the greeting nothing of the client's has been sent: whatever fails here,
       // the session can be tried again (a daemon still coming up, or one being replaced).
@@ -79,7 +96,14 @@ export class SessionSocketTransport implements UpstreamTransport {
             for (const [message, messageText] of parseIncoming(text, log)) this.onmessage(message, messageText);
             return;
           }
-          const welcome = parseWelcome(text);
+          if (!proven) {
+            // An earlier daemon refuses version 2 as unknown; a stranger answers anything: neither is greeted.
+            const why = provenBy(text, proof!, path, challenge!);
+            if (why !== undefined) return refuse(new UpstreamError(`the daemon at ${path} ${why}`, "rejected", { delivered: false }));
+            proven = true;
+            return greet();
+          }
+          const welcome = parseWelcome(text, protocol);
           if (welcome.session === undefined) {
             const why = `daemon refused the session: ${welcome.error ?? "no session in its answer"}`;
             // Refused because it is being replaced: the new one is starting, and is looked for again.
@@ -93,7 +117,7 @@ export class SessionSocketTransport implements UpstreamTransport {
         end: () => {
           // The daemon ended the session (it is stopping): nothing more can be sent on it.
           if (this.open) this.lose("the daemon closed the session socket");
-          socket.end();
+          if (!socket.writableEnded) socket.end();
         },
       });
     });
@@ -148,10 +172,29 @@ export class SessionSocketTransport implements UpstreamTransport {
   }
 }
 
-function parseWelcome(text: string): Partial<SessionSocketWelcome> {
+/** Why the daemon's answer to our challenge does not prove it to be this home's daemon of the name; undefined if it does. */
+function provenBy(text: string, proof: { token: string; name: string }, path: string, challenge: string): string | undefined {
+  let answer: Partial<SessionSocketProof & SessionSocketWelcome> | null;
+  try {
+    answer = JSON.parse(text) as Partial<SessionSocketProof & SessionSocketWelcome> | null;
+  } catch {
+    return `answered the challenge with something other than JSON: ${text.slice(0, 200)}`;
+  }
+  if (typeof answer?.error === "string") return `refused the challenge: ${answer.error}`;
+  if (answer?.protocol !== PROVEN_SESSION_SOCKET_PROTOCOL || answer.role !== "daemon" || answer.name !== proof.name) {
+    return `did not answer as the daemon of "${proof.name}": ${text.slice(0, 200)}`;
+  }
+  const identity = { role: "daemon" as const, name: proof.name };
+  if (typeof answer.instance !== "string" || typeof answer.proof !== "string") return "did not prove to be this home's daemon";
+  const expected = proofFor(proof.token, identity, `unix:${path}`, answer.instance, challenge);
+  if (!sameSecret(answer.proof, expected)) return "did not prove to be this home's daemon";
+  return undefined;
+}
+
+function parseWelcome(text: string, protocol: string): Partial<SessionSocketWelcome> {
   try {
     const value = JSON.parse(text) as Partial<SessionSocketWelcome> | null;
-    if (value?.protocol === SESSION_SOCKET_PROTOCOL) return value;
+    if (value?.protocol === protocol) return value;
     return { error: `it answered in an unknown protocol: ${text.slice(0, 200)}` };
   } catch {
     return { error: `it answered with something other than a greeting: ${text.slice(0, 200)}` };

@@ -1,0 +1,26 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { configPath } from "./paths.js";
+
+/**
+ * Names one config exactly: the file's path and text, or the embedded defaults (`text` undefined: the default
+ * file does not exist). A daemon records the digest of the config it checked in its lock file; a proxy whose
+ * config has the same digest knows that checking it again would find the daemon's own entry, and skips loading
+ * the checker (zod: half of the proxy's code, and a tenth of a session's start).
+ */
+export function configDigest(path: string, text: string | undefined): string {
+  const named = text === undefined ? "embedded defaults" : `${resolve(path)}\n${text}`;
+  return createHash("sha256").update(named).digest("base64url");
+}
+
+/** The digest of the config `file` (or the default file) holds now; undefined when it cannot be read. */
+export function currentConfigDigest(file?: string): string | undefined {
+  const path = file ?? configPath();
+  try {
+    return configDigest(path, readFileSync(path, "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && file === undefined) return configDigest(path, undefined);
+    return undefined;
+  }
+}
