@@ -4,7 +4,7 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ConfigError, findServer, loadConfig } from "../config/load.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
-import { takeFirstProject, takeKeptEntry } from "../runtime/kept-entry.js";
+import { takeFirstProject, takeHandedChild, takeKeptEntry, type HandedChild } from "../runtime/kept-entry.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
 import { commandLine, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
@@ -12,7 +12,9 @@ import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
-import type { ChildSpec } from "./child-connection.js";
+import { isDeepStrictEqual } from "node:util";
+import { adoptHandedChild, discardHandedChild } from "./adopted-child.js";
+import type { ChildConnection, ChildSpec } from "./child-connection.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
@@ -53,6 +55,7 @@ const QUIET_DRAIN_CHECK_MS = 2000;
 export async function runDaemon(name: string, configFile?: string): Promise<void> {
   const kept = takeKeptEntry(name);
   const firstProject = takeFirstProject();
+  const handedChild = takeHandedChild();
   let config: Config | undefined;
   let broken: string | undefined;
   try {
@@ -99,6 +102,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     registry,
     spare,
     firstProject,
+    handedChild,
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -262,6 +266,8 @@ interface PoolContext {
   spare: SpareChild;
   /** The first session's project, as its starter said it (checked before use). */
   firstProject: string | undefined;
+  /** The server process the starter spawned ahead for us, if it did (runtime/first-child.ts). */
+  handedChild: HandedChild | undefined;
   restart: RestartRule;
   logFile: string;
 }
@@ -272,7 +278,9 @@ interface PoolContext {
  */
 async function scopePool(server: DaemonServer, context: PoolContext): Promise<ScopePool> {
   const { log, registry } = context;
+  const { handedChild } = context;
   if (server.kind === "builtin") {
+    if (handedChild) discardHandedChild(handedChild, log, "the built-in server runs in the daemon");
     const { MemoryBackend } = await import("./memory-backend.js");
     return new ScopePool({
       scope: "shared",
@@ -315,9 +323,18 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
     create,
     spare: context.spare,
   });
-  // The server loads while we start listening, and the first session finds it ready to initialize.
+  // The server loads while we start listening, and the first session finds it ready to initialize: the one our
+  // starter spawned ahead of us when it is what we would start, else one we start now.
   const ahead = pool.cwdKnownAhead(() => checkedProject(context.firstProject, log));
-  if (ahead !== undefined) context.spare.start(spec(ahead));
+  const wanted = ahead === undefined ? undefined : spec(ahead);
+  let adopted: ChildConnection | undefined;
+  if (handedChild && wanted && isDeepStrictEqual(handedChild.spec, wanted)) adopted = adoptHandedChild(handedChild, log);
+  else if (handedChild) {
+    const why = wanted ? "the first child needs another directory or environment" : "where the first child runs is not known yet";
+    discardHandedChild(handedChild, log, why);
+  }
+  if (adopted && wanted) context.spare.adopt(adopted, wanted);
+  else if (wanted) context.spare.start(wanted);
   return pool;
 }
 

@@ -38,9 +38,20 @@ export class SpareChild {
       log(`no spare child: ${(error as Error).message}`);
       return;
     }
+    log(`started spare child pid ${child.pid} ahead of the first session`);
+    this.keep(child, spec);
+  }
+
+  /** Takes `child`, already running as `spec` (started by the daemon's starter: adopted-child.ts), as the spare. */
+  adopt(child: ChildConnection, spec: ChildSpec): void {
+    this.options.log(`took child pid ${child.pid}, started ahead by this daemon's starter, as the spare for the first session`);
+    this.keep(child, spec);
+  }
+
+  private keep(child: ChildConnection, spec: ChildSpec): void {
+    const { log } = this.options;
     this.spare = child;
     this.spec = spec;
-    log(`started spare child pid ${child.pid} ahead of the first session`);
     if (child.pid !== undefined) this.options.onChildStarted?.(child.pid);
     // Nothing was written to it: a server that speaks first has nobody to speak to.
     child.onmessage = (_message, text) => log(`spare child pid ${child.pid} wrote before initialize (dropped): ${text.slice(0, 200)}`);

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { once } from "node:events";
+import { spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
 import { readLines } from "../protocol/line-reader.js";
 import { LineWriter } from "../protocol/line-writer.js";
@@ -11,53 +11,50 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** What a child may leave unread on its stdin before further messages to it are refused. */
 const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 /** How long a child may take to exit once asked, before its process group is killed. */
-const STOP_GRACE_MS = 2000;
+export const STOP_GRACE_MS = 2000;
+
+/** A server process's stdio and lifetime, however it came to be ours: spawned here, or adopted (adopted-child.ts). */
+export interface ServerProcess {
+  readonly pid: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves, once, with why the process is gone: it exited, was killed, or could not be started. */
+  readonly gone: Promise<string>;
+  /** Ends the process and its process group; resolves once it is gone. */
+  stop(): Promise<void>;
+}
 
 /**
- * One stdio MCP server process: spawned without a shell in its own process group (so stopping it also stops
- * what an `npx`/`uv` wrapper started), newline-delimited JSON-RPC on stdin/stdout, stderr to our log.
+ * One stdio MCP server process as the daemon core sees it: newline-delimited JSON-RPC on its stdin and stdout,
+ * its stderr to our log.
  */
 export class StdioChild implements ChildConnection {
   onmessage: ChildConnection["onmessage"] = () => {};
   onexit: ChildConnection["onexit"] = () => {};
-  private readonly process: ChildProcessWithoutNullStreams;
   private readonly input: LineWriter;
-  private readonly exited: Promise<unknown>;
   private gone = false;
 
-  constructor(spec: ChildSpec, log: (line: string) => void) {
-    this.process = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
-      shell: false,
-      windowsHide: true,
+  constructor(
+    private readonly server: ServerProcess,
+    log: (line: string) => void,
+  ) {
+    this.input = new LineWriter(server.stdin, { maxQueuedBytes: MAX_UNREAD_BYTES });
+    server.stdin.on("error", () => {}); // a child that died mid-write: reported through `gone`
+    server.stderr.setEncoding("utf8");
+    server.stderr.on("data", (chunk: string) => {
+      for (const line of chunk.split("\n")) if (line.trim()) log(`[child ${server.pid}] ${line}`);
     });
-    const child = this.process;
-    // Node gives a process without pipes when it cannot create them (out of file descriptors).
-    if (!child.stdin || !child.stdout || !child.stderr) {
-      child.kill("SIGKILL");
-      throw new Error("no pipes could be opened to it (out of file descriptors?)");
-    }
-    this.exited = once(child, "exit").catch(() => {});
-    this.input = new LineWriter(child.stdin, { maxQueuedBytes: MAX_UNREAD_BYTES });
-    child.stdin.on("error", () => {}); // a child that died mid-write: reported through 'exit'
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      for (const line of chunk.split("\n")) if (line.trim()) log(`[child ${child.pid}] ${line}`);
-    });
-    readLines(child.stdout, MAX_LINE_BYTES, {
+    readLines(server.stdout, MAX_LINE_BYTES, {
       line: (text) => this.receive(text, log),
       oversized: (length) => log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`),
       end: () => {},
     });
-    child.once("error", (error) => this.finish(`could not be started: ${error.message}`));
-    child.once("exit", (code, signal) => this.finish(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    void server.gone.then((reason) => this.finish(reason));
   }
 
   get pid(): number | undefined {
-    return this.process.pid;
+    return this.server.pid;
   }
 
   private receive(text: string, log: (line: string) => void): void {
@@ -79,11 +76,45 @@ export class StdioChild implements ChildConnection {
     this.onexit(reason);
   }
 
-  async stop(): Promise<void> {
-    const pid = this.process.pid;
-    if (pid === undefined || this.process.exitCode !== null || this.process.signalCode !== null) return;
-    await terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: this.exited, stdin: this.process.stdin });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 
-export const spawnStdioChild = (spec: ChildSpec, log: (line: string) => void): ChildConnection => new StdioChild(spec, log);
+/**
+ * Spawns a server without a shell in its own process group (so stopping it also stops what an `npx`/`uv` wrapper
+ * started), in the daemon's environment with the entry's on top.
+ */
+function spawnedProcess(spec: ChildSpec): ServerProcess {
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env },
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+    shell: false,
+    windowsHide: true,
+  });
+  // Node gives a process without pipes when it cannot create them (out of file descriptors).
+  if (!child.stdin || !child.stdout || !child.stderr) {
+    child.kill("SIGKILL");
+    throw new Error("no pipes could be opened to it (out of file descriptors?)");
+  }
+  const gone = new Promise<string>((resolve) => {
+    child.once("error", (error) => resolve(`could not be started: ${error.message}`));
+    child.once("exit", (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  });
+  return {
+    pid: child.pid,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    gone,
+    stop: async () => {
+      const pid = child.pid;
+      if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      await terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: gone, stdin: child.stdin });
+    },
+  };
+}
+
+export const spawnStdioChild = (spec: ChildSpec, log: (line: string) => void): ChildConnection => new StdioChild(spawnedProcess(spec), log);

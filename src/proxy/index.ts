@@ -6,11 +6,7 @@ process.on("SIGINT", () => {
   process.stderr.write(`${new Date().toISOString()} [mcp-proxy ${process.pid}] SIGINT ignored; the session goes on\n`);
 });
 
-// The engine is set up before the proxy's own code is loaded (lean-engine.ts says why).
-import("./lean-engine.js")
-  .then(({ useLeanEngine }) => useLeanEngine())
-  .then(() => import("./main.js"))
-  .catch((error: unknown) => {
-    process.stderr.write(`mcp-proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  });
+import("./main.js").catch((error: unknown) => {
+  process.stderr.write(`mcp-proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -8,6 +8,7 @@ import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
 import { Bridge } from "./bridge.js";
 import { openRunningSession } from "./proven-session.js";
+import { useLeanEngine } from "./lean-engine.js";
 import { TargetResolver, type ResolvedTarget } from "./target-resolver.js";
 import { readLines } from "../protocol/line-reader.js";
 import { LineWriter } from "../protocol/line-writer.js";
@@ -122,7 +123,10 @@ const bridge = new Bridge({
     httpClient = await import("../upstream/http-client.js");
     return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
-  write: (line) => stdout.write(line),
+  write: (line) => {
+    useLeanEngine(); // the session is up: what its start needed is loaded (lean-engine.ts)
+    return stdout.write(line);
+  },
   log,
   get handshakeTimeoutMs() {
     return handshakeTimeoutMs;

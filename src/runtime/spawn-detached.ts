@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import type { Stream } from "node:stream";
 
 /** Variables that describe one client session; a daemon shared by many sessions must not inherit them. */
 const SESSION_VARIABLES = ["CLAUDE_PROJECT_DIR", "CLAUDE_CODE_SESSION_ID", "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"];
@@ -10,6 +11,15 @@ export interface DetachedSpec {
   cwd?: string;
   env: Record<string, string>;
   logFile: string;
+  /** Streams it gets as file descriptors 3, 4, ... (a server spawned ahead for it: runtime/first-child.ts). */
+  handOver?: Stream[];
+}
+
+/** The environment of a process every session shares: ours with `extra` on top, without what describes one session. */
+export function sharedEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of SESSION_VARIABLES) if (!(name in extra)) delete env[name];
+  return env;
 }
 
 /**
@@ -17,15 +27,14 @@ export interface DetachedSpec {
  * no shell, and unreferenced: no signal to the starter's group reaches it and the starter may exit.
  */
 export function spawnDetached(spec: DetachedSpec): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
-  for (const name of SESSION_VARIABLES) if (!(name in spec.env)) delete env[name];
+  const env = sharedEnvironment(spec.env);
   const log = openSync(spec.logFile, "a", 0o600);
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env,
       detached: true,
-      stdio: ["ignore", log, log],
+      stdio: ["ignore", log, log, ...(spec.handOver ?? [])],
       windowsHide: true,
       shell: false,
     });

@@ -14,7 +14,8 @@ import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStale
 import { isListening } from "./port-probe.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
-import { firstProjectEnv, keptEntryEnv } from "./kept-entry.js";
+import { firstProjectEnv, handedChildEnv, keptEntryEnv } from "./kept-entry.js";
+import { spawnFirstChild, type FirstChild } from "./first-child.js";
 
 export interface LaunchOptions {
   home: string;
@@ -86,6 +87,8 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     spawned = spawn(server, options, lockFile, claim);
   }
 
+  // The daemon is gone without taking the server started for it.
+  if (spawned?.exited) spawned.first?.discard();
   // A stranger may have taken the port between our look and the daemon's bind: then that is what to say.
   if (spawned?.exited && (await strangerOnPort(server, home))) throw portTaken(server);
   const logFile = logPath(server.name, home);
@@ -112,6 +115,8 @@ function portTaken(server: ServerConfig): PortTaken {
 interface Spawned {
   child: ChildProcess;
   exited?: string;
+  /** The server process spawned ahead for the daemon, if any. */
+  first?: FirstChild;
 }
 
 function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, claim: LockRecord): Spawned | undefined {
@@ -120,14 +125,21 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   const logFile = logPath(server.name, options.home);
   if (options.rotation) rotateLog(logFile, options.rotation);
   let child: ChildProcess;
+  const first = spawnFirstChild(server, options.firstProject);
   try {
-    const handed = { ...keptEntryEnv(server), ...firstProjectEnv(server, options.firstProject) };
-    child = spawnDetached({ ...spec, env: { ...server.env, ...handed }, logFile });
+    const handed = {
+      ...keptEntryEnv(server),
+      ...firstProjectEnv(server, options.firstProject),
+      ...(first ? handedChildEnv(first.handed) : {}),
+    };
+    child = spawnDetached({ ...spec, env: { ...server.env, ...handed }, logFile, ...(first ? { handOver: first.streams } : {}) });
   } catch (error) {
+    first?.discard();
     removeLock(lockFile);
     throw new DaemonUnavailable(`daemon "${server.name}" could not be started: ${(error as Error).message}`);
   }
-  const spawned: Spawned = { child };
+  first?.handedOver();
+  const spawned: Spawned = first ? { child, first } : { child };
   child.once("error", (error) => {
     spawned.exited = `it could not be started (${error.message})`;
     if (readLock(lockFile)?.pid === claim.pid) removeLock(lockFile);

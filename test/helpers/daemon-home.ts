@@ -103,6 +103,15 @@ export function probeServer(options: Record<string, unknown> = {}): Record<strin
   return { command: process.execPath, args: [PROBE_SERVER], ...options };
 }
 
+/**
+ * The daemon's log line for a child started ahead of the first session: by the daemon itself, or by the daemon's
+ * starter and taken over (runtime/first-child.ts).
+ */
+export const spareStarted = (pid: number): RegExp =>
+  new RegExp(
+    `started spare child pid ${pid} ahead of the first session|took child pid ${pid}, started ahead by this daemon's starter, as the spare`,
+  );
+
 /** Process group and session of a pid, from /proc (Linux). */
 export function processGroupOf(pid: number): { pgid: number; sid: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -6,7 +6,7 @@ import http from "node:http";
 import { readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { configuredHome, probeServer, type DaemonHome } from "../helpers/daemon-home.js";
+import { configuredHome, probeServer, spareStarted, type DaemonHome } from "../helpers/daemon-home.js";
 import { httpJson, startManager } from "../helpers/manager.js";
 import { exited, freePort, isAlive, spawnTracked, waitForOutput } from "../helpers/processes.js";
 import { MANAGER } from "../helpers/paths.js";
@@ -168,7 +168,7 @@ describe("manager supervision", () => {
     await manager.logged(/probe: running \(pid \d+, /, "the manager to run the daemon");
     assert.match(
       readFileSync(join(daemon.home, "probe.log"), "utf8"),
-      new RegExp(`started spare child pid ${stats.pid} ahead of the first session`),
+      spareStarted(stats.pid),
       "the session's child was started with the daemon, in the project the proxy named to the manager",
     );
   });

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { homedir } from "node:os";
+import type { Stream } from "node:stream";
+import type { ServerConfig } from "../config/server-config.js";
+import type { ChildSpec } from "../daemon/child-connection.js";
+import { processStarted } from "../process/process-identity.js";
+import { killTree } from "../process/terminate.js";
+import { canonicalProjectDir } from "../protocol/project-path.js";
+import type { HandedChild } from "./kept-entry.js";
+import { sharedEnvironment } from "./spawn-detached.js";
+
+/** A server process spawned ahead of its daemon, until the daemon has it. */
+export interface FirstChild {
+  handed: HandedChild;
+  /** Its stdin, stdout and stderr, which the daemon gets as fds 3, 4 and 5. */
+  streams: Stream[];
+  /** The daemon has the streams: our copies are closed, and the process no longer keeps us running. */
+  handedOver(): void;
+  /** The daemon never came up to take it: it is stopped with its process group. */
+  discard(): void;
+}
+
+/**
+ * The first server process of a stdio server's daemon, spawned by the starter just before it spawns the daemon,
+ * which takes it over (daemon/adopted-child.ts). A session that has to start the daemon then waits for the
+ * longer of the two starts, not for both in a row: Node's own start (100+ ms on a small machine) came before the
+ * server's. Spawned as the daemon would spawn it, in the same environment and directory (`spec`); the daemon takes
+ * it as its spare for the first session only when it would start exactly that, and stops it otherwise.
+ * Undefined where the directory cannot be told ahead, on Windows, or when the spawn fails (the daemon then
+ * starts the server itself, and reports what fails).
+ */
+export function spawnFirstChild(server: ServerConfig, project: string | undefined): FirstChild | undefined {
+  if (process.platform === "win32" || server.kind !== "hosted") return undefined;
+  const cwd = server.cwd ?? (server.scope === "shared" ? homedir() : checkedProject(project));
+  if (cwd === undefined) return undefined;
+  const spec: ChildSpec = { command: server.command, args: server.args, env: server.env, cwd };
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.command, spec.args, {
+      cwd,
+      env: sharedEnvironment(spec.env),
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+      shell: false,
+    });
+  } catch {
+    return undefined;
+  }
+  child.on("error", () => {}); // a command that cannot be started: the daemon tries again and reports it
+  const { pid, stdin, stdout, stderr } = child;
+  if (pid === undefined || !stdin || !stdout || !stderr) {
+    child.kill("SIGKILL");
+    return undefined;
+  }
+  const started = processStarted(pid);
+  return {
+    handed: started === undefined ? { pid, spec } : { pid, started, spec },
+    streams: [stdin, stdout, stderr],
+    handedOver: () => {
+      for (const stream of [stdin, stdout, stderr]) stream.destroy();
+      child.unref(); // its exit is still collected while we run
+    },
+    discard: () => {
+      if (child.exitCode === null && child.signalCode === null) killTree(pid);
+    },
+  };
+}
+
+function checkedProject(project: string | undefined): string | undefined {
+  if (project === undefined) return undefined;
+  const checked = canonicalProjectDir(project);
+  return "path" in checked ? checked.path : undefined;
+}

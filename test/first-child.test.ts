@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { until } from "./helpers/bounded.js";
+import { configuredHome, probeServer, processGroupOf } from "./helpers/daemon-home.js";
+import { runManagerCli } from "./helpers/manager.js";
+import { isAlive, killTree, processesOfHome } from "./helpers/processes.js";
+import { ProxyClient } from "./helpers/proxy-client.js";
+
+const PARAMS = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
+
+const parentOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+};
+
+async function childStats(proxy: ProxyClient): Promise<{ pid: number; cwd: string }> {
+  const answer = await proxy.callTool("stats");
+  return JSON.parse(answer.result.content[0].text) as { pid: number; cwd: string };
+}
+
+describe("the first server process of a daemon a proxy starts", () => {
+  test("is spawned by the proxy ahead of the daemon, taken by the daemon, and stopped with it", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await proxy.initialize();
+    const { pid } = await childStats(proxy);
+    daemon.track(pid);
+    assert.equal(parentOf(pid), proxy.child.pid, "the proxy spawned it");
+    assert.equal(processGroupOf(pid).pgid, pid, "in a process group of its own, like the daemon's children");
+    assert.match(
+      readFileSync(join(daemon.home, "probe.log"), "utf8"),
+      new RegExp(`took child pid ${pid}, started ahead by this daemon's starter`),
+    );
+
+    await runManagerCli(["stop", "probe"], { env: daemon.env });
+    await until(() => !isAlive(pid), "the taken child to be stopped with its daemon");
+  });
+
+  test("killed, it is noticed although it is not the daemon's child, and the next call gets a child of the daemon", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await proxy.initialize();
+    const first = await childStats(proxy);
+    killTree(first.pid, "SIGKILL");
+    await until(
+      () => readFileSync(join(daemon.home, "probe.log"), "utf8").includes("exit status went to the process that started it"),
+      "the daemon to notice the exit",
+    );
+    const second = await childStats(proxy);
+    daemon.track(second.pid);
+    assert.notEqual(second.pid, first.pid);
+    assert.equal(parentOf(second.pid), daemon.lockedPid("probe"), "the daemon spawned the next one");
+  });
+
+  test("a daemon that dies at start-up leaves no server behind: the proxy stops the one it spawned for it", async (t) => {
+    // The daemon (Node) cannot start with this; the server (a shell) can, and would run on if nobody stopped it.
+    const daemon = configuredHome(t, {
+      sleeper: { command: "/bin/sh", args: ["-c", "sleep 60"], env: { NODE_OPTIONS: "--require=/no/such/module.js" } },
+    });
+    const proxy = new ProxyClient(t, ["--target", "sleeper"], { env: daemon.env });
+    const answer = await proxy.request("initialize", PARAMS);
+    assert.match(answer.error.message, /exited during start-up/);
+    const proxyPid = new Set([proxy.child.pid!]);
+    await until(() => processesOfHome(daemon.home, proxyPid).length === 0, "no process of the home but the proxy");
+  });
+});
