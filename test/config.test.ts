@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, loadConfig, findServer } from "../src/config/load.js";
+import { configDigest, readConfigText } from "../src/config/config-digest.js";
+import { ConfigError } from "../src/config/config-error.js";
+import { loadConfig } from "../src/config/load.js";
+import { findServer } from "../src/config/server-config.js";
 import { ensureHome } from "../src/config/paths.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -110,6 +113,18 @@ describe("config loader", () => {
     assert.equal(tuned.restartLimit, 2);
     assert.equal(tuned.healthIntervalMs, 30_000);
     assert.equal(loadConfig(configIn(t, { managerPort: 4001, servers: {} })).manager.port, 4001);
+  });
+
+  test("the digest names a config exactly: its path and text, or the embedded defaults; loading records it", (t) => {
+    const file = configIn(t, { servers: { a: { command: "x" } } });
+    const text = readConfigText(file)!;
+    assert.equal(loadConfig(file).digest, configDigest(file, text.text));
+    assert.equal(configDigest(file, text.text), configDigest(join(file, "..", "config.json"), text.text), "the same file however named");
+    assert.notEqual(configDigest(file, `${text.text} `), configDigest(file, text.text), "another text");
+    assert.notEqual(configDigest(`${file}.other`, text.text), configDigest(file, text.text), "another file");
+    const missing = join(tempDir(t), "none.json");
+    assert.equal(readConfigText(missing), undefined, "a file named explicitly that is missing has no digest");
+    assert.equal(configDigest(missing, undefined), configDigest(file, undefined), "the embedded defaults, wherever looked for");
   });
 
   test("a config file named explicitly must exist", (t) => {

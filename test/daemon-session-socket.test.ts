@@ -124,10 +124,24 @@ describe("daemon session socket", () => {
     assert.deepEqual([proof.protocol, proof.role, proof.name], [PROVEN, "daemon", "probe"]);
     const expected = proofFor(daemon.token(), { role: "daemon", name: "probe" }, `unix:${path}`, proof.instance, challenge);
     assert.equal(proof.proof, expected);
-    raw.send({ protocol: PROVEN, client: "raw test" });
+    raw.send({ protocol: PROVEN, projectPath: "/", client: "raw test" });
     const welcome = await raw.waitFor((m) => "session" in m, "the welcome");
     assert.equal(welcome.protocol, PROVEN);
     assert.equal(await sessionCount(health), 2);
+
+    // Proven once, the daemon takes the greeting only: not a second challenge, nor a greeting without a project.
+    for (const second of [
+      { protocol: PROVEN, challenge },
+      { protocol: PROVEN, client: "raw test" },
+    ]) {
+      const twice = new SocketLines(t, path);
+      await twice.greet({ protocol: PROVEN, challenge });
+      twice.send(second);
+      const refused = await twice.waitFor((m) => "error" in m, "the refusal");
+      assert.match(refused.error, /a greeting with the project path and the client, and no second challenge/);
+      await twice.untilClosed();
+    }
+    assert.equal(await sessionCount(health), 2, "neither opened a session");
 
     const short = new SocketLines(t, path);
     assert.match((await short.greet({ protocol: PROVEN, challenge: "short" })).error, /challenge of 16 to 256 characters/);
@@ -226,6 +240,17 @@ describe("daemon session socket", () => {
     await late.initialize();
     assert.equal((await late.callTool("echo", { message: "proven here" })).result.content[0].text, "proven here");
     assert.equal(daemon.lock("probe")!.sessionSocket, path);
+  });
+
+  test("a daemon whose lock says it speaks only the first protocol is greeted in that one, without a challenge", async (t) => {
+    const { daemon } = await runningDaemon(t);
+    const lockFile = join(daemon.home, "probe.lock");
+    const lock = JSON.parse(readFileSync(lockFile, "utf8")) as Record<string, unknown>;
+    writeFileSync(lockFile, JSON.stringify({ ...lock, sessionProtocol: undefined }));
+    const late = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await late.initialize();
+    assert.equal((await late.callTool("echo", { message: "first protocol" })).result.content[0].text, "first protocol");
+    assert.doesNotMatch(readFileSync(join(daemon.home, "probe.log"), "utf8"), /refused a session socket connection/);
   });
 
   test("socket files removed by hand: a new proxy reaches the same daemon over HTTP on its port", async (t) => {

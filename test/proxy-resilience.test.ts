@@ -210,6 +210,26 @@ describe("mcp-proxy and the config its running daemon checked", () => {
     assert.equal((await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize()).result.serverInfo.name, "stdio-probe");
     assert.equal(daemon.lockedPid("probe"), pid, "the same daemon served every session");
   });
+
+  test("a session that joined on the config its daemon checked keeps that entry while the file is broken", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const configFile = join(daemon.home, "config.json");
+    await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize();
+    const joined = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    await joined.initialize();
+    const first = daemon.lockedPid("probe")!;
+
+    writeFileSync(configFile, "{ half-saved");
+    killTree(first, "SIGKILL");
+    // The session reconnects at once (it was initialized): to a new daemon, started from the entry it had.
+    await until(() => {
+      const pid = daemon.lockedPid("probe");
+      return pid !== undefined && pid !== first && isAlive(pid) && daemon.lock("probe")?.sessionSocket !== undefined;
+    }, "a new daemon started by the joined session");
+    const answer = await joined.callTool("echo", { message: "still here" });
+    assert.equal(answer.result?.content?.[0]?.text, "still here", JSON.stringify(answer));
+    assert.match(joined.stderr, /is not valid JSON: .*; this session keeps the entry it had/);
+  });
 });
 
 describe("mcp-proxy when its client goes away uncleanly", () => {

@@ -6,6 +6,7 @@ import { describe, test, type TestContext } from "node:test";
 import { proofFor } from "../src/runtime/identity-proof.js";
 import { SessionSocketTransport } from "../src/upstream/session-socket.js";
 import { UpstreamError } from "../src/upstream/upstream-error.js";
+import { within } from "./helpers/bounded.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -46,7 +47,11 @@ const PROVEN = "mcp-session-manager/session-socket/2";
 async function challengedServer(t: TestContext, answer: (challenge: string, path: string) => unknown) {
   const afterProof: string[] = [];
   let socketPath = "";
+  let closed!: () => void;
+  /** Settles once the client's connection is closed: everything it sent has been read by then. */
+  const hungUp = new Promise<void>((resolve) => (closed = resolve));
   socketPath = await socketServer(t, (socket) => {
+    socket.once("close", () => closed());
     let answered = false;
     let buffer = "";
     socket.setEncoding("utf8");
@@ -67,7 +72,7 @@ async function challengedServer(t: TestContext, answer: (challenge: string, path
       }
     });
   });
-  return { path: socketPath, afterProof };
+  return { path: socketPath, afterProof, hungUp };
 }
 
 async function refusal(start: Promise<void>): Promise<UpstreamError> {
@@ -146,6 +151,7 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
       const error = await refusal(transport(listener.path, 10_000, { token: TOKEN, name: "probe" }).start());
       assert.equal(error.kind, "rejected", what);
       assert.match(error.message, reason, what);
+      await within(listener.hungUp, `${what}: the client to hang up`);
       assert.deepEqual(listener.afterProof, [], `${what}: nothing sent after the challenge`);
     }
   });

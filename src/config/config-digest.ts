@@ -14,13 +14,18 @@ export function configDigest(path: string, text: string | undefined): string {
   return createHash("sha256").update(named).digest("base64url");
 }
 
-/** The digest of the config `file` (or the default file) holds now; undefined when it cannot be read. */
-export function currentConfigDigest(file?: string): string | undefined {
+/** A config file as it is now: `text` undefined when the default file does not exist (the embedded defaults). */
+export interface ConfigText {
+  path: string;
+  text: string | undefined;
+}
+
+/** What the config `file` (or the default file) holds now; undefined when it cannot be read. */
+export function readConfigText(file?: string): ConfigText | undefined {
   const path = file ?? configPath();
   try {
-    return configDigest(path, readFileSync(path, "utf8"));
+    return { path, text: readFileSync(path, "utf8") };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" && file === undefined) return configDigest(path, undefined);
-    return undefined;
+    return (error as NodeJS.ErrnoException).code === "ENOENT" && file === undefined ? { path, text: undefined } : undefined;
   }
 }

@@ -6,18 +6,7 @@ import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
 import { configPath, expandHome } from "./paths.js";
 import { configDigest } from "./config-digest.js";
-
-/** A config problem told in one sentence naming the file, the key and what is wrong. */
-/** Why a config cannot be used: it cannot be read, it is not JSON, or a key holds what it may not. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  constructor(
-    message: string,
-    readonly problem: "unreadable" | "syntax" | "content" = "content",
-  ) {
-    super(message);
-  }
-}
+import { ConfigError } from "./config-error.js";
 
 /** What runs when no config file exists: the built-in memory server. */
 export const EMBEDDED_DEFAULTS = { servers: { memory: { builtin: "memory", port: 3100 } } } as const;
@@ -34,8 +23,12 @@ export function loadConfig(file?: string): Config {
       throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, "unreadable");
     }
   }
-  if (text === undefined) return { ...parseConfig(EMBEDDED_DEFAULTS, undefined), digest: configDigest(path, undefined) };
+  return configFromText(path, text);
+}
 
+/** The config a file's `text` holds (undefined: the default file does not exist, so the embedded defaults). */
+export function configFromText(path: string, text: string | undefined): Config {
+  if (text === undefined) return { ...parseConfig(EMBEDDED_DEFAULTS, undefined), digest: configDigest(path, undefined) };
   // JSON with comments and trailing commas, as the clients' own files are: people edit this one by hand too.
   const errors: ParseError[] = [];
   const raw: unknown = parse(text, errors, { allowTrailingComma: true });
@@ -67,16 +60,4 @@ function describeIssues(where: string, error: z.ZodError): string {
     return `${key}: ${issue.message}`;
   });
   return lines.length === 1 ? `config error in ${where}: ${lines[0]}` : `config errors in ${where}:\n  ${lines.join("\n  ")}`;
-}
-
-export function findServer(config: Config, name: string): ServerConfig {
-  const server = config.servers[name];
-  if (!server) {
-    const known = Object.keys(config.servers);
-    throw new ConfigError(
-      `no server named "${name}" in ${config.file ?? "the embedded defaults"}` +
-        (known.length ? ` (configured: ${known.join(", ")})` : " (no servers are configured)"),
-    );
-  }
-  return server;
 }

@@ -1,5 +1,6 @@
 import type { ManagerSettings, ParsedEntry, Scope } from "./schema.js";
 import { resolveTransport, type HttpTransport } from "./transports.js";
+import { ConfigError } from "./config-error.js";
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
@@ -124,4 +125,17 @@ function portOf(url: string): number {
   const parsed = new URL(url);
   if (parsed.port) return Number(parsed.port);
   return parsed.protocol === "https:" ? 443 : 80;
+}
+
+/** The server `name` of `config`; a ConfigError naming the servers there are when it has none of that name. */
+export function findServer(config: Config, name: string): ServerConfig {
+  const server = config.servers[name];
+  if (!server) {
+    const known = Object.keys(config.servers);
+    throw new ConfigError(
+      `no server named "${name}" in ${config.file ?? "the embedded defaults"}` +
+        (known.length ? ` (configured: ${known.join(", ")})` : " (no servers are configured)"),
+    );
+  }
+  return server;
 }

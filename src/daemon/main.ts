@@ -2,11 +2,12 @@ import { chmodSync, unlinkSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { ConfigError, findServer, loadConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
+import { ConfigError } from "../config/config-error.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
 import { takeFirstProject, takeHandedChild, takeKeptEntry, type HandedChild } from "../runtime/kept-entry.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
-import { commandLine, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
+import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
@@ -34,6 +35,7 @@ import { ScopePool } from "./scope-pool.js";
 import { LearnedTraits } from "./learned-traits.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
+import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { HeldToken } from "../runtime/home-token.js";
 import { installLastResort } from "../runtime/last-resort.js";
 import { describePortOwner } from "../process/port-owner.js";
@@ -162,7 +164,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     pid: process.pid,
     url,
     ...(httpSocketListening ? { socket: httpSocketListening } : {}),
-    ...(sessionSocketFile ? { sessionSocket: sessionSocketFile } : {}),
+    ...(sessionSocketFile ? { sessionSocket: sessionSocketFile, sessionProtocol: PROVEN_SESSION_SOCKET_PROTOCOL } : {}),
     startedBy: holder?.startedBy ?? process.pid,
     startedAt,
     command: "mcp-manager daemon",

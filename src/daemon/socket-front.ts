@@ -87,13 +87,24 @@ export class SocketFront {
     return { protocol: PROVEN_SESSION_SOCKET_PROTOCOL, role: auth.identity.role, name: auth.identity.name, ...answer, version: VERSION };
   }
 
-  private greet(socket: Socket, hello: Partial<SessionSocketHello> | undefined, protocol: string): SocketSession | Refusal {
+  private greet(
+    socket: Socket,
+    hello: Partial<SessionSocketHello & SessionSocketChallenge> | undefined,
+    protocol: string,
+  ): SocketSession | Refusal {
     if (hello === undefined) return { refused: "the first line is not a greeting (JSON expected)", busy: false };
     if (hello.protocol !== protocol) {
       return {
         refused: `unsupported protocol ${JSON.stringify(hello.protocol)}; this daemon speaks ${SESSION_SOCKET_PROTOCOL} and ${PROVEN_SESSION_SOCKET_PROTOCOL}`,
         busy: false,
       };
+    }
+    // Version 2's greeting is our proxy's, after the proof: it names its project and itself, and challenges once.
+    if (
+      protocol === PROVEN_SESSION_SOCKET_PROTOCOL &&
+      (hello.challenge !== undefined || typeof hello.projectPath !== "string" || typeof hello.client !== "string")
+    ) {
+      return { refused: "a greeting with the project path and the client, and no second challenge, was expected", busy: false };
     }
     const claimed = typeof hello.projectPath === "string" && hello.projectPath ? hello.projectPath : undefined;
     const opened = this.options.sessions.open(

@@ -1,6 +1,6 @@
-import type { Config } from "../config/server-config.js";
+import { findServer, type Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
-import { findServer } from "../config/load.js";
+
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import { basename, isAbsolute, join } from "node:path";
-import { ConfigError, loadConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
+import { ConfigError } from "../config/config-error.js";
 import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } from "../config/paths.js";
 import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { ConfigError, findServer, loadConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
+import { ConfigError } from "../config/config-error.js";
 import { configPath, ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
-import type { Config } from "../config/server-config.js";
+import { findServer, type Config } from "../config/server-config.js";
 import { readLock } from "../runtime/lock-file.js";
 import { VERSION } from "../version.js";
 import type { DaemonReport } from "./daemon-state.js";

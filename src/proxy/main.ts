@@ -3,6 +3,8 @@ import { ensureHome, homeDir, logPath } from "../config/paths.js";
 import { DRAINS_HEADER } from "../protocol/drain-notice.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
+import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
+import { readHomeToken } from "../runtime/home-token.js";
 import type * as HttpClient from "../upstream/http-client.js";
 import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
@@ -90,17 +92,10 @@ let httpClient: typeof HttpClient | undefined;
 const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
   connect: async () => {
-    const greeting = { projectPath: project, client, greetingTimeoutMs: handshakeTimeoutMs, log };
     let resolved: ResolvedTarget | undefined;
     if (options.target) {
       const home = homeDir();
-      const running = await openRunningSession({
-        ...greeting,
-        name: options.target,
-        home,
-        configFile: options.config,
-        resolve: () => targets.resolve(),
-      });
+      const running = await openRunningSession({ projectPath: project, client, log, name: options.target, home, targets });
       if (running.session) {
         if (running.startTimeoutMs !== undefined) handshakeTimeoutMs = running.startTimeoutMs;
         return running.session;
@@ -111,11 +106,21 @@ const bridge = new Bridge({
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
     // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
     const { ensureDaemon } = await import("./daemon-starter.js");
-    const { sessionSocket, socketPath, url, credential } = await ensureDaemon(target, log);
+    const { sessionSocket, sessionProtocol, socketPath, url, credential } = await ensureDaemon(target, log);
     // Our own daemon's session socket when it has one (the fastest way there); HTTP otherwise. A socket file
     // removed by hand, or not made by this user, is passed over: the daemon still answers on its port.
     if (target.kind === "configured" && sessionSocket && isOwnSocket(sessionSocket)) {
-      return new SessionSocketTransport({ ...greeting, greetingTimeoutMs: handshakeTimeoutMs, path: sessionSocket });
+      // Proven over HTTP, not on this socket: a daemon that can prove itself here too does so before the greeting.
+      const token = sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL ? readHomeToken(target.home) : undefined;
+      const proof = token ? { proof: { token, name: target.server.name } } : {};
+      return new SessionSocketTransport({
+        projectPath: project,
+        client,
+        log,
+        greetingTimeoutMs: handshakeTimeoutMs,
+        path: sessionSocket,
+        ...proof,
+      });
     }
     const route = socketPath && isOwnSocket(socketPath) ? { socketPath } : {};
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.

@@ -18,6 +18,8 @@ export interface DaemonAddress {
   url: URL;
   socketPath?: string;
   sessionSocket?: string;
+  /** The newest session socket protocol the daemon speaks, when it is newer than the first (protocol/session-socket.ts). */
+  sessionProtocol?: string;
   credential?: string;
 }
 
@@ -26,12 +28,14 @@ export interface AddressFields {
   url: string;
   socket?: string;
   sessionSocket?: string;
+  sessionProtocol?: string;
 }
 
 export function addressFields(address: DaemonAddress): AddressFields {
   const fields: AddressFields = { url: address.url.href };
   if (address.socketPath) fields.socket = address.socketPath;
   if (address.sessionSocket) fields.sessionSocket = address.sessionSocket;
+  if (address.sessionProtocol) fields.sessionProtocol = address.sessionProtocol;
   return fields;
 }
 
@@ -39,6 +43,7 @@ export function addressFrom(fields: AddressFields): DaemonAddress {
   const address: DaemonAddress = { url: new URL(fields.url) };
   if (typeof fields.socket === "string") address.socketPath = fields.socket;
   if (typeof fields.sessionSocket === "string") address.sessionSocket = fields.sessionSocket;
+  if (typeof fields.sessionProtocol === "string") address.sessionProtocol = fields.sessionProtocol;
   return address;
 }
 

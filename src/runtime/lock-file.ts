@@ -14,6 +14,8 @@ export interface LockRecord {
   socket?: string;
   /** The daemon's session socket (protocol/session-socket.ts), which our proxies prefer (POSIX only). */
   sessionSocket?: string;
+  /** The newest protocol its session socket speaks; daemons that record none speak the first only. */
+  sessionProtocol?: string;
   /** Who started the daemon (a proxy or the manager) and when. */
   startedBy: number;
   startedAt: string;

@@ -47,11 +47,35 @@ export class SessionSocketTransport implements UpstreamTransport {
   private open = false;
   private lost = false;
   private closed = false;
+  /** Opened ahead of its user (openAhead): what arrives is held until `start()` hands it over. */
+  private held: Array<() => void> | undefined;
 
   constructor(private readonly options: SessionSocketOptions) {}
 
+  /**
+   * Opens the session before whoever will use it has set `onmessage` and `onlost`: what the daemon sends meanwhile
+   * (a notification, a drain notice) or a loss waits for `start()`, which then resolves at once.
+   */
+  openAhead(): Promise<void> {
+    this.held = [];
+    return this.connect();
+  }
+
   start(): Promise<void> {
-    if (this.open) return Promise.resolve(); // opened ahead by whoever made it (proxy/proven-session.ts)
+    const held = this.held;
+    if (!held) return this.connect();
+    this.held = undefined;
+    for (const deliver of held) deliver();
+    return Promise.resolve();
+  }
+
+  /** Hands something from the daemon over now, or once `start()` is called when opened ahead. */
+  private deliver(what: () => void): void {
+    if (this.held) this.held.push(what);
+    else what();
+  }
+
+  private connect(): Promise<void> {
     const { path, log, proof } = this.options;
     const protocol = proof ? PROVEN_SESSION_SOCKET_PROTOCOL : SESSION_SOCKET_PROTOCOL;
     const challenge = proof ? randomText() : undefined;
@@ -68,7 +92,7 @@ export class SessionSocketTransport implements UpstreamTransport {
         socket.destroy();
       };
       timer = setTimeout(() => {
-        const waited = `did not answer the greeting within ${this.options.greetingTimeoutMs} ms`;
+        const waited = `did not answer the ${proven ? "greeting" : "challenge"} within ${this.options.greetingTimeoutMs} ms`;
         refuse(new UpstreamError(`the daemon at ${path} ${waited}`, "unreachable", { delivered: false }));
       }, this.options.greetingTimeoutMs);
       const greet = () => {
@@ -93,7 +117,7 @@ export class SessionSocketTransport implements UpstreamTransport {
       readLines(socket, MAX_LINE_BYTES, {
         line: (text) => {
           if (this.open) {
-            for (const [message, messageText] of parseIncoming(text, log)) this.onmessage(message, messageText);
+            for (const [message, messageText] of parseIncoming(text, log)) this.deliver(() => this.onmessage(message, messageText));
             return;
           }
           if (!proven) {
@@ -156,7 +180,7 @@ export class SessionSocketTransport implements UpstreamTransport {
   private lose(reason: string): void {
     if (this.lost || this.closed) return;
     this.lost = true;
-    this.onlost(reason);
+    this.deliver(() => this.onlost(reason));
   }
 
   async close(timeoutMs: number): Promise<void> {
