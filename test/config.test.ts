@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { checkedConfig } from "../src/config/checked-config.js";
 import { configDigest, readConfigText } from "../src/config/config-digest.js";
 import { ConfigError } from "../src/config/config-error.js";
 import { loadConfig } from "../src/config/load.js";
@@ -115,16 +116,39 @@ describe("config loader", () => {
     assert.equal(loadConfig(configIn(t, { managerPort: 4001, servers: {} })).manager.port, 4001);
   });
 
-  test("the digest names a config exactly: its path and text, or the embedded defaults; loading records it", (t) => {
+  test("the digest names a config exactly: its path and text, or the embedded defaults", (t) => {
     const file = configIn(t, { servers: { a: { command: "x" } } });
     const text = readConfigText(file)!;
-    assert.equal(loadConfig(file).digest, configDigest(file, text.text));
     assert.equal(configDigest(file, text.text), configDigest(join(file, "..", "config.json"), text.text), "the same file however named");
     assert.notEqual(configDigest(file, `${text.text} `), configDigest(file, text.text), "another text");
     assert.notEqual(configDigest(`${file}.other`, text.text), configDigest(file, text.text), "another file");
     const missing = join(tempDir(t), "none.json");
     assert.equal(readConfigText(missing), undefined, "a file named explicitly that is missing has no digest");
     assert.equal(configDigest(missing, undefined), configDigest(file, undefined), "the embedded defaults, wherever looked for");
+  });
+
+  test("a config is checked once per text: recorded in the home, used while the text is the same, checked again when it changes", async (t) => {
+    const home = tempDir(t);
+    const file = configIn(t, { servers: { a: { command: "x" } } });
+    assert.equal((await checkedConfig(file, home)).servers.a?.kind, "hosted");
+    const recordFile = join(home, "config.checked.json");
+    assert.equal(statSync(recordFile).mode & 0o777, 0o600);
+    // What is recorded is what is used for the same text: marked here to tell it from a fresh check.
+    const record = JSON.parse(readFileSync(recordFile, "utf8")) as {
+      key: string;
+      config: { servers: Record<string, { command: string }> };
+    };
+    record.config.servers.a!.command = "from the record";
+    writeFileSync(recordFile, JSON.stringify(record));
+    assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "from the record");
+
+    writeFileSync(file, JSON.stringify({ servers: { a: { command: "y" } } }));
+    assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "y", "another text is checked");
+    writeFileSync(file, JSON.stringify({ servers: { a: { command: "y", port: "not a port" } } }));
+    await assert.rejects(checkedConfig(file, home), (error) => error instanceof ConfigError && /servers\.a\.port/.test(error.message));
+    writeFileSync(recordFile, "{ torn");
+    writeFileSync(file, JSON.stringify({ servers: { a: { command: "z" } } }));
+    assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "z", "a torn record is checked past");
   });
 
   test("a config file named explicitly must exist", (t) => {

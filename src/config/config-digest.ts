@@ -5,9 +5,7 @@ import { configPath } from "./paths.js";
 
 /**
  * Names one config exactly: the file's path and text, or the embedded defaults (`text` undefined: the default
- * file does not exist). A daemon records the digest of the config it checked in its lock file; a proxy whose
- * config has the same digest knows that checking it again would find the daemon's own entry, and skips loading
- * the checker (zod: half of the proxy's code, and a tenth of a session's start).
+ * file does not exist). What a config checked once is recorded under (checked-config.ts).
  */
 export function configDigest(path: string, text: string | undefined): string {
   const named = text === undefined ? "embedded defaults" : `${resolve(path)}\n${text}`;

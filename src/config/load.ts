@@ -5,7 +5,6 @@ import type { z } from "zod/v3";
 import { DEFAULT_MANAGER_SETTINGS, configFile } from "./schema.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
 import { configPath, expandHome } from "./paths.js";
-import { configDigest } from "./config-digest.js";
 import { ConfigError } from "./config-error.js";
 
 /** What runs when no config file exists: the built-in memory server. */
@@ -28,13 +27,13 @@ export function loadConfig(file?: string): Config {
 
 /** The config a file's `text` holds (undefined: the default file does not exist, so the embedded defaults). */
 export function configFromText(path: string, text: string | undefined): Config {
-  if (text === undefined) return { ...parseConfig(EMBEDDED_DEFAULTS, undefined), digest: configDigest(path, undefined) };
+  if (text === undefined) return parseConfig(EMBEDDED_DEFAULTS, undefined);
   // JSON with comments and trailing commas, as the clients' own files are: people edit this one by hand too.
   const errors: ParseError[] = [];
   const raw: unknown = parse(text, errors, { allowTrailingComma: true });
   const first = errors[0];
   if (first) throw new ConfigError(`config file ${path} is not valid JSON: ${describeJsonError(text, first)}`, "syntax");
-  return { ...parseConfig(raw, path), digest: configDigest(path, text) };
+  return parseConfig(raw, path);
 }
 
 export function parseConfig(raw: unknown, file: string | undefined): Config {

@@ -30,6 +30,8 @@ export const stopMarkerPath = (name: string, home = homeDir()) => join(home, `${
 /** The manager's bearer token for mutating API calls, readable by the user alone. */
 export const tokenPath = (home = homeDir()) => join(home, "manager.token");
 export const managerLockPath = (home = homeDir()) => join(home, "manager.lock");
+/** The config as last checked (config/checked-config.ts), so that an unchanged file is not checked again. */
+export const checkedConfigPath = (home = homeDir()) => join(home, "config.checked.json");
 export const managerLogPath = (home = homeDir()) => join(home, "manager.log");
 
 /**

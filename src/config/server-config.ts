@@ -87,8 +87,6 @@ export const commandLine = (server: ServerConfig): string | undefined =>
 export interface Config {
   /** The file the config came from, or undefined when the embedded defaults are in use. */
   file?: string;
-  /** What names this config exactly, when it was read from disk (config-digest.ts). */
-  digest?: string;
   manager: ManagerSettings;
   servers: Record<string, ServerConfig>;
 }

@@ -2,7 +2,7 @@ import { chmodSync, unlinkSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { loadConfig } from "../config/load.js";
+import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
 import { takeFirstProject, takeHandedChild, takeKeptEntry, type HandedChild } from "../runtime/kept-entry.js";
@@ -61,7 +61,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   let config: Config | undefined;
   let broken: string | undefined;
   try {
-    config = loadConfig(configFile);
+    config = await checkedConfig(configFile);
   } catch (error) {
     if (!(error instanceof ConfigError) || !kept) throw error;
     broken = error.message;
@@ -168,8 +168,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     startedBy: holder?.startedBy ?? process.pid,
     startedAt,
     command: "mcp-manager daemon",
-    ...(config?.digest ? { configDigest: config.digest } : {}),
-    startTimeoutMs: server.startTimeoutMs,
   });
   updateLock(lockFile, record);
   const serving = server.kind === "builtin" ? `the built-in ${server.builtin} server` : `${commandLine(server)} (scope ${server.scope})`;

@@ -7,6 +7,8 @@ import { hostedByUs, isRemote } from "../config/server-config.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
+import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { managerLockPath } from "../config/paths.js";
 import { UpstreamError } from "../upstream/upstream-error.js";
 
 export { DaemonUnavailable, type DaemonAddress };
@@ -35,7 +37,9 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
   const stopped = readStopped(server.name, home);
   if (stopped) throw new DaemonUnavailable(stoppedMessage(server.name, stopped));
 
-  const manager = await pingManager(target.managerPort, home);
+  // A manager of this home keeps its lock file: without a live holder there is none to ask.
+  const managerLock = readLock(managerLockPath(home));
+  const manager = managerLock && isHolderAlive(managerLock) ? await pingManager(target.managerPort, home) : undefined;
   if (manager) {
     const answer = await callManager(manager, "/ensure", {
       body: { name: server.name, project: target.project },

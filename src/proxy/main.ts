@@ -1,5 +1,5 @@
 import { isOwnSocket } from "../files/own-socket.js";
-import { ensureHome, homeDir, logPath } from "../config/paths.js";
+import { ensureHome, logPath } from "../config/paths.js";
 import { DRAINS_HEADER } from "../protocol/drain-notice.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
@@ -11,7 +11,7 @@ import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./a
 import { Bridge } from "./bridge.js";
 import { openRunningSession } from "./proven-session.js";
 import { useLeanEngine } from "./lean-engine.js";
-import { TargetResolver, type ResolvedTarget } from "./target-resolver.js";
+import { TargetResolver } from "./target-resolver.js";
 import { readLines } from "../protocol/line-reader.js";
 import { LineWriter } from "../protocol/line-writer.js";
 import { createLog } from "../logging/log.js";
@@ -92,18 +92,10 @@ let httpClient: typeof HttpClient | undefined;
 const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
   connect: async () => {
-    let resolved: ResolvedTarget | undefined;
-    if (options.target) {
-      const home = homeDir();
-      const running = await openRunningSession({ projectPath: project, client, log, name: options.target, home, targets });
-      if (running.session) {
-        if (running.startTimeoutMs !== undefined) handshakeTimeoutMs = running.startTimeoutMs;
-        return running.session;
-      }
-      resolved = running.resolved;
-    }
-    const { target, transport } = resolved ?? (await targets.resolve());
+    const { target, transport } = await targets.resolve();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
+    const running = await openRunningSession(target, { projectPath: project, client, log });
+    if (running) return running;
     // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
     const { ensureDaemon } = await import("./daemon-starter.js");
     const { sessionSocket, sessionProtocol, socketPath, url, credential } = await ensureDaemon(target, log);

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { configDigest, readConfigText, type ConfigText } from "../config/config-digest.js";
+import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { findServer, type Config } from "../config/server-config.js";
 import { homeDir } from "../config/paths.js";
@@ -20,8 +20,6 @@ export interface ResolvedTarget {
  */
 export class TargetResolver {
   private lastGood: ResolvedTarget | undefined;
-  /** The config as the running daemon checked it, when this session joined on that (not checked here again). */
-  private joinedOn: ConfigText | undefined;
 
   constructor(
     private readonly options: ProxyArguments,
@@ -29,38 +27,21 @@ export class TargetResolver {
     private readonly log: (line: string) => void,
   ) {}
 
-  /**
-   * Whether the config is now, byte for byte, the one `digest` names (config-digest.ts): then a daemon's check of it
-   * holds for this session too, and it is kept as the entry to fall back on while the file is being edited.
-   */
-  checkedAs(digest: string | undefined): boolean {
-    if (digest === undefined || this.options.url) return false;
-    const current = readConfigText(this.options.config);
-    if (current === undefined || configDigest(current.path, current.text) !== digest) return false;
-    this.joinedOn = current;
-    return true;
-  }
-
   async resolve(): Promise<ResolvedTarget> {
     const { options } = this;
     if (options.url) {
       return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
     }
-    // The config's checker loads only here: a session whose daemon runs on an unchanged config never needs it.
-    const { configFromText, loadConfig } = await import("../config/load.js");
     let config;
     try {
-      config = loadConfig(options.config);
+      config = await checkedConfig(options.config);
     } catch (error) {
       // A file that does not parse or check is being edited; one that is gone or unreadable is not a config to keep.
-      if (!(error instanceof ConfigError) || error.problem === "unreadable") throw error;
-      if (!this.lastGood && this.joinedOn) this.lastGood = this.targetIn(configFromText(this.joinedOn.path, this.joinedOn.text));
-      if (!this.lastGood) throw error;
+      if (!(error instanceof ConfigError) || error.problem === "unreadable" || !this.lastGood) throw error;
       this.log(`${error.message}; this session keeps the entry it had`);
       return this.lastGood;
     }
     this.lastGood = undefined; // a server taken out of a good file is not kept for a later broken one
-    this.joinedOn = undefined;
     this.lastGood = this.targetIn(config);
     return this.lastGood;
   }

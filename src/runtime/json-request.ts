@@ -1,5 +1,10 @@
-import http from "node:http";
+import type * as Http from "node:http";
+import { createRequire } from "node:module";
 import { readBoundedBody } from "../http/read-body.js";
+
+/** Loaded with the first request: a proxy that reaches its daemon over the session socket never needs node:http. */
+let http: typeof Http | undefined;
+const loadHttp = () => (http ??= createRequire(import.meta.url)("node:http") as typeof Http);
 
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
@@ -26,7 +31,7 @@ export interface JsonRequestOptions {
 export function jsonRequest(url: URL, options: JsonRequestOptions): Promise<JsonAnswer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
-    const request = http.request(
+    const request = loadHttp().request(
       url,
       {
         method: options.method ?? "GET",

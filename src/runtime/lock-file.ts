@@ -20,10 +20,6 @@ export interface LockRecord {
   startedBy: number;
   startedAt: string;
   command?: string;
-  /** Our daemon: the digest of the config it checked (config-digest.ts), unless it runs an entry handed to it. */
-  configDigest?: string;
-  /** Our daemon: how long its server may take to start, from that config (clients wait that long on reconnects). */
-  startTimeoutMs?: number;
 }
 
 /** A lock record for `pid`, stamped with its start time. */

@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { replaceFile } from "../files/replace-file.js";
+import { VERSION } from "../version.js";
+import { configDigest, readConfigText } from "./config-digest.js";
+import { checkedConfigPath, homeDir } from "./paths.js";
+import type { Config } from "./server-config.js";
+
+/** What a checked config is recorded under: the file's path and text, our version, and the directory `~` means. */
+interface Recorded {
+  key: string;
+  config: Config;
+}
+
+/**
+ * The config, checked: as recorded in `<home>/config.checked.json` when the file holds exactly the text checked
+ * there last, by this version of us; else checked now and recorded. Checking builds and runs the schema (zod,
+ * loaded only then): a tenth of a proxy's start on a small machine, for a file that rarely changes between two
+ * sessions. Errors are the checker's (ConfigError), and nothing is recorded for a config that does not check.
+ */
+export async function checkedConfig(file?: string, home = homeDir()): Promise<Config> {
+  const current = readConfigText(file);
+  const key = current && `${VERSION}\n${homedir()}\n${configDigest(current.path, current.text)}`;
+  const recorded = key === undefined ? undefined : readRecorded(home);
+  if (key !== undefined && recorded?.key === key && recorded.config) return recorded.config;
+  const { configFromText, loadConfig } = await import("./load.js");
+  // The text just read is the one checked and recorded: an edit meanwhile is seen next time, not mixed in.
+  const config = current ? configFromText(current.path, current.text) : loadConfig(file);
+  if (key !== undefined) record(home, { key, config });
+  return config;
+}
+
+function readRecorded(home: string): Partial<Recorded> | undefined {
+  try {
+    const recorded = JSON.parse(readFileSync(checkedConfigPath(home), "utf8")) as Partial<Recorded> | null;
+    return typeof recorded?.key === "string" && typeof recorded.config?.servers === "object" ? recorded : undefined;
+  } catch {
+    return undefined; // none yet, or torn: checked again
+  }
+}
+
+/** Best effort: a home that cannot be written to only means checking again next time. */
+function record(home: string, recorded: Recorded): void {
+  try {
+    replaceFile(checkedConfigPath(home), JSON.stringify(recorded));
+  } catch {
+    // not recorded
+  }
+}
