@@ -74,6 +74,7 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     log,
     deadline: Date.now() + server.startTimeoutMs,
     firstProject: target.project,
+    provenOnSessionSocket: true,
     ...(target.configFile ? { configFile: target.configFile } : {}),
   });
   return started.address;

@@ -1,4 +1,5 @@
-import { readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
 import { replaceFile } from "../files/replace-file.js";
 import { isSameProcess, processStarted } from "../process/process-identity.js";
 
@@ -103,4 +104,29 @@ export function removeStaleLock(path: string, seen: LockRecord): void {
 
 function sameRecord(a: LockRecord, b: LockRecord): boolean {
   return a.pid === b.pid && a.startedAt === b.startedAt && a.pidStarted === b.pidStarted && a.url === b.url;
+}
+
+/**
+ * Resolves when the lock file at `path` is written, replaced or removed, and after `ms` at most: a starter waiting
+ * for its daemon learns at once that it listens (it rewrites its lock then), and a watch that misses a change or
+ * cannot be set up costs no more than looking again later.
+ */
+export function lockChange(path: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(dirname(path), (_event, file) => {
+        if (file === basename(path)) done();
+      });
+      watcher.on("error", done);
+    } catch {
+      // no watch (out of inotify watches, say): the timer alone
+    }
+  });
 }

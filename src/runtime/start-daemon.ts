@@ -1,6 +1,5 @@
 import { homedir } from "node:os";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
 import { hostedByUs, type ServerConfig } from "../config/server-config.js";
@@ -10,12 +9,24 @@ import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-addre
 import { daemonScript } from "./entry-points.js";
 import { answers, findDaemon, runningFrom } from "./find-daemon.js";
 import { ensureHomeToken } from "./home-token.js";
-import { claimLock, isHolderAlive, lockRecord, readLock, removeLock, removeStaleLock, updateLock, type LockRecord } from "./lock-file.js";
+import {
+  claimLock,
+  isHolderAlive,
+  lockChange,
+  lockRecord,
+  readLock,
+  removeLock,
+  removeStaleLock,
+  updateLock,
+  type LockRecord,
+} from "./lock-file.js";
 import { isListening } from "./port-probe.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
 import { firstProjectEnv, handedChildEnv, keptEntryEnv } from "./kept-entry.js";
 import { spawnFirstChild, type FirstChild } from "./first-child.js";
+import { isOwnSocket } from "../files/own-socket.js";
+import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 
 export interface LaunchOptions {
   home: string;
@@ -24,6 +35,11 @@ export interface LaunchOptions {
   rotation?: LogRotation;
   /** The project of the session waiting for this daemon, when a proxy starts it. */
   firstProject?: string;
+  /**
+   * The caller proves the daemon on its session socket before telling it anything (a proxy: protocol version 2):
+   * our daemon that listens on one of this user's is then not proven over HTTP here, and no credential is returned.
+   */
+  provenOnSessionSocket?: boolean;
 }
 
 const POLL_MS = 100;
@@ -44,7 +60,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
   while (Date.now() < options.deadline) {
     const lock = readLock(lockFile);
     if (lock && isHolderAlive(lock)) {
-      const answer = await answers(server, lock, home);
+      const answer = options.provenOnSessionSocket && provableOnSessionSocket(server, lock) ? true : await answers(server, lock, home);
       if (answer) {
         const found = runningFrom(lock, answer);
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
@@ -65,7 +81,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         removeStaleLock(lockFile, lock);
         continue;
       }
-      await sleep(POLL_MS); // its starter is still bringing it up
+      await lockChange(lockFile, POLL_MS); // its starter is still bringing it up: it rewrites the lock once it listens
       continue;
     }
     if (spawned?.exited) break;
@@ -164,6 +180,18 @@ function launchSpec(server: ServerConfig, configFile?: string): { command: strin
   if (server.kind === "spawned") return { command: server.command, args: server.args, cwd: server.cwd ?? homedir() };
   const args = [daemonScript(), ...(configFile ? ["--config", configFile] : []), server.name];
   return { command: process.execPath, args, cwd: homedir() };
+}
+
+/** Our daemon listening on a session socket of this user's, in the protocol where it proves itself there. */
+function provableOnSessionSocket(server: ServerConfig, lock: LockRecord): boolean {
+  const socket = lock.sessionSocket;
+  return (
+    hostedByUs(server) &&
+    lock.url !== undefined &&
+    socket !== undefined &&
+    lock.sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL &&
+    isOwnSocket(socket)
+  );
 }
 
 /** A live holder that has not answered long after its start time is not bringing a daemon up (a recycled pid). */
