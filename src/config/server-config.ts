@@ -1,4 +1,5 @@
-import type { ManagerSettings, ParsedEntry, Scope } from "./schema.js";
+import type { ParsedEntry, Scope } from "./schema.js";
+import type { ManagerSettings } from "./manager-settings.js";
 import { resolveTransport, type HttpTransport } from "./transports.js";
 import { ConfigError } from "./config-error.js";
 

@@ -23,3 +23,16 @@ export interface ChildConnection {
 
 /** Starts a child: the real one spawns a process (stdio-child.ts); unit tests hand in fakes. */
 export type SpawnChild = (spec: ChildSpec, log: (line: string) => void) => ChildConnection;
+
+/** Whether two specs start the same process: the same command, arguments, environment and directory. */
+export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
+  const names = Object.keys(a.env);
+  return (
+    a.command === b.command &&
+    a.cwd === b.cwd &&
+    a.args.length === b.args.length &&
+    a.args.every((arg, i) => arg === b.args[i]) &&
+    names.length === Object.keys(b.env).length &&
+    names.every((name) => a.env[name] === b.env[name])
+  );
+}

@@ -4,7 +4,7 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
-import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
+import { DEFAULT_MANAGER_SETTINGS } from "../config/manager-settings.js";
 import { takeFirstProject, takeHandedChild, takeKeptEntry, type HandedChild } from "../runtime/kept-entry.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
 import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
@@ -13,9 +13,8 @@ import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
-import { isDeepStrictEqual } from "node:util";
 import { adoptHandedChild, discardHandedChild } from "./adopted-child.js";
-import type { ChildConnection, ChildSpec } from "./child-connection.js";
+import { sameSpec, type ChildConnection, type ChildSpec } from "./child-connection.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
@@ -328,7 +327,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   const ahead = pool.cwdKnownAhead(() => checkedProject(context.firstProject, log));
   const wanted = ahead === undefined ? undefined : spec(ahead);
   let adopted: ChildConnection | undefined;
-  if (handedChild && wanted && isDeepStrictEqual(handedChild.spec, wanted)) adopted = adoptHandedChild(handedChild, log);
+  if (handedChild && wanted && sameSpec(handedChild.spec, wanted)) adopted = adoptHandedChild(handedChild, log);
   else if (handedChild) {
     const why = wanted ? "the first child needs another directory or environment" : "where the first child runs is not known yet";
     discardHandedChild(handedChild, log, why);

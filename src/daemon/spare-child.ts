@@ -1,6 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import type { Clock, Timer } from "../runtime/clock.js";
-import type { ChildConnection, ChildSpec, SpawnChild } from "./child-connection.js";
+import { sameSpec, type ChildConnection, type ChildSpec, type SpawnChild } from "./child-connection.js";
 
 export interface SpareChildOptions {
   spawn: SpawnChild;
@@ -68,7 +67,7 @@ export class SpareChild {
   /** Starts a child for `spec`: the spare when it was started for the same spec and still runs, else a new one. */
   readonly spawn: SpawnChild = (spec, log) => {
     const spare = this.spare;
-    if (spare && isDeepStrictEqual(spec, this.spec)) {
+    if (spare && this.spec && sameSpec(spec, this.spec)) {
       this.forget(); // its handlers are replaced by the caller's at once
       log(`child pid ${spare.pid} was started ahead as a spare`);
       return spare;

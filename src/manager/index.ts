@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../config/config-error.js";
 import { configPath, ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
-import { DEFAULT_MANAGER_SETTINGS } from "../config/schema.js";
+import { DEFAULT_MANAGER_SETTINGS } from "../config/manager-settings.js";
 import { findServer, type Config } from "../config/server-config.js";
 import { readLock } from "../runtime/lock-file.js";
 import { VERSION } from "../version.js";

@@ -1,4 +1,4 @@
-import type { ManagerSettings } from "../config/schema.js";
+import type { ManagerSettings } from "../config/manager-settings.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { logPath } from "../config/paths.js";
 import { rotateLog } from "../logging/rotate.js";

@@ -75,7 +75,8 @@ export class ChildRegistry {
 
   add(pid: number): void {
     const started = processStarted(pid);
-    if (started === undefined) return;
+    // A spare taken by its first session is added again: the file already says so.
+    if (started === undefined || this.children.get(pid)?.started === started) return;
     this.children.set(pid, { pid, started });
     this.save();
   }

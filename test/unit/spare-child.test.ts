@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ChildSpec } from "../../src/daemon/child-connection.js";
+import { sameSpec, type ChildSpec } from "../../src/daemon/child-connection.js";
 import { SessionRouter } from "../../src/daemon/session-router.js";
 import { SpareChild } from "../../src/daemon/spare-child.js";
 import { FakeChild, INITIALIZE_RESULT, fakeSpawner } from "./helpers/fake-child.js";
@@ -58,6 +58,23 @@ describe("spare child: the server is started before the first session comes", ()
 
     clock.advance(UNUSED_AFTER_MS * 2);
     assert.ok(started.alive, "a spare that was taken is not stopped by the spare's timer");
+  });
+
+  test("a spec is the same when command, arguments, environment (in any order) and directory are", () => {
+    const spec: ChildSpec = { command: "node", args: ["a", "b"], env: { X: "1", Y: "2" }, cwd: "/p" };
+    assert.ok(sameSpec(spec, { command: "node", args: ["a", "b"], env: { Y: "2", X: "1" }, cwd: "/p" }));
+    for (const other of [
+      { ...spec, command: "deno" },
+      { ...spec, args: ["a"] },
+      { ...spec, args: ["a", "c"] },
+      { ...spec, env: { X: "1" } },
+      { ...spec, env: { X: "1", Y: "3" } },
+      { ...spec, env: { X: "1", Z: "2" } },
+      { command: "node", args: ["a", "b"], env: { X: "1", Y: "2" } },
+    ]) {
+      assert.equal(sameSpec(spec, other), false, JSON.stringify(other));
+      assert.equal(sameSpec(other, spec), false, JSON.stringify(other));
+    }
   });
 
   test("it is offered once: a later child is spawned anew", () => {
