@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { checkedConfig } from "../src/config/checked-config.js";
@@ -37,7 +38,7 @@ describe("config loader", () => {
       servers: {
         everything: { command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], scope: "shared" },
         "code-index": { command: "uv", args: ["run", "x"], transport: "streamable-http", port: 3101, cwd: "~/src/code-index-mcp" },
-        "ast-grep": { command: "uv", args: ["run", "main.py"], transport: "sse", port: 3102 },
+        "ast-grep": { command: "uv", args: ["run", "main.py"], transport: "sse", port: 3102, cwd: "tools/ast-grep" },
         remote: { url: "http://127.0.0.1:4000/mcp", transport: "streamable-http" },
         pasted: { type: "http", url: "http://127.0.0.1:4001/mcp" },
       },
@@ -53,6 +54,8 @@ describe("config loader", () => {
     assert.ok(codeIndex.kind === "spawned" && !codeIndex.cwd!.startsWith("~"), "~ expanded");
     assert.equal(servers.remote!.kind, "remote");
     assert.equal(servers["ast-grep"]!.url, "http://127.0.0.1:3102/sse");
+    const astGrep = servers["ast-grep"]!;
+    assert.equal(astGrep.kind === "spawned" && astGrep.cwd, join(homedir(), "tools", "ast-grep"), "relative to the home directory");
     assert.equal(servers.remote!.port, 4000);
     assert.equal(servers.pasted!.transport, "streamable-http");
     assert.throws(
@@ -146,9 +149,11 @@ describe("config loader", () => {
     assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "y", "another text is checked");
     writeFileSync(file, JSON.stringify({ servers: { a: { command: "y", port: "not a port" } } }));
     await assert.rejects(checkedConfig(file, home), (error) => error instanceof ConfigError && /servers\.a\.port/.test(error.message));
-    writeFileSync(recordFile, "{ torn");
     writeFileSync(file, JSON.stringify({ servers: { a: { command: "z" } } }));
-    assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "z", "a torn record is checked past");
+    await checkedConfig(file, home);
+    writeFileSync(recordFile, "{ torn");
+    assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "z", "a torn record: checked again");
+    assert.match(readFileSync(recordFile, "utf8"), /"command":"z"/, "and recorded anew");
   });
 
   test("a config file named explicitly must exist", (t) => {

@@ -8,6 +8,21 @@ import { runManagerCli } from "./helpers/manager.js";
 import { isAlive, killTree, processesOfHome } from "./helpers/processes.js";
 import { ProxyClient } from "./helpers/proxy-client.js";
 
+const logOf = (home: string, name: string) => {
+  try {
+    return readFileSync(join(home, `${name}.log`), "utf8");
+  } catch {
+    return "";
+  }
+};
+
+/** The pid of the server process the proxy said it started ahead of the daemon. */
+function firstProcessLogged(home: string, name: string): number {
+  const pid = /started the server's first process \(pid (\d+)\) ahead of its daemon/.exec(logOf(home, name))?.[1];
+  assert.ok(pid, `the proxy started the server's first process:\n${logOf(home, name)}`);
+  return Number(pid);
+}
+
 const PARAMS = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
 
 const parentOf = (pid: number) => {
@@ -62,7 +77,24 @@ describe("the first server process of a daemon a proxy starts", () => {
     const proxy = new ProxyClient(t, ["--target", "sleeper"], { env: daemon.env });
     const answer = await proxy.request("initialize", PARAMS);
     assert.match(answer.error.message, /exited during start-up/);
+    const pid = firstProcessLogged(daemon.home, "sleeper");
+    daemon.track(pid);
+    await until(() => !isAlive(pid), "the server spawned for the daemon to be stopped");
     const proxyPid = new Set([proxy.child.pid!]);
     await until(() => processesOfHome(daemon.home, proxyPid).length === 0, "no process of the home but the proxy");
+  });
+
+  test("a proxy ended while its daemon is still starting stops the server it spawned for it", async (t) => {
+    // A server that ignores SIGTERM and the end of its input, and a daemon that cannot start.
+    const daemon = configuredHome(t, {
+      sleeper: { command: "/bin/sh", args: ["-c", "trap '' TERM; exec sleep 1234"], env: { NODE_OPTIONS: "--require=/no/such/module.js" } },
+    });
+    const proxy = new ProxyClient(t, ["--target", "sleeper"], { env: daemon.env });
+    proxy.request("initialize", PARAMS).catch(() => {}); // never answered: the proxy is ended first
+    await until(() => /started the server's first process/.test(logOf(daemon.home, "sleeper")), "the proxy to start the first process");
+    const pid = firstProcessLogged(daemon.home, "sleeper");
+    daemon.track(pid);
+    proxy.child.kill("SIGTERM");
+    await until(() => !isAlive(pid), "the server spawned for the daemon to be stopped");
   });
 });

@@ -1,10 +1,13 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { replaceFile } from "../files/replace-file.js";
 import { VERSION } from "../version.js";
 import { configDigest, readConfigText } from "./config-digest.js";
 import { checkedConfigPath, homeDir } from "./paths.js";
 import type { Config } from "./server-config.js";
+
+/** What the record holds, and how; a change to it makes records of the earlier shape unused. */
+const RECORD_FORMAT = "checked-config/1";
 
 /** What a checked config is recorded under: the file's path and text, our version, and the directory `~` means. */
 interface Recorded {
@@ -20,7 +23,7 @@ interface Recorded {
  */
 export async function checkedConfig(file?: string, home = homeDir()): Promise<Config> {
   const current = readConfigText(file);
-  const key = current && `${VERSION}\n${homedir()}\n${configDigest(current.path, current.text)}`;
+  const key = current && [RECORD_FORMAT, VERSION, homedir(), configDigest(current.path, current.text)].join("\n");
   const recorded = key === undefined ? undefined : readRecorded(home);
   if (key !== undefined && recorded?.key === key && recorded.config) return recorded.config;
   const { configFromText, loadConfig } = await import("./load.js");
@@ -39,8 +42,9 @@ function readRecorded(home: string): Partial<Recorded> | undefined {
   }
 }
 
-/** Best effort: a home that cannot be written to only means checking again next time. */
+/** Best effort: a home that cannot be written to only means checking again next time. Never makes the home. */
 function record(home: string, recorded: Recorded): void {
+  if (!existsSync(home)) return;
   try {
     replaceFile(checkedConfigPath(home), JSON.stringify(recorded));
   } catch {

@@ -1,3 +1,5 @@
+import { homedir } from "node:os";
+import { resolve } from "node:path";
 import type { ParsedEntry, Scope } from "./schema.js";
 import type { ManagerSettings } from "./manager-settings.js";
 import { resolveTransport, type HttpTransport } from "./transports.js";
@@ -110,7 +112,9 @@ export function normalizeEntry(name: string, entry: ParsedEntry, expandHome: (p:
   }
   const transport = resolveTransport(entry);
   if (entry.url) return { ...common, kind: "remote", transport: transport as HttpTransport, url: entry.url, port: portOf(entry.url) };
-  const command: Command = { command: entry.command!, args: entry.args, ...(entry.cwd ? { cwd: expandHome(entry.cwd) } : {}) };
+  // A relative directory is the home directory's: never whichever directory the process that starts it is in.
+  const cwd = entry.cwd ? { cwd: resolve(homedir(), expandHome(entry.cwd)) } : {};
+  const command: Command = { command: entry.command!, args: entry.args, ...cwd };
   if (transport === "stdio") {
     // A stdio server with a port: our daemon listens there (at /mcp), so it can be found even without its lock.
     const fixed = entry.port === undefined ? {} : { port: entry.port, url: `http://127.0.0.1:${entry.port}/mcp` };

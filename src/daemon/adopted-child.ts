@@ -1,44 +1,72 @@
 import { closeSync, fstatSync } from "node:fs";
 import net from "node:net";
-import { isSameProcess } from "../process/process-identity.js";
-import { terminate } from "../process/terminate.js";
+import { isSameProcess, stillRunning } from "../process/process-identity.js";
+import { killTree, terminate } from "../process/terminate.js";
 import type { HandedChild } from "../runtime/kept-entry.js";
-import type { ChildConnection } from "./child-connection.js";
+import type { ChildConnection, ChildSpec } from "./child-connection.js";
 import { STOP_GRACE_MS, StdioChild, type ServerProcess } from "./stdio-child.js";
 
 /** Where the starter put the server's stdin, stdout and stderr (runtime/first-child.ts). */
 const HANDED_FDS = [3, 4, 5] as const;
 /** How often a handed server is looked at: it is not our child, so no exit event tells us it is gone. */
 const LIVENESS_MS = 250;
-/** Once its output has closed, it is on its way out: looked at this often until it is gone. */
+/** Once its output has closed it is on its way out: looked at this often for a second, then as before. */
 const EXITING_MS = 20;
+const EXITING_FOR_MS = 1000;
 
 /**
- * The server process the daemon's starter spawned ahead (runtime/first-child.ts), its stdio at fds 3-5: a child
- * like any other to the daemon core, except that its exit is noticed by looking (its parent is the starter, which
- * collects its exit status; its pid and start time name it). Undefined, with the fds closed and the process
- * stopped, when the fds are not what the starter said (then nothing of it can be used).
+ * The server process the daemon's starter spawned ahead (runtime/first-child.ts), its stdio at fds 3-5, held
+ * until the daemon takes it or stops it. Until then, a daemon that exits (a start that fails) kills it: nobody
+ * else would, once its starter is gone too.
  */
-export function adoptHandedChild(handed: HandedChild, log: (line: string) => void): ChildConnection | undefined {
-  if (!HANDED_FDS.every(isStream)) {
-    log(`the child pid ${handed.pid} its starter handed over has no stdio at fds 3-5; stopping it`);
-    discardHandedChild(handed, log, "its stdio was not handed over");
-    return undefined;
-  }
-  return new StdioChild(handedProcess(handed), log);
-}
+export class HeldChild {
+  private readonly guard = () => {
+    if (isSameProcess(this.handed.pid, this.handed.started)) killTree(this.handed.pid);
+  };
 
-/** Closes the handed fds and stops the process: the daemon does not start what it was started as. */
-export function discardHandedChild(handed: HandedChild, log: (line: string) => void, why: string): void {
-  for (const fd of HANDED_FDS) {
-    try {
-      closeSync(fd);
-    } catch {
-      // not open: nothing to close
-    }
+  constructor(private readonly handed: HandedChild) {
+    process.once("exit", this.guard);
   }
-  log(`stopping child pid ${handed.pid}, started ahead by this daemon's starter: ${why}`);
-  void terminate(handed.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", ...(handed.started ? { started: handed.started } : {}) });
+
+  get pid(): number {
+    return this.handed.pid;
+  }
+
+  get spec(): ChildSpec {
+    return this.handed.spec;
+  }
+
+  /**
+   * Takes it as a child like any other to the daemon core, except that its exit is noticed by looking (its parent
+   * is the starter, which collects its exit status; its pid and start time name it). Undefined, the process
+   * stopped, when the fds are not what the starter said.
+   */
+  async take(log: (line: string) => void): Promise<ChildConnection | undefined> {
+    if (!HANDED_FDS.every(isStream)) {
+      await this.stop(log, "its stdio was not handed over at fds 3-5");
+      return undefined;
+    }
+    process.off("exit", this.guard);
+    return new StdioChild(handedProcess(this.handed), log);
+  }
+
+  /**
+   * Closes the handed fds and stops the process at once (it was told nothing), resolving once it is gone, so that
+   * what replaces it does not meet it on a port or a lock file of its own.
+   */
+  async stop(log: (line: string) => void, why: string): Promise<void> {
+    for (const fd of HANDED_FDS) {
+      try {
+        closeSync(fd);
+      } catch {
+        // not open: nothing to close
+      }
+    }
+    log(`stopping child pid ${this.handed.pid}, started ahead by this daemon's starter: ${why}`);
+    const { started } = this.handed;
+    await terminate(this.handed.pid, { graceMs: 0, politeTo: "group", ...(started ? { started } : {}) });
+    process.off("exit", this.guard);
+  }
 }
 
 function handedProcess(handed: HandedChild): ServerProcess {
@@ -46,20 +74,22 @@ function handedProcess(handed: HandedChild): ServerProcess {
   const stdin = new net.Socket({ fd: stdinFd, readable: false, writable: true });
   const stdout = new net.Socket({ fd: stdoutFd, readable: true, writable: false });
   const stderr = new net.Socket({ fd: stderrFd, readable: true, writable: false });
-  const running = () => isSameProcess(handed.pid, handed.started);
   const gone = new Promise<string>((resolve) => {
-    let timer: NodeJS.Timeout;
-    const look = (every: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const lookEvery = (ms: number) => {
       clearInterval(timer);
       timer = setInterval(() => {
-        if (running()) return;
+        if (stillRunning(handed.pid, handed.started)) return;
         clearInterval(timer);
         resolve("exited (its exit status went to the process that started it)");
-      }, every);
+      }, ms);
       timer.unref();
     };
-    look(LIVENESS_MS);
-    stdout.once("close", () => look(EXITING_MS));
+    lookEvery(LIVENESS_MS);
+    stdout.once("close", () => {
+      lookEvery(EXITING_MS);
+      setTimeout(() => lookEvery(LIVENESS_MS), EXITING_FOR_MS).unref();
+    });
   });
   return {
     pid: handed.pid,
@@ -68,14 +98,9 @@ function handedProcess(handed: HandedChild): ServerProcess {
     stderr,
     gone,
     stop: async () => {
-      if (!running()) return;
-      await terminate(handed.pid, {
-        graceMs: STOP_GRACE_MS,
-        politeTo: "group",
-        exited: gone,
-        stdin,
-        ...(handed.started ? { started: handed.started } : {}),
-      });
+      if (!stillRunning(handed.pid, handed.started)) return;
+      const started = handed.started ? { started: handed.started } : {};
+      await terminate(handed.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: gone, stdin, ...started });
     },
   };
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/manager-settings.js";
-import { takeFirstProject, takeHandedChild, takeKeptEntry, type HandedChild } from "../runtime/kept-entry.js";
+import { takeFirstProject, takeHandedChild, takeKeptEntry } from "../runtime/kept-entry.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
 import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
@@ -13,7 +13,7 @@ import type { RestartRule } from "../runtime/restart-policy.js";
 import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
-import { adoptHandedChild, discardHandedChild } from "./adopted-child.js";
+import { HeldChild } from "./adopted-child.js";
 import { sameSpec, type ChildConnection, type ChildSpec } from "./child-connection.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
@@ -57,6 +57,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   const kept = takeKeptEntry(name);
   const firstProject = takeFirstProject();
   const handedChild = takeHandedChild();
+  const handed = handedChild && new HeldChild(handedChild);
   let config: Config | undefined;
   let broken: string | undefined;
   try {
@@ -86,7 +87,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
-  registry.reapLeftovers();
+  registry.reapLeftovers(handedChild);
   const learned = LearnedTraits.of(home, name, log);
   const spare = new SpareChild({
     spawn: spawnStdioChild,
@@ -103,7 +104,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     registry,
     spare,
     firstProject,
-    handedChild,
+    handed,
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
@@ -266,7 +267,7 @@ interface PoolContext {
   /** The first session's project, as its starter said it (checked before use). */
   firstProject: string | undefined;
   /** The server process the starter spawned ahead for us, if it did (runtime/first-child.ts). */
-  handedChild: HandedChild | undefined;
+  handed: HeldChild | undefined;
   restart: RestartRule;
   logFile: string;
 }
@@ -276,10 +277,15 @@ interface PoolContext {
  * The memory server (SDK, zod, SQLite) is loaded only by its own daemon: it would double every other daemon's start.
  */
 async function scopePool(server: DaemonServer, context: PoolContext): Promise<ScopePool> {
-  const { log, registry } = context;
-  const { handedChild } = context;
+  const { log, registry, handed } = context;
+  /** A handed process the daemon does not take is stopped, and no longer recorded as its child. */
+  const leave = async (why: string) => {
+    if (!handed) return;
+    await handed.stop(log, why);
+    registry.remove(handed.pid);
+  };
   if (server.kind === "builtin") {
-    if (handedChild) discardHandedChild(handedChild, log, "the built-in server runs in the daemon");
+    await leave("the built-in server runs in the daemon");
     const { MemoryBackend } = await import("./memory-backend.js");
     return new ScopePool({
       scope: "shared",
@@ -327,11 +333,10 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   const ahead = pool.cwdKnownAhead(() => checkedProject(context.firstProject, log));
   const wanted = ahead === undefined ? undefined : spec(ahead);
   let adopted: ChildConnection | undefined;
-  if (handedChild && wanted && sameSpec(handedChild.spec, wanted)) adopted = adoptHandedChild(handedChild, log);
-  else if (handedChild) {
-    const why = wanted ? "the first child needs another directory or environment" : "where the first child runs is not known yet";
-    discardHandedChild(handedChild, log, why);
-  }
+  if (handed && wanted && sameSpec(handed.spec, wanted)) {
+    adopted = await handed.take(log);
+    if (!adopted) registry.remove(handed.pid);
+  } else await leave(wanted ? "the first child needs another directory or environment" : "where the first child runs is not known yet");
   if (adopted && wanted) context.spare.adopt(adopted, wanted);
   else if (wanted) context.spare.start(wanted);
   return pool;

@@ -226,12 +226,14 @@ export class SupervisedChild {
     if (connection !== this.connection) return;
     this.connection = undefined;
     if (connection.pid !== undefined) this.options.onChildExited?.(connection.pid);
-    const why = this.stopReason ?? `the server ${reason}`;
     this.options.log(`child pid ${connection.pid} ${reason}${this.stopReason ? ` (${this.stopReason})` : ""}`);
-    for (const id of [...this.internal.keys()]) this.settleInternal(id, new Error(why));
+    // Sessions are told that it exited, not how: an exit code or signal is known for a child this daemon spawned
+    // and not for one its starter handed over, so it would tell them who started it. The log and status say how.
+    const told = this.stopReason ?? "the server exited";
+    for (const id of [...this.internal.keys()]) this.settleInternal(id, new Error(told));
     if (this.state === "stopped") return;
-    this.onexit(why);
-    this.startFailed(why, this.state === "ready" ? this.options.clock.now() - this.startedAt : 0);
+    this.onexit(told);
+    this.startFailed(this.stopReason ?? `the server ${reason}`, this.state === "ready" ? this.options.clock.now() - this.startedAt : 0);
   }
 
   /** The child is gone after running `ranForMs` (0: it never came up): restart it, later or on demand, or give up. */

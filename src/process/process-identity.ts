@@ -78,3 +78,12 @@ export function isSameProcess(pid: number, started: string | undefined): boolean
   const now = processStarted(pid);
   return now === undefined || now === started;
 }
+
+/**
+ * Whether the process still runs, as cheaply as the system tells: with its start time where /proc has it;
+ * elsewhere by kill(pid, 0) alone, since `ps` costs a process each time (for a caller that looks often, and checks
+ * the start time itself when it matters: before signalling).
+ */
+export function stillRunning(pid: number, started: string | undefined): boolean {
+  return HAS_PROC ? isSameProcess(pid, started) : isProcessAlive(pid);
+}

@@ -28,10 +28,20 @@ export class ChildRegistry {
    * that was draining when a new one started keeps its list aside (`<file>.<pid>-<start>`): its children are
    * its own while it runs, and leftovers only once it is gone.
    */
-  reapLeftovers(): void {
-    this.reap(this.file);
+  reapLeftovers(kept?: { pid: number; started?: string }): void {
+    this.reap(this.file, kept?.pid);
     this.reapDrained();
+    // A process handed to us by our starter (first-child.ts) is ours from now on, and stays recorded.
+    if (kept?.started !== undefined) this.children.set(kept.pid, { pid: kept.pid, started: kept.started });
     this.save();
+  }
+
+  /**
+   * Records, beside what is recorded already, a process started for the daemon about to start: should the daemon
+   * never come up to take it, whoever starts or stops the next one stops it as a leftover.
+   */
+  static recordAhead(file: string, child: { pid: number; started: string }): void {
+    replaceFile(file, JSON.stringify([...readRecorded(file), child]));
   }
 
   /** Stops what the drained daemons that are gone left running (their lists set aside); their own lists go too. */
@@ -59,15 +69,9 @@ export class ChildRegistry {
     this.save();
   }
 
-  private reap(file: string): void {
-    let recorded: Recorded[];
-    try {
-      recorded = JSON.parse(readFileSync(file, "utf8")) as Recorded[];
-    } catch {
-      return; // none recorded, or unreadable: nothing we could safely stop
-    }
-    for (const child of recorded) {
-      if (typeof child.pid !== "number" || processStarted(child.pid) !== child.started) continue;
+  private reap(file: string, except?: number): void {
+    for (const child of readRecorded(file)) {
+      if (child.pid === except || processStarted(child.pid) !== child.started) continue;
       this.log(`stopping child ${child.pid} left running by a previous daemon`);
       killTree(child.pid);
     }
@@ -99,5 +103,15 @@ function removeFile(file: string): void {
     unlinkSync(file);
   } catch {
     // not there
+  }
+}
+
+/** What a list records; none when it is missing or unreadable (nothing we could safely stop). */
+function readRecorded(file: string): Recorded[] {
+  try {
+    const recorded = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    return Array.isArray(recorded) ? (recorded as Recorded[]).filter((child) => typeof child?.pid === "number") : [];
+  } catch {
+    return [];
   }
 }

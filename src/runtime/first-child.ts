@@ -1,21 +1,36 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import type { Stream } from "node:stream";
 import type { ServerConfig } from "../config/server-config.js";
 import type { ChildSpec } from "../daemon/child-connection.js";
 import { processStarted } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 import { canonicalProjectDir } from "../protocol/project-path.js";
+import { LearnedTraits } from "../daemon/learned-traits.js";
+import { ChildRegistry } from "./child-registry.js";
 import type { HandedChild } from "./kept-entry.js";
 import { sharedEnvironment } from "./spawn-detached.js";
+
+/** Stops the processes handed to daemons that have not come up yet: run when this process exits. */
+const untaken = new Set<() => void>();
+process.on("exit", () => {
+  for (const discard of untaken) discard();
+});
 
 /** A server process spawned ahead of its daemon, until the daemon has it. */
 export interface FirstChild {
   handed: HandedChild;
   /** Its stdin, stdout and stderr, which the daemon gets as fds 3, 4 and 5. */
   streams: Stream[];
-  /** The daemon has the streams: our copies are closed, and the process no longer keeps us running. */
+  /**
+   * The daemon has the streams: our copies are closed, and the process no longer keeps us running. Should we exit
+   * before `taken()` (a client that gave up on a slow start), it is stopped: the daemon may be failing, and a
+   * daemon that does come up starts another when a session needs one.
+   */
   handedOver(): void;
+  /** The daemon came up: the process is its own now. */
+  taken(): void;
   /** The daemon never came up to take it: it is stopped with its process group. */
   discard(): void;
 }
@@ -29,10 +44,13 @@ export interface FirstChild {
  * Undefined where the directory cannot be told ahead, on Windows, or when the spawn fails (the daemon then
  * starts the server itself, and reports what fails).
  */
-export function spawnFirstChild(server: ServerConfig, project: string | undefined): FirstChild | undefined {
+export function spawnFirstChild(server: ServerConfig, project: string | undefined, home: string): FirstChild | undefined {
   if (process.platform === "win32" || server.kind !== "hosted") return undefined;
-  const cwd = server.cwd ?? (server.scope === "shared" ? homedir() : checkedProject(project));
-  if (cwd === undefined) return undefined;
+  // Where the daemon would run it (ScopePool.cwdKnownAhead): a shared server that asks its clients gets a child
+  // per session, in the session's project.
+  const shared = server.scope === "shared" && !LearnedTraits.of(home, server.name, () => {}).asksClients;
+  const cwd = server.cwd ?? (shared ? homedir() : checkedProject(project));
+  if (cwd === undefined || !isAbsolute(cwd)) return undefined;
   const spec: ChildSpec = { command: server.command, args: server.args, env: server.env, cwd };
   let child: ChildProcess;
   try {
@@ -53,15 +71,29 @@ export function spawnFirstChild(server: ServerConfig, project: string | undefine
     return undefined;
   }
   const started = processStarted(pid);
+  const discard = () => {
+    if (child.exitCode === null && child.signalCode === null) killTree(pid);
+  };
+  try {
+    // Recorded before the daemon exists: if it never comes up to take this process, nor we to stop it (killed
+    // meanwhile), whoever starts or stops the next daemon stops it as a leftover.
+    if (started !== undefined) ChildRegistry.recordAhead(join(home, `${server.name}.children`), { pid, started });
+  } catch {
+    killTree(pid); // not recorded: not handed over either
+    return undefined;
+  }
   return {
     handed: started === undefined ? { pid, spec } : { pid, started, spec },
     streams: [stdin, stdout, stderr],
     handedOver: () => {
       for (const stream of [stdin, stdout, stderr]) stream.destroy();
       child.unref(); // its exit is still collected while we run
+      untaken.add(discard);
     },
+    taken: () => untaken.delete(discard),
     discard: () => {
-      if (child.exitCode === null && child.signalCode === null) killTree(pid);
+      untaken.delete(discard);
+      discard();
     },
   };
 }

@@ -62,6 +62,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     if (lock && isHolderAlive(lock)) {
       const answer = options.provenOnSessionSocket && provableOnSessionSocket(server, lock) ? true : await answers(server, lock, home);
       if (answer) {
+        spawned?.first?.taken();
         const found = runningFrom(lock, answer);
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
       }
@@ -103,8 +104,9 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     spawned = spawn(server, options, lockFile, claim);
   }
 
-  // The daemon is gone without taking the server started for it.
+  // The daemon is gone without taking the server started for it; one still starting takes it, or stops it if it fails.
   if (spawned?.exited) spawned.first?.discard();
+  else spawned?.first?.taken();
   // A stranger may have taken the port between our look and the daemon's bind: then that is what to say.
   if (spawned?.exited && (await strangerOnPort(server, home))) throw portTaken(server);
   const logFile = logPath(server.name, home);
@@ -141,7 +143,8 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   const logFile = logPath(server.name, options.home);
   if (options.rotation) rotateLog(logFile, options.rotation);
   let child: ChildProcess;
-  const first = spawnFirstChild(server, options.firstProject);
+  const first = spawnFirstChild(server, options.firstProject, options.home);
+  if (first) options.log(`started the server's first process (pid ${first.handed.pid}) ahead of its daemon, which takes it over`);
   try {
     const handed = {
       ...keptEntryEnv(server),
