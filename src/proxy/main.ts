@@ -90,12 +90,17 @@ let handshakeTimeoutMs = options.startTimeoutMs;
 /** Set once an HTTP transport was loaded: its idle keep-alive sockets are closed on exit. */
 let httpClient: typeof HttpClient | undefined;
 const targets = new TargetResolver(options, project, log);
+/** The session runs on our daemon's session socket (not HTTP, whose client code is heavier): lean-engine.ts. */
+let overSessionSocket = false;
 const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = await targets.resolve();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
     const running = await openRunningSession(target, { projectPath: project, client, log });
-    if (running) return running;
+    if (running) {
+      overSessionSocket = true;
+      return running;
+    }
     // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
     const { ensureDaemon } = await import("./daemon-starter.js");
     const { sessionSocket, sessionProtocol, socketPath, url, credential } = await ensureDaemon(target, log);
@@ -105,6 +110,7 @@ const bridge = new Bridge({
       // Proven over HTTP, not on this socket: a daemon that can prove itself here too does so before the greeting.
       const token = sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL ? readHomeToken(target.home) : undefined;
       const proof = token ? { proof: { token, name: target.server.name } } : {};
+      overSessionSocket = true;
       return new SessionSocketTransport({
         projectPath: project,
         client,
@@ -121,7 +127,7 @@ const bridge = new Bridge({
     return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
   write: (line) => {
-    useLeanEngine(); // the session is up: what its start needed is loaded (lean-engine.ts)
+    if (overSessionSocket) useLeanEngine(); // the session is up: what its start needed is loaded (lean-engine.ts)
     return stdout.write(line);
   },
   log,
