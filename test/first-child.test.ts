@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { until } from "./helpers/bounded.js";
@@ -7,6 +8,7 @@ import { configuredHome, probeServer, processGroupOf } from "./helpers/daemon-ho
 import { runManagerCli } from "./helpers/manager.js";
 import { isAlive, killTree, processesOfHome } from "./helpers/processes.js";
 import { ProxyClient } from "./helpers/proxy-client.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
 const logOf = (home: string, name: string) => {
   try {
@@ -38,10 +40,19 @@ async function childStats(proxy: ProxyClient): Promise<{ pid: number; cwd: strin
 describe("the first server process of a daemon a proxy starts", () => {
   test("is spawned by the proxy ahead of the daemon, taken by the daemon, and stopped with it", async (t) => {
     const daemon = configuredHome(t, { probe: probeServer() });
-    const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    const project = tempDir(t);
+    const session = { CLAUDE_PROJECT_DIR: project, PWD: project, OLDPWD: project, CLAUDE_CODE_SESSION_ID: "s1" };
+    const proxy = new ProxyClient(t, ["--target", "probe"], { env: { ...daemon.env, ...session }, cwd: project });
     await proxy.initialize();
-    const { pid } = await childStats(proxy);
+    const { pid, cwd } = await childStats(proxy);
     daemon.track(pid);
+    assert.equal(cwd, homedir(), "a shared server runs in the home directory, not the first session's project");
+    const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    assert.deepEqual(
+      environment.filter((variable) => variable.includes(project) || variable.startsWith("CLAUDE_CODE_SESSION_ID=")),
+      [],
+      "nothing of the first session's in a shared server's environment",
+    );
     assert.equal(parentOf(pid), proxy.child.pid, "the proxy spawned it");
     assert.equal(processGroupOf(pid).pgid, pid, "in a process group of its own, like the daemon's children");
     assert.match(

@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { Stream } from "node:stream";
 
-/** Variables that describe one client session; a daemon shared by many sessions must not inherit them. */
-const SESSION_VARIABLES = ["CLAUDE_PROJECT_DIR", "CLAUDE_CODE_SESSION_ID", "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"];
+/**
+ * Variables that describe one client session; a daemon shared by many sessions, and its servers, must not inherit
+ * them. `PWD` and `OLDPWD` are the directories of the shell that started the client: its project, most often.
+ */
+const SESSION_VARIABLES = ["CLAUDE_PROJECT_DIR", "CLAUDE_CODE_SESSION_ID", "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "PWD", "OLDPWD"];
 
 export interface DetachedSpec {
   command: string;
