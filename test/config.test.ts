@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { checkedConfig } from "../src/config/checked-config.js";
-import { configDigest, readConfigText } from "../src/config/config-digest.js";
+import { configDigest, readConfigText } from "../src/config/config-text.js";
 import { ConfigError } from "../src/config/config-error.js";
 import { loadConfig } from "../src/config/load.js";
 import { findServer } from "../src/config/server-config.js";
@@ -121,12 +121,16 @@ describe("config loader", () => {
 
   test("the digest names a config exactly: its path and text, or the embedded defaults", (t) => {
     const file = configIn(t, { servers: { a: { command: "x" } } });
-    const text = readConfigText(file)!;
+    const text = readConfigText(file);
     assert.equal(configDigest(file, text.text), configDigest(join(file, "..", "config.json"), text.text), "the same file however named");
     assert.notEqual(configDigest(file, `${text.text} `), configDigest(file, text.text), "another text");
     assert.notEqual(configDigest(`${file}.other`, text.text), configDigest(file, text.text), "another file");
     const missing = join(tempDir(t), "none.json");
-    assert.equal(readConfigText(missing), undefined, "a file named explicitly that is missing has no digest");
+    assert.throws(
+      () => readConfigText(missing),
+      (error) => error instanceof ConfigError && error.problem === "unreadable",
+      "a file named explicitly that is missing has no text, and no digest",
+    );
     assert.equal(configDigest(missing, undefined), configDigest(file, undefined), "the embedded defaults, wherever looked for");
   });
 

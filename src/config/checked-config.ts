@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { replaceFile } from "../files/replace-file.js";
 import { VERSION } from "../version.js";
-import { configDigest, readConfigText } from "./config-digest.js";
+import { configDigest, readConfigText } from "./config-text.js";
 import { checkedConfigPath, homeDir } from "./paths.js";
 import type { Config } from "./server-config.js";
 
@@ -22,14 +22,14 @@ interface Recorded {
  * sessions. Errors are the checker's (ConfigError), and nothing is recorded for a config that does not check.
  */
 export async function checkedConfig(file?: string, home = homeDir()): Promise<Config> {
-  const current = readConfigText(file);
-  const key = current && [RECORD_FORMAT, VERSION, homedir(), configDigest(current.path, current.text)].join("\n");
-  const recorded = key === undefined ? undefined : readRecorded(home);
-  if (key !== undefined && recorded?.key === key && recorded.config) return recorded.config;
-  const { configFromText, loadConfig } = await import("./load.js");
+  const { path, text } = readConfigText(file);
+  const key = [RECORD_FORMAT, VERSION, homedir(), configDigest(path, text)].join("\n");
+  const recorded = readRecorded(home);
+  if (recorded?.key === key && recorded.config) return recorded.config;
+  const { configFromText } = await import("./load.js");
   // The text just read is the one checked and recorded: an edit meanwhile is seen next time, not mixed in.
-  const config = current ? configFromText(current.path, current.text) : loadConfig(file);
-  if (key !== undefined) record(home, { key, config });
+  const config = configFromText(path, text);
+  record(home, { key, config });
   return config;
 }
 

@@ -1,28 +1,18 @@
-import { readFileSync } from "node:fs";
 import { parse, type ParseError } from "jsonc-parser";
 import { describeJsonError } from "../files/json-syntax-error.js";
 import type { z } from "zod/v3";
 import { configFile } from "./schema.js";
 import { DEFAULT_MANAGER_SETTINGS } from "./manager-settings.js";
 import { normalizeEntry, type Config, type ServerConfig } from "./server-config.js";
-import { configPath, expandHome } from "./paths.js";
+import { expandHome } from "./paths.js";
+import { readConfigText } from "./config-text.js";
 import { ConfigError } from "./config-error.js";
 
 /** What runs when no config file exists: the built-in memory server. */
 export const EMBEDDED_DEFAULTS = { servers: { memory: { builtin: "memory", port: 3100 } } } as const;
 
 export function loadConfig(file?: string): Config {
-  const path = file ?? configPath();
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Only a missing default file means "use the defaults"; a file named explicitly must exist.
-    if (code !== "ENOENT" || file !== undefined) {
-      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, "unreadable");
-    }
-  }
+  const { path, text } = readConfigText(file);
   return configFromText(path, text);
 }
 

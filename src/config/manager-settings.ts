@@ -1,4 +1,5 @@
 /** The manager's settings (the config's `manager` key), with their defaults: without the config's schema, which a daemon on an unchanged config never loads. */
+/** How mcp-manager supervises daemons, with every default applied. */
 export interface ManagerSettings {
   /** The API's port on 127.0.0.1. */
   port: number;

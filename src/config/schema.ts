@@ -1,12 +1,10 @@
 // zod's v3 API (shipped and kept by zod 4): it loads in ~10 ms and ~4 MB where the v4 core takes ~60 ms and
-// ~14 MB, and every proxy start validates the config. See docs/benchmarks.md.
+// ~14 MB, and a proxy checks each new text of the config (checked-config.ts). See docs/benchmarks.md.
 import { z } from "zod/v3";
 import { TRANSPORTS, TYPE_ALIASES, resolveTransport } from "./transports.js";
 
 /** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export { TRANSPORTS, resolveTransport, type HttpTransport, type Transport } from "./transports.js";
 
 export const SCOPES = ["shared", "project", "session"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -122,5 +120,3 @@ export const configFile = z
       }
     }
   });
-
-/** How mcp-manager supervises daemons, with every default applied. */

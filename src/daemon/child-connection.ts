@@ -24,6 +24,11 @@ export interface ChildConnection {
 /** Starts a child: the real one spawns a process (stdio-child.ts); unit tests hand in fakes. */
 export type SpawnChild = (spec: ChildSpec, log: (line: string) => void) => ChildConnection;
 
+/** How a stdio server's children are started, in `cwd` (else the daemon's own directory). */
+export function serverSpec(server: { command: string; args: string[]; env: Record<string, string> }, cwd: string | undefined): ChildSpec {
+  return { command: server.command, args: server.args, env: server.env, ...(cwd ? { cwd } : {}) };
+}
+
 /** Whether two specs start the same process: the same command, arguments, environment and directory. */
 export function sameSpec(a: ChildSpec, b: ChildSpec): boolean {
   const names = Object.keys(a.env);

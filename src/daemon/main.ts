@@ -6,7 +6,7 @@ import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/manager-settings.js";
 import { takeFirstProject, takeHandedChild, takeKeptEntry } from "../runtime/kept-entry.js";
-import { canonicalProjectDir } from "../protocol/project-path.js";
+import { namedProjectDir } from "../protocol/project-path.js";
 import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
@@ -14,7 +14,7 @@ import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
 import { HeldChild } from "./adopted-child.js";
-import { sameSpec, type ChildConnection, type ChildSpec } from "./child-connection.js";
+import { sameSpec, serverSpec, type ChildConnection } from "./child-connection.js";
 import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
@@ -295,12 +295,7 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
       create: () => new MemoryBackend(log),
     });
   }
-  const spec = (cwd: string | undefined): ChildSpec => ({
-    command: server.command,
-    args: server.args,
-    env: server.env,
-    ...(cwd ? { cwd } : {}),
-  });
+  const spec = (cwd: string | undefined) => serverSpec(server, cwd);
   const create = (key: string, cwd: string | undefined) => {
     const label = key === "shared" ? "" : ` [${key}]`;
     return new SessionRouter({
@@ -330,7 +325,11 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   });
   // The server loads while we start listening, and the first session finds it ready to initialize: the one our
   // starter spawned ahead of us when it is what we would start, else one we start now.
-  const ahead = pool.cwdKnownAhead(() => checkedProject(context.firstProject, log));
+  const ahead = pool.cwdKnownAhead(() =>
+    namedProjectDir(context.firstProject, (why) => {
+      log(`no spare child for the first session's project ${JSON.stringify(context.firstProject)}: it ${why}`);
+    }),
+  );
   const wanted = ahead === undefined ? undefined : spec(ahead);
   let adopted: ChildConnection | undefined;
   if (handed && wanted && sameSpec(handed.spec, wanted)) {
@@ -364,15 +363,6 @@ async function listenOnSocket<T extends net.Server>(
     log(`not listening on ${path} (${(error as Error).message}); clients use TCP instead`);
     return undefined;
   }
-}
-
-/** A project a starter named, as a session's would be used; undefined when none was named or it is refused. */
-function checkedProject(path: string | undefined, log: (line: string) => void): string | undefined {
-  if (path === undefined) return undefined;
-  const checked = canonicalProjectDir(path);
-  if ("path" in checked) return checked.path;
-  log(`no spare child for the first session's project ${JSON.stringify(path)}: it ${checked.error}`);
-  return undefined;
 }
 
 function removeFile(path: string): void {

@@ -62,14 +62,10 @@ export class ScopePool {
     }
   }
 
-  /**
-   * Where the first child will run, as far as it is known before any session comes (a spare is started there
-   * ahead): the entry's own directory; the home directory for a `shared` server that does not ask its clients;
-   * else the first session's project, when the starter named it (`firstProject` checks it, asked only then).
-   */
+  /** Where the first child will run, as far as it is known before any session comes (see firstChildCwd). */
   cwdKnownAhead(firstProject: () => string | undefined): string | undefined {
-    if (this.options.cwd) return this.options.cwd;
-    return this.options.scope === "shared" && !this.options.asksClients?.() ? homedir() : firstProject();
+    const { cwd, scope, asksClients } = this.options;
+    return firstChildCwd({ ...(cwd ? { cwd } : {}), scope, asksClients: asksClients?.() ?? false }, firstProject);
   }
 
   acquire(key: string, cwd: string | undefined): Backend {
@@ -142,4 +138,18 @@ export class ScopePool {
     ]);
     this.children.clear();
   }
+}
+
+/**
+ * Where a server's first child runs, as far as it is known before any session comes (a spare is started there
+ * ahead, by the daemon or by its starter): the entry's own directory; the home directory for a `shared` server
+ * that does not ask its clients; else the first session's project, when the starter named it (`firstProject`
+ * checks it, asked only then).
+ */
+export function firstChildCwd(
+  server: { cwd?: string; scope: Scope; asksClients: boolean },
+  firstProject: () => string | undefined,
+): string | undefined {
+  if (server.cwd) return server.cwd;
+  return server.scope === "shared" && !server.asksClients ? homedir() : firstProject();
 }

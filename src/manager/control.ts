@@ -1,10 +1,7 @@
-import { findServer, type Config } from "../config/server-config.js";
-import type { ServerConfig } from "../config/server-config.js";
-
+import { findServer, hostedByUs, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
-import { hostedByUs, isRemote, isStartable } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
 import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";

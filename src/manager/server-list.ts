@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { ConfigEditor } from "../clients/config-editor.js";
-import { SCOPES, SERVER_NAME, TRANSPORTS } from "../config/schema.js";
+import { SCOPES, SERVER_NAME } from "../config/schema.js";
+import { TRANSPORTS } from "../config/transports.js";
 import type { Config, ServerConfig } from "../config/server-config.js";
 import { claudeAddCommand } from "../runtime/proxy-entry.js";
 import { scriptOf } from "./doctor.js";

@@ -94,6 +94,18 @@ export function canonicalProjectDir(path: string): { path: string } | { error: s
   return { path: real };
 }
 
+/**
+ * The project a daemon's starter named for its first session, checked as any session's is: its canonical
+ * directory, or undefined when none was named or it is refused (then `refused` hears why).
+ */
+export function namedProjectDir(path: string | undefined, refused?: (why: string) => void): string | undefined {
+  if (path === undefined) return undefined;
+  const checked = canonicalProjectDir(path);
+  if ("path" in checked) return checked.path;
+  refused?.(checked.error);
+  return undefined;
+}
+
 /** The project of a command: `--project DIR` (relative to the working directory), else as mcp-proxy decides it. */
 export function commandProjectDir(option: string | undefined): string {
   const path = option ? resolve(option) : projectPath();

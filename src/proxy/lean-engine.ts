@@ -10,8 +10,8 @@ let lean = false;
  * 1.3 MiB less. The price is some 50 us per call (Node's stream code runs interpreted). Over HTTP, whose client
  * code is far heavier per call, it would be 0.2 ms: there the engine is left as it is.
  *
- * Called once the session is up: V8 turns Node's cached code for built-in modules away once flags change, so
- * every module the start needs is loaded before. Nothing is hot enough to be optimized by then.
+ * Called once the session's way is the session socket, when every module it needs is loaded: V8 turns Node's
+ * cached code for built-in modules away once flags change. Nothing is hot enough to be optimized by then.
  */
 export function useLeanEngine(): void {
   if (lean) return;

@@ -90,15 +90,13 @@ let handshakeTimeoutMs = options.startTimeoutMs;
 /** Set once an HTTP transport was loaded: its idle keep-alive sockets are closed on exit. */
 let httpClient: typeof HttpClient | undefined;
 const targets = new TargetResolver(options, project, log);
-/** The session runs on our daemon's session socket (not HTTP, whose client code is heavier): lean-engine.ts. */
-let overSessionSocket = false;
 const bridge = new Bridge({
   connect: async () => {
     const { target, transport } = await targets.resolve();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
     const running = await openRunningSession(target, { projectPath: project, client, log });
     if (running) {
-      overSessionSocket = true;
+      useLeanEngine(); // the session socket's way: everything it needs is loaded (lean-engine.ts)
       return running;
     }
     // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
@@ -110,7 +108,7 @@ const bridge = new Bridge({
       // Proven over HTTP, not on this socket: a daemon that can prove itself here too does so before the greeting.
       const token = sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL ? readHomeToken(target.home) : undefined;
       const proof = token ? { proof: { token, name: target.server.name } } : {};
-      overSessionSocket = true;
+      useLeanEngine();
       return new SessionSocketTransport({
         projectPath: project,
         client,
@@ -126,10 +124,7 @@ const bridge = new Bridge({
     httpClient = await import("../upstream/http-client.js");
     return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
-  write: (line) => {
-    if (overSessionSocket) useLeanEngine(); // the session is up: what its start needed is loaded (lean-engine.ts)
-    return stdout.write(line);
-  },
+  write: (line) => stdout.write(line),
   log,
   get handshakeTimeoutMs() {
     return handshakeTimeoutMs;

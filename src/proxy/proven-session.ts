@@ -1,9 +1,7 @@
 import { lockPath } from "../config/paths.js";
 import { hostedByUs } from "../config/server-config.js";
-import { isOwnSocket } from "../files/own-socket.js";
-import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { readHomeToken } from "../runtime/home-token.js";
-import { isHolderAlive, readLock } from "../runtime/lock-file.js";
+import { isHolderAlive, provenSessionSocket, readLock } from "../runtime/lock-file.js";
 import { SessionSocketTransport, type SessionSocketOptions } from "../upstream/session-socket.js";
 import type { DaemonTarget } from "./daemon-starter.js";
 
@@ -27,10 +25,9 @@ export async function openRunningSession(
   if (target.kind !== "configured" || !hostedByUs(target.server) || target.server.disabled) return undefined;
   const { home, server } = target;
   const lock = readLock(lockPath(server.name, home));
-  const path = lock?.sessionSocket;
-  if (!lock || !path || lock.sessionProtocol !== PROVEN_SESSION_SOCKET_PROTOCOL) return undefined;
-  const token = readHomeToken(home);
-  if (!token || !isHolderAlive(lock) || !isOwnSocket(path)) return undefined;
+  const path = lock && isHolderAlive(lock) ? provenSessionSocket(lock) : undefined;
+  const token = path && readHomeToken(home);
+  if (!path || !token) return undefined;
   const proof = { token, name: server.name };
   const session = new SessionSocketTransport({ ...options, greetingTimeoutMs: PROOF_TIMEOUT_MS, path, proof });
   try {

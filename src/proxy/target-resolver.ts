@@ -41,7 +41,8 @@ export class TargetResolver {
       this.log(`${error.message}; this session keeps the entry it had`);
       return this.lastGood;
     }
-    this.lastGood = undefined; // a server taken out of a good file is not kept for a later broken one
+    // Cleared first: a good file that no longer names the server (targetIn throws) leaves nothing to keep.
+    this.lastGood = undefined;
     this.lastGood = this.targetIn(config);
     return this.lastGood;
   }

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Stream } from "node:stream";
 import type { ServerConfig } from "../config/server-config.js";
-import type { ChildSpec } from "../daemon/child-connection.js";
+import { serverSpec } from "../daemon/child-connection.js";
+import { firstChildCwd } from "../daemon/scope-pool.js";
 import { processStarted } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
-import { canonicalProjectDir } from "../protocol/project-path.js";
+import { namedProjectDir } from "../protocol/project-path.js";
 import { LearnedTraits } from "../daemon/learned-traits.js";
 import { ChildRegistry } from "./child-registry.js";
 import type { HandedChild } from "./kept-entry.js";
@@ -46,12 +46,11 @@ export interface FirstChild {
  */
 export function spawnFirstChild(server: ServerConfig, project: string | undefined, home: string): FirstChild | undefined {
   if (process.platform === "win32" || server.kind !== "hosted") return undefined;
-  // Where the daemon would run it (ScopePool.cwdKnownAhead): a shared server that asks its clients gets a child
-  // per session, in the session's project.
-  const shared = server.scope === "shared" && !LearnedTraits.of(home, server.name, () => {}).asksClients;
-  const cwd = server.cwd ?? (shared ? homedir() : checkedProject(project));
+  // Where the daemon would run it, knowing what the daemon learned of the server.
+  const asksClients = LearnedTraits.of(home, server.name, () => {}).asksClients;
+  const cwd = firstChildCwd({ ...server, asksClients }, () => namedProjectDir(project));
   if (cwd === undefined || !isAbsolute(cwd)) return undefined;
-  const spec: ChildSpec = { command: server.command, args: server.args, env: server.env, cwd };
+  const spec = serverSpec(server, cwd);
   let child: ChildProcess;
   try {
     child = spawn(spec.command, spec.args, {
@@ -96,10 +95,4 @@ export function spawnFirstChild(server: ServerConfig, project: string | undefine
       discard();
     },
   };
-}
-
-function checkedProject(project: string | undefined): string | undefined {
-  if (project === undefined) return undefined;
-  const checked = canonicalProjectDir(project);
-  return "path" in checked ? checked.path : undefined;
 }

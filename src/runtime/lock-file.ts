@@ -1,6 +1,8 @@
 import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
+import { isOwnSocket } from "../files/own-socket.js";
 import { replaceFile } from "../files/replace-file.js";
+import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { isSameProcess, processStarted } from "../process/process-identity.js";
 
 /** What `<home>/<name>.lock` records about a daemon: who it is and where it listens. */
@@ -44,6 +46,16 @@ export function readLock(path: string): LockRecord | undefined {
     // fall through: a torn or foreign file is as good as no lock, and is replaced
   }
   return { name: "", pid: 0, startedBy: 0, startedAt: "" };
+}
+
+/**
+ * The session socket a lock names when our daemon listens there in the protocol where it proves itself on it
+ * (version 2), and the socket is this user's: then it is proven there, not over HTTP.
+ */
+export function provenSessionSocket(lock: LockRecord): string | undefined {
+  const socket = lock.sessionSocket;
+  const proves = socket !== undefined && lock.url !== undefined && lock.sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL;
+  return proves && isOwnSocket(socket) ? socket : undefined;
 }
 
 /** True while the process the lock names is the one that wrote it (not dead, not a recycled pid). */

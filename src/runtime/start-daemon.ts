@@ -14,6 +14,7 @@ import {
   isHolderAlive,
   lockChange,
   lockRecord,
+  provenSessionSocket,
   readLock,
   removeLock,
   removeStaleLock,
@@ -25,8 +26,6 @@ import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
 import { firstProjectEnv, handedChildEnv, keptEntryEnv } from "./kept-entry.js";
 import { spawnFirstChild, type FirstChild } from "./first-child.js";
-import { isOwnSocket } from "../files/own-socket.js";
-import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 
 export interface LaunchOptions {
   home: string;
@@ -60,7 +59,8 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
   while (Date.now() < options.deadline) {
     const lock = readLock(lockFile);
     if (lock && isHolderAlive(lock)) {
-      const answer = options.provenOnSessionSocket && provableOnSessionSocket(server, lock) ? true : await answers(server, lock, home);
+      const provenLater = options.provenOnSessionSocket && hostedByUs(server) && provenSessionSocket(lock) !== undefined;
+      const answer = provenLater || (await answers(server, lock, home));
       if (answer) {
         spawned?.first?.taken();
         const found = runningFrom(lock, answer);
@@ -183,18 +183,6 @@ function launchSpec(server: ServerConfig, configFile?: string): { command: strin
   if (server.kind === "spawned") return { command: server.command, args: server.args, cwd: server.cwd ?? homedir() };
   const args = [daemonScript(), ...(configFile ? ["--config", configFile] : []), server.name];
   return { command: process.execPath, args, cwd: homedir() };
-}
-
-/** Our daemon listening on a session socket of this user's, in the protocol where it proves itself there. */
-function provableOnSessionSocket(server: ServerConfig, lock: LockRecord): boolean {
-  const socket = lock.sessionSocket;
-  return (
-    hostedByUs(server) &&
-    lock.url !== undefined &&
-    socket !== undefined &&
-    lock.sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL &&
-    isOwnSocket(socket)
-  );
 }
 
 /** A live holder that has not answered long after its start time is not bringing a daemon up (a recycled pid). */

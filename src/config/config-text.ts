@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { ConfigError } from "./config-error.js";
 import { configPath } from "./paths.js";
 
 /**
@@ -18,12 +19,16 @@ export interface ConfigText {
   text: string | undefined;
 }
 
-/** What the config `file` (or the default file) holds now; undefined when it cannot be read. */
-export function readConfigText(file?: string): ConfigText | undefined {
+/**
+ * What the config `file` (or the default file) holds now. Only a missing default file means "use the defaults";
+ * a file named explicitly must exist, and one that cannot be read is a ConfigError.
+ */
+export function readConfigText(file?: string): ConfigText {
   const path = file ?? configPath();
   try {
     return { path, text: readFileSync(path, "utf8") };
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" && file === undefined ? { path, text: undefined } : undefined;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && file === undefined) return { path, text: undefined };
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, "unreadable");
   }
 }
