@@ -93,6 +93,15 @@ describe("the first server process of a daemon a proxy starts", () => {
     await until(() => !isAlive(pid), "the server spawned for the daemon to be stopped");
     const proxyPid = new Set([proxy.child.pid!]);
     await until(() => processesOfHome(daemon.home, proxyPid).length === 0, "no process of the home but the proxy");
+
+    // Each failed start hands a process over and records it ahead; what is gone is not kept in the record.
+    const again = await proxy.request("tools/list", {});
+    assert.match(again.error.message, /exited during start-up/);
+    const recorded = (JSON.parse(readFileSync(join(daemon.home, "sleeper.children"), "utf8")) as Array<{ pid: number }>).map(
+      (child) => child.pid,
+    );
+    assert.ok(!recorded.includes(pid), `the stopped first process is no longer recorded: ${JSON.stringify(recorded)}`);
+    assert.ok(recorded.length <= 1, `only the latest start's process may be recorded: ${JSON.stringify(recorded)}`);
   });
 
   test("a proxy ended while its daemon is still starting stops the server it spawned for it", async (t) => {

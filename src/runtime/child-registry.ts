@@ -41,7 +41,9 @@ export class ChildRegistry {
    * never come up to take it, whoever starts or stops the next one stops it as a leftover.
    */
   static recordAhead(file: string, child: { pid: number; started: string }): void {
-    replaceFile(file, JSON.stringify([...readRecorded(file), child]));
+    // What no longer runs is dropped: daemons failing at start-up, each handed a process, must not grow the list.
+    const running = readRecorded(file).filter((recorded) => processStarted(recorded.pid) === recorded.started);
+    replaceFile(file, JSON.stringify([...running, child]));
   }
 
   /** Stops what the drained daemons that are gone left running (their lists set aside); their own lists go too. */
