@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { onCleanup } from "./helpers/cleanup.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
+import { until } from "./helpers/bounded.js";
 import { configuredHome, probeServer, type DaemonHome } from "./helpers/daemon-home.js";
 import { httpJson, startManager } from "./helpers/manager.js";
 import { DAEMON, FIXTURES, PROXY } from "./helpers/paths.js";
@@ -120,7 +121,6 @@ describe("exactly one daemon per server", () => {
     const a = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     await a.initialize();
     const first = daemon.lockedPid("probe")!;
-    const { rmSync } = await import("node:fs");
     rmSync(join(daemon.home, "probe.lock"));
     const b = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     await b.initialize();
@@ -128,6 +128,51 @@ describe("exactly one daemon per server", () => {
     assert.deepEqual(processesWith(DAEMON, "probe", configOf(daemon)), [first], "the same single daemon");
     const health = await httpJson(port, "GET", "/health", { headers: { authorization: `Bearer ${daemon.token()}` } });
     assert.equal(health.body.sessions, 2);
+  });
+
+  test("a daemon whose lock file was deleted by hand puts it back at once: a proxy started then joins it", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const a = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await a.initialize();
+    const first = daemon.lockedPid("probe")!;
+    rmSync(join(daemon.home, "probe.lock"));
+    // Well within the periodic housekeeping (10 s): the daemon watches its home for it.
+    await until(() => daemon.lockedPid("probe") === first, "the daemon to put its lock back", 3000);
+    const b = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await b.initialize();
+    assert.deepEqual(processesWith(DAEMON, "probe", configOf(daemon)), [first], "the same single daemon");
+    assert.match(readFileSync(join(daemon.home, "probe.log"), "utf8"), /probe\.lock was removed; recreated it/);
+  });
+
+  test("a daemon whose lock another daemon took while it was missing gives way: its sessions move to the new one", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const a = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await a.initialize();
+    const old = daemon.lockedPid("probe")!;
+    // Frozen, it cannot put its lock back before a starter finds none and starts a second daemon.
+    process.kill(old, "SIGSTOP");
+    onCleanup(t, () => isAlive(old) && process.kill(old, "SIGCONT"));
+    rmSync(join(daemon.home, "probe.lock"));
+    const b = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await b.initialize();
+    const replacement = daemon.lockedPid("probe")!;
+    assert.notEqual(replacement, old);
+    const child = JSON.parse(textOf(await b.callTool("stats"))).pid as number;
+    daemon.track(child);
+
+    process.kill(old, "SIGCONT");
+    await until(() => !isAlive(old), "the old daemon to give way and exit");
+    assert.match(readFileSync(join(daemon.home, "probe.log"), "utf8"), new RegExp(`daemon pid ${replacement} took the lock`));
+    assert.equal(JSON.parse(textOf(await a.callTool("stats"))).pid, child, "the old daemon's session moved to the new one's child");
+    assert.deepEqual(processesWith(DAEMON, "probe", configOf(daemon)), [replacement], "one daemon left");
+    // Its socket files were the new daemon's by then: left in place, a new session still reaches it on them.
+    const c = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
+    await c.initialize();
+    assert.equal(JSON.parse(textOf(await c.callTool("stats"))).pid, child);
+    const session = readFileSync(join(daemon.home, "probe.log"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes(`[daemon ${replacement} `) && line.includes("session socket"));
+    assert.equal(session.length, 3, `each of the three sessions on the new daemon's session socket:\n${session.join("\n")}`);
   });
 
   test("a process that is not our daemon on the port is reported clearly, never used", async (t) => {

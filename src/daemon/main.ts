@@ -1,4 +1,4 @@
-import { chmodSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -32,6 +32,7 @@ import { ChildRegistry } from "../runtime/child-registry.js";
 import { DaemonFront } from "./http-front.js";
 import { ScopePool } from "./scope-pool.js";
 import { LearnedTraits } from "./learned-traits.js";
+import { LockKeeper } from "./lock-keeper.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
 import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
@@ -178,11 +179,16 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // Housekeeping that needs no manager: keep the log within its size, and put back what was removed by hand
   // (users are known to clear `~/.mcp-session-manager/*.lock`, or the whole home): the home with its token
   // (ours, so that clients and we still agree), then the lock, so starters keep finding us.
+  const keeper = new LockKeeper(lockFile, record, {
+    restored: () => log(`lock ${lockFile} was removed; recreated it`),
+    superseded: (holder) => drain(`daemon pid ${holder.pid} took the lock while this one's was missing`),
+  });
+  keeper.start();
   const housekeeping = setInterval(() => {
     try {
       token.current(true);
       rotateLog(logPath(name, home), rotation);
-      if (!readLock(lockFile) && claimLock(lockFile, record)) log(`lock ${lockFile} was removed; recreated it`);
+      keeper.check();
       // A daemon that drained before us and died before its children (killed, or out of memory) left them running.
       registry.reapDrained();
     } catch (error) {
@@ -202,11 +208,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     if (!listening) return;
     listening = false;
     clearInterval(housekeeping); // it would put the lock back
-    httpSocket.close();
-    for (const socket of sockets) {
-      socket?.server.close();
-      if (socket) removeFile(socket.path);
-    }
+    keeper.stop();
+    for (const socket of sockets) if (socket) closeSocket(socket);
     if (readLock(lockFile)?.pid === process.pid) removeLock(lockFile);
   };
 
@@ -349,7 +352,7 @@ async function listenOnSocket<T extends net.Server>(
   path: string,
   server: T,
   log: (line: string) => void,
-): Promise<{ server: T; path: string } | undefined> {
+): Promise<SocketListener<T> | undefined> {
   if (!canBeUnixSocket(path)) return undefined;
   removeFile(path); // left by a daemon that died: we hold the lock now
   try {
@@ -358,11 +361,33 @@ async function listenOnSocket<T extends net.Server>(
       server.listen(path, () => resolve());
     });
     chmodSync(path, 0o600);
-    return { server, path };
+    return { server, path, inode: lstatSync(path).ino };
   } catch (error) {
     log(`not listening on ${path} (${(error as Error).message}); clients use TCP instead`);
     return undefined;
   }
+}
+
+interface SocketListener<T extends net.Server> {
+  server: T;
+  path: string;
+  /** The socket file's inode: another daemon that took our place binds a file of its own at the same path. */
+  inode: number;
+}
+
+/**
+ * Stops listening on a Unix socket. Closing unlinks the path whatever file it names now, so a listener whose file
+ * was replaced by another daemon's is left open instead: nobody can reach it any more, and it ends with us.
+ */
+function closeSocket(listener: SocketListener<net.Server>): void {
+  let ours: boolean;
+  try {
+    ours = lstatSync(listener.path).ino === listener.inode;
+  } catch {
+    ours = true; // removed: closing unlinks nothing of anyone's
+  }
+  if (ours) listener.server.close();
+  else listener.server.unref();
 }
 
 function removeFile(path: string): void {

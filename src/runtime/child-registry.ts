@@ -17,6 +17,8 @@ interface Recorded {
  */
 export class ChildRegistry {
   private readonly children = new Map<number, Recorded>();
+  /** What this registry last wrote. */
+  private saved: string | undefined;
 
   constructor(
     private file: string,
@@ -66,7 +68,7 @@ export class ChildRegistry {
   /** This daemon drains while a new one takes its place: its list moves aside, out of the new one's way. */
   moveAside(): void {
     const aside = `${this.file}.${process.pid}-${encodeURIComponent(processStarted(process.pid) ?? "")}`;
-    removeFile(this.file);
+    this.removeOwnFile();
     this.file = aside;
     this.save();
   }
@@ -92,11 +94,21 @@ export class ChildRegistry {
   }
 
   clear(): void {
-    removeFile(this.file);
+    this.removeOwnFile();
   }
 
   private save(): void {
-    replaceFile(this.file, JSON.stringify([...this.children.values()]));
+    this.saved = JSON.stringify([...this.children.values()]);
+    replaceFile(this.file, this.saved);
+  }
+
+  /** Removes the list unless another daemon has written its own there (one that took our place). */
+  private removeOwnFile(): void {
+    try {
+      if (this.saved === undefined || readFileSync(this.file, "utf8") === this.saved) removeFile(this.file);
+    } catch {
+      // not there
+    }
   }
 }
 
