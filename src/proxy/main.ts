@@ -96,7 +96,7 @@ const bridge = new Bridge({
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;
     const running = await openRunningSession(target, { projectPath: project, client, log });
     if (running) {
-      useLeanEngine(); // the session socket's way: everything it needs is loaded (lean-engine.ts)
+      useLeanEngine("session-socket"); // the session socket's way: everything it needs is loaded (lean-engine.ts)
       return running;
     }
     // Loaded only here: finding, proving over HTTP and starting a daemon, which most sessions never need.
@@ -108,7 +108,7 @@ const bridge = new Bridge({
       // Proven over HTTP, not on this socket: a daemon that can prove itself here too does so before the greeting.
       const token = sessionProtocol === PROVEN_SESSION_SOCKET_PROTOCOL ? readHomeToken(target.home) : undefined;
       const proof = token ? { proof: { token, name: target.server.name } } : {};
-      useLeanEngine();
+      useLeanEngine("session-socket");
       return new SessionSocketTransport({
         projectPath: project,
         client,
@@ -122,6 +122,7 @@ const bridge = new Bridge({
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
     const { transports } = await import("../upstream/index.js");
     httpClient = await import("../upstream/http-client.js");
+    useLeanEngine("http");
     return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
   },
   write: (line) => stdout.write(line),
