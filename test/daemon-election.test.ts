@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { onCleanup } from "./helpers/cleanup.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { until } from "./helpers/bounded.js";
@@ -149,6 +149,8 @@ describe("exactly one daemon per server", () => {
     const a = new ProxyClient(t, proxyArgs(daemon), { env: daemon.env });
     await a.initialize();
     const old = daemon.lockedPid("probe")!;
+    const oldChild = JSON.parse(textOf(await a.callTool("stats"))).pid as number;
+    daemon.track(oldChild);
     // Frozen, it cannot put its lock back before a starter finds none and starts a second daemon.
     process.kill(old, "SIGSTOP");
     onCleanup(t, () => isAlive(old) && process.kill(old, "SIGCONT"));
@@ -162,7 +164,12 @@ describe("exactly one daemon per server", () => {
 
     process.kill(old, "SIGCONT");
     await until(() => !isAlive(old), "the old daemon to give way and exit");
-    assert.match(readFileSync(join(daemon.home, "probe.log"), "utf8"), new RegExp(`daemon pid ${replacement} took the lock`));
+    assert.match(
+      readFileSync(join(daemon.home, "probe.log"), "utf8"),
+      new RegExp(
+        `\\[daemon ${old} probe\\] draining \\((daemon pid ${replacement} took the lock|another daemon listens on this one's socket paths)`,
+      ),
+    );
     assert.equal(JSON.parse(textOf(await a.callTool("stats"))).pid, child, "the old daemon's session moved to the new one's child");
     assert.deepEqual(processesWith(DAEMON, "probe", configOf(daemon)), [replacement], "one daemon left");
     // Its socket files were the new daemon's by then: left in place, a new session still reaches it on them.
@@ -173,6 +180,13 @@ describe("exactly one daemon per server", () => {
       .split("\n")
       .filter((line) => line.includes(`[daemon ${replacement} `) && line.includes("session socket"));
     assert.equal(session.length, 3, `each of the three sessions on the new daemon's session socket:\n${session.join("\n")}`);
+    // The old daemon's server was its own to stop, not the new one's leftover; the new one's list is its own.
+    const log = readFileSync(join(daemon.home, "probe.log"), "utf8");
+    assert.doesNotMatch(log, new RegExp(`\\[daemon ${replacement} probe\\] stopping child ${oldChild} `));
+    const lists = readdirSync(daemon.home).filter((name) => name.startsWith(`probe.children.${replacement}-`));
+    assert.equal(lists.length, 1, `the new daemon's own list of children: ${readdirSync(daemon.home).join(", ")}`);
+    const listed = (JSON.parse(readFileSync(join(daemon.home, lists[0]!), "utf8")) as Array<{ pid: number }>).map((entry) => entry.pid);
+    assert.ok(listed.includes(child), `it names the new daemon's child ${child}: ${JSON.stringify(listed)}`);
   });
 
   test("a process that is not our daemon on the port is reported clearly, never used", async (t) => {

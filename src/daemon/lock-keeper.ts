@@ -1,34 +1,45 @@
-import { watch, type FSWatcher } from "node:fs";
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
-import { claimLock, isHolderAlive, readLock, type LockRecord } from "../runtime/lock-file.js";
+import { claimLock, isHolderAlive, readLock, removeStaleLock, type LockRecord } from "../runtime/lock-file.js";
 
-export interface LockKeeperEvents {
-  /** The lock was gone and is back, naming this daemon. */
-  restored(): void;
-  /** Another live process holds the lock: a daemon started while ours was missing. This one should give way. */
-  superseded(holder: LockRecord): void;
+/** How long after seeing its lock removed a daemon puts it back: a home being removed as a whole is gone by then. */
+const RESTORE_AFTER_MS = 200;
+
+export interface LockKeeperOptions {
+  lockFile: string;
+  /** The lock this daemon wrote once listening. */
+  record: LockRecord;
+  /** False once another daemon has bound one of our socket paths: it is the one starters find now. */
+  addressesOurs: () => boolean;
+  log: (line: string) => void;
+  /** Another daemon of this server serves in our place: this one should give way. */
+  superseded: (why: string) => void;
 }
 
 /**
  * Keeps a running daemon's lock in place. Users are known to clear `~/.mcp-session-manager/*.lock` while daemons
  * run; a starter that then finds no lock starts a second daemon of the same server, the very thing the lock is
- * for. So the lock is put back as soon as its removal is seen (a watch on the home, and `check()` called
- * periodically where watching fails), and a starter that was quicker makes this daemon give way to its own.
+ * for. So a removed lock is put back shortly after its removal is seen (a watch on the home; `check()` is also
+ * called periodically, for where watching fails), and should another daemon have started meanwhile, this one
+ * gives way to it.
  */
 export class LockKeeper {
   private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private gaveWay = false;
 
-  constructor(
-    private readonly lockFile: string,
-    private readonly record: LockRecord,
-    private readonly on: LockKeeperEvents,
-  ) {}
+  constructor(private readonly options: LockKeeperOptions) {}
 
   start(): void {
+    const { lockFile } = this.options;
     try {
-      this.watcher = watch(dirname(this.lockFile), (_event, file) => {
-        if (file === basename(this.lockFile)) this.check();
+      this.watcher = watch(dirname(lockFile), (_event, file) => {
+        if (file !== basename(lockFile) || this.timer) return;
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.check();
+        }, RESTORE_AFTER_MS);
+        this.timer.unref();
       });
       // The home removed as a whole, or out of watches: the periodic check remains.
       this.watcher.on("error", () => this.watcher?.close());
@@ -38,23 +49,40 @@ export class LockKeeper {
     }
   }
 
-  /** Puts the lock back when it is missing; tells when another live process holds it. */
+  /** Puts the lock back when it is missing; gives way when another daemon holds it. Never throws. */
   check(): void {
     if (this.gaveWay) return;
-    let holder = readLock(this.lockFile);
-    if (!holder) {
-      if (claimLock(this.lockFile, this.record)) return this.on.restored();
-      holder = readLock(this.lockFile); // a starter claimed it just now: whose it is decides
-      if (!holder) return; // and removed it again: seen at the next change
+    const { lockFile, record, log } = this.options;
+    try {
+      // A home removed as a whole is made again by the housekeeping, with its token first.
+      if (!existsSync(dirname(lockFile))) return;
+      if (!this.options.addressesOurs()) return this.giveWay("another daemon listens on this one's socket paths");
+      let holder = readLock(lockFile);
+      if (holder && holder.pid !== record.pid && holder.pid !== 0 && !isHolderAlive(holder)) {
+        removeStaleLock(lockFile, holder); // a dead starter's claim, or a dead daemon's lock
+        holder = readLock(lockFile);
+      }
+      if (!holder) {
+        if (claimLock(lockFile, record)) return log(`lock ${lockFile} was removed; recreated it`);
+        holder = readLock(lockFile); // a starter claimed it just now
+      }
+      // A starter's claim (no address yet) is looked at again once its daemon writes the lock, or fails to.
+      if (!holder || holder.pid === record.pid || !holder.url || !isHolderAlive(holder)) return;
+      this.giveWay(`daemon pid ${holder.pid} took the lock while this one's was missing`);
+    } catch (error) {
+      log(`could not look after lock ${lockFile}: ${(error as Error).message}`);
     }
-    // A torn file (pid 0) is a starter's claim being written, or garbage: looked at again on the next change.
-    if (holder.pid === this.record.pid || holder.pid === 0 || !isHolderAlive(holder)) return;
+  }
+
+  private giveWay(why: string): void {
     this.gaveWay = true;
     this.stop();
-    this.on.superseded(holder);
+    this.options.superseded(why);
   }
 
   stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
   }

@@ -88,7 +88,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);
-  registry.reapLeftovers(handedChild);
+  registry.start(handedChild);
   const learned = LearnedTraits.of(home, name, log);
   const spare = new SpareChild({
     spawn: spawnStdioChild,
@@ -179,9 +179,12 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   // Housekeeping that needs no manager: keep the log within its size, and put back what was removed by hand
   // (users are known to clear `~/.mcp-session-manager/*.lock`, or the whole home): the home with its token
   // (ours, so that clients and we still agree), then the lock, so starters keep finding us.
-  const keeper = new LockKeeper(lockFile, record, {
-    restored: () => log(`lock ${lockFile} was removed; recreated it`),
-    superseded: (holder) => drain(`daemon pid ${holder.pid} took the lock while this one's was missing`),
+  const keeper = new LockKeeper({
+    lockFile,
+    record,
+    addressesOurs: () => sockets.every((socket) => !socket || stillOurs(socket)),
+    log,
+    superseded: (why) => drain(why),
   });
   keeper.start();
   const housekeeping = setInterval(() => {
@@ -225,8 +228,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     draining = true;
     log(`draining (${reason}): no new sessions; finishing the calls in flight within ${server.drainTimeoutMs} ms`);
     stopListening(true);
-    // Our children are ours to stop, but a new daemon for this server must not take them for leftovers.
-    registry.moveAside();
     void spare.stop("the daemon is draining");
     const emptied = sessions.drain(reason);
     const quiet = setInterval(() => sessions.endQuietUnaware(QUIET_DRAIN_CHECK_MS), QUIET_DRAIN_CHECK_MS);
@@ -380,14 +381,17 @@ interface SocketListener<T extends net.Server> {
  * was replaced by another daemon's is left open instead: nobody can reach it any more, and it ends with us.
  */
 function closeSocket(listener: SocketListener<net.Server>): void {
-  let ours: boolean;
-  try {
-    ours = lstatSync(listener.path).ino === listener.inode;
-  } catch {
-    ours = true; // removed: closing unlinks nothing of anyone's
-  }
-  if (ours) listener.server.close();
+  if (stillOurs(listener)) listener.server.close();
   else listener.server.unref();
+}
+
+/** Whether the listener's path names its own socket file, or nothing (removed by hand): no other daemon's. */
+function stillOurs(listener: SocketListener<net.Server>): boolean {
+  try {
+    return lstatSync(listener.path).ino === listener.inode;
+  } catch {
+    return true;
+  }
 }
 
 function removeFile(path: string): void {

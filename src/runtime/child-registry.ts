@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { replaceFile } from "../files/replace-file.js";
-import { processStarted } from "../process/process-identity.js";
+import { isSameProcess, processStarted } from "../process/process-identity.js";
 import { killTree } from "../process/terminate.js";
 
 interface Recorded {
@@ -11,29 +11,33 @@ interface Recorded {
 }
 
 /**
- * The children a daemon runs, kept in `<home>/<name>.children`. A daemon killed outright (SIGKILL, OOM) cannot
- * stop its children, and a server that ignores the end of its stdin would then run on, holding its files and
- * ports. The next daemon for the same server stops such leftovers first.
+ * The server processes a daemon runs, recorded so that none outlives it unnoticed: a daemon killed outright
+ * (SIGKILL, OOM) cannot stop its children, and a server that ignores the end of its stdin would then run on,
+ * holding its files and ports. Each daemon keeps its own list, `<home>/<name>.children.<pid>-<start>`, so two
+ * daemons of one server (one draining while the next serves, or one started while the other's lock was
+ * missing) never take each other's children for leftovers; `<home>/<name>.children` holds what starters record
+ * ahead of a daemon that does not exist yet. What a list names is stopped once its owner is gone.
  */
 export class ChildRegistry {
   private readonly children = new Map<number, Recorded>();
-  /** What this registry last wrote. */
-  private saved: string | undefined;
+  private readonly file: string;
 
+  /** `base` is `<home>/<name>.children`. */
   constructor(
-    private file: string,
+    private readonly base: string,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.file = `${base}.${process.pid}-${encodeURIComponent(processStarted(process.pid) ?? "")}`;
+  }
 
   /**
-   * Stops the process groups a previous daemon recorded that still run (same pid, same start time). A daemon
-   * that was draining when a new one started keeps its list aside (`<file>.<pid>-<start>`): its children are
-   * its own while it runs, and leftovers only once it is gone.
+   * Taken by a starting daemon: stops what earlier daemons that are gone left running, and what starters
+   * recorded ahead that no daemon took. A process handed to us by our starter (first-child.ts) is ours from now on.
    */
-  reapLeftovers(kept?: { pid: number; started?: string }): void {
-    this.reap(this.file, kept?.pid);
+  start(kept?: { pid: number; started?: string }): void {
+    reap(this.base, this.log, kept?.pid);
+    removeFile(this.base);
     this.reapDrained();
-    // A process handed to us by our starter (first-child.ts) is ours from now on, and stays recorded.
     if (kept?.started !== undefined) this.children.set(kept.pid, { pid: kept.pid, started: kept.started });
     this.save();
   }
@@ -42,43 +46,27 @@ export class ChildRegistry {
    * Records, beside what is recorded already, a process started for the daemon about to start: should the daemon
    * never come up to take it, whoever starts or stops the next one stops it as a leftover.
    */
-  static recordAhead(file: string, child: { pid: number; started: string }): void {
+  static recordAhead(base: string, child: Recorded): void {
     // What no longer runs is dropped: daemons failing at start-up, each handed a process, must not grow the list.
-    const running = readRecorded(file).filter((recorded) => processStarted(recorded.pid) === recorded.started);
-    replaceFile(file, JSON.stringify([...running, child]));
+    const running = readRecorded(base).filter((recorded) => isSameProcess(recorded.pid, recorded.started));
+    replaceFile(base, JSON.stringify([...running, child]));
   }
 
-  /** Stops what the drained daemons that are gone left running (their lists set aside); their own lists go too. */
+  /** For whoever stopped a daemon: stops what it, or any daemon of this server that is gone, left running. */
+  static reapAfterStop(base: string): void {
+    reap(base, () => {});
+    removeFile(base);
+    ChildRegistry.reapOwnersGone(base);
+  }
+
+  /** Stops what the daemons of this server that are gone left running; what starters recorded ahead is left alone. */
+  static reapOwnersGone(base: string): void {
+    reapOwnerless(base, () => {}, undefined);
+  }
+
+  /** Stops what the daemons of this server that are gone left running (a drained one killed past its timeout, say). */
   reapDrained(): void {
-    const prefix = `${basename(this.file)}.`;
-    let names: string[];
-    try {
-      names = readdirSync(dirname(this.file)).filter((name) => name.startsWith(prefix));
-    } catch {
-      names = [];
-    }
-    for (const name of names) {
-      const owner = /^(\d+)-(.+)$/.exec(name.slice(prefix.length));
-      if (owner && processStarted(Number(owner[1])) === decodeURIComponent(owner[2]!)) continue; // still draining
-      this.reap(join(dirname(this.file), name));
-      removeFile(join(dirname(this.file), name));
-    }
-  }
-
-  /** This daemon drains while a new one takes its place: its list moves aside, out of the new one's way. */
-  moveAside(): void {
-    const aside = `${this.file}.${process.pid}-${encodeURIComponent(processStarted(process.pid) ?? "")}`;
-    this.removeOwnFile();
-    this.file = aside;
-    this.save();
-  }
-
-  private reap(file: string, except?: number): void {
-    for (const child of readRecorded(file)) {
-      if (child.pid === except || processStarted(child.pid) !== child.started) continue;
-      this.log(`stopping child ${child.pid} left running by a previous daemon`);
-      killTree(child.pid);
-    }
+    reapOwnerless(this.base, this.log, this.file);
   }
 
   add(pid: number): void {
@@ -93,22 +81,39 @@ export class ChildRegistry {
     if (this.children.delete(pid)) this.save();
   }
 
+  /** This daemon stopped its children: its list goes. */
   clear(): void {
-    this.removeOwnFile();
+    removeFile(this.file);
   }
 
   private save(): void {
-    this.saved = JSON.stringify([...this.children.values()]);
-    replaceFile(this.file, this.saved);
+    replaceFile(this.file, JSON.stringify([...this.children.values()]));
   }
+}
 
-  /** Removes the list unless another daemon has written its own there (one that took our place). */
-  private removeOwnFile(): void {
-    try {
-      if (this.saved === undefined || readFileSync(this.file, "utf8") === this.saved) removeFile(this.file);
-    } catch {
-      // not there
-    }
+/** Stops, for each list of `base`'s daemons whose owner is gone (other than `own`), what it names; the list goes too. */
+function reapOwnerless(base: string, log: (line: string) => void, own: string | undefined): void {
+  const prefix = `${basename(base)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
+  } catch {
+    names = [];
+  }
+  for (const name of names) {
+    const file = join(dirname(base), name);
+    const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
+    if (file === own || !owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) continue;
+    reap(file, log);
+    removeFile(file);
+  }
+}
+
+function reap(file: string, log: (line: string) => void, except?: number): void {
+  for (const child of readRecorded(file)) {
+    if (child.pid === except || !isSameProcess(child.pid, child.started)) continue;
+    log(`stopping child ${child.pid} left running by a previous daemon`);
+    killTree(child.pid);
   }
 }
 
@@ -124,7 +129,9 @@ function removeFile(file: string): void {
 function readRecorded(file: string): Recorded[] {
   try {
     const recorded = JSON.parse(readFileSync(file, "utf8")) as unknown;
-    return Array.isArray(recorded) ? (recorded as Recorded[]).filter((child) => typeof child?.pid === "number") : [];
+    return Array.isArray(recorded)
+      ? (recorded as Recorded[]).filter((child) => typeof child?.pid === "number" && typeof child.started === "string")
+      : [];
   } catch {
     return [];
   }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { linkSync, readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { isOwnSocket } from "../files/own-socket.js";
 import { replaceFile } from "../files/replace-file.js";
@@ -63,8 +63,28 @@ export function isHolderAlive(lock: LockRecord): boolean {
   return isSameProcess(lock.pid, lock.pidStarted);
 }
 
-/** Creates the lock only if none exists (O_EXCL): of many racing starters exactly one wins. */
+/**
+ * Creates the lock only if none exists: of many racing starters exactly one wins. The record is written aside
+ * and linked into place whole, so no reader sees an empty or half-written lock and judges it torn; where links
+ * are not supported, it is created with O_EXCL and written.
+ */
 export function claimLock(path: string, record: LockRecord): boolean {
+  const staged = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.claim`;
+  try {
+    writeFileSync(staged, JSON.stringify(record), { flag: "wx", mode: 0o600 });
+    linkSync(staged, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw error;
+  } finally {
+    try {
+      unlinkSync(staged);
+    } catch {
+      // never written
+    }
+  }
   try {
     writeFileSync(path, JSON.stringify(record), { flag: "wx", mode: 0o600 });
     return true;

@@ -15,11 +15,11 @@ export async function stopDaemon(server: ServerConfig, home: string, pid: number
   const lock = readLock(file);
   const started = lock?.pid === pid ? lock.pidStarted : undefined;
   await terminate(pid, { graceMs, politeTo: hostedByUs(server) ? "leader" : "group", ...(started ? { started } : {}) });
-  if (hostedByUs(server)) new ChildRegistry(join(home, `${server.name}.children`), () => {}).reapLeftovers();
+  if (hostedByUs(server)) ChildRegistry.reapAfterStop(join(home, `${server.name}.children`));
   if (readLock(file)?.pid === pid) removeLock(file);
 }
 
 /** The children of drained daemons that are gone (killed past their drain timeout), stopped. */
 export function reapDrainedChildren(name: string, home: string): void {
-  new ChildRegistry(join(home, `${name}.children`), () => {}).reapDrained();
+  ChildRegistry.reapOwnersGone(join(home, `${name}.children`));
 }
