@@ -79,6 +79,8 @@ describe("config loader", () => {
       /servers\.a\.port: a sse server started from "command" needs the "port"/,
     ],
     ["a name that cannot be a file name", { servers: { "../evil": { command: "x" } } }, /servers\.\.\.\/evil: server names may use/],
+    // Its HTTP socket, x.session.sock, would be the session socket of a server named x.
+    ["a name whose files would be another server's", { servers: { "x.session": { command: "x" } } }, /not ending in \.session/],
     ["an unknown transport", { servers: { a: { command: "x", transport: "ws" } } }, /servers\.a\.transport: /],
     ["the reserved name manager", { servers: { manager: { command: "x" } } }, /servers\.manager: the name "manager" is taken/],
     ["an unknown manager setting", { manager: { healthInterval: 5 }, servers: {} }, /manager: .*healthInterval/],

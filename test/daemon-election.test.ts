@@ -164,6 +164,7 @@ describe("exactly one daemon per server", () => {
 
     process.kill(old, "SIGCONT");
     await until(() => !isAlive(old), "the old daemon to give way and exit");
+    await until(() => !isAlive(oldChild), "the old daemon's server to be stopped with it");
     assert.match(
       readFileSync(join(daemon.home, "probe.log"), "utf8"),
       new RegExp(

@@ -3,8 +3,11 @@
 import { z } from "zod/v3";
 import { TRANSPORTS, TYPE_ALIASES, resolveTransport } from "./transports.js";
 
-/** Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. */
-export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Server names become file names (`<name>.lock`, `<name>.log`) and URL parts, so keep them plain. None ends in
+ * `.session`: the HTTP socket of `x.session` would be `x`'s session socket, `x.session.sock`.
+ */
+export const SERVER_NAME = /^(?!.*\.session$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const SCOPES = ["shared", "project", "session"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -115,7 +118,8 @@ export const configFile = z
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: [key, name],
-          message: "server names may use letters, digits, '.', '_' and '-' (at most 64, not starting with a symbol)",
+          message:
+            "server names may use letters, digits, '.', '_' and '-' (at most 64, not starting with a symbol, not ending in .session)",
         });
       }
     }

@@ -49,35 +49,42 @@ export class LockKeeper {
     }
   }
 
-  /** Puts the lock back when it is missing; gives way when another daemon holds it. Never throws. */
+  /** Puts the lock back when it is missing; gives way when another daemon holds it. */
   check(): void {
     if (this.gaveWay) return;
+    const why = this.supersededBy();
+    if (why === undefined) return;
+    this.gaveWay = true;
+    this.stop();
+    this.options.superseded(why);
+  }
+
+  /** Why this daemon should give way, if it should; puts the lock back meanwhile. Never throws. */
+  private supersededBy(): string | undefined {
     const { lockFile, record, log } = this.options;
     try {
       // A home removed as a whole is made again by the housekeeping, with its token first.
-      if (!existsSync(dirname(lockFile))) return;
-      if (!this.options.addressesOurs()) return this.giveWay("another daemon listens on this one's socket paths");
+      if (!existsSync(dirname(lockFile))) return undefined;
+      if (!this.options.addressesOurs()) return "another daemon listens on this one's socket paths";
       let holder = readLock(lockFile);
       if (holder && holder.pid !== record.pid && holder.pid !== 0 && !isHolderAlive(holder)) {
         removeStaleLock(lockFile, holder); // a dead starter's claim, or a dead daemon's lock
         holder = readLock(lockFile);
       }
       if (!holder) {
-        if (claimLock(lockFile, record)) return log(`lock ${lockFile} was removed; recreated it`);
+        if (claimLock(lockFile, record)) {
+          log(`lock ${lockFile} was removed; recreated it`);
+          return undefined;
+        }
         holder = readLock(lockFile); // a starter claimed it just now
       }
       // A starter's claim (no address yet) is looked at again once its daemon writes the lock, or fails to.
-      if (!holder || holder.pid === record.pid || !holder.url || !isHolderAlive(holder)) return;
-      this.giveWay(`daemon pid ${holder.pid} took the lock while this one's was missing`);
+      if (!holder || holder.pid === record.pid || !holder.url || !isHolderAlive(holder)) return undefined;
+      return `daemon pid ${holder.pid} took the lock while this one's was missing`;
     } catch (error) {
       log(`could not look after lock ${lockFile}: ${(error as Error).message}`);
+      return undefined;
     }
-  }
-
-  private giveWay(why: string): void {
-    this.gaveWay = true;
-    this.stop();
-    this.options.superseded(why);
   }
 
   stop(): void {

@@ -84,7 +84,14 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
 
   const lockFile = lockPath(name, home);
   const startedAt = new Date().toISOString();
-  const holder = claimOrJoin(lockFile, name, startedAt);
+  let holder: LockRecord | undefined;
+  try {
+    holder = claimOrJoin(lockFile, name, startedAt);
+  } catch (error) {
+    // Not ours to run: neither is the server process our starter handed us (it may be gone, and nobody else knows it).
+    await handed?.stop(log, "this daemon does not run");
+    throw error;
+  }
 
   // We hold the lock: any child a killed predecessor left behind is ours to stop before starting our own.
   const registry = new ChildRegistry(join(home, `${name}.children`), log);

@@ -20,7 +20,8 @@ export interface AddOptions {
  * layout stay) and validated before it is written. Returns what to tell the user, with the line that connects it.
  */
 export function addServer(configFile: string, name: string, command: string[], options: AddOptions): string {
-  if (!SERVER_NAME.test(name)) throw new Error(`"${name}" cannot be a server name (letters, digits, ".", "_" and "-"; at most 64)`);
+  if (!SERVER_NAME.test(name))
+    throw new Error(`"${name}" cannot be a server name (letters, digits, ".", "_" and "-"; at most 64; not ending in .session)`);
   const [program, ...args] = command;
   if (!program) throw new Error(`give the server's command after --, as in: mcp-manager add ${name} -- npx -y some-mcp-server`);
   const entry: Record<string, unknown> = { command: program, args };

@@ -36,10 +36,10 @@ export class ChildRegistry {
    */
   start(kept?: { pid: number; started?: string }): void {
     reap(this.base, this.log, kept?.pid);
-    removeFile(this.base);
     this.reapDrained();
     if (kept?.started !== undefined) this.children.set(kept.pid, { pid: kept.pid, started: kept.started });
-    this.save();
+    this.save(); // before the record made ahead goes: the handed process is in one list or the other throughout
+    removeFile(this.base);
   }
 
   /**
