@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
@@ -135,11 +135,17 @@ describe("who a proxy and the CLI speak to", () => {
     const first = new ProxyClient(t, ["--config", config, "--target", "probe"], { env: daemon.env });
     await first.initialize();
     const token = daemon.token();
+    const daemonPid = daemon.lockedPid("probe")!;
 
     rmSync(daemon.home, { recursive: true, force: true });
     await until(() => existsSync(join(daemon.home, "manager.token")), "the manager to recreate the home and its token");
     assert.equal(readFileSync(join(daemon.home, "manager.token"), "utf8").trim(), token, "the same token");
     await until(() => existsSync(join(daemon.home, "manager.lock")), "the manager to put its lock back");
+    // Within its housekeeping round (10 s): were it killed later, its server would otherwise be nobody's to stop.
+    await until(
+      () => readdirSync(daemon.home).some((name) => name.startsWith(`probe.children.${daemonPid}-`)),
+      "the daemon to put its list of children back",
+    );
 
     const next = new ProxyClient(t, ["--config", config, "--target", "probe"], { env: daemon.env });
     await next.initialize();

@@ -185,7 +185,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   reaper.unref();
   // Housekeeping that needs no manager: keep the log within its size, and put back what was removed by hand
   // (users are known to clear `~/.mcp-session-manager/*.lock`, or the whole home): the home with its token
-  // (ours, so that clients and we still agree), then the lock, so starters keep finding us.
+  // (ours, so that clients and we still agree), then the lock, so starters keep finding us, and our list of children.
   const keeper = new LockKeeper({
     lockFile,
     record,
@@ -199,6 +199,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       token.current(true);
       rotateLog(logPath(name, home), rotation);
       keeper.check();
+      registry.keep();
       // A daemon that drained before us and died before its children (killed, or out of memory) left them running.
       registry.reapDrained();
     } catch (error) {

@@ -3,7 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
 import { readLines } from "../protocol/line-reader.js";
 import { LineWriter } from "../protocol/line-writer.js";
-import { terminate } from "../process/terminate.js";
+import { endGroupRemnants, terminate } from "../process/terminate.js";
 import type { ChildConnection, ChildSpec } from "./child-connection.js";
 
 /** Lines longer than this from a child are dropped (Claude Code's own stdout limit is 16 MiB). */
@@ -73,6 +73,7 @@ export class StdioChild implements ChildConnection {
   private finish(reason: string): void {
     if (this.gone) return;
     this.gone = true;
+    if (this.server.pid !== undefined) void endGroupRemnants(this.server.pid, STOP_GRACE_MS);
     this.onexit(reason);
   }
 

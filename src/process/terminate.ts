@@ -45,6 +45,28 @@ export async function terminate(pid: number, options: TerminateOptions): Promise
   return exitWithin(AFTER_KILL_MS);
 }
 
+/**
+ * Ends what a process group still holds once its leader is gone: a server that exited or crashed may leave what
+ * it started (a browser, a language server) running in its group. SIGTERM, then SIGKILL after `graceMs`. While
+ * any member lives the group's number cannot be given to a new process, so the group is still the leader's.
+ * Nothing to do on Windows, where a tree is not a group.
+ */
+export async function endGroupRemnants(pid: number, graceMs: number): Promise<void> {
+  if (process.platform === "win32" || !groupRuns(pid)) return;
+  signalGroup(pid, "SIGTERM");
+  if (!(await pollUntilGone(() => groupRuns(pid), graceMs))) signalGroup(pid, "SIGKILL");
+}
+
+/** Whether any process is left in the process group `pid` leads or led. */
+export function groupRuns(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false; // none left, or none we may signal
+  }
+}
+
 /** Kills a process group at once (a hung daemon, leftovers of a killed one). False when it is gone. */
 export function killTree(pid: number): boolean {
   if (process.platform === "win32") {

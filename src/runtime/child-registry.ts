@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { replaceFile } from "../files/replace-file.js";
 import { isSameProcess, processStarted } from "../process/process-identity.js";
-import { killTree } from "../process/terminate.js";
+import { groupRuns, killTree } from "../process/terminate.js";
 
 interface Recorded {
   pid: number;
@@ -81,6 +81,11 @@ export class ChildRegistry {
     if (this.children.delete(pid)) this.save();
   }
 
+  /** Puts the list back if it was removed (the home cleared by hand): a daemon killed later must not leave its children unknown. */
+  keep(): void {
+    if (!existsSync(this.file)) this.save();
+  }
+
   /** This daemon stopped its children: its list goes. */
   clear(): void {
     removeFile(this.file);
@@ -111,9 +116,16 @@ function reapOwnerless(base: string, log: (line: string) => void, own: string | 
 
 function reap(file: string, log: (line: string) => void, except?: number): void {
   for (const child of readRecorded(file)) {
-    if (child.pid === except || !isSameProcess(child.pid, child.started)) continue;
-    log(`stopping child ${child.pid} left running by a previous daemon`);
-    killTree(child.pid);
+    if (child.pid === except) continue;
+    if (isSameProcess(child.pid, child.started)) {
+      log(`stopping child ${child.pid} left running by a previous daemon`);
+      killTree(child.pid);
+    } else if ((processStarted(child.pid) ?? child.started) === child.started && groupRuns(child.pid)) {
+      // The server died with its daemon (a broken pipe), but what it started runs on in its group; a pid that
+      // names another process now is never taken for it.
+      log(`stopping what child ${child.pid}, gone with a previous daemon, left running in its process group`);
+      killTree(child.pid);
+    }
   }
 }
 
