@@ -70,10 +70,11 @@ export function renderStatus(
   // Under each hosted server, its children: which project and client each serves, so sharing is visible.
   const children = reports.flatMap((r) => [
     ...(r.learned?.asksClients ? [`  ${r.name}: seen asking its clients, so each new session gets a child of its own`] : []),
-    ...(r.children ?? []).map(
-      (child) =>
-        `  ${r.name}: child ${child.pid ?? "-"} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`,
-    ),
+    ...(r.children ?? []).map((child) => {
+      // The built-in memory server runs in its daemon: no process of its own to name.
+      const who = child.pid !== undefined && child.pid === r.pid ? "in the daemon itself" : `child ${child.pid ?? "-"}`;
+      return `  ${r.name}: ${who} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`;
+    }),
   ]);
   const outdated = reports.filter((r) => r.outdated).map((r) => r.name);
   const problems = reports
