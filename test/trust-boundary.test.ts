@@ -52,6 +52,8 @@ function assertOnlyChallenged(received: Received[]): void {
 
 const INITIALIZE = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
 
+const readIfThere = (file: string): string => (existsSync(file) ? readFileSync(file, "utf8") : "");
+
 describe("who a proxy and the CLI speak to", () => {
   test("a squatter on the manager port gets a challenge and nothing else; the proxy starts its daemon itself, start names the squatter", async (t) => {
     const port = await freePort();
@@ -151,6 +153,12 @@ describe("who a proxy and the CLI speak to", () => {
     await next.initialize();
     assert.equal(textOf(await next.callTool("echo", { message: "after" })), "after");
     assert.equal(textOf(await first.callTool("echo", { message: "still" })), "still", "the first session goes on");
+    // The daemon's log is written where `mcp-manager logs` reads it, not into the deleted file: its server's stderr.
+    await first.callTool("stderr_flood", { bytes: 1000 });
+    await until(
+      () => new RegExp(`\\[daemon ${daemonPid} probe\\] `).test(readIfThere(join(daemon.home, "probe.log"))),
+      "the daemon's log back at its path",
+    );
     const status = await runManagerCli(["--config", config, "status", "--json"], { env: daemon.env });
     assert.ok(JSON.parse(status.stdout).manager?.pid, "the CLI proves and reaches the manager");
   });

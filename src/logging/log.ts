@@ -1,4 +1,4 @@
-import { appendFileSync, openSync } from "node:fs";
+import { appendFileSync, fstatSync, openSync } from "node:fs";
 import { rotateLog, type LogRotation } from "./rotate.js";
 
 /** Longer lines are cut: one line (a child's stderr, say) must not outgrow the log on its own. */
@@ -32,7 +32,24 @@ export function createLog(prefix: string, file?: string, owned?: OwnedLog): (lin
   // The owner checks the file's size each time it wrote a quarter of the limit: with rotation at the limit, the
   // file stays under 1.25 times it, plus what others (proxies) appended meanwhile.
   let sinceCheck = 0;
+  // A detached daemon's stderr is its log file. Should the home be cleared by hand, it would write on into the
+  // deleted file, and `mcp-manager logs` would find nothing: looked at, at most once a second, as lines are
+  // written, and the file is then opened again at its path (once the home is back).
+  let lastLook = 0;
+  const reopenIfRemoved = () => {
+    if (!owned || fd !== undefined || Date.now() - lastLook < 1000) return;
+    lastLook = Date.now();
+    try {
+      const stderr = fstatSync(2);
+      if (!stderr.isFile() || stderr.nlink > 0) return;
+      fd = openSync(owned.path, "a", 0o600);
+      stderrOpen = false;
+    } catch {
+      // not a file, or the home is not back yet
+    }
+  };
   return (line: string) => {
+    reopenIfRemoved();
     const cut = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}… (${line.length - MAX_LINE_CHARS} more characters)` : line;
     const text = `${new Date().toISOString()} [${prefix}] ${escapeForLog(cut)}\n`;
     if (owned) {
