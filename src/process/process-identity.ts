@@ -5,8 +5,7 @@ import { createRequire } from "node:module";
 /** What `ps` prints for a pid; node:child_process loads only here, so a proxy on Linux (/proc) never needs it. */
 function psOutput(pid: number, field: string): string {
   const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof ChildProcesses;
-  // One locale and time zone for every caller: a start time is compared with one another process read.
-  return execFileSync("ps", ["-o", `${field}=`, "-p", String(pid)], { encoding: "utf8", env: { ...process.env, LC_ALL: "C", TZ: "UTC" } });
+  return execFileSync("ps", ["-o", `${field}=`, "-p", String(pid)], { encoding: "utf8" });
 }
 
 /** What /proc/PID/stat says of a process: its state letter (R, S, D, Z for a zombie...) and its start time. */
