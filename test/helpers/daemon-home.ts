@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { EVERYTHING, PROBE_SERVER } from "./paths.js";
 import { onCleanup } from "./cleanup.js";
-import { freePort, isAlive, killTree } from "./processes.js";
+import { freePort, isAlive, killTree, processesOfHome } from "./processes.js";
 
 export interface DaemonHome {
   home: string;
@@ -69,6 +69,12 @@ export function configuredHome(
     const deadline = Date.now() + 5000;
     while ([...seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const pid of seen) killTree(pid, "SIGKILL");
+    // A daemon no lock names yet: one a proxy spawned just before it was ended (its claim names the proxy).
+    const sweepUntil = Date.now() + 2000;
+    for (let left = processesOfHome(home); left.length > 0 && Date.now() < sweepUntil; left = processesOfHome(home)) {
+      for (const pid of left) killTree(pid, "SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     rmSync(top, { recursive: true, force: true, maxRetries: 5 });
   });
   return {
