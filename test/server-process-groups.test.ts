@@ -10,21 +10,21 @@ import { ProxyClient } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 /**
- * A server that starts a helper of its own in its process group (as a browser or a language server would be),
- * then becomes the probe server; the helper's pid is written to a file.
+ * A session with a server that starts a helper of its own in its process group (as a browser or a language server
+ * would be), then becomes the probe server. Its daemon, the server and the helper, all tracked for cleanup.
  */
-function serverWithHelper(t: TestContext): { daemon: DaemonHome; helperFile: string } {
+async function sessionWithHelper(t: TestContext): Promise<{ daemon: DaemonHome; proxy: ProxyClient; server: number; helper: number }> {
   const helperFile = join(tempDir(t), "helper.pid");
   const script = `sleep 4321 & echo $! > ${helperFile}; exec ${process.execPath} ${PROBE_SERVER}`;
   const daemon = configuredHome(t, { helped: { command: "/bin/sh", args: ["-c", script] } });
-  return { daemon, helperFile };
-}
-
-async function helperOf(daemon: DaemonHome, helperFile: string): Promise<number> {
+  const proxy = new ProxyClient(t, ["--target", "helped"], { env: daemon.env });
+  await proxy.initialize();
+  const server = await serverPid(proxy);
+  daemon.track(server);
   await until(() => existsSync(helperFile) && readFileSync(helperFile, "utf8").trim() !== "", "the server to start its helper");
-  const pid = Number(readFileSync(helperFile, "utf8"));
-  daemon.track(pid);
-  return pid;
+  const helper = Number(readFileSync(helperFile, "utf8"));
+  daemon.track(helper);
+  return { daemon, proxy, server, helper };
 }
 
 async function serverPid(proxy: ProxyClient): Promise<number> {
@@ -34,12 +34,7 @@ async function serverPid(proxy: ProxyClient): Promise<number> {
 
 describe("what a server starts in its process group ends with it", () => {
   test("a server that exits leaves no helper running: the daemon ends what its group still holds", async (t) => {
-    const { daemon, helperFile } = serverWithHelper(t);
-    const proxy = new ProxyClient(t, ["--target", "helped"], { env: daemon.env });
-    await proxy.initialize();
-    const server = await serverPid(proxy);
-    daemon.track(server);
-    const helper = await helperOf(daemon, helperFile);
+    const { proxy, server, helper } = await sessionWithHelper(t);
     assert.ok(isAlive(helper));
     await proxy.callTool("crash").catch(() => {}); // the server exits at once
     await until(() => !isAlive(server), "the server to exit");
@@ -47,12 +42,7 @@ describe("what a server starts in its process group ends with it", () => {
   });
 
   test("a server gone with its killed daemon leaves no helper running: the next daemon ends its group", async (t) => {
-    const { daemon, helperFile } = serverWithHelper(t);
-    const proxy = new ProxyClient(t, ["--target", "helped"], { env: daemon.env });
-    await proxy.initialize();
-    const server = await serverPid(proxy);
-    daemon.track(server);
-    const helper = await helperOf(daemon, helperFile);
+    const { daemon, proxy, server, helper } = await sessionWithHelper(t);
     killTree(daemon.lockedPid("helped"), "SIGKILL");
     // The server exits at the end of its input; nothing is left to see that its helper runs on.
     await until(() => !isAlive(server), "the server to exit with its daemon");

@@ -1,4 +1,3 @@
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
 import { HeldChild } from "./adopted-child.js";
 import { sameSpec, serverSpec, type ChildConnection } from "./child-connection.js";
-import { canBeUnixSocket, ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
+import { ensureHome, httpSocketPath, lockPath, logPath, sessionSocketPath } from "../config/paths.js";
 import {
   claimLock,
   isHolderAlive,
@@ -33,6 +32,7 @@ import { DaemonFront } from "./http-front.js";
 import { ScopePool } from "./scope-pool.js";
 import { LearnedTraits } from "./learned-traits.js";
 import { LockKeeper } from "./lock-keeper.js";
+import { closeSocket, listenOnSocket, stillOurs } from "./socket-listener.js";
 import { SessionRegistry } from "./session-registry.js";
 import { SocketFront } from "./socket-front.js";
 import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
@@ -351,63 +351,6 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   if (adopted && wanted) context.spare.adopt(adopted, wanted);
   else if (wanted) context.spare.start(wanted);
   return pool;
-}
-
-/**
- * Listens on a Unix domain socket in the user-only home directory: local clients skip the TCP stack, and the
- * file's permissions keep other users out. None on Windows, or where the path is too long for a socket.
- */
-async function listenOnSocket<T extends net.Server>(
-  path: string,
-  server: T,
-  log: (line: string) => void,
-): Promise<SocketListener<T> | undefined> {
-  if (!canBeUnixSocket(path)) return undefined;
-  removeFile(path); // left by a daemon that died: we hold the lock now
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(path, () => resolve());
-    });
-    chmodSync(path, 0o600);
-    return { server, path, inode: lstatSync(path).ino };
-  } catch (error) {
-    log(`not listening on ${path} (${(error as Error).message}); clients use TCP instead`);
-    return undefined;
-  }
-}
-
-interface SocketListener<T extends net.Server> {
-  server: T;
-  path: string;
-  /** The socket file's inode: another daemon that took our place binds a file of its own at the same path. */
-  inode: number;
-}
-
-/**
- * Stops listening on a Unix socket. Closing unlinks the path whatever file it names now, so a listener whose file
- * was replaced by another daemon's is left open instead: nobody can reach it any more, and it ends with us.
- */
-function closeSocket(listener: SocketListener<net.Server>): void {
-  if (stillOurs(listener)) listener.server.close();
-  else listener.server.unref();
-}
-
-/** Whether the listener's path names its own socket file, or nothing (removed by hand): no other daemon's. */
-function stillOurs(listener: SocketListener<net.Server>): boolean {
-  try {
-    return lstatSync(listener.path).ino === listener.inode;
-  } catch {
-    return true;
-  }
-}
-
-function removeFile(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // not there
-  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { basename, dirname, join } from "node:path";
  */
 export function replaceFile(path: string, text: string, mode = 0o600, beforeRename?: () => void): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const temp = temporaryPath(path);
   writeFileSync(temp, text, { mode });
   chmodSync(temp, mode); // the umask may have narrowed it
   try {
@@ -18,4 +18,12 @@ export function replaceFile(path: string, text: string, mode = 0o600, beforeRena
     throw error;
   }
   renameSync(temp, path);
+}
+
+/**
+ * Where a file is written before it is moved or linked into place: beside it, hidden, with our pid (writers in
+ * different processes never share one; doctor reports one left behind).
+ */
+export function temporaryPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
 }

@@ -57,10 +57,10 @@ export async function endGroupRemnants(pid: number, graceMs: number): Promise<vo
   if (!(await pollUntilGone(() => groupRuns(pid), graceMs))) signalGroup(pid, "SIGKILL");
 }
 
-/** Whether any process is left in the process group `pid` leads or led. */
+/** Whether any process is left in the process group `pid` leads or led (on Windows: whether `pid` runs). */
 export function groupRuns(pid: number): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(process.platform === "win32" ? pid : -pid, 0);
     return true;
   } catch {
     return false; // none left, or none we may signal

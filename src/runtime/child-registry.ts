@@ -59,14 +59,30 @@ export class ChildRegistry {
     ChildRegistry.reapOwnersGone(base);
   }
 
-  /** Stops what the daemons of this server that are gone left running; what starters recorded ahead is left alone. */
-  static reapOwnersGone(base: string): void {
-    reapOwnerless(base, () => {}, undefined);
+  /**
+   * Stops, for each list of this server's daemons whose owner is gone (but `own`), what it names, and removes the
+   * list; what starters recorded ahead is left alone.
+   */
+  static reapOwnersGone(base: string, log: (line: string) => void = () => {}, own?: string): void {
+    const prefix = `${basename(base)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
+    } catch {
+      names = [];
+    }
+    for (const name of names) {
+      const file = join(dirname(base), name);
+      const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
+      if (file === own || !owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) continue;
+      reap(file, log);
+      removeFile(file);
+    }
   }
 
   /** Stops what the daemons of this server that are gone left running (a drained one killed past its timeout, say). */
   reapDrained(): void {
-    reapOwnerless(this.base, this.log, this.file);
+    ChildRegistry.reapOwnersGone(this.base, this.log, this.file);
   }
 
   add(pid: number): void {
@@ -96,36 +112,18 @@ export class ChildRegistry {
   }
 }
 
-/** Stops, for each list of `base`'s daemons whose owner is gone (other than `own`), what it names; the list goes too. */
-function reapOwnerless(base: string, log: (line: string) => void, own: string | undefined): void {
-  const prefix = `${basename(base)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
-  } catch {
-    names = [];
-  }
-  for (const name of names) {
-    const file = join(dirname(base), name);
-    const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
-    if (file === own || !owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) continue;
-    reap(file, log);
-    removeFile(file);
-  }
-}
-
+/**
+ * Stops the process groups of what a list names. A pid that names another process now is never taken for the
+ * recorded one; a server that is gone (it died with its daemon, of a broken pipe) may have left what it started
+ * running in its group, whose number is not given to a new process while any member lives.
+ */
 function reap(file: string, log: (line: string) => void, except?: number): void {
   for (const child of readRecorded(file)) {
-    if (child.pid === except) continue;
-    if (isSameProcess(child.pid, child.started)) {
-      log(`stopping child ${child.pid} left running by a previous daemon`);
-      killTree(child.pid);
-    } else if ((processStarted(child.pid) ?? child.started) === child.started && groupRuns(child.pid)) {
-      // The server died with its daemon (a broken pipe), but what it started runs on in its group; a pid that
-      // names another process now is never taken for it.
-      log(`stopping what child ${child.pid}, gone with a previous daemon, left running in its process group`);
-      killTree(child.pid);
-    }
+    const now = processStarted(child.pid);
+    if (child.pid === except || (now !== undefined && now !== child.started) || !groupRuns(child.pid)) continue;
+    if (isSameProcess(child.pid, child.started)) log(`stopping child ${child.pid} left running by a previous daemon`);
+    else log(`stopping what child ${child.pid}, gone with a previous daemon, left running in its process group`);
+    killTree(child.pid);
   }
 }
 

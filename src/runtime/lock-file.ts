@@ -1,7 +1,7 @@
 import { linkSync, readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import { isOwnSocket } from "../files/own-socket.js";
-import { replaceFile } from "../files/replace-file.js";
+import { replaceFile, temporaryPath } from "../files/replace-file.js";
 import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { isSameProcess, processStarted } from "../process/process-identity.js";
 
@@ -69,10 +69,9 @@ export function isHolderAlive(lock: LockRecord): boolean {
  * are not supported, it is created with O_EXCL and written.
  */
 export function claimLock(path: string, record: LockRecord): boolean {
-  // Named like replaceFile's temporary files, which doctor reports when one is left behind.
-  const staged = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const staged = temporaryPath(path);
   try {
-    writeFileSync(staged, JSON.stringify(record), { flag: "wx", mode: 0o600 });
+    writeFileSync(staged, JSON.stringify(record), { mode: 0o600 }); // over any left by a killed process of our pid
     linkSync(staged, path);
     return true;
   } catch (error) {
