@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StdioClient } from "./clients.js";
 import { stopOurDaemon } from "./our-daemon.js";
-import { EVERYTHING, PROXY } from "./everything-server.js";
+import { EVERYTHING, PROXY, ROOT } from "./everything-server.js";
 import { median, ms, percentile } from "./stats.js";
 
 const ROUNDS = 10;
@@ -43,18 +45,40 @@ interface Path {
   elapsed: number;
 }
 
+const BYTE_RELAY = `${ROOT}dist-test/bench/byte-relay.js`;
+
+/** The floor's daemon end: a byte relay listening at `socket`, running its own server-everything. */
+async function startListeningRelay(socket: string): Promise<ChildProcess> {
+  const relay = spawn(process.execPath, [BYTE_RELAY, "listen", socket, process.execPath, EVERYTHING, "stdio"], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const listening = once(relay.stdout!, "data");
+  const failed = once(relay, "exit").then(([code]) => {
+    throw new Error(`the byte relay exited (${String(code)}) before listening`);
+  });
+  await Promise.race([listening, failed]);
+  return relay;
+}
+
 /**
  * Issue: the shared daemon's cost. Sequential echo calls to server-everything over stdio, (a) spawned directly
  * by the client, (b) through mcp-proxy -> daemon (session socket) -> the daemon's stdio child and (c) the same
  * with the proxy reaching the daemon over HTTP, in alternating rounds; then SESSIONS proxies calling at once.
+ * (d), two processes that only copy bytes in the places of the proxy and the daemon, is the floor of any such
+ * design on the machine at hand: (b)/(d) is what our proxy and daemon add to it, measured side by side.
  */
 export async function daemonSharing(): Promise<string> {
   const homes = [benchHome(false), benchHome(true)];
   const [env, httpEnv] = homes.map(({ home }) => ({ ...process.env, MCP_SESSION_MANAGER_HOME: home }));
   const proxies: StdioClient[] = [];
+  let listeningRelay: ChildProcess | undefined;
   try {
     const direct = new StdioClient(process.execPath, [EVERYTHING, "stdio"]);
     await direct.initialize();
+    const relaySocket = join(homes[0]!.top, "byte-relay.sock");
+    listeningRelay = await startListeningRelay(relaySocket);
+    const relayed = new StdioClient(process.execPath, [BYTE_RELAY, "connect", relaySocket]);
+    await relayed.initialize();
     const proxied = new StdioClient(process.execPath, [PROXY, "--target", "everything"], env);
     const overHttp = new StdioClient(process.execPath, [PROXY, "--target", "everything"], httpEnv);
     proxies.push(proxied, overHttp);
@@ -62,6 +86,7 @@ export async function daemonSharing(): Promise<string> {
 
     const paths: Path[] = [
       { label: "(a) client -> stdio -> server-everything", client: direct, times: [], elapsed: 0 },
+      { label: "(d) client -> byte relay -> Unix socket -> byte relay -> stdio child (the floor)", client: relayed, times: [], elapsed: 0 },
       { label: "(b) client -> mcp-proxy -> session socket -> daemon -> stdio child", client: proxied, times: [], elapsed: 0 },
       { label: "(c) client -> mcp-proxy -> HTTP -> daemon -> stdio child", client: overHttp, times: [], elapsed: 0 },
     ];
@@ -73,7 +98,7 @@ export async function daemonSharing(): Promise<string> {
         path.elapsed += performance.now() - start;
       }
     }
-    await Promise.all([direct.close(), overHttp.close()]);
+    await Promise.all([direct.close(), relayed.close(), overHttp.close()]);
 
     // Many sessions at once, each calling sequentially as a client does.
     const sessions = [proxied];
@@ -103,7 +128,7 @@ export async function daemonSharing(): Promise<string> {
     const total = SESSIONS * CALLS_PER_SESSION;
     const coldTotal = SESSIONS * SESSION_WARMUP;
 
-    const [d, p, h] = paths.map((path) => median(path.times)) as [number, number, number];
+    const [d, floor, p, h] = paths.map((path) => median(path.times)) as [number, number, number, number];
     const rate = (path: Path) => ((path.times.length / path.elapsed) * 1000).toFixed(0);
     return [
       `### Shared daemon (sequential \`tools/call\` echo to server-everything over stdio, ${ROUNDS} alternating rounds of ${CALLS_PER_ROUND})`,
@@ -116,7 +141,10 @@ export async function daemonSharing(): Promise<string> {
       ),
       "",
       `Ratio of medians (b)/(a): **${(p / d).toFixed(2)}x** (target: at most 3x); sequential throughput through the daemon: ` +
-        `**${rate(paths[1]!)} calls/s** (target: at least 1000). Over HTTP instead of the session socket, (c)/(a): ${(h / d).toFixed(2)}x.`,
+        `**${rate(paths[2]!)} calls/s** (target: at least 1000). Over HTTP instead of the session socket, (c)/(a): ${(h / d).toFixed(2)}x.`,
+      "",
+      `The floor on this machine, (d)/(a): **${(floor / d).toFixed(2)}x**; what our proxy and daemon add to it, (b)/(d): ` +
+        `**${(p / floor).toFixed(2)}x** (${ms(p - floor)} a call).`,
       "",
       `${SESSIONS} sessions (separate mcp-proxy processes) calling at once, each sequentially, one shared child: ` +
         `steady state (${CALLS_PER_SESSION} calls each, after ${SESSION_WARMUP} warm-up calls) **${((total / concurrentElapsed) * 1000).toFixed(0)} calls/s** in total; ` +
@@ -124,6 +152,8 @@ export async function daemonSharing(): Promise<string> {
         `**${errors} errors** out of ${total + coldTotal} (target: at least 2000 calls/s, zero errors).`,
     ].join("\n");
   } finally {
+    listeningRelay?.stdin!.end();
+    if (listeningRelay && listeningRelay.exitCode === null) await once(listeningRelay, "exit");
     await Promise.all(proxies.map((client) => client.close()));
     for (const { home, top } of homes) {
       await stopOurDaemon(home, "everything");
