@@ -52,11 +52,10 @@ async function startListeningRelay(socket: string): Promise<ChildProcess> {
   const relay = spawn(process.execPath, [BYTE_RELAY, "listen", socket, process.execPath, EVERYTHING, "stdio"], {
     stdio: ["pipe", "pipe", "ignore"],
   });
-  const listening = once(relay.stdout!, "data");
-  const failed = once(relay, "exit").then(([code]) => {
-    throw new Error(`the byte relay exited (${String(code)}) before listening`);
+  await new Promise<void>((resolve, reject) => {
+    relay.stdout.once("data", () => resolve());
+    relay.once("exit", (code) => reject(new Error(`the byte relay exited (${String(code)}) before listening`)));
   });
-  await Promise.race([listening, failed]);
   return relay;
 }
 
