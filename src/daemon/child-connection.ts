@@ -11,8 +11,11 @@ export interface ChildSpec {
 /** One running server process as the daemon core sees it: lines of JSON-RPC in and out, and its end. */
 export interface ChildConnection {
   readonly pid: number | undefined;
-  /** A valid message from the child, with its text on one line. */
-  onmessage: (message: JsonRpcMessage, text: string) => void;
+  /**
+   * A valid message from the child, with its text on one line; `bytes` are that line as it arrived when it is
+   * worth relaying as it is (protocol/line-bytes.ts).
+   */
+  onmessage: (message: JsonRpcMessage, text: string, bytes?: Buffer) => void;
   /** The process is gone (exited, killed, or could not be started); said once. */
   onexit: (reason: string) => void;
   /** Writes one message line; false when the child is gone or too far behind reading its input. */

@@ -9,6 +9,7 @@ import {
 import { invalidRequest } from "../protocol/intake.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
+import { withResponseId } from "../protocol/response-id.js";
 import type { Backend, SessionPort } from "./backend.js";
 import { DEFAULT_SESSION_LEVEL, LogLevels } from "./log-levels.js";
 import { RequestTable, type Forwarded } from "./request-table.js";
@@ -63,7 +64,7 @@ export class SessionRouter implements Backend {
     this.log = options.child.log;
     this.onServerRequest = options.onServerRequest ?? (() => {});
     this.child = new SupervisedChild({ ...options.child, wanted: () => this.sessions.size > 0 });
-    this.child.onmessage = (message, text) => this.fromChild(message, text);
+    this.child.onmessage = (message, text, bytes) => this.fromChild(message, text, bytes);
     this.child.onexit = (reason) => this.childExited(reason);
     this.child.onready = (restarted) => this.childReady(restarted);
     this.serverRequests = new ServerRequests(options.serverRequestIdPrefix);
@@ -279,13 +280,14 @@ export class SessionRouter implements Backend {
     if (childId !== undefined) this.child.send({ ...response, id: childId }); // never what this session was not asked
   }
 
-  private fromChild(message: JsonRpcMessage, text: string): void {
-    if (!("method" in message)) return this.fromChildResponse(message);
+  private fromChild(message: JsonRpcMessage, text: string, bytes?: Buffer): void {
+    if (!("method" in message)) return this.fromChildResponse(message, text, bytes);
     if ("id" in message) return this.fromChildRequest(message);
-    this.fromChildNotification(message, text);
+    // Passed on as received: its bytes when it is large, else its text.
+    this.fromChildNotification(message, bytes ? [bytes] : text);
   }
 
-  private fromChildResponse(response: JsonRpcResponse): void {
+  private fromChildResponse(response: JsonRpcResponse, text: string, bytes?: Buffer): void {
     if (response.id === null) return this.log(`child sent an error without an id: ${JSON.stringify(response).slice(0, 300)}`);
     const entry = this.requests.fromChild(response.id);
     if (!entry) return; // cancelled, or its session is gone
@@ -297,7 +299,9 @@ export class SessionRouter implements Backend {
         return entry.session.deliver(own, entry.id);
       }
     }
-    entry.session.deliver({ ...response, id: entry.id }, entry.id);
+    // A large answer goes on as the bytes it came in, with only its id replaced, when that can be done safely.
+    const relayed = bytes && typeof response.id === "number" ? withResponseId(text, bytes, response.id, entry.id) : undefined;
+    entry.session.deliver({ ...response, id: entry.id }, entry.id, relayed);
   }
 
   private fromChildRequest(request: JsonRpcRequest): void {
@@ -329,7 +333,7 @@ export class SessionRouter implements Backend {
     session.deliver({ ...request, id }, related.length === 1 ? related[0]!.id : undefined);
   }
 
-  private fromChildNotification(notification: JsonRpcNotification, text: string): void {
+  private fromChildNotification(notification: JsonRpcNotification, text: string | Buffer[]): void {
     const params = notification.params ?? {};
     switch (notification.method) {
       case "notifications/progress": {

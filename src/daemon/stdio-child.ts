@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
 import { readLines } from "../protocol/line-reader.js";
+import { relayableBytes } from "../protocol/line-bytes.js";
 import { LineWriter } from "../protocol/line-writer.js";
 import { endGroupRemnants, terminate } from "../process/terminate.js";
 import type { ChildConnection, ChildSpec } from "./child-connection.js";
@@ -46,7 +47,7 @@ export class StdioChild implements ChildConnection {
       for (const line of chunk.split("\n")) if (line.trim()) log(`[child ${server.pid}] ${line}`);
     });
     readLines(server.stdout, MAX_LINE_BYTES, {
-      line: (text) => this.receive(text, log),
+      line: (text, bytes) => this.receive(text, bytes, log),
       oversized: (length) => log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`),
       end: () => {},
     });
@@ -57,12 +58,14 @@ export class StdioChild implements ChildConnection {
     return this.server.pid;
   }
 
-  private receive(text: string, log: (line: string) => void): void {
+  private receive(text: string, bytes: Buffer, log: (line: string) => void): void {
     const parsed = intake(text);
     if (parsed.kind === "parse-error") return log(`ignoring a non-JSON line from the child: ${JSON.stringify(text.slice(0, 200))}`);
+    // The line's bytes are one message's only when it is not a batch.
+    const relayable = parsed.batch ? undefined : relayableBytes(bytes);
     for (const item of parsed.items) {
       if (item.kind === "invalid") log(`ignoring an invalid message from the child (${item.reason})`);
-      else this.onmessage(item.message, item.text);
+      else this.onmessage(item.message, item.text, relayable);
     }
   }
 

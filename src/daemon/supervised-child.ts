@@ -45,7 +45,7 @@ interface InternalRequest {
  */
 export class SupervisedChild {
   /** A message from the running child that is not the answer to one of our own requests. */
-  onmessage: (message: JsonRpcMessage, text: string) => void = () => {};
+  onmessage: ChildConnection["onmessage"] = () => {};
   /** The child died: whatever was sent to it is lost. */
   onexit: (reason: string) => void = () => {};
   /** The child runs and is initialized; `restarted` when it is not the first one. */
@@ -176,7 +176,7 @@ export class SupervisedChild {
     }
     this.connection = connection;
     this.startedAt = this.options.clock.now();
-    connection.onmessage = (message, text) => this.fromChild(connection, message, text);
+    connection.onmessage = (message, text, bytes) => this.fromChild(connection, message, text, bytes);
     connection.onexit = (reason) => this.exited(connection, reason);
     log(`started child pid ${connection.pid}: ${[spec.command, ...spec.args].join(" ")}`);
     if (connection.pid !== undefined) this.options.onChildStarted?.(connection.pid);
@@ -214,12 +214,12 @@ export class SupervisedChild {
     void connection.stop();
   }
 
-  private fromChild(connection: ChildConnection, message: JsonRpcMessage, text: string): void {
+  private fromChild(connection: ChildConnection, message: JsonRpcMessage, text: string, bytes?: Buffer): void {
     if (connection !== this.connection) return;
     if (!("method" in message) && typeof message.id === "number" && this.internal.has(message.id)) {
       return this.settleInternal(message.id, message);
     }
-    this.onmessage(message, text);
+    this.onmessage(message, text, bytes);
   }
 
   private exited(connection: ChildConnection, reason: string): void {

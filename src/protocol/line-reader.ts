@@ -1,7 +1,14 @@
 import type { Readable } from "node:stream";
+import { RELAY_BYTES_FROM } from "./line-bytes.js";
 
 export interface LineReaderEvents {
-  line(text: string): void;
+  /** One line, decoded; `bytes` are the same line as it arrived (line-bytes.ts says when to relay those instead). */
+  line(text: string, bytes: Buffer): void;
+  /**
+   * A line of RELAY_BYTES_FROM bytes or more, before it is joined and decoded, in the pieces it arrived in: true
+   * when it was taken as it is, and `line` is not called for it.
+   */
+  large?(pieces: Buffer[]): boolean;
   /** A line longer than the limit was dropped; `head`/`tail` are its first and last bytes, to find its id. */
   oversized(length: number, head: string, tail: string): void;
   end(): void;
@@ -21,11 +28,19 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
   let head = "";
   let tail: Buffer = Buffer.alloc(0);
 
-  const emit = (buffer: Buffer) => {
-    let end = buffer.length;
-    if (end > 0 && buffer[end - 1] === 0x0d) end -= 1; // tolerate CRLF
-    if (end === 0) return;
-    on.line(buffer.toString("utf8", 0, end));
+  const emit = (pieces: Buffer[], length: number) => {
+    // Tolerate CRLF: the CR is the last byte of the last piece that has any (a newline may open the next chunk).
+    let at = pieces.length - 1;
+    while (at > 0 && pieces[at]!.length === 0) at -= 1;
+    const last = pieces[at]!;
+    if (last.length > 0 && last[last.length - 1] === 0x0d) {
+      pieces[at] = last.subarray(0, last.length - 1);
+      length -= 1;
+    }
+    if (length === 0) return;
+    if (on.large && length >= RELAY_BYTES_FROM && on.large(pieces)) return;
+    const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
+    on.line(bytes.toString("utf8"), bytes);
   };
 
   const startSkipping = () => {
@@ -56,18 +71,18 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
         on.oversized(skipped, head, tail.toString("utf8"));
         skipped = -1;
       } else {
-        const line = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        const [line, length] = [parts, size];
         // Reset first: a handler that throws must not leave this line to be glued onto the next.
         parts = [];
         size = 0;
-        emit(line);
+        emit(line, length);
       }
       start = newline + 1;
     }
   });
   input.on("end", () => {
     if (skipped >= 0) on.oversized(skipped, head, tail.toString("utf8"));
-    else if (size > 0) emit(Buffer.concat(parts, size));
+    else if (size > 0) emit(parts, size);
     on.end();
   });
 }

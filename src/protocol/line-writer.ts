@@ -9,7 +9,7 @@ import type { Writable } from "node:stream";
 export class LineWriter {
   /** Told when more than `pressureAboveBytes` start waiting (`true`), and when all has drained (`false`). */
   onpressure: (waiting: boolean) => void = () => {};
-  private held: string[] = [];
+  private held: Array<string | Buffer[]> = [];
   private flushWaiters: Array<() => void> = [];
   private heldBytes = 0;
   private waiting = false;
@@ -27,14 +27,18 @@ export class LineWriter {
     return this.heldBytes + this.stream.writableLength;
   }
 
-  /** Writes one line (a newline is added); false when refused because the reader is too far behind. */
-  write(text: string): boolean {
+  /**
+   * Writes one line (a newline is added), given as text or as the bytes it arrived in, in pieces; false when
+   * refused because the reader is too far behind.
+   */
+  write(text: string | Buffer[]): boolean {
     if (this.stream.destroyed || this.stream.writableEnded) return false;
     if (this.waiting) {
-      if (this.queuedBytes + text.length > (this.limits.maxQueuedBytes ?? Number.POSITIVE_INFINITY)) return false;
+      const size = sizeOf(text);
+      if (this.queuedBytes + size > (this.limits.maxQueuedBytes ?? Number.POSITIVE_INFINITY)) return false;
       this.held.push(text);
-      this.heldBytes += text.length + 1;
-    } else if (!this.stream.write(text + "\n")) {
+      this.heldBytes += size + 1;
+    } else if (!this.put(text)) {
       this.waiting = true;
     }
     if (this.waiting && !this.pressed && this.queuedBytes > (this.limits.pressureAboveBytes ?? 0)) {
@@ -52,11 +56,21 @@ export class LineWriter {
     });
   }
 
+  /** One line to the stream, in one write: pieces of bytes and their newline are corked together. */
+  private put(line: string | Buffer[]): boolean {
+    if (typeof line === "string") return this.stream.write(line + "\n");
+    this.stream.cork();
+    for (const piece of line) this.stream.write(piece);
+    const more = this.stream.write("\n");
+    this.stream.uncork();
+    return more;
+  }
+
   private flush(): void {
     while (this.held.length > 0) {
       const text = this.held.shift()!;
-      this.heldBytes -= text.length + 1;
-      if (!this.stream.write(text + "\n")) return; // wait for the next drain
+      this.heldBytes -= sizeOf(text) + 1;
+      if (!this.put(text)) return; // wait for the next drain
     }
     for (const resolve of this.flushWaiters.splice(0)) this.stream.write("", () => resolve());
     this.waiting = false;
@@ -65,4 +79,9 @@ export class LineWriter {
       this.onpressure(false);
     }
   }
+}
+
+/** A line's size as the queue counts it: characters of text, or bytes. */
+function sizeOf(line: string | Buffer[]): number {
+  return typeof line === "string" ? line.length : line.reduce((sum, piece) => sum + piece.length, 0);
 }

@@ -8,8 +8,8 @@ import { UpstreamLink } from "./upstream-link.js";
 export interface BridgeOptions {
   /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
   connect: () => Promise<UpstreamTransport>;
-  /** Writes one line to the client (stdout). */
-  write: (line: string) => void;
+  /** Writes one line to the client (stdout): its text, or the bytes it arrived in. */
+  write: (line: string | Buffer[]) => void;
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;

@@ -25,7 +25,7 @@ export class OpenRequests {
   private readonly pending = new Map<string, Pending>();
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly write: (line: string) => void) {}
+  constructor(private readonly write: (line: string | Buffer[]) => void) {}
 
   get size(): number {
     return this.pending.size;
@@ -60,11 +60,11 @@ export class OpenRequests {
     this.notifyIfIdle();
   }
 
-  /** Writes the one answer a request gets, and forgets the request. */
-  answer(entry: Pending, text: string): void {
+  /** Writes the one answer a request gets (its text, or the bytes it arrived in), and forgets the request. */
+  answer(entry: Pending, text: string | Buffer[]): void {
     if (!this.isOpen(entry)) return;
     this.pending.delete(idKey(entry.id));
-    if (entry.batch) this.answerBatch(entry.batch, text);
+    if (entry.batch) this.answerBatch(entry.batch, typeof text === "string" ? text : Buffer.concat(text).toString());
     else this.write(text);
     this.notifyIfIdle();
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDrainNotice } from "../protocol/drain-notice.js";
-import { idKey, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../protocol/json-rpc.js";
+import { idKey, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, type RequestId } from "../protocol/json-rpc.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
@@ -10,8 +10,8 @@ export interface UpstreamLinkOptions {
   /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
   connect: () => Promise<UpstreamTransport>;
   requests: OpenRequests;
-  /** Writes one line to the client. */
-  write: (line: string) => void;
+  /** Writes one line to the client: its text, or the bytes it arrived in. */
+  write: (line: string | Buffer[]) => void;
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
@@ -176,7 +176,8 @@ export class UpstreamLink {
     for (let attempt = 0; ; attempt++) {
       try {
         transport = await this.options.connect();
-        transport.onmessage = (message, text) => this.fromDaemon(generation, message, text);
+        transport.onmessage = (message, text, bytes) => this.fromDaemon(generation, message, text, bytes);
+        transport.onanswer = (id, pieces) => this.answerAsIs(generation, id, pieces);
         transport.onlost = (reason) => this.sessionLost(generation, reason);
         await transport.start();
         if (this.sessionInitialized) await this.replayHandshake(transport, generation);
@@ -244,7 +245,7 @@ export class UpstreamLink {
     }
   }
 
-  private fromDaemon(generation: number, message: JsonRpcMessage, text: string): void {
+  private fromDaemon(generation: number, message: JsonRpcMessage, text: string, bytes?: Buffer): void {
     if (isDrainNotice(message)) return this.drainStarted(generation, message);
     if ("method" in message) {
       // Server request or notification (progress, logging, sampling...); from a session already given up
@@ -254,7 +255,7 @@ export class UpstreamLink {
         this.askedBy.set(idKey(message.id), generation);
         if (this.askedBy.size > MAX_ASKED) this.askedBy.delete(this.askedBy.keys().next().value!);
       }
-      this.options.write(text);
+      this.options.write(bytes ? [bytes] : text);
       return;
     }
     const id = message.id;
@@ -270,8 +271,21 @@ export class UpstreamLink {
       return this.options.log(`dropped a response for id ${JSON.stringify(id)} that no pending request has`);
     }
     if (entry.method === "initialize" && "result" in message) this.sessionInitialized = true;
-    this.options.requests.answer(entry, text);
+    this.options.requests.answer(entry, bytes ? [bytes] : text);
     if (this.draining.has(generation)) this.closeIfDone(generation);
+  }
+
+  /**
+   * A large answer the transport did not parse: taken when it answers a request of the client's sent on this
+   * session, other than its initialize (whose result the proxy reads); anything else is parsed as usual.
+   */
+  private answerAsIs(generation: number, id: RequestId, pieces: Buffer[]): boolean {
+    if (this.replayWaiter?.id === id) return false;
+    const entry = this.options.requests.get(id);
+    if (!entry || entry.sentOn !== generation || entry.method === "initialize") return false;
+    this.options.requests.answer(entry, pieces);
+    if (this.draining.has(generation)) this.closeIfDone(generation);
+    return true;
   }
 
   /**

@@ -1,5 +1,7 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
+import { relayableBytes } from "../protocol/line-bytes.js";
+import { answerId } from "../protocol/answer-head.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
@@ -42,6 +44,7 @@ export interface SessionSocketOptions {
 export class SessionSocketTransport implements UpstreamTransport {
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
+  onanswer: UpstreamTransport["onanswer"];
 
   private socket: net.Socket | undefined;
   private open = false;
@@ -115,9 +118,13 @@ export class SessionSocketTransport implements UpstreamTransport {
         else refuse(new UpstreamError(`the daemon closed ${path} before opening a session`, "unreachable", { delivered: false }));
       });
       readLines(socket, MAX_LINE_BYTES, {
-        line: (text) => {
+        line: (text, bytes) => {
           if (this.open) {
-            for (const [message, messageText] of parseIncoming(text, log)) this.deliver(() => this.onmessage(message, messageText));
+            // A line that opens with `{` and parses is one message (not a batch): its bytes are that message's.
+            const relayable = bytes[0] === 0x7b ? relayableBytes(bytes) : undefined;
+            for (const [message, messageText] of parseIncoming(text, log)) {
+              this.deliver(() => this.onmessage(message, messageText, relayable));
+            }
             return;
           }
           if (!proven) {
@@ -136,6 +143,13 @@ export class SessionSocketTransport implements UpstreamTransport {
           clearTimeout(timer);
           this.open = true;
           resolve();
+        },
+        // Our daemon's answers are valid JSON-RPC: a large one goes on unparsed when its edges name its id. Not
+        // while opened ahead, when what arrives waits in order for start().
+        large: (pieces) => {
+          if (!this.open || this.held || !this.onanswer) return false;
+          const id = answerId(pieces);
+          return id !== undefined && this.onanswer(id, pieces);
         },
         oversized: (length) => log(`dropped a message of ${length} bytes from the daemon (limit ${MAX_LINE_BYTES})`),
         end: () => {

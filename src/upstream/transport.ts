@@ -1,4 +1,4 @@
-import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import type { JsonRpcMessage, RequestId } from "../protocol/json-rpc.js";
 
 /**
  * The client side of one daemon session. The proxy is a pipe between stdin/stdout and one of these.
@@ -13,8 +13,16 @@ export interface UpstreamTransport {
   send(message: JsonRpcMessage, text?: string): Promise<void>;
   /** Ends the daemon session (DELETE where the transport has sessions), waiting at most `timeoutMs`. */
   close(timeoutMs: number): Promise<void>;
-  /** `text` is the message serialised on one line, ready to relay. */
-  onmessage: (message: JsonRpcMessage, text: string) => void;
+  /**
+   * `text` is the message serialised on one line, ready to relay; `bytes`, when given, are the same line as it
+   * arrived, to relay instead (a large message: protocol/line-bytes.ts).
+   */
+  onmessage: (message: JsonRpcMessage, text: string, bytes?: Buffer) => void;
+  /**
+   * A large successful answer to `id`, not parsed (protocol/answer-head.ts), where the transport can tell one:
+   * true when it was taken as it is; false to have it parsed and given to `onmessage` as usual.
+   */
+  onanswer?: (id: RequestId, pieces: Buffer[]) => boolean;
   /** The daemon session is gone without a send to report it (e.g. the event stream broke). */
   onlost: (reason: string) => void;
   /** Stop reading what the daemon sends, and go on; where the transport can hold the daemon back. */

@@ -10,6 +10,7 @@ import { settle } from "./helpers/recording-session.js";
 class FakeUpstream implements UpstreamTransport {
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
+  onanswer: UpstreamTransport["onanswer"];
   readonly sent: JsonRpcMessage[] = [];
   /** Makes the next sends fail this way. */
   failWith: UpstreamError | undefined;
@@ -64,7 +65,7 @@ function bridge(options: { connectError?: Error } = {}) {
       upstreams.push(upstream);
       return upstream;
     },
-    write: (line) => written.push(line),
+    write: (line) => written.push(typeof line === "string" ? line : Buffer.concat(line).toString()),
     log: (line) => logged.push(line),
     handshakeTimeoutMs: 1000,
   });
@@ -152,6 +153,20 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     current().answer({ jsonrpc: "2.0", id: 77, result: {} });
     assert.deepEqual(written, []);
     assert.equal(current().sent.filter((m) => "method" in m && m.method === "notifications/cancelled").length, 1);
+  });
+
+  test("a large answer the transport did not parse goes out as its bytes when it answers an open request, else is declined", async () => {
+    const { core, current, written } = await initialized();
+    const pieces = [Buffer.from('{"jsonrpc":"2.0","id":3,'), Buffer.from('"result":{"big":true}}')];
+    assert.equal(current().onanswer?.(3, pieces), false, "no such request: declined, to be parsed and dropped as usual");
+    core.handleLine(line({ jsonrpc: "2.0", id: 3, method: "tools/call" }));
+    await settle();
+    assert.equal(current().onanswer?.(3, pieces), true);
+    assert.deepEqual(written, ['{"jsonrpc":"2.0","id":3,"result":{"big":true}}']);
+    assert.equal(current().onanswer?.(3, pieces), false, "answered once only");
+    // The client's own initialize is read by the proxy (its result is replayed later): always parsed.
+    core.handleLine(line({ ...INITIALIZE, id: 4 }));
+    assert.equal(current().onanswer?.(4, [Buffer.from('{"jsonrpc":"2.0","id":4,"result":{}}')]), false);
   });
 
   test("a daemon being replaced: new messages go to the new daemon, the old one answers what it had, then is closed", async () => {

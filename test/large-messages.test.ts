@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, test, type TestContext } from "node:test";
+import { configuredHome, probeServer, type Route } from "./helpers/daemon-home.js";
+import { PROBE_SERVER } from "./helpers/paths.js";
+import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
+
+/** Well past the size from which lines are relayed as the bytes they came in (protocol/line-bytes.ts). */
+const CHARS = 300_000;
+const FORMS = ["id-first", "id-last", "nested-id"] as const;
+
+/** The probe's `large` answer to `id`, from the probe spawned directly: what every path must give the client. */
+async function directAnswer(t: TestContext, form: string, id: string | number): Promise<Message> {
+  const direct = new ProxyClient(t, [], { command: [PROBE_SERVER] });
+  await direct.initialize();
+  return direct.request("tools/call", { name: "large", arguments: { chars: CHARS, form } }, id);
+}
+
+async function proxyFor(t: TestContext, route: Route): Promise<ProxyClient> {
+  const daemon = configuredHome(t, { probe: probeServer() }, {}, { route });
+  const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+  await proxy.initialize();
+  return proxy;
+}
+
+for (const route of ["session socket", "HTTP"] as const) {
+  describe(`large messages through mcp-proxy and the daemon (${route})`, () => {
+    test("a large answer reaches the client exactly as the server wrote it, under the client's id, in each key order servers use", async (t) => {
+      const proxy = await proxyFor(t, route);
+      for (const form of FORMS) {
+        for (const id of [proxy.newId(), `large-${form}`]) {
+          const answer = await proxy.request("tools/call", { name: "large", arguments: { chars: CHARS, form } }, id);
+          assert.deepEqual(answer, await directAnswer(t, form, id), `${form}, id ${JSON.stringify(id)}`);
+          assert.equal(textOf(answer).length, CHARS);
+        }
+      }
+      // The session goes on as before: small messages, and a large one again.
+      assert.equal(textOf(await proxy.callTool("echo", { message: "after" })), "after");
+      const again = await proxy.callTool("large", { chars: CHARS, form: "id-last" });
+      assert.equal(textOf(again).length, CHARS);
+    });
+
+    test("a large notification reaches the client whole, before the answer it came with", async (t) => {
+      const proxy = await proxyFor(t, route);
+      const id = proxy.newId();
+      const answer = await proxy.request("tools/call", { name: "large", arguments: { chars: CHARS, form: "id-first", notify: true } }, id);
+      const at = proxy.received.indexOf(answer);
+      const note = proxy.received.findIndex((m) => m.method === "notifications/message");
+      assert.ok(note >= 0 && note < at, "the log message first");
+      assert.equal(proxy.received[note]!.params.data, textOf(answer));
+    });
+  });
+}
