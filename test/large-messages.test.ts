@@ -4,7 +4,7 @@ import { configuredHome, probeServer, type Route } from "./helpers/daemon-home.j
 import { PROBE_SERVER } from "./helpers/paths.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 
-/** Well past the size from which lines are relayed as the bytes they came in (protocol/line-bytes.ts). */
+/** Well past the size from which lines are relayed as the bytes they came in (protocol/large-lines.ts). */
 const CHARS = 300_000;
 const FORMS = ["id-first", "id-last", "nested-id"] as const;
 
@@ -37,6 +37,22 @@ for (const route of ["session socket", "HTTP"] as const) {
       assert.equal(textOf(await proxy.callTool("echo", { message: "after" })), "after");
       const again = await proxy.callTool("large", { chars: CHARS, form: "id-last" });
       assert.equal(textOf(again).length, CHARS);
+    });
+
+    test("odd and hostile answers (a repeated or escaped id naming another open request, a CR inside) arrive as one clean line under the caller's id", async (t) => {
+      const proxy = await proxyFor(t, route);
+      const open = proxy.start("tools/call", { name: "sleep", arguments: { ms: 300 } });
+      for (const form of ["duplicate-id", "escaped-id", "cr"]) {
+        const id = proxy.newId();
+        const answer = await proxy.request("tools/call", { name: "large", arguments: { chars: CHARS, form, guess: open } }, id);
+        assert.equal(textOf(answer).length, CHARS, form);
+        const raw = proxy.rawLines[proxy.received.indexOf(answer)]!;
+        assert.equal(raw.split('"id"').length - 1, 1, `${form}: one id in the line`);
+        assert.ok(!raw.includes("\r") && !raw.includes("\\u0069d"), `${form}: written anew`);
+      }
+      const slept = await proxy.responseTo(open);
+      assert.match(textOf(slept), /^slept 300 ms/, "the request the child named is answered by its own answer");
+      assert.equal(proxy.received.filter((m) => m.id === open).length, 1);
     });
 
     test("a large notification reaches the client whole, before the answer it came with", async (t) => {

@@ -13,7 +13,7 @@ export interface ChildConnection {
   readonly pid: number | undefined;
   /**
    * A valid message from the child, with its text on one line; `bytes` are that line as it arrived when it is
-   * worth relaying as it is (protocol/line-bytes.ts).
+   * worth relaying as it is (protocol/large-lines.ts).
    */
   onmessage: (message: JsonRpcMessage, text: string, bytes?: Buffer) => void;
   /** The process is gone (exited, killed, or could not be started); said once. */

@@ -9,7 +9,7 @@ import {
 import { invalidRequest } from "../protocol/intake.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
-import { withResponseId } from "../protocol/response-id.js";
+import { withResponseId } from "../protocol/large-lines.js";
 import type { Backend, SessionPort } from "./backend.js";
 import { DEFAULT_SESSION_LEVEL, LogLevels } from "./log-levels.js";
 import { RequestTable, type Forwarded } from "./request-table.js";

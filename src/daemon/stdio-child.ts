@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
 import { readLines } from "../protocol/line-reader.js";
-import { relayableBytes } from "../protocol/line-bytes.js";
+import { relayableBytes } from "../protocol/large-lines.js";
 import { LineWriter } from "../protocol/line-writer.js";
 import { endGroupRemnants, terminate } from "../process/terminate.js";
 import type { ChildConnection, ChildSpec } from "./child-connection.js";
@@ -61,11 +61,9 @@ export class StdioChild implements ChildConnection {
   private receive(text: string, bytes: Buffer, log: (line: string) => void): void {
     const parsed = intake(text);
     if (parsed.kind === "parse-error") return log(`ignoring a non-JSON line from the child: ${JSON.stringify(text.slice(0, 200))}`);
-    // The line's bytes are one message's only when it is not a batch.
-    const relayable = parsed.batch ? undefined : relayableBytes(bytes);
     for (const item of parsed.items) {
       if (item.kind === "invalid") log(`ignoring an invalid message from the child (${item.reason})`);
-      else this.onmessage(item.message, item.text, relayable);
+      else this.onmessage(item.message, item.text, relayableBytes({ text, bytes }, item.text));
     }
   }
 

@@ -1,8 +1,8 @@
 import type { Readable } from "node:stream";
-import { RELAY_BYTES_FROM } from "./line-bytes.js";
+import { RELAY_BYTES_FROM } from "./large-lines.js";
 
 export interface LineReaderEvents {
-  /** One line, decoded; `bytes` are the same line as it arrived (line-bytes.ts says when to relay those instead). */
+  /** One line, decoded; `bytes` are the same line as it arrived (large-lines.ts says when to relay those instead). */
   line(text: string, bytes: Buffer): void;
   /**
    * A line of RELAY_BYTES_FROM bytes or more, before it is joined and decoded, in the pieces it arrived in: true

@@ -1,7 +1,6 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
-import { relayableBytes } from "../protocol/line-bytes.js";
-import { answerId } from "../protocol/answer-head.js";
+import { answerId, relayableBytes } from "../protocol/large-lines.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
@@ -120,9 +119,8 @@ export class SessionSocketTransport implements UpstreamTransport {
       readLines(socket, MAX_LINE_BYTES, {
         line: (text, bytes) => {
           if (this.open) {
-            // A line that opens with `{` and parses is one message (not a batch): its bytes are that message's.
-            const relayable = bytes[0] === 0x7b ? relayableBytes(bytes) : undefined;
             for (const [message, messageText] of parseIncoming(text, log)) {
+              const relayable = relayableBytes({ text, bytes }, messageText);
               this.deliver(() => this.onmessage(message, messageText, relayable));
             }
             return;

@@ -15,11 +15,11 @@ export interface UpstreamTransport {
   close(timeoutMs: number): Promise<void>;
   /**
    * `text` is the message serialised on one line, ready to relay; `bytes`, when given, are the same line as it
-   * arrived, to relay instead (a large message: protocol/line-bytes.ts).
+   * arrived, to relay instead (a large message: protocol/large-lines.ts).
    */
   onmessage: (message: JsonRpcMessage, text: string, bytes?: Buffer) => void;
   /**
-   * A large successful answer to `id`, not parsed (protocol/answer-head.ts), where the transport can tell one:
+   * A large successful answer to `id`, not parsed (protocol/large-lines.ts), where the transport can tell one:
    * true when it was taken as it is; false to have it parsed and given to `onmessage` as usual.
    */
   onanswer?: (id: RequestId, pieces: Buffer[]) => boolean;

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { answerId } from "../../src/protocol/answer-head.js";
-import { RELAY_BYTES_FROM, relayableBytes } from "../../src/protocol/line-bytes.js";
+import { intake } from "../../src/protocol/intake.js";
+import { RELAY_BYTES_FROM, answerId, relayableBytes, withResponseId } from "../../src/protocol/large-lines.js";
 import { readLines } from "../../src/protocol/line-reader.js";
 import { LineWriter } from "../../src/protocol/line-writer.js";
-import { withResponseId } from "../../src/protocol/response-id.js";
 
 const big = "é€ 😀 ".repeat(20_000);
 const result = JSON.stringify({ content: [{ type: "text", text: big }] });
@@ -31,8 +30,11 @@ test("withResponseId: replaces the id where serialisers put it, leaves the rest'
   assert.equal(JSON.parse(joined(withResponseId(first, Buffer.from(first), 17, 'a"b')!)).id, 'a"b');
 
   const declined = [
-    // Another "id" after a leading one may be a repeated key, which parsers keep: not the place to write.
+    // A second "id", plain or escaped, may be a repeated key that some parser keeps: the line is written anew.
     `{"jsonrpc":"2.0","id":17,"result":{"id":"inside"}}`,
+    `{"jsonrpc":"2.0","id":2,"result":${result},"id":17}`,
+    `{"jsonrpc":"2.0","id":17,"result":${result},"\u0069d":17}`,
+    `{"result":${result},"i\u0064":2,"jsonrpc":"2.0","id":17}`,
     // Some other id than the child's, or the id inside rather than last.
     `{"result":{},"jsonrpc":"2.0","id":170}`,
     `{"result":{"id":17},"jsonrpc":"2.0","id":5}`,
@@ -59,11 +61,24 @@ test("answerId: reads a successful answer's id from the edges of its pieces; any
   for (const text of parsed) assert.equal(answerId(pieces(text, 4096)), undefined, text.slice(0, 60));
 });
 
-test("relayableBytes: only large lines of valid UTF-8", () => {
-  assert.equal(relayableBytes(Buffer.from("x".repeat(RELAY_BYTES_FROM - 1))), undefined);
-  const large = Buffer.from("é".repeat(RELAY_BYTES_FROM));
-  assert.equal(relayableBytes(large), large);
-  assert.equal(relayableBytes(Buffer.concat([large, Buffer.from([0xff])])), undefined);
+test("relayableBytes: only large lines of valid UTF-8 that are exactly the text parsed as the message", () => {
+  const line = (text: string, bytes = Buffer.from(text)) => ({ text, bytes });
+  const small = `{"jsonrpc":"2.0","method":"m","params":{"x":"${"x".repeat(RELAY_BYTES_FROM - 100)}"}}`;
+  assert.equal(relayableBytes(line(small), small), undefined);
+  const large = `{"jsonrpc":"2.0","method":"m","params":{"x":"${"é".repeat(RELAY_BYTES_FROM)}"}}`;
+  assert.equal(relayableBytes(line(large), large)?.toString(), large);
+  const bad = Buffer.concat([Buffer.from(large.slice(0, -3)), Buffer.from([0xff]), Buffer.from('"}}')]);
+  assert.equal(relayableBytes(line(bad.toString(), bad), bad.toString()), undefined, "not UTF-8");
+  // A CR inside the line: intake parses it, but gives the message's text anew (a CR would end a line in SSE).
+  const withCr = `{\r"jsonrpc":"2.0","id":7,"result":${result}}`;
+  const parsed = intake(withCr);
+  assert.ok(parsed.kind === "messages" && parsed.items[0]!.kind === "response");
+  assert.equal(relayableBytes(line(withCr), parsed.items[0]!.text), undefined);
+  // The items of a batch are each written anew.
+  const batch = `[${large}]`;
+  const items = intake(batch);
+  assert.ok(items.kind === "messages" && items.items[0]!.kind !== "invalid");
+  assert.equal(relayableBytes(line(batch), items.items[0]!.text), undefined);
 });
 
 test("line reader: a large line is offered in its pieces first, with its CR dropped even when the LF opens the next chunk", () => {
