@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test, type TestContext } from "node:test";
 import { configuredHome, probeServer, type Route } from "./helpers/daemon-home.js";
-import { PROBE_SERVER } from "./helpers/paths.js";
+import { join } from "node:path";
+import { PROBE_SERVER, ROOT } from "./helpers/paths.js";
+import { tempDir } from "./helpers/temp-dir.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 
 /** Well past the size from which lines are relayed as the bytes they came in (protocol/large-lines.ts). */
 const CHARS = 300_000;
 const FORMS = ["id-first", "id-last", "nested-id"] as const;
+const OFFICIAL_MEMORY = `${ROOT}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
 
 /** The probe's `large` answer to `id`, from the probe spawned directly: what every path must give the client. */
 async function directAnswer(t: TestContext, form: string, id: string | number): Promise<Message> {
@@ -66,3 +69,26 @@ for (const route of ["session socket", "HTTP"] as const) {
     });
   });
 }
+
+test("the official memory server's large read_graph (its SDK writes the id last) reaches the client as from the server itself", async (t) => {
+  const file = join(tempDir(t), "memory.jsonl");
+  const env = { ...process.env, MEMORY_FILE_PATH: file };
+  const direct = new ProxyClient(t, [], { env, command: [OFFICIAL_MEMORY] });
+  await direct.initialize();
+  const entities = Array.from({ length: 1500 }, (_, i) => ({
+    name: `entity-${i}`,
+    entityType: "note",
+    observations: [`observation ${i}: ${"é€ words ".repeat(8)}`],
+  }));
+  assert.ok(!(await direct.callTool("create_entities", { entities })).error);
+  const expected = await direct.callTool("read_graph", {});
+  assert.ok(JSON.stringify(expected).length > 200_000, "well past the size relayed as bytes");
+
+  const daemon = configuredHome(t, { memory: { command: process.execPath, args: [OFFICIAL_MEMORY], env: { MEMORY_FILE_PATH: file } } });
+  const proxy = new ProxyClient(t, ["--target", "memory"], { env: daemon.env });
+  await proxy.initialize();
+  for (const id of [proxy.newId(), "graph"]) {
+    const answer = await proxy.request("tools/call", { name: "read_graph", arguments: {} }, id);
+    assert.deepEqual(answer, { ...expected, id });
+  }
+});
