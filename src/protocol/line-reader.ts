@@ -6,7 +6,8 @@ export interface LineReaderEvents {
   line(text: string, bytes: Buffer): void;
   /**
    * A line of RELAY_BYTES_FROM bytes or more, before it is joined and decoded, in the pieces it arrived in: true
-   * when it was taken as it is, and `line` is not called for it.
+   * when it was taken as it is, and `line` is not called for it. Only whole lines are offered: the bytes left
+   * without a newline when the stream ends (a writer that died mid-line) go to `line`, to be parsed.
    */
   large?(pieces: Buffer[]): boolean;
   /** A line longer than the limit was dropped; `head`/`tail` are its first and last bytes, to find its id. */
@@ -28,7 +29,7 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
   let head = "";
   let tail: Buffer = Buffer.alloc(0);
 
-  const emit = (pieces: Buffer[], length: number) => {
+  const emit = (pieces: Buffer[], length: number, whole = true) => {
     // Tolerate CRLF: the CR is the last byte of the last piece that has any (a newline may open the next chunk).
     let at = pieces.length - 1;
     while (at > 0 && pieces[at]!.length === 0) at -= 1;
@@ -38,7 +39,7 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
       length -= 1;
     }
     if (length === 0) return;
-    if (on.large && length >= RELAY_BYTES_FROM && on.large(pieces)) return;
+    if (whole && on.large && length >= RELAY_BYTES_FROM && on.large(pieces)) return;
     const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
     on.line(bytes.toString("utf8"), bytes);
   };
@@ -82,7 +83,7 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
   });
   input.on("end", () => {
     if (skipped >= 0) on.oversized(skipped, head, tail.toString("utf8"));
-    else if (size > 0) emit(parts, size);
+    else if (size > 0) emit(parts, size, false);
     on.end();
   });
 }

@@ -81,7 +81,7 @@ test("relayableBytes: only large lines of valid UTF-8 that are exactly the text 
   assert.equal(relayableBytes(line(batch), items.items[0]!.text), undefined);
 });
 
-test("line reader: a large line is offered in its pieces first, with its CR dropped even when the LF opens the next chunk", () => {
+test("line reader: a large line is offered in its pieces first, with its CR dropped even when the LF opens the next chunk", async () => {
   const input = new PassThrough();
   const offered: string[] = [];
   const lines: string[] = [];
@@ -106,6 +106,13 @@ test("line reader: a large line is offered in its pieces first, with its CR drop
   take = false;
   input.write(`${line}\n`);
   assert.deepEqual(lines, ["small", line], "declined: decoded and given as usual");
+  // A writer that dies mid-line: what it wrote is never taken as a line's bytes, only parsed (and refused).
+  take = true;
+  input.end(line.slice(0, -2));
+  await new Promise((resolve) => input.on("end", resolve));
+  assert.equal(offered.length, 2, "the cut line was not offered (the declined one was)");
+  assert.equal(lines.length, 3);
+  assert.ok(lines[2] === line.slice(0, -2), "the cut line was given to be parsed");
 });
 
 test("line writer: a line in pieces goes out whole with its newline, and counts its bytes while the reader is behind", () => {
