@@ -15,7 +15,8 @@ import type { RequestId } from "./json-rpc.js";
  *   `\u0069`/`\u0064` anywhere), where serialisers put it: so the line has one top-level id, the one rewritten,
  *   whichever key a client's parser keeps.
  * Anything else is serialised again from the parsed message, which leaves no repeated keys. So every line our
- * daemon writes is valid JSON-RPC in UTF-8 with one top-level id, and that is what `answerId` relies on.
+ * daemon writes is valid JSON-RPC in UTF-8 with at most one top-level id, and that is what `largeAnswerId` relies
+ * on. (Other keys a server repeats in its own answer reach its client as the server wrote them.)
  */
 export const RELAY_BYTES_FROM = 64 * 1024;
 
@@ -28,14 +29,18 @@ export function relayableBytes(line: { text: string; bytes: Buffer }, parsedText
   return bytes.length >= RELAY_BYTES_FROM && parsedText === text && isUtf8(bytes) ? bytes : undefined;
 }
 
+/** `"id"` as a key may be written, and the escapes that could spell one (JSON has no other way to write i or d). */
+const ID_KEYS = String.raw`"id"|\\u00(?:69|64)`;
+
 /**
  * A child's answer, relayable as bytes, with its id replaced and the rest left as it came; undefined unless its
  * one `"id"` stands where serialisers put it, as JSON.stringify writes it: last, as `,"id":FROM}` at the very end
  * (the MCP TypeScript SDK), or second, right after `{"jsonrpc":"2.0",` (the Python SDK, our own answers).
  */
 export function withResponseId(text: string, bytes: Buffer, from: number, to: RequestId): Buffer[] | undefined {
-  const at = text.indexOf('"id"');
-  if (at === -1 || text.includes('"id"', at + 1) || text.includes("\\u0069") || text.includes("\\u0064")) return undefined;
+  // One pass: the first key-like match must be a plain "id", and there must be no second one.
+  const keys = new RegExp(ID_KEYS, "g");
+  if (keys.exec(text)?.[0] !== '"id"' || keys.exec(text) !== null) return undefined;
   const last = `,"id":${from}}`;
   if (text.endsWith(last)) return [bytes.subarray(0, bytes.length - last.length), Buffer.from(`,"id":${JSON.stringify(to)}}`)];
   const leading = `{"jsonrpc":"2.0","id":${from},`;
@@ -50,11 +55,11 @@ const TRAILING = new RegExp(String.raw`,"id":${ID}\}$`);
 const EDGE = 256;
 
 /**
- * The id of a successful answer from our own daemon, read from the first and last bytes of its line alone (the
+ * The id of a large successful answer from our own daemon, read from the first and last bytes of its line alone (the
  * rule above: one top-level id, valid JSON-RPC): second after `"jsonrpc"` with `"result"` next, or last with
  * `"result"` first. Undefined for anything else, which is then parsed as usual.
  */
-export function answerId(pieces: Buffer[]): RequestId | undefined {
+export function largeAnswerId(pieces: Buffer[]): RequestId | undefined {
   const head = edge(pieces, "head");
   const leading = LEADING.exec(head);
   if (leading) return JSON.parse(leading[1]!) as RequestId;
@@ -69,10 +74,10 @@ function edge(pieces: Buffer[], which: "head" | "tail"): string {
   let length = 0;
   for (let i = 0; i < pieces.length && length < EDGE; i++) {
     const piece = pieces[which === "head" ? i : pieces.length - 1 - i]!;
-    if (which === "head") taken.push(piece);
-    else taken.unshift(piece);
-    length += piece.length;
+    const wanted = EDGE - length;
+    if (which === "head") taken.push(piece.subarray(0, wanted));
+    else taken.unshift(piece.subarray(Math.max(0, piece.length - wanted)));
+    length += Math.min(piece.length, wanted);
   }
-  const joined = Buffer.concat(taken, length);
-  return which === "head" ? joined.toString("latin1", 0, EDGE) : joined.toString("latin1", Math.max(0, length - EDGE));
+  return Buffer.concat(taken, length).toString("latin1");
 }

@@ -29,7 +29,7 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
   let head = "";
   let tail: Buffer = Buffer.alloc(0);
 
-  const emit = (pieces: Buffer[], length: number, whole = true) => {
+  const emit = (pieces: Buffer[], length: number, { whole }: { whole: boolean }) => {
     // Tolerate CRLF: the CR is the last byte of the last piece that has any (a newline may open the next chunk).
     let at = pieces.length - 1;
     while (at > 0 && pieces[at]!.length === 0) at -= 1;
@@ -76,14 +76,14 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
         // Reset first: a handler that throws must not leave this line to be glued onto the next.
         parts = [];
         size = 0;
-        emit(line, length);
+        emit(line, length, { whole: true });
       }
       start = newline + 1;
     }
   });
   input.on("end", () => {
     if (skipped >= 0) on.oversized(skipped, head, tail.toString("utf8"));
-    else if (size > 0) emit(parts, size, false);
+    else if (size > 0) emit(parts, size, { whole: false }); // the writer ended mid-line
     on.end();
   });
 }

@@ -31,14 +31,14 @@ export class LineWriter {
    * Writes one line (a newline is added), given as text or as the bytes it arrived in, in pieces; false when
    * refused because the reader is too far behind.
    */
-  write(text: string | Buffer[]): boolean {
+  write(line: string | Buffer[]): boolean {
     if (this.stream.destroyed || this.stream.writableEnded) return false;
     if (this.waiting) {
-      const size = sizeOf(text);
+      const size = sizeOf(line);
       if (this.queuedBytes + size > (this.limits.maxQueuedBytes ?? Number.POSITIVE_INFINITY)) return false;
-      this.held.push(text);
+      this.held.push(line);
       this.heldBytes += size + 1;
-    } else if (!this.put(text)) {
+    } else if (!this.put(line)) {
       this.waiting = true;
     }
     if (this.waiting && !this.pressed && this.queuedBytes > (this.limits.pressureAboveBytes ?? 0)) {
@@ -68,9 +68,9 @@ export class LineWriter {
 
   private flush(): void {
     while (this.held.length > 0) {
-      const text = this.held.shift()!;
-      this.heldBytes -= sizeOf(text) + 1;
-      if (!this.put(text)) return; // wait for the next drain
+      const line = this.held.shift()!;
+      this.heldBytes -= sizeOf(line) + 1;
+      if (!this.put(line)) return; // wait for the next drain
     }
     for (const resolve of this.flushWaiters.splice(0)) this.stream.write("", () => resolve());
     this.waiting = false;

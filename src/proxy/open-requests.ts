@@ -61,11 +61,11 @@ export class OpenRequests {
   }
 
   /** Writes the one answer a request gets (its text, or the bytes it arrived in), and forgets the request. */
-  answer(entry: Pending, text: string | Buffer[]): void {
+  answer(entry: Pending, line: string | Buffer[]): void {
     if (!this.isOpen(entry)) return;
     this.pending.delete(idKey(entry.id));
-    if (entry.batch) this.answerBatch(entry.batch, typeof text === "string" ? text : Buffer.concat(text).toString());
-    else this.write(text);
+    if (entry.batch) this.answerBatch(entry.batch, typeof line === "string" ? line : Buffer.concat(line).toString());
+    else this.write(line);
     this.notifyIfIdle();
   }
 

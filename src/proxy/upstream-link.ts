@@ -177,7 +177,7 @@ export class UpstreamLink {
       try {
         transport = await this.options.connect();
         transport.onmessage = (message, text, bytes) => this.fromDaemon(generation, message, text, bytes);
-        transport.onanswer = (id, pieces) => this.answerAsIs(generation, id, pieces);
+        transport.onlargeanswer = (id, pieces) => this.takeLargeAnswer(generation, id, pieces);
         transport.onlost = (reason) => this.sessionLost(generation, reason);
         await transport.start();
         if (this.sessionInitialized) await this.replayHandshake(transport, generation);
@@ -279,7 +279,7 @@ export class UpstreamLink {
    * A large answer the transport did not parse: taken when it answers a request of the client's sent on this
    * session, other than its initialize (whose result the proxy reads); anything else is parsed as usual.
    */
-  private answerAsIs(generation: number, id: RequestId, pieces: Buffer[]): boolean {
+  private takeLargeAnswer(generation: number, id: RequestId, pieces: Buffer[]): boolean {
     if (this.replayWaiter?.id === id) return false;
     const entry = this.options.requests.get(id);
     if (!entry || entry.sentOn !== generation || entry.method === "initialize") return false;

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
-import { answerId, relayableBytes } from "../protocol/large-lines.js";
+import { largeAnswerId, relayableBytes } from "../protocol/large-lines.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
@@ -43,7 +43,7 @@ export interface SessionSocketOptions {
 export class SessionSocketTransport implements UpstreamTransport {
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
-  onanswer: UpstreamTransport["onanswer"];
+  onlargeanswer: UpstreamTransport["onlargeanswer"];
 
   private socket: net.Socket | undefined;
   private open = false;
@@ -145,9 +145,9 @@ export class SessionSocketTransport implements UpstreamTransport {
         // Our daemon's answers are valid JSON-RPC: a large one goes on unparsed when its edges name its id. Not
         // while opened ahead, when what arrives waits in order for start().
         large: (pieces) => {
-          if (!this.open || this.held || !this.onanswer) return false;
-          const id = answerId(pieces);
-          return id !== undefined && this.onanswer(id, pieces);
+          if (!this.open || this.held || !this.onlargeanswer) return false;
+          const id = largeAnswerId(pieces);
+          return id !== undefined && this.onlargeanswer(id, pieces);
         },
         oversized: (length) => log(`dropped a message of ${length} bytes from the daemon (limit ${MAX_LINE_BYTES})`),
         end: () => {

@@ -22,7 +22,7 @@ export interface UpstreamTransport {
    * A large successful answer to `id`, not parsed (protocol/large-lines.ts), where the transport can tell one:
    * true when it was taken as it is; false to have it parsed and given to `onmessage` as usual.
    */
-  onanswer?: (id: RequestId, pieces: Buffer[]) => boolean;
+  onlargeanswer?: (id: RequestId, pieces: Buffer[]) => boolean;
   /** The daemon session is gone without a send to report it (e.g. the event stream broke). */
   onlost: (reason: string) => void;
   /** Stop reading what the daemon sends, and go on; where the transport can hold the daemon back. */

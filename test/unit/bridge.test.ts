@@ -10,7 +10,7 @@ import { settle } from "./helpers/recording-session.js";
 class FakeUpstream implements UpstreamTransport {
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
-  onanswer: UpstreamTransport["onanswer"];
+  onlargeanswer: UpstreamTransport["onlargeanswer"];
   readonly sent: JsonRpcMessage[] = [];
   /** Makes the next sends fail this way. */
   failWith: UpstreamError | undefined;
@@ -158,15 +158,15 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
   test("a large answer the transport did not parse goes out as its bytes when it answers an open request, else is declined", async () => {
     const { core, current, written } = await initialized();
     const pieces = [Buffer.from('{"jsonrpc":"2.0","id":3,'), Buffer.from('"result":{"big":true}}')];
-    assert.equal(current().onanswer?.(3, pieces), false, "no such request: declined, to be parsed and dropped as usual");
+    assert.equal(current().onlargeanswer?.(3, pieces), false, "no such request: declined, to be parsed and dropped as usual");
     core.handleLine(line({ jsonrpc: "2.0", id: 3, method: "tools/call" }));
     await settle();
-    assert.equal(current().onanswer?.(3, pieces), true);
+    assert.equal(current().onlargeanswer?.(3, pieces), true);
     assert.deepEqual(written, ['{"jsonrpc":"2.0","id":3,"result":{"big":true}}']);
-    assert.equal(current().onanswer?.(3, pieces), false, "answered once only");
+    assert.equal(current().onlargeanswer?.(3, pieces), false, "answered once only");
     // The client's own initialize is read by the proxy (its result is replayed later): always parsed.
     core.handleLine(line({ ...INITIALIZE, id: 4 }));
-    assert.equal(current().onanswer?.(4, [Buffer.from('{"jsonrpc":"2.0","id":4,"result":{}}')]), false);
+    assert.equal(current().onlargeanswer?.(4, [Buffer.from('{"jsonrpc":"2.0","id":4,"result":{}}')]), false);
   });
 
   test("a daemon being replaced: new messages go to the new daemon, the old one answers what it had, then is closed", async () => {

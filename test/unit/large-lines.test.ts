@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
 import { intake } from "../../src/protocol/intake.js";
-import { RELAY_BYTES_FROM, answerId, relayableBytes, withResponseId } from "../../src/protocol/large-lines.js";
+import { RELAY_BYTES_FROM, largeAnswerId, relayableBytes, withResponseId } from "../../src/protocol/large-lines.js";
 import { readLines } from "../../src/protocol/line-reader.js";
 import { LineWriter } from "../../src/protocol/line-writer.js";
 
@@ -44,10 +44,10 @@ test("withResponseId: replaces the id where serialisers put it, leaves the rest'
   for (const text of declined) assert.equal(withResponseId(text, Buffer.from(text), 17, 4), undefined, text);
 });
 
-test("answerId: reads a successful answer's id from the edges of its pieces; anything else is left to the parser", () => {
+test("largeAnswerId: reads a successful answer's id from the edges of its pieces; anything else is left to the parser", () => {
   for (const size of [1, 7, 300, 1 << 20]) {
-    assert.equal(answerId(pieces(`{"jsonrpc":"2.0","id":42,"result":${result}}`, size)), 42, `id first, pieces of ${size}`);
-    assert.equal(answerId(pieces(`{"result":${result},"jsonrpc":"2.0","id":"req-9"}`, size)), "req-9", `id last, pieces of ${size}`);
+    assert.equal(largeAnswerId(pieces(`{"jsonrpc":"2.0","id":42,"result":${result}}`, size)), 42, `id first, pieces of ${size}`);
+    assert.equal(largeAnswerId(pieces(`{"result":${result},"jsonrpc":"2.0","id":"req-9"}`, size)), "req-9", `id last, pieces of ${size}`);
   }
   const parsed = [
     `{"jsonrpc":"2.0","id":42,"error":{"code":1,"message":"${"x".repeat(300)}"}}`,
@@ -58,7 +58,7 @@ test("answerId: reads a successful answer's id from the edges of its pieces; any
     `{"result":${result},"jsonrpc":"2.0","id":1.5}`,
     `{"result":${result},"jsonrpc":"2.0","id":"é"}`,
   ];
-  for (const text of parsed) assert.equal(answerId(pieces(text, 4096)), undefined, text.slice(0, 60));
+  for (const text of parsed) assert.equal(largeAnswerId(pieces(text, 4096)), undefined, text.slice(0, 60));
 });
 
 test("relayableBytes: only large lines of valid UTF-8 that are exactly the text parsed as the message", () => {
