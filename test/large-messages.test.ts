@@ -92,3 +92,13 @@ test("the official memory server's large read_graph (its SDK writes the id last)
     assert.deepEqual(answer, { ...expected, id });
   }
 });
+
+test("an answer past the daemon's 64 MiB line limit fails its request with the reason; the session goes on", async (t) => {
+  const daemon = configuredHome(t, { probe: probeServer() });
+  const proxy = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+  await proxy.initialize();
+  // About 74 MB of UTF-8: "graph é€ 😀 " is 17 bytes in 12 UTF-16 code units.
+  const answer = await proxy.callTool("large", { chars: 52_000_000, form: "id-last" });
+  assert.match(answer.error?.message ?? "", /answer of \d+ bytes exceeds mcp-session-manager's 67108864-byte limit/);
+  assert.equal(textOf(await proxy.callTool("echo", { message: "still here" })), "still here");
+});

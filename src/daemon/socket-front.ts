@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { readLines } from "../protocol/line-reader.js";
 import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
-import { oversizedRequestId } from "../protocol/oversized-request.js";
+import { oversizedRequestId } from "../protocol/oversized-line.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
   SESSION_SOCKET_PROTOCOL,

@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
+import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
+import { oversizedAnswerId } from "../protocol/oversized-line.js";
 import { readLines } from "../protocol/line-reader.js";
 import { relayableBytes } from "../protocol/large-lines.js";
 import { LineWriter } from "../protocol/line-writer.js";
@@ -48,7 +50,7 @@ export class StdioChild implements ChildConnection {
     });
     readLines(server.stdout, MAX_LINE_BYTES, {
       line: (text, bytes) => this.receive(text, bytes, log),
-      oversized: (length) => log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`),
+      oversized: (length, head, tail) => this.oversized(length, head, tail, log),
       end: () => {},
     });
     void server.gone.then((reason) => this.finish(reason));
@@ -65,6 +67,16 @@ export class StdioChild implements ChildConnection {
       if (item.kind === "invalid") log(`ignoring an invalid message from the child (${item.reason})`);
       else this.onmessage(item.message, item.text, relayableBytes({ text, bytes }, item.text));
     }
+  }
+
+  /** A line past the limit is dropped; when it is an answer, its request fails with the reason, not in silence. */
+  private oversized(length: number, head: string, tail: string, log: (line: string) => void): void {
+    log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`);
+    const id = oversizedAnswerId(head, tail);
+    if (id === undefined) return;
+    const why = `the server's answer of ${length} bytes exceeds mcp-session-manager's ${MAX_LINE_BYTES}-byte limit`;
+    const answer = errorResponse(id, ErrorCode.InternalError, why);
+    this.onmessage(answer, JSON.stringify(answer));
   }
 
   send(text: string): boolean {

@@ -1,5 +1,5 @@
 import { intake, invalidRequest, type Incoming } from "../protocol/intake.js";
-import { oversizedRequestId } from "../protocol/oversized-request.js";
+import { oversizedRequestId } from "../protocol/oversized-line.js";
 import type { Batch, OpenRequests } from "./open-requests.js";
 
 /**

@@ -5,6 +5,7 @@ import { intake } from "../../src/protocol/intake.js";
 import { RELAY_BYTES_FROM, largeAnswerId, relayableBytes, withResponseId } from "../../src/protocol/large-lines.js";
 import { readLines } from "../../src/protocol/line-reader.js";
 import { LineWriter } from "../../src/protocol/line-writer.js";
+import { oversizedAnswerId, oversizedRequestId } from "../../src/protocol/oversized-line.js";
 
 const big = "é€ 😀 ".repeat(20_000);
 const result = JSON.stringify({ content: [{ type: "text", text: big }] });
@@ -135,4 +136,22 @@ test("line writer: a line in pieces goes out whole with its newline, and counts 
   assert.equal(writer.write([Buffer.alloc(600)]), true, "held: the stream asked to wait");
   assert.equal(writer.write([Buffer.alloc(600)]), false, "past the bound, counted in bytes");
   assert.ok(writer.queuedBytes >= 601);
+});
+
+test("oversized lines: an answer's id is read where serialisers put it, a request's likewise, and nothing else", () => {
+  const cut = (line: string) => [line.slice(0, 512), line.slice(-512)] as const;
+  const body = "x".repeat(2000);
+  assert.equal(oversizedAnswerId(...cut(`{"jsonrpc":"2.0","id":7,"result":{"t":"${body}"}}`)), 7);
+  assert.equal(oversizedAnswerId(...cut(`{"result":{"t":"${body}"},"jsonrpc":"2.0","id":"a"}`)), "a");
+  assert.equal(oversizedAnswerId(...cut(`{ "jsonrpc": "2.0", "id": 8, "error": {"message":"${body}"} }`)), 8);
+  for (const line of [
+    `{"jsonrpc":"2.0","id":7,"method":"m","params":{"t":"${body}"}}`,
+    `{"method":"m","params":{"t":"${body}"},"jsonrpc":"2.0","id":7}`,
+    `{"jsonrpc":"2.0","method":"m","params":{"t":"${body}","id":7}}`,
+    `{"params":{"t":"${body}"},"id":7}`,
+  ]) {
+    assert.equal(oversizedAnswerId(...cut(line)), undefined, line.slice(0, 40));
+  }
+  assert.equal(oversizedRequestId(...cut(`{"method":"m","params":{"t":"${body}"},"jsonrpc":"2.0","id":7}`)), 7);
+  assert.equal(oversizedRequestId(...cut(`{"result":{"t":"${body}"},"jsonrpc":"2.0","id":7}`)), undefined);
 });

@@ -14,7 +14,23 @@ const TRAILING_ID = new RegExp(String.raw`"id"\s*:\s*${ID}\s*\}\s*$`);
  * answering a server request) never qualifies: answering it would send an id the client does not expect.
  */
 export function oversizedRequestId(head: string, tail: string): RequestId | undefined {
-  const match = LEADING_ID.exec(head) ?? (LEADING_METHOD.test(head) ? TRAILING_ID.exec(tail) : null);
+  return idOf(LEADING_ID.exec(head) ?? (LEADING_METHOD.test(head) ? TRAILING_ID.exec(tail) : null));
+}
+
+/** `{"jsonrpc":"2.0","id":7,"result":…` (the Python SDK): the id opens the object and the outcome follows it. */
+const LEADING_ANSWER_ID = new RegExp(String.raw`^\s*\{\s*${JSONRPC}"id"\s*:\s*${ID}\s*,\s*${JSONRPC}"(?:result|error)"\s*:`);
+/** `{"result":…,"id":7}` (how the MCP SDK writes answers): the outcome opens it and the id closes it. */
+const LEADING_OUTCOME = /^\s*\{\s*"(?:result|error)"\s*:/;
+
+/**
+ * The id of an oversized line a server wrote, where it is an answer's: placed as for requests, with "result" or
+ * "error" in the place of "method". Its request can then be failed with the reason instead of waiting for good.
+ */
+export function oversizedAnswerId(head: string, tail: string): RequestId | undefined {
+  return idOf(LEADING_ANSWER_ID.exec(head) ?? (LEADING_OUTCOME.test(head) ? TRAILING_ID.exec(tail) : null));
+}
+
+function idOf(match: RegExpExecArray | null): RequestId | undefined {
   if (!match) return undefined;
   try {
     return JSON.parse(match[1]!) as RequestId;
