@@ -176,4 +176,31 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
     assert.equal(error.delivered, false);
     await client.close(100);
   });
+
+  test("an answer past the line limit (a whole graph of 64 MiB and more) fails its request with the reason", async (t) => {
+    let daemonSide: net.Socket | undefined;
+    const path = await socketServer(t, (socket) => {
+      daemonSide = socket;
+      socket.once("data", () => socket.write(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", session: "s1" }) + "\n"));
+    });
+    const client = transport(path);
+    const received: Array<Record<string, any>> = [];
+    const arrived = new Promise<void>((resolve) => {
+      client.onmessage = (message) => {
+        received.push(message);
+        if (received.length === 2) resolve();
+      };
+    });
+    await client.start();
+    const text = "x".repeat(1024 * 1024);
+    daemonSide!.write('{"jsonrpc":"2.0","id":"graph","result":{"text":"');
+    for (let i = 0; i < 65; i++) daemonSide!.write(text);
+    daemonSide!.write('"}}\n');
+    daemonSide!.write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, result: {} })}\n`);
+    await within(arrived, "the error and the next answer");
+    assert.equal(received[0]!.id, "graph");
+    assert.match(received[0]!.error.message, /answer of \d+ bytes exceeds mcp-proxy's 67108864-byte limit/);
+    assert.deepEqual(received[1], { jsonrpc: "2.0", id: 2, result: {} }, "the session goes on");
+    await client.close(100);
+  });
 });

@@ -1,7 +1,8 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
 import { largeAnswerId, relayableBytes } from "../protocol/large-lines.js";
-import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { ErrorCode, errorResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
+import { oversizedAnswerId } from "../protocol/oversized-line.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
   SESSION_SOCKET_PROTOCOL,
@@ -149,7 +150,18 @@ export class SessionSocketTransport implements UpstreamTransport {
           const id = largeAnswerId(pieces);
           return id !== undefined && this.onlargeanswer(id, pieces);
         },
-        oversized: (length) => log(`dropped a message of ${length} bytes from the daemon (limit ${MAX_LINE_BYTES})`),
+        oversized: (length, head, tail) => {
+          log(`dropped a message of ${length} bytes from the daemon (limit ${MAX_LINE_BYTES})`);
+          // An answer (a whole graph past the limit) fails its request with the reason rather than leave it waiting.
+          const id = this.open ? oversizedAnswerId(head, tail) : undefined;
+          if (id === undefined) return;
+          const answer = errorResponse(
+            id,
+            ErrorCode.InternalError,
+            `the answer of ${length} bytes exceeds mcp-proxy's ${MAX_LINE_BYTES}-byte limit`,
+          );
+          this.deliver(() => this.onmessage(answer, JSON.stringify(answer)));
+        },
         end: () => {
           // The daemon ended the session (it is stopping): nothing more can be sent on it.
           if (this.open) this.lose("the daemon closed the session socket");
