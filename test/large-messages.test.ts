@@ -58,6 +58,32 @@ for (const route of ["session socket", "HTTP"] as const) {
       assert.equal(proxy.received.filter((m) => m.id === open).length, 1);
     });
 
+    test("a large request reaches the server exactly as the client wrote it, in each key order clients use, and is answered under its id", async (t) => {
+      const proxy = await proxyFor(t, route);
+      const message = "request é€ 😀 ".repeat(30_000);
+      const params = (extra: Record<string, unknown> = {}) => JSON.stringify({ name: "echo", arguments: { message, ...extra } });
+      // Ids far from the daemon's own for the child, so that an id not rewritten could not pass for one.
+      const lines = (id: number | string) => {
+        const own = JSON.stringify(id);
+        return [
+          // As JSON.stringify writes it from this object: the id second.
+          `{"jsonrpc":"2.0","id":${own},"method":"tools/call","params":${params()}}`,
+          // As the MCP TypeScript SDK writes it: the id last.
+          `{"method":"tools/call","params":${params()},"jsonrpc":"2.0","id":${own}}`,
+          // Another "id" inside, and a progress token the daemon renames: written anew on the way.
+          `{"method":"tools/call","params":${params({ id: "inside" })},"jsonrpc":"2.0","id":${own}}`,
+          `{"method":"tools/call","params":${JSON.stringify({ name: "echo", arguments: { message }, _meta: { progressToken: "p" } })},"jsonrpc":"2.0","id":${own}}`,
+        ];
+      };
+      for (let form = 0; form < 4; form++) {
+        for (const id of [5000 + form, `large-request-${form}`]) {
+          proxy.writeLine(lines(id)[form]!);
+          const answer = await proxy.responseTo(id);
+          assert.equal(textOf(answer), message, `form ${form}, id ${JSON.stringify(id)}`);
+        }
+      }
+    });
+
     test("a large notification reaches the client whole, before the answer it came with", async (t) => {
       const proxy = await proxyFor(t, route);
       const id = proxy.newId();

@@ -79,8 +79,8 @@ export class StdioChild implements ChildConnection {
     this.onmessage(answer, JSON.stringify(answer));
   }
 
-  send(text: string): boolean {
-    return !this.gone && this.input.write(text);
+  send(line: string | Buffer[]): boolean {
+    return !this.gone && this.input.write(line);
   }
 
   private finish(reason: string): void {

@@ -13,6 +13,8 @@ export interface Incoming {
   kind: "request" | "notification" | "response";
   message: JsonRpcMessage;
   text: string;
+  /** The line's bytes, when they may be relayed as they are (large-lines.ts); set by whoever read the line. */
+  bytes?: Buffer;
 }
 
 /** A message that is not valid JSON-RPC; `reply` is its -32600 answer when it carried a usable id. */

@@ -32,8 +32,8 @@ export class Bridge {
   }
 
   /** One line from stdin. Never throws: bad input is answered or logged, never fatal. */
-  handleLine(line: string): void {
-    this.input.line(line);
+  handleLine(line: string, bytes?: Buffer): void {
+    this.input.line(line, bytes);
   }
 
   /** A line too long to buffer: answered when it is certainly a request and its id can be read. */
@@ -47,8 +47,8 @@ export class Bridge {
   }
 
   private fromClient(item: Incoming, batch?: Batch): void {
-    const { message, text } = item;
-    if ("method" in message && "id" in message) return this.fromClientRequest(message, text, batch);
+    const { message, text, bytes } = item;
+    if ("method" in message && "id" in message) return this.fromClientRequest(message, text, bytes, batch);
     let about: number | undefined;
     if ("method" in message) {
       if (message.method === "notifications/initialized") this.upstream.handshakeCompleted({ message, text });
@@ -63,10 +63,10 @@ export class Bridge {
       }
     }
     // Notifications, and the client's answers to the server's requests (sampling, elicitation, roots).
-    this.upstream.send({ message, text }, about);
+    this.upstream.send({ message, text, ...(bytes ? { bytes } : {}) }, about);
   }
 
-  private fromClientRequest(request: JsonRpcRequest, text: string, batch?: Batch): void {
+  private fromClientRequest(request: JsonRpcRequest, text: string, bytes: Buffer | undefined, batch?: Batch): void {
     if (request.method === "server/discover") {
       // MCP 2026-07-28 probe. The daemon session is the 2025 kind (initialize + session id), so say so at
       // once: the client falls back to initialize, and never waits on a daemon that is still starting.
@@ -77,7 +77,7 @@ export class Bridge {
     }
     if (request.method === "initialize") this.upstream.handshakeStarted({ message: request, text });
     this.requests.open(request.id, request.method, batch);
-    this.upstream.send({ message: request, text });
+    this.upstream.send({ message: request, text, ...(bytes ? { bytes } : {}) });
   }
 
   /** Resolves once every request the client sent has been answered (stdin closed: finish, then exit). */

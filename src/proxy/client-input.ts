@@ -1,5 +1,6 @@
 import { intake, invalidRequest, type Incoming } from "../protocol/intake.js";
 import { oversizedRequestId } from "../protocol/oversized-line.js";
+import { relayableBytes } from "../protocol/large-lines.js";
 import type { Batch, OpenRequests } from "./open-requests.js";
 
 /**
@@ -15,13 +16,17 @@ export class ClientInput {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** One line from stdin. Never throws: bad input is answered or logged, never fatal. */
-  line(text: string): void {
+  /** One line from stdin (`bytes`: the line as it came). Never throws: bad input is answered or logged, never fatal. */
+  line(text: string, bytes?: Buffer): void {
     const parsed = intake(text);
     if (parsed.kind === "parse-error") return this.write(JSON.stringify(parsed.reply));
     if (!parsed.batch) {
       const item = parsed.items[0]!;
-      if (item.kind !== "invalid") return this.forward(item);
+      if (item.kind !== "invalid") {
+        // Sent on as the bytes it came in when it is large (large-lines.ts); the daemon parses it anyway.
+        const relayable = bytes && relayableBytes({ text, bytes }, item.text);
+        return this.forward(relayable ? { ...item, bytes: relayable } : item);
+      }
       if (item.reply) return this.write(JSON.stringify(item.reply));
       // Any answer would need `id: null`, which makes clients drop the connection; log it instead.
       return this.log(`ignoring an invalid message without a usable id: ${item.reason}`);

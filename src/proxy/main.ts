@@ -157,7 +157,7 @@ setInterval(() => {
 }, PARENT_CHECK_MS).unref();
 
 readLines(process.stdin, options.maxMessageBytes, {
-  line: (text) => bridge.handleLine(text),
+  line: (text, bytes) => bridge.handleLine(text, bytes),
   oversized: (length, head, tail) => bridge.handleOversized(length, head, tail, options.maxMessageBytes),
   end: () => {
     // The client is done sending, but may still read: answer what it asked, then end the daemon session.

@@ -21,6 +21,8 @@ export interface UpstreamLinkOptions {
 export interface Outgoing {
   message: JsonRpcMessage;
   text: string;
+  /** The line's bytes, to send as they are where the transport can (a large message: large-lines.ts). */
+  bytes?: Buffer;
 }
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
@@ -112,7 +114,7 @@ export class UpstreamLink {
       entry.sentOn = generation;
       entry.accepted = false;
     }
-    transport.send(outgoing.message, outgoing.text).then(
+    transport.send(outgoing.message, outgoing.text, outgoing.bytes).then(
       () => {
         if (entry) entry.accepted = true;
       },

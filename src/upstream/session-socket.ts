@@ -176,20 +176,26 @@ export class SessionSocketTransport implements UpstreamTransport {
    * delivered, so the bridge sends it again on the next session; one written before the session was lost may
    * or may not have run.
    */
-  send(message: JsonRpcMessage, text = JSON.stringify(message)): Promise<void> {
+  send(message: JsonRpcMessage, text = JSON.stringify(message), bytes?: Buffer): Promise<void> {
     const socket = this.socket;
     if (!this.open || this.lost || this.closed || !socket || socket.writableEnded) {
       return Promise.reject(new UpstreamError("daemon session already ended", "session-lost", { delivered: false }));
     }
     return new Promise((resolve, reject) => {
-      socket.write(text + "\n", (error) => {
+      const written = (error?: Error | null) => {
         if (error)
           reject(
             new UpstreamError(`the daemon session socket refused the message (${error.message})`, "session-lost", { delivered: false }),
           );
         else if (this.lost) reject(new UpstreamError("the daemon closed the session socket", "session-lost"));
         else resolve();
-      });
+      };
+      if (!bytes) return void socket.write(text + "\n", written);
+      // A large message goes as the bytes it came in, with its newline, in one write.
+      socket.cork();
+      socket.write(bytes);
+      socket.write("\n", written);
+      socket.uncork();
     });
   }
 

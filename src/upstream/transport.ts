@@ -9,8 +9,11 @@ import type { JsonRpcMessage, RequestId } from "../protocol/json-rpc.js";
  */
 export interface UpstreamTransport {
   start(): Promise<void>;
-  /** `text` is the message as it arrived, when the caller has it: saves serialising it again. */
-  send(message: JsonRpcMessage, text?: string): Promise<void>;
+  /**
+   * `text` is the message as it arrived, when the caller has it: saves serialising it again. `bytes`, when given,
+   * are that line as it arrived, for a transport that can send them as they are (a large message).
+   */
+  send(message: JsonRpcMessage, text?: string, bytes?: Buffer): Promise<void>;
   /** Ends the daemon session (DELETE where the transport has sessions), waiting at most `timeoutMs`. */
   close(timeoutMs: number): Promise<void>;
   /**
