@@ -58,7 +58,7 @@ for (const route of ["session socket", "HTTP"] as const) {
       assert.equal(proxy.received.filter((m) => m.id === open).length, 1);
     });
 
-    test("a large request reaches the server exactly as the client wrote it, in each key order clients use, and is answered under its id", async (t) => {
+    test("a large request reaches the server whole, in each key order clients use, and is answered under its id", async (t) => {
       const proxy = await proxyFor(t, route);
       const message = "request é€ 😀 ".repeat(30_000);
       const params = (extra: Record<string, unknown> = {}) => JSON.stringify({ name: "echo", arguments: { message, ...extra } });
@@ -70,7 +70,7 @@ for (const route of ["session socket", "HTTP"] as const) {
           `{"jsonrpc":"2.0","id":${own},"method":"tools/call","params":${params()}}`,
           // As the MCP TypeScript SDK writes it: the id last.
           `{"method":"tools/call","params":${params()},"jsonrpc":"2.0","id":${own}}`,
-          // Another "id" inside, and a progress token the daemon renames: written anew on the way.
+          // Another "id" inside, and a progress token the daemon renames for the child.
           `{"method":"tools/call","params":${params({ id: "inside" })},"jsonrpc":"2.0","id":${own}}`,
           `{"method":"tools/call","params":${JSON.stringify({ name: "echo", arguments: { message }, _meta: { progressToken: "p" } })},"jsonrpc":"2.0","id":${own}}`,
         ];

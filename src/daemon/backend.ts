@@ -20,11 +20,8 @@ export interface Backend {
   readonly sessionCount: number;
   attach(session: SessionPort): void;
   detach(session: SessionPort): void;
-  /**
-   * A message from the session; `text` is how it arrived, on one line, and `bytes` that line as it came when it
-   * may be relayed as it is (protocol/large-lines.ts).
-   */
-  handle(session: SessionPort, message: JsonRpcMessage, text?: string, bytes?: Buffer): void;
+  /** A message from the session; `text` is how it arrived, on one line. */
+  handle(session: SessionPort, message: JsonRpcMessage, text?: string): void;
   status(): Record<string, unknown>;
   stop(): Promise<void>;
 }

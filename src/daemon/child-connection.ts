@@ -18,8 +18,8 @@ export interface ChildConnection {
   onmessage: (message: JsonRpcMessage, text: string, bytes?: Buffer) => void;
   /** The process is gone (exited, killed, or could not be started); said once. */
   onexit: (reason: string) => void;
-  /** Writes one message line (text, or bytes in pieces); false when the child is gone or too far behind reading. */
-  send(line: string | Buffer[]): boolean;
+  /** Writes one message line; false when the child is gone or too far behind reading its input. */
+  send(text: string): boolean;
   /** Ends the process and its process group; resolves once it is gone. */
   stop(): Promise<void>;
 }

@@ -117,10 +117,10 @@ export class SessionRegistry {
    * A message from the session, past its handshake gate: bound at its `initialize`, followed by its activity,
    * then handed to its backend.
    */
-  handle(session: OpenSession, message: JsonRpcMessage, text?: string, bytes?: Buffer): void {
+  handle(session: OpenSession, message: JsonRpcMessage, text?: string): void {
     const bound = session.bound ?? this.bind(session, "params" in message ? message.params : undefined);
     session.activity.asked(message);
-    bound.backend.handle(session, message, text, bytes);
+    bound.backend.handle(session, message, text);
   }
 
   /** Every session: its client, project, child, calls and what it waits for. */

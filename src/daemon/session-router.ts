@@ -9,7 +9,7 @@ import {
 import { invalidRequest } from "../protocol/intake.js";
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
-import { withMessageId } from "../protocol/large-lines.js";
+import { withResponseId } from "../protocol/large-lines.js";
 import type { Backend, SessionPort } from "./backend.js";
 import { DEFAULT_SESSION_LEVEL, LogLevels } from "./log-levels.js";
 import { RequestTable, type Forwarded } from "./request-table.js";
@@ -24,12 +24,6 @@ const CAPABILITY_OF: Record<string, string> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
 };
-
-/** A message's line as it arrived, text and bytes, when it may be relayed as it is (protocol/large-lines.ts). */
-interface Line {
-  text: string;
-  bytes: Buffer;
-}
 
 /** Requests one session may have open at the child: a client that never waits cannot fill the daemon. */
 export const MAX_IN_FLIGHT_PER_SESSION = 1000;
@@ -107,11 +101,10 @@ export class SessionRouter implements Backend {
     this.syncChildLevel(); // the most verbose level may have left with it
   }
 
-  handle(session: SessionPort, message: JsonRpcMessage, text?: string, bytes?: Buffer): void {
+  handle(session: SessionPort, message: JsonRpcMessage, text?: string): void {
     if (!("method" in message)) return this.fromClientResponse(session, message);
     if (!("id" in message)) return this.fromClientNotification(session, message, text);
-    const line = text !== undefined && bytes ? { text, bytes } : undefined;
-    void this.fromClientRequest(session, message, line).catch((error: Error) =>
+    void this.fromClientRequest(session, message).catch((error: Error) =>
       session.deliver(errorResponse(message.id, ErrorCode.ConnectionClosed, `mcp-session-manager: ${error.message}`), message.id),
     );
   }
@@ -129,7 +122,7 @@ export class SessionRouter implements Backend {
     };
   }
 
-  private async fromClientRequest(session: SessionPort, request: JsonRpcRequest, line?: Line): Promise<void> {
+  private async fromClientRequest(session: SessionPort, request: JsonRpcRequest): Promise<void> {
     const answer = (result: Record<string, unknown>) => session.deliver({ jsonrpc: "2.0", id: request.id, result }, request.id);
     if (this.requests.fromClient(session, request.id)) {
       return session.deliver(invalidRequest(request.id, "a request with this id is already in flight"), request.id);
@@ -213,7 +206,7 @@ export class SessionRouter implements Backend {
         return answer({});
       }
     }
-    this.forward(session, request, line);
+    this.forward(session, request);
   }
 
   /**
@@ -231,12 +224,8 @@ export class SessionRouter implements Backend {
     return { ...result, protocolVersion: agreed };
   }
 
-  /**
-   * Sends the request on under a child id; it waits (still cancellable) while the child is not ready. A large
-   * request (`line`) goes on as the bytes it came in, with only its id replaced, when that can be done safely and
-   * nothing else in it changes (no progress token to give a child's name).
-   */
-  private forward(session: SessionPort, request: JsonRpcRequest, line?: Line): void {
+  /** Sends the request on under a child id; it waits (still cancellable) while the child is not ready. */
+  private forward(session: SessionPort, request: JsonRpcRequest): void {
     const childId = this.child.nextId();
     const entry: Forwarded = { session, id: request.id, childId, method: request.method, sent: false };
     let params = request.params;
@@ -251,8 +240,7 @@ export class SessionRouter implements Backend {
       if (!this.requests.has(entry)) return; // cancelled, or its session left, while the child was starting
       entry.sent = true;
       const rewritten = { jsonrpc: "2.0" as const, id: childId, method: request.method, ...(params ? { params } : {}) };
-      const relayed = line && !entry.progress ? withMessageId(line.text, line.bytes, request.id, childId) : undefined;
-      if (!this.child.send(rewritten, relayed)) this.fail(entry, "the server does not read its input; the request was not sent");
+      if (!this.child.send(rewritten)) this.fail(entry, "the server does not read its input; the request was not sent");
     };
     if (this.child.ready) return send();
     this.child.whenReady().then(send, (error: Error) => this.fail(entry, error.message));
@@ -312,7 +300,7 @@ export class SessionRouter implements Backend {
       }
     }
     // A large answer goes on as the bytes it came in, with only its id replaced, when that can be done safely.
-    const relayed = bytes && typeof response.id === "number" ? withMessageId(text, bytes, response.id, entry.id) : undefined;
+    const relayed = bytes && typeof response.id === "number" ? withResponseId(text, bytes, response.id, entry.id) : undefined;
     entry.session.deliver({ ...response, id: entry.id }, entry.id, relayed);
   }
 

@@ -46,8 +46,8 @@ export class SocketFront {
       if (session) this.options.sessions.end(session, "closed its connection");
     });
     readLines(socket, this.options.maxLineBytes, {
-      line: (text, bytes) => {
-        if (session) return session.receive(text, bytes);
+      line: (text) => {
+        if (session) return session.receive(text);
         if (socket.writableEnded) return; // refused: what follows the greeting is not read
         const hello = parseGreeting(text);
         if (greeting === SESSION_SOCKET_PROTOCOL && hello?.protocol === PROVEN_SESSION_SOCKET_PROTOCOL) {
@@ -110,8 +110,8 @@ export class SocketFront {
     const opened = this.options.sessions.open(
       claimed,
       (id, projectPath, activity) =>
-        new SocketSession(id, projectPath, socket, activity, hello.drains === true, this.options.log, (session, message, text, bytes) =>
-          this.options.sessions.handle(session, message, text, bytes),
+        new SocketSession(id, projectPath, socket, activity, hello.drains === true, this.options.log, (session, message, text) =>
+          this.options.sessions.handle(session, message, text),
         ),
     );
     if ("refused" in opened) return opened;

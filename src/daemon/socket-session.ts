@@ -1,6 +1,5 @@
 import type { Socket } from "node:net";
 import { intake } from "../protocol/intake.js";
-import { relayableBytes } from "../protocol/large-lines.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { HandshakeGate } from "./handshake-gate.js";
 import type { SessionActivity } from "./session-activity.js";
@@ -25,14 +24,11 @@ export class SocketSession implements OpenSession {
     readonly drains: boolean,
     private readonly log: (line: string) => void,
     /** Hands a message to the session's backend, binding it at its initialize (SessionRegistry.handle). */
-    private readonly handle: (session: OpenSession, message: JsonRpcMessage, text: string, bytes?: Buffer) => void,
+    private readonly handle: (session: OpenSession, message: JsonRpcMessage, text: string) => void,
   ) {}
 
-  /**
-   * One line from the client (`bytes`: as it came): a message or a batch of them. Nothing is taken once the
-   * session has ended.
-   */
-  receive(text: string, bytes?: Buffer): void {
+  /** One line from the client: a message or a batch of them. Nothing is taken once the session has ended. */
+  receive(text: string): void {
     if (this.socket.writableEnded) return; // the session has ended: the daemon is stopping
     const parsed = intake(text);
     if (parsed.kind === "parse-error") return this.deliver(parsed.reply);
@@ -43,7 +39,7 @@ export class SocketSession implements OpenSession {
         continue;
       }
       const verdict = this.gate.admit(item);
-      if (verdict.pass) this.handle(this, item.message, item.text, bytes && relayableBytes({ text, bytes }, item.text));
+      if (verdict.pass) this.handle(this, item.message, item.text);
       else if ("reply" in verdict) this.deliver(verdict.reply);
       else this.log(`session ${this.id}: ignoring ${verdict.drop}`);
     }

@@ -79,8 +79,8 @@ export class StdioChild implements ChildConnection {
     this.onmessage(answer, JSON.stringify(answer));
   }
 
-  send(line: string | Buffer[]): boolean {
-    return !this.gone && this.input.write(line);
+  send(text: string): boolean {
+    return !this.gone && this.input.write(text);
   }
 
   private finish(reason: string): void {

@@ -130,12 +130,9 @@ export class SupervisedChild {
     });
   }
 
-  /**
-   * Sends a message to the running child (as `line` when given: its text, or its bytes in pieces); false when
-   * there is none or it does not keep up reading.
-   */
-  send(message: JsonRpcMessage, line?: string | Buffer[]): boolean {
-    return this.connection?.send(line ?? JSON.stringify(message)) ?? false;
+  /** Sends a message to the running child; false when there is none or it does not keep up reading. */
+  send(message: JsonRpcMessage, text?: string): boolean {
+    return this.connection?.send(text ?? JSON.stringify(message)) ?? false;
   }
 
   /** A request of the daemon's own to the running child, answered within the start timeout or rejected. */

@@ -11,13 +11,16 @@ import type { RequestId } from "./json-rpc.js";
  * - it is RELAY_BYTES_FROM bytes or more, of valid UTF-8;
  * - it is exactly the text that was parsed as one message (no batch, no CR inside it that parsing would have
  *   normalised away);
- * - for a message whose id the daemon rewrites (an answer to a client, a request to a child), `"id"` appears in
- *   it exactly once, spelled plainly (no escaped `\u0069`/`\u0064` anywhere), where serialisers put it: so the
- *   line has one top-level id, the one rewritten, whichever key a parser keeps.
+ * - for an answer whose id the daemon rewrites, `"id"` appears in it exactly once, spelled plainly (no escaped
+ *   `\u0069`/`\u0064` anywhere), where serialisers put it: so the line has one top-level id, the one rewritten,
+ *   whichever key a client's parser keeps.
  * Anything else is serialised again from the parsed message, which leaves no repeated keys. So every line our
  * daemon writes is valid JSON-RPC in UTF-8 with at most one top-level id, and that is what `largeAnswerId` relies
- * on. (Other keys a peer repeats in its own message reach the other end as it wrote them.) mcp-proxy sends a
- * client's large request on as its bytes too, under the same rule, for the daemon to parse.
+ * on. (Other keys a server repeats in its own answer reach its client as the server wrote them.)
+ *
+ * mcp-proxy also sends a client's large message to its daemon as the bytes it read (exactly its text). The daemon
+ * parses it and writes every request to the child anew: it checks and rewrites requests (methods, task ids,
+ * progress tokens) by its own parse, and the child must see the same request it checked.
  */
 export const RELAY_BYTES_FROM = 64 * 1024;
 
@@ -34,18 +37,17 @@ export function relayableBytes(line: { text: string; bytes: Buffer }, parsedText
 const ID_KEYS = String.raw`"id"|\\u00(?:69|64)`;
 
 /**
- * A message relayable as bytes (a child's answer, a client's request) with its id replaced and the rest left as it
- * came; undefined unless its one `"id"` stands where serialisers put it, as JSON.stringify writes it: last, as
- * `,"id":FROM}` at the very end (the MCP TypeScript SDK), or second, right after `{"jsonrpc":"2.0",` (the Python
- * SDK, our own answers).
+ * A child's answer, relayable as bytes, with its id replaced and the rest left as it came; undefined unless its
+ * one `"id"` stands where serialisers put it, as JSON.stringify writes it: last, as `,"id":FROM}` at the very end
+ * (the MCP TypeScript SDK), or second, right after `{"jsonrpc":"2.0",` (the Python SDK, our own answers).
  */
-export function withMessageId(text: string, bytes: Buffer, from: RequestId, to: RequestId): Buffer[] | undefined {
+export function withResponseId(text: string, bytes: Buffer, from: number, to: RequestId): Buffer[] | undefined {
   // One pass: the first key-like match must be a plain "id", and there must be no second one.
   const keys = new RegExp(ID_KEYS, "g");
   if (keys.exec(text)?.[0] !== '"id"' || keys.exec(text) !== null) return undefined;
-  const last = `,"id":${JSON.stringify(from)}}`;
+  const last = `,"id":${from}}`;
   if (text.endsWith(last)) return [bytes.subarray(0, bytes.length - last.length), Buffer.from(`,"id":${JSON.stringify(to)}}`)];
-  const leading = `{"jsonrpc":"2.0","id":${JSON.stringify(from)},`;
+  const leading = `{"jsonrpc":"2.0","id":${from},`;
   if (text.startsWith(leading)) return [Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(to)},`), bytes.subarray(leading.length)];
   return undefined;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
 import { intake } from "../../src/protocol/intake.js";
-import { RELAY_BYTES_FROM, largeAnswerId, relayableBytes, withMessageId } from "../../src/protocol/large-lines.js";
+import { RELAY_BYTES_FROM, largeAnswerId, relayableBytes, withResponseId } from "../../src/protocol/large-lines.js";
 import { readLines } from "../../src/protocol/line-reader.js";
 import { LineWriter } from "../../src/protocol/line-writer.js";
 import { oversizedAnswerId, oversizedRequestId } from "../../src/protocol/oversized-line.js";
@@ -20,15 +20,15 @@ function pieces(text: string, size: number): Buffer[] {
 
 const joined = (line: Buffer[]) => Buffer.concat(line).toString();
 
-test("withMessageId: replaces the id where serialisers put it, leaves the rest's bytes alone, and declines elsewhere", () => {
+test("withResponseId: replaces the id where serialisers put it, leaves the rest's bytes alone, and declines elsewhere", () => {
   const last = `{"result":${result},"jsonrpc":"2.0","id":17}`;
-  const swapped = withMessageId(last, Buffer.from(last), 17, "client-1")!;
+  const swapped = withResponseId(last, Buffer.from(last), 17, "client-1")!;
   assert.deepEqual(JSON.parse(joined(swapped)), { ...JSON.parse(last), id: "client-1" });
 
   const first = `{"jsonrpc":"2.0","id":17,"result":${result}}`;
-  assert.deepEqual(JSON.parse(joined(withMessageId(first, Buffer.from(first), 17, 4)!)), { ...JSON.parse(first), id: 4 });
+  assert.deepEqual(JSON.parse(joined(withResponseId(first, Buffer.from(first), 17, 4)!)), { ...JSON.parse(first), id: 4 });
   // A string id is written as JSON writes it.
-  assert.equal(JSON.parse(joined(withMessageId(first, Buffer.from(first), 17, 'a"b')!)).id, 'a"b');
+  assert.equal(JSON.parse(joined(withResponseId(first, Buffer.from(first), 17, 'a"b')!)).id, 'a"b');
 
   const declined = [
     // A second "id", plain or escaped, may be a repeated key that some parser keeps: the line is written anew.
@@ -42,7 +42,7 @@ test("withMessageId: replaces the id where serialisers put it, leaves the rest's
     `{"jsonrpc":"2.0","result":{},"id":17 }`,
     `{"id":17,"jsonrpc":"2.0","result":{}}`,
   ];
-  for (const text of declined) assert.equal(withMessageId(text, Buffer.from(text), 17, 4), undefined, text);
+  for (const text of declined) assert.equal(withResponseId(text, Buffer.from(text), 17, 4), undefined, text);
 });
 
 test("largeAnswerId: reads a successful answer's id from the edges of its pieces; anything else is left to the parser", () => {
