@@ -29,6 +29,16 @@ async function socketServer(t: TestContext, onConnection: (socket: net.Socket) =
   return path;
 }
 
+/** A daemon that opens a session (version 1) at the greeting; `daemonSide` is its end of the connection. */
+async function welcomingServer(t: TestContext): Promise<{ path: string; daemonSide: () => net.Socket }> {
+  let connection: net.Socket | undefined;
+  const path = await socketServer(t, (socket) => {
+    connection = socket;
+    socket.once("data", () => socket.write(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", session: "s1" }) + "\n"));
+  });
+  return { path, daemonSide: () => connection! };
+}
+
 function transport(path: string, greetingTimeoutMs = 10_000, proof?: { token: string; name: string }): SessionSocketTransport {
   return new SessionSocketTransport({
     path,
@@ -157,18 +167,14 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
   });
 
   test("once open: lines in are messages, a send after the daemon hung up is refused as never delivered", async (t) => {
-    let daemonSide: net.Socket | undefined;
-    const path = await socketServer(t, (socket) => {
-      daemonSide = socket;
-      socket.once("data", () => socket.write(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", session: "s1" }) + "\n"));
-    });
+    const { path, daemonSide } = await welcomingServer(t);
     const client = transport(path);
     const received: unknown[] = [];
     client.onmessage = (message) => received.push(message);
     const lost = new Promise<string>((resolve) => (client.onlost = resolve));
     await client.start();
-    daemonSide!.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/tools/list_changed" })}\n`);
-    daemonSide!.end();
+    daemonSide().write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/tools/list_changed" })}\n`);
+    daemonSide().end();
     assert.equal(await lost, "the daemon closed the session socket");
     assert.deepEqual(received, [{ jsonrpc: "2.0", method: "notifications/tools/list_changed" }]);
     const error = await refusal(client.send({ jsonrpc: "2.0", id: 1, method: "ping" }));
@@ -178,11 +184,7 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
   });
 
   test("an answer past the line limit (a whole graph of 64 MiB and more) fails its request with the reason", async (t) => {
-    let daemonSide: net.Socket | undefined;
-    const path = await socketServer(t, (socket) => {
-      daemonSide = socket;
-      socket.once("data", () => socket.write(JSON.stringify({ protocol: "mcp-session-manager/session-socket/1", session: "s1" }) + "\n"));
-    });
+    const { path, daemonSide } = await welcomingServer(t);
     const client = transport(path);
     const received: Array<Record<string, any>> = [];
     const arrived = new Promise<void>((resolve) => {
@@ -193,10 +195,10 @@ describe("mcp-proxy's session socket transport when the daemon misbehaves", () =
     });
     await client.start();
     const text = "x".repeat(1024 * 1024);
-    daemonSide!.write('{"jsonrpc":"2.0","id":"graph","result":{"text":"');
-    for (let i = 0; i < 65; i++) daemonSide!.write(text);
-    daemonSide!.write('"}}\n');
-    daemonSide!.write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, result: {} })}\n`);
+    daemonSide().write('{"jsonrpc":"2.0","id":"graph","result":{"text":"');
+    for (let i = 0; i < 65; i++) daemonSide().write(text);
+    daemonSide().write('"}}\n');
+    daemonSide().write(`${JSON.stringify({ jsonrpc: "2.0", id: 2, result: {} })}\n`);
     await within(arrived, "the error and the next answer");
     assert.equal(received[0]!.id, "graph");
     assert.match(received[0]!.error.message, /answer of \d+ bytes exceeds mcp-proxy's 67108864-byte limit/);

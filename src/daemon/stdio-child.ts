@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { intake } from "../protocol/intake.js";
-import { ErrorCode, errorResponse } from "../protocol/json-rpc.js";
-import { oversizedAnswerId } from "../protocol/oversized-line.js";
+import { oversizedAnswer } from "../protocol/oversized-line.js";
 import { readLines } from "../protocol/line-reader.js";
 import { relayableBytes } from "../protocol/large-lines.js";
 import { LineWriter } from "../protocol/line-writer.js";
@@ -65,18 +64,15 @@ export class StdioChild implements ChildConnection {
     if (parsed.kind === "parse-error") return log(`ignoring a non-JSON line from the child: ${JSON.stringify(text.slice(0, 200))}`);
     for (const item of parsed.items) {
       if (item.kind === "invalid") log(`ignoring an invalid message from the child (${item.reason})`);
-      else this.onmessage(item.message, item.text, relayableBytes({ text, bytes }, item.text));
+      else this.onmessage(item.message, item.text, relayableBytes(text, bytes, item.text));
     }
   }
 
   /** A line past the limit is dropped; when it is an answer, its request fails with the reason, not in silence. */
   private oversized(length: number, head: string, tail: string, log: (line: string) => void): void {
     log(`dropped a line of ${length} bytes from the child (limit ${MAX_LINE_BYTES})`);
-    const id = oversizedAnswerId(head, tail);
-    if (id === undefined) return;
-    const why = `the server's answer of ${length} bytes exceeds mcp-session-manager's ${MAX_LINE_BYTES}-byte limit`;
-    const answer = errorResponse(id, ErrorCode.InternalError, why);
-    this.onmessage(answer, JSON.stringify(answer));
+    const answer = oversizedAnswer(length, head, tail, MAX_LINE_BYTES, "mcp-session-manager");
+    if (answer) this.onmessage(answer, JSON.stringify(answer));
   }
 
   send(text: string): boolean {

@@ -13,7 +13,7 @@ export interface Incoming {
   kind: "request" | "notification" | "response";
   message: JsonRpcMessage;
   text: string;
-  /** The line's bytes, when they may be relayed as they are (large-lines.ts); set by whoever read the line. */
+  /** The line's bytes, when they may be relayed as they are (large-lines.ts): set by mcp-proxy's client input. */
   bytes?: Buffer;
 }
 

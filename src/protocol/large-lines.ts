@@ -25,11 +25,10 @@ import type { RequestId } from "./json-rpc.js";
 export const RELAY_BYTES_FROM = 64 * 1024;
 
 /**
- * A received line's bytes, when the rule above lets them go on as the message `parsedText` is the text of:
- * undefined when the line is small, not valid UTF-8, or not exactly that message's text.
+ * A received line's `bytes` (decoded: `text`), when the rule above lets them go on as the message `parsedText` is
+ * the text of: undefined when the line is small, not valid UTF-8, or not exactly that message's text.
  */
-export function relayableBytes(line: { text: string; bytes: Buffer }, parsedText: string): Buffer | undefined {
-  const { text, bytes } = line;
+export function relayableBytes(text: string, bytes: Buffer, parsedText: string): Buffer | undefined {
   return bytes.length >= RELAY_BYTES_FROM && parsedText === text && isUtf8(bytes) ? bytes : undefined;
 }
 

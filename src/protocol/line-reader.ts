@@ -29,19 +29,27 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
   let head = "";
   let tail: Buffer = Buffer.alloc(0);
 
-  const emit = (pieces: Buffer[], length: number, { whole }: { whole: boolean }) => {
-    // Tolerate CRLF: the CR is the last byte of the last piece that has any (a newline may open the next chunk).
+  /** Tolerates CRLF: drops the CR, the last byte of the last piece that has any (a newline may open the next chunk). */
+  const withoutCr = (pieces: Buffer[], length: number): number => {
     let at = pieces.length - 1;
     while (at > 0 && pieces[at]!.length === 0) at -= 1;
     const last = pieces[at]!;
-    if (last.length > 0 && last[last.length - 1] === 0x0d) {
-      pieces[at] = last.subarray(0, last.length - 1);
-      length -= 1;
-    }
-    if (length === 0) return;
-    if (whole && on.large && length >= RELAY_BYTES_FROM && on.large(pieces)) return;
+    if (last.length === 0 || last[last.length - 1] !== 0x0d) return length;
+    pieces[at] = last.subarray(0, last.length - 1);
+    return length - 1;
+  };
+
+  const decoded = (pieces: Buffer[], length: number) => {
     const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
     on.line(bytes.toString("utf8"), bytes);
+  };
+
+  /** A whole line (its newline arrived): a large one is offered as it is first. */
+  const emit = (pieces: Buffer[], length: number) => {
+    length = withoutCr(pieces, length);
+    if (length === 0) return;
+    if (on.large && length >= RELAY_BYTES_FROM && on.large(pieces)) return;
+    decoded(pieces, length);
   };
 
   const startSkipping = () => {
@@ -72,18 +80,23 @@ export function readLines(input: Readable, maxBytes: number, on: LineReaderEvent
         on.oversized(skipped, head, tail.toString("utf8"));
         skipped = -1;
       } else {
-        const [line, length] = [parts, size];
+        const line = parts;
+        const length = size;
         // Reset first: a handler that throws must not leave this line to be glued onto the next.
         parts = [];
         size = 0;
-        emit(line, length, { whole: true });
+        emit(line, length);
       }
       start = newline + 1;
     }
   });
   input.on("end", () => {
     if (skipped >= 0) on.oversized(skipped, head, tail.toString("utf8"));
-    else if (size > 0) emit(parts, size, { whole: false }); // the writer ended mid-line
+    else if (size > 0) {
+      // The writer ended mid-line: what it wrote is parsed (and likely refused), never offered as a line's bytes.
+      const length = withoutCr(parts, size);
+      if (length > 0) decoded(parts, length);
+    }
     on.end();
   });
 }

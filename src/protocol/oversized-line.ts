@@ -1,4 +1,4 @@
-import type { RequestId } from "./json-rpc.js";
+import { ErrorCode, errorResponse, type JsonRpcError, type RequestId } from "./json-rpc.js";
 
 const ID = String.raw`(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")`;
 const JSONRPC = String.raw`(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?`;
@@ -28,6 +28,16 @@ const LEADING_OUTCOME = /^\s*\{\s*"(?:result|error)"\s*:/;
  */
 export function oversizedAnswerId(head: string, tail: string): RequestId | undefined {
   return idOf(LEADING_ANSWER_ID.exec(head) ?? (LEADING_OUTCOME.test(head) ? TRAILING_ID.exec(tail) : null));
+}
+
+/**
+ * What the request of an oversized answer gets instead of waiting for good: an error saying `holder`'s limit
+ * (of `limit` bytes) dropped its `length`-byte answer; undefined when the line is not certainly an answer.
+ */
+export function oversizedAnswer(length: number, head: string, tail: string, limit: number, holder: string): JsonRpcError | undefined {
+  const id = oversizedAnswerId(head, tail);
+  if (id === undefined) return undefined;
+  return errorResponse(id, ErrorCode.InternalError, `the answer of ${length} bytes exceeds ${holder}'s ${limit}-byte limit`);
 }
 
 function idOf(match: RegExpExecArray | null): RequestId | undefined {

@@ -24,7 +24,7 @@ export class ClientInput {
       const item = parsed.items[0]!;
       if (item.kind !== "invalid") {
         // Sent on as the bytes it came in when it is large (large-lines.ts); the daemon parses it anyway.
-        const relayable = bytes && relayableBytes({ text, bytes }, item.text);
+        const relayable = bytes && relayableBytes(text, bytes, item.text);
         return this.forward(relayable ? { ...item, bytes: relayable } : item);
       }
       if (item.reply) return this.write(JSON.stringify(item.reply));

@@ -267,13 +267,24 @@ export class UpstreamLink {
       this.replayWaiter = undefined;
       return waiter.resolve(message);
     }
-    const entry = this.options.requests.get(id);
-    if (!entry || entry.sentOn !== generation) {
+    const entry = this.sentOn(generation, id);
+    if (!entry) {
       // Cancelled, already answered, or never asked: an unknown id makes clients drop the connection.
       return this.options.log(`dropped a response for id ${JSON.stringify(id)} that no pending request has`);
     }
     if (entry.method === "initialize" && "result" in message) this.sessionInitialized = true;
-    this.options.requests.answer(entry, bytes ? [bytes] : text);
+    this.answer(generation, entry, bytes ? [bytes] : text);
+  }
+
+  /** The client's open request `id`, when it was sent on the daemon session of `generation`. */
+  private sentOn(generation: number, id: RequestId): Pending | undefined {
+    const entry = this.options.requests.get(id);
+    return entry?.sentOn === generation ? entry : undefined;
+  }
+
+  /** Gives the client its answer; a draining session is closed once nothing it was sent waits any more. */
+  private answer(generation: number, entry: Pending, line: string | Buffer[]): void {
+    this.options.requests.answer(entry, line);
     if (this.draining.has(generation)) this.closeIfDone(generation);
   }
 
@@ -283,10 +294,9 @@ export class UpstreamLink {
    */
   private takeLargeAnswer(generation: number, id: RequestId, pieces: Buffer[]): boolean {
     if (this.replayWaiter?.id === id) return false;
-    const entry = this.options.requests.get(id);
-    if (!entry || entry.sentOn !== generation || entry.method === "initialize") return false;
-    this.options.requests.answer(entry, pieces);
-    if (this.draining.has(generation)) this.closeIfDone(generation);
+    const entry = this.sentOn(generation, id);
+    if (!entry || entry.method === "initialize") return false;
+    this.answer(generation, entry, pieces);
     return true;
   }
 

@@ -1,8 +1,8 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
 import { largeAnswerId, relayableBytes } from "../protocol/large-lines.js";
-import { ErrorCode, errorResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
-import { oversizedAnswerId } from "../protocol/oversized-line.js";
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { oversizedAnswer } from "../protocol/oversized-line.js";
 import {
   PROVEN_SESSION_SOCKET_PROTOCOL,
   SESSION_SOCKET_PROTOCOL,
@@ -121,7 +121,7 @@ export class SessionSocketTransport implements UpstreamTransport {
         line: (text, bytes) => {
           if (this.open) {
             for (const [message, messageText] of parseIncoming(text, log)) {
-              const relayable = relayableBytes({ text, bytes }, messageText);
+              const relayable = relayableBytes(text, bytes, messageText);
               this.deliver(() => this.onmessage(message, messageText, relayable));
             }
             return;
@@ -153,14 +153,8 @@ export class SessionSocketTransport implements UpstreamTransport {
         oversized: (length, head, tail) => {
           log(`dropped a message of ${length} bytes from the daemon (limit ${MAX_LINE_BYTES})`);
           // An answer (a whole graph past the limit) fails its request with the reason rather than leave it waiting.
-          const id = this.open ? oversizedAnswerId(head, tail) : undefined;
-          if (id === undefined) return;
-          const answer = errorResponse(
-            id,
-            ErrorCode.InternalError,
-            `the answer of ${length} bytes exceeds mcp-proxy's ${MAX_LINE_BYTES}-byte limit`,
-          );
-          this.deliver(() => this.onmessage(answer, JSON.stringify(answer)));
+          const answer = this.open ? oversizedAnswer(length, head, tail, MAX_LINE_BYTES, "mcp-proxy") : undefined;
+          if (answer) this.deliver(() => this.onmessage(answer, JSON.stringify(answer)));
         },
         end: () => {
           // The daemon ended the session (it is stopping): nothing more can be sent on it.

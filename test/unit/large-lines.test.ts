@@ -63,23 +63,23 @@ test("largeAnswerId: reads a successful answer's id from the edges of its pieces
 });
 
 test("relayableBytes: only large lines of valid UTF-8 that are exactly the text parsed as the message", () => {
-  const line = (text: string, bytes = Buffer.from(text)) => ({ text, bytes });
+  const line = (text: string, bytes = Buffer.from(text)) => [text, bytes] as const;
   const small = `{"jsonrpc":"2.0","method":"m","params":{"x":"${"x".repeat(RELAY_BYTES_FROM - 100)}"}}`;
-  assert.equal(relayableBytes(line(small), small), undefined);
+  assert.equal(relayableBytes(...line(small), small), undefined);
   const large = `{"jsonrpc":"2.0","method":"m","params":{"x":"${"é".repeat(RELAY_BYTES_FROM)}"}}`;
-  assert.equal(relayableBytes(line(large), large)?.toString(), large);
+  assert.equal(relayableBytes(...line(large), large)?.toString(), large);
   const bad = Buffer.concat([Buffer.from(large.slice(0, -3)), Buffer.from([0xff]), Buffer.from('"}}')]);
-  assert.equal(relayableBytes(line(bad.toString(), bad), bad.toString()), undefined, "not UTF-8");
+  assert.equal(relayableBytes(...line(bad.toString(), bad), bad.toString()), undefined, "not UTF-8");
   // A CR inside the line: intake parses it, but gives the message's text anew (a CR would end a line in SSE).
   const withCr = `{\r"jsonrpc":"2.0","id":7,"result":${result}}`;
   const parsed = intake(withCr);
   assert.ok(parsed.kind === "messages" && parsed.items[0]!.kind === "response");
-  assert.equal(relayableBytes(line(withCr), parsed.items[0]!.text), undefined);
+  assert.equal(relayableBytes(...line(withCr), parsed.items[0]!.text), undefined);
   // The items of a batch are each written anew.
   const batch = `[${large}]`;
   const items = intake(batch);
   assert.ok(items.kind === "messages" && items.items[0]!.kind !== "invalid");
-  assert.equal(relayableBytes(line(batch), items.items[0]!.text), undefined);
+  assert.equal(relayableBytes(...line(batch), items.items[0]!.text), undefined);
 });
 
 test("line reader: a large line is offered in its pieces first, with its CR dropped even when the LF opens the next chunk", async () => {
