@@ -20,7 +20,7 @@ describe("intake: the same parse, invalid-input and batch rules wherever text ar
     assert.equal(withoutId.kind === "messages" && withoutId.items[0]!.kind === "invalid" && withoutId.items[0]!.reply, undefined);
   });
 
-  test("a batch: each item judged on its own, texts re-serialised on one line; a multi-line body too", () => {
+  test("a batch: each item judged on its own, texts re-serialised on one line; a body with a line break (LF or CR) too", () => {
     const parsed = intake('[{"jsonrpc":"2.0","method":"a"},\n 42, {"jsonrpc":"2.0","id":2,"result":{}}]');
     assert.equal(parsed.kind, "messages");
     if (parsed.kind !== "messages") return;
@@ -32,6 +32,8 @@ describe("intake: the same parse, invalid-input and batch rules wherever text ar
     assert.equal((parsed.items[0] as Incoming).text, '{"jsonrpc":"2.0","method":"a"}');
     const multiLine = intake('{"jsonrpc":"2.0",\n"method":"b"}');
     assert.equal(multiLine.kind === "messages" && (multiLine.items[0] as Incoming).text, '{"jsonrpc":"2.0","method":"b"}');
+    const withCr = intake('{"jsonrpc":"2.0",\r"method":"c"}');
+    assert.equal(withCr.kind === "messages" && (withCr.items[0] as Incoming).text, '{"jsonrpc":"2.0","method":"c"}');
   });
 });
 
