@@ -1,6 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import * as z from "zod";
 import { VERSION } from "../version.js";
 import { indentedGraph, readGraphResult } from "./graph-text.js";
 import type { KnowledgeGraphStore } from "./store.js";
