@@ -32,16 +32,17 @@ export async function control(
 ): Promise<ControlResult[]> {
   for (const name of names) findServer(config, name); // unknown names fail before anything is done
   const manager = await pingManager(config.manager.port, home);
-  const results: ControlResult[] = [];
-  for (const name of names) {
-    const server = config.servers[name]!;
-    try {
-      results.push(manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log));
-    } catch (error) {
-      results.push({ name, ok: false, line: `${name}: ${(error as Error).message}` });
-    }
-  }
-  return results;
+  // Each server has its own lock and daemon: they start (and stop) side by side, not each after the last.
+  return Promise.all(
+    names.map(async (name): Promise<ControlResult> => {
+      const server = config.servers[name]!;
+      try {
+        return manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log);
+      } catch (error) {
+        return { name, ok: false, line: `${name}: ${(error as Error).message}` };
+      }
+    }),
+  );
 }
 
 /** `stop --all` / `start --all`: every server mcp-manager can start. */

@@ -108,6 +108,28 @@ describe("start, stop, logs and status as the README says", () => {
     assert.equal((await cli("stop", "--manager")).code, 0);
   });
 
+  test("start --all starts the servers side by side: one that waits for another's start comes up", async (t) => {
+    // "first" listens only once "second" has started: started one after the other, in order, it never would.
+    const marks = tempDir(t, "msm-start-all-");
+    const server = String.raw`const [port, mark, waitFor] = process.argv.slice(1);
+      require("node:fs").writeFileSync(mark, "");
+      const listen = () => require("node:http").createServer((q, s) => s.end()).listen(Number(port), "127.0.0.1");
+      const look = () => (require("node:fs").existsSync(waitFor) ? listen() : setTimeout(look, 20));
+      waitFor ? look() : listen();`;
+    const http = (port: number, ...marksOf: string[]) => ({
+      command: process.execPath,
+      args: ["-e", server, String(port), ...marksOf.map((name) => join(marks, name))],
+      transport: "streamable-http",
+      port,
+      startTimeoutMs: 15_000,
+    });
+    const { cli } = await home(t, { first: http(await freePort(), "first", "second"), second: http(await freePort(), "second") });
+    const started = await cli("start", "--all");
+    assert.equal(started.code, 0, started.stdout + started.stderr);
+    assert.match(started.stdout, /^first: running .*\nsecond: running /m, "results in the config's order");
+    assert.equal((await cli("stop", "--all")).code, 0);
+  });
+
   test("a foreground manager writes manager.log; status counts restarts and uptime truly, and lists servers added since the manager started", async (t) => {
     const { daemon, config, cli } = await home(t, { memory: { builtin: "memory", port: await freePort() } });
     stopManagerAfter(t, daemon);
