@@ -8,11 +8,16 @@ import { STOP_GRACE_MS, StdioChild, type ServerProcess } from "./stdio-child.js"
 
 /** Where the starter put the server's stdin, stdout and stderr (runtime/first-child.ts). */
 const HANDED_FDS = [3, 4, 5] as const;
-/** How often a handed server is looked at: it is not our child, so no exit event tells us it is gone. */
-const LIVENESS_MS = 250;
-/** Once its output has closed it is on its way out: looked at this often for a second, then as before. */
+/**
+ * A handed server is not our child, so no exit event tells us it is gone; its output closing is the usual sign.
+ * While that output is open it is looked at this seldom: it lives as long as the daemon, and a shorter period
+ * would wake the daemon all day for the rare server that dies while a process it started holds its output.
+ */
+const LIVENESS_MS = 2000;
+/** Once its output has closed it is on its way out: looked at this often for a second, then every CLOSED_MS. */
 const EXITING_MS = 20;
 const EXITING_FOR_MS = 1000;
+const CLOSED_MS = 250;
 
 /**
  * The server process the daemon's starter spawned ahead (runtime/first-child.ts), its stdio at fds 3-5, held
@@ -88,7 +93,7 @@ function handedProcess(handed: HandedChild): ServerProcess {
     lookEvery(LIVENESS_MS);
     stdout.once("close", () => {
       lookEvery(EXITING_MS);
-      setTimeout(() => lookEvery(LIVENESS_MS), EXITING_FOR_MS).unref();
+      setTimeout(() => lookEvery(CLOSED_MS), EXITING_FOR_MS).unref();
     });
   });
   return {

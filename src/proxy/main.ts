@@ -18,7 +18,11 @@ import { createLog } from "../logging/log.js";
 
 /** Claude Code sends SIGKILL 400 ms after SIGTERM: be gone well before. */
 const SIGTERM_BUDGET_MS = 250;
-const PARENT_CHECK_MS = 2000;
+/**
+ * A client's end is normally seen at once (stdin closes); this looks for the rare one killed while another process
+ * holds our stdin. Seldom, because every idle proxy of every window wakes for it.
+ */
+const PARENT_CHECK_MS = 5000;
 
 function readArguments(): ProxyArguments {
   try {
