@@ -37,6 +37,9 @@ async function manyAtOnce(t: TestContext, daemon: DaemonHome): Promise<void> {
   const daemons = processesWith(DAEMON, "probe", configOf(daemon));
   assert.equal(daemons.length, 1, `exactly one daemon process, found ${daemons.join(", ")}`);
   assert.equal(daemon.lockedPid("probe"), daemons[0]);
+  // gc() to collect what calls left once they stop (runtime/entry-points.ts, daemon/idle-collection.ts).
+  const nodeFlags = readFileSync(`/proc/${daemons[0]}/cmdline`, "utf8").split("\0");
+  assert.ok(nodeFlags.includes("--expose-gc"), `the daemon's Node runs with --expose-gc: ${nodeFlags.join(" ")}`);
   const stats = await Promise.all(
     clients.slice(0, 3).map(async (client) => JSON.parse(textOf(await client.callTool("stats"))).pid as number),
   );

@@ -34,6 +34,8 @@ export class CallStats {
   private readonly buckets: Bucket[] = [];
   private readonly errors: CallStatsReport["recentErrors"] = [];
   private readonly startedAt: number;
+  /** Every call finished since the daemon started. */
+  finished = 0;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -43,6 +45,7 @@ export class CallStats {
   }
 
   record(call: FinishedCall): void {
+    this.finished += 1;
     const at = this.now();
     const bucket = this.bucketAt(at);
     bucket.calls += 1;

@@ -9,6 +9,7 @@ import { namedProjectDir } from "../protocol/project-path.js";
 import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
+import { IdleCollection } from "./idle-collection.js";
 import { SessionRouter } from "./session-router.js";
 import { spawnStdioChild } from "./stdio-child.js";
 import { SpareChild } from "./spare-child.js";
@@ -185,7 +186,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   reaper.unref();
   // Housekeeping that needs no manager: keep the log within its size, and put back what was removed by hand
   // (users are known to clear `~/.mcp-session-manager/*.lock`, or the whole home): the home with its token
-  // (ours, so that clients and we still agree), then the lock, so starters keep finding us, and our list of children.
+  // (ours, so that clients and we still agree), then the lock, so starters keep finding us, and our list of children;
+  // and once calls stop, what they left in memory is collected.
   const keeper = new LockKeeper({
     lockFile,
     record,
@@ -194,7 +196,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     superseded: (why) => drain(why),
   });
   keeper.start();
+  const idle = new IdleCollection(() => sessions.calls.finished);
   const housekeeping = setInterval(() => {
+    idle.look();
     try {
       token.current(true);
       rotateLog(logPath(name, home), rotation);

@@ -6,7 +6,7 @@ import { hostedByUs, type ServerConfig } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
-import { daemonScript } from "./entry-points.js";
+import { DAEMON_NODE_FLAGS, daemonScript } from "./entry-points.js";
 import { answers, findDaemon, runningFrom } from "./find-daemon.js";
 import { ensureHomeToken } from "./home-token.js";
 import {
@@ -181,7 +181,7 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
 function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd: string } {
   // Shared by every session: in the entry's directory, else the home directory, never the starter's project.
   if (server.kind === "spawned") return { command: server.command, args: server.args, cwd: server.cwd ?? homedir() };
-  const args = [daemonScript(), ...(configFile ? ["--config", configFile] : []), server.name];
+  const args = [...DAEMON_NODE_FLAGS, daemonScript(), ...(configFile ? ["--config", configFile] : []), server.name];
   return { command: process.execPath, args, cwd: homedir() };
 }
 

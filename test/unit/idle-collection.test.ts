@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { IdleCollection } from "../../src/daemon/idle-collection.js";
+
+describe("idle collection: a daemon collects its garbage once, when calls stop", () => {
+  test("not before any call, not while calls come, once after a quiet round, again after the next burst", () => {
+    let finished = 0;
+    let collections = 0;
+    const idle = new IdleCollection(
+      () => finished,
+      () => (collections += 1),
+    );
+    idle.look();
+    idle.look();
+    assert.equal(collections, 0, "a daemon that has served nothing has nothing to collect");
+
+    finished = 40;
+    idle.look();
+    finished = 90;
+    idle.look();
+    assert.equal(collections, 0, "calls came during each round");
+    idle.look();
+    assert.equal(collections, 1, "a round without calls after a burst");
+    idle.look();
+    idle.look();
+    assert.equal(collections, 1, "once per burst");
+
+    finished = 91;
+    idle.look();
+    assert.equal(collections, 1);
+    idle.look();
+    assert.equal(collections, 2, "the next burst is collected after it too");
+  });
+
+  test("without gc (a daemon not started with --expose-gc) it does nothing", () => {
+    let finished = 0;
+    const idle = new IdleCollection(() => finished, undefined);
+    finished = 5;
+    assert.doesNotThrow(() => {
+      idle.look();
+      idle.look();
+    });
+  });
+});
