@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const PROXY = `${ROOT}dist/proxy/index.js`;
 export const MANAGER = `${ROOT}dist/manager/index.js`;
-/** What starters run for a daemon: `node DAEMON [--config FILE] NAME`. */
+/** What starters run for a daemon: `node --expose-gc DAEMON [--config FILE] NAME`. */
 export const DAEMON = `${ROOT}dist/daemon/index.js`;
 export const EVERYTHING = `${ROOT}node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
 export const FIXTURES = `${ROOT}dist-test/test/fixtures/`;
