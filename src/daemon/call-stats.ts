@@ -34,7 +34,10 @@ export class CallStats {
   private readonly buckets: Bucket[] = [];
   private readonly errors: CallStatsReport["recentErrors"] = [];
   private readonly startedAt: number;
-  /** Every call finished since the daemon started. */
+  /**
+   * Calls finished since the daemon started, pings aside: some clients ping on a timer, and that is no work that
+   * would keep a daemon from looking idle (idle-collection.ts).
+   */
   finished = 0;
 
   constructor(
@@ -45,7 +48,7 @@ export class CallStats {
   }
 
   record(call: FinishedCall): void {
-    this.finished += 1;
+    if (call.method !== "ping") this.finished += 1;
     const at = this.now();
     const bucket = this.bucketAt(at);
     bucket.calls += 1;
