@@ -5,7 +5,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 
 /** `npm run bench [PART]`: runs every benchmark, or one, and prints Markdown for docs/benchmarks.md. */
-const PARTS = ["proxy", "start", "daemon", "memory", "page"] as const;
+const PARTS = ["proxy", "start", "daemon", "memory", "idle", "page"] as const;
 type Part = (typeof PARTS)[number];
 
 async function run(part: Part): Promise<string> {
@@ -18,6 +18,8 @@ async function run(part: Part): Promise<string> {
       return (await import("./daemon-sharing.js")).daemonSharing();
     case "memory":
       return (await import("./memory.js")).memoryBenchmark();
+    case "idle":
+      return (await import("./idle.js")).idleCost();
     case "page":
       return (await import("./status-page.js")).statusPageBenchmark();
   }
