@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
-import { stopOurDaemon } from "./our-daemon.js";
-import { processMemory, type ProcessMemory } from "./stats.js";
+import { ourDaemonPid, stopOurDaemon } from "./our-daemon.js";
+import { cpuMs, processMemory, type ProcessMemory } from "./stats.js";
 
 /** Past two of a daemon's housekeeping rounds (every 10 s), so that its one collection after the call is behind it. */
 const REST_MS = 25_000;
@@ -26,13 +26,6 @@ function wakeUps(pid: number): number {
   return total;
 }
 
-/** User and system CPU time of a process, in ms (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-const lockedPid = (home: string, name: string) => (JSON.parse(readFileSync(join(home, `${name}.lock`), "utf8")) as { pid: number }).pid;
 const mib = (memory: ProcessMemory) => `${memory.rss?.toFixed(1) ?? "n/a"} / ${memory.own?.toFixed(1) ?? "n/a"} MiB`;
 
 /**
@@ -60,7 +53,7 @@ export async function idleCost(): Promise<string> {
     await session.initialize();
     await session.call("tools/call", { name: "echo", arguments: { message: "benchmark" } });
     await sleep(REST_MS);
-    const watched = { proxy: session.child.pid!, daemon: lockedPid(home, "everything") };
+    const watched = { proxy: session.child.pid!, daemon: ourDaemonPid(home, "everything") };
     const before = { proxy: [wakeUps(watched.proxy), cpuMs(watched.proxy)], daemon: [wakeUps(watched.daemon), cpuMs(watched.daemon)] };
     await sleep(WATCHED_MS);
     const perMinute = (what: "proxy" | "daemon") => {
@@ -84,7 +77,7 @@ export async function idleCost(): Promise<string> {
         }),
       );
     }
-    const memoryDaemon = lockedPid(home, "memory");
+    const memoryDaemon = ourDaemonPid(home, "memory");
     const busy = processMemory(memoryDaemon);
     await sleep(AFTER_MS);
     const rested = processMemory(memoryDaemon);

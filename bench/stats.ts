@@ -70,3 +70,9 @@ export async function bareNodeMemory(): Promise<ProcessMemory> {
   await once(child, "exit");
   return memory;
 }
+
+/** A process's CPU time so far (user + system), in ms, from /proc (clock ticks at USER_HZ = 100). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}

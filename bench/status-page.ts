@@ -8,7 +8,7 @@ import { chromium } from "playwright-core";
 import { findCommand } from "../src/process/find-command.js";
 import { StdioClient } from "./clients.js";
 import { freePort, PROXY, ROOT } from "./everything-server.js";
-import { median, ms } from "./stats.js";
+import { cpuMs, median, ms } from "./stats.js";
 
 const SERVERS = 20;
 const SESSIONS = 50;
@@ -16,12 +16,6 @@ const LOADS = 10;
 const WATCH_MS = 10_000;
 const MANAGER = `${ROOT}dist/manager/index.js`;
 const PROBE = `${ROOT}dist-test/test/fixtures/stdio-probe-server.cjs`;
-
-/** The manager's CPU time so far (user + system), from /proc. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
-}
 
 function getStatus(port: number, token: string): Promise<{ ms: number; bytes: number }> {
   const start = performance.now();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `node dist/daemon/index.js [--config FILE] NAME`: one daemon, as starters spawn it, with --expose-gc
-// (runtime/entry-points.ts); `mcp-manager daemon NAME` does the same from the command line. Its own small script: a session that starts a daemon waits for this
-// start, and the manager's command line (commander and every command's code) is no part of it.
+// (runtime/entry-points.ts); `mcp-manager daemon NAME` does the same from the command line. Its own small script:
+// a session that starts a daemon waits for this start, and the manager's command line (commander and every
+// command's code) is no part of it.
 import { resolve } from "node:path";
 
 function daemonArguments(args: string[]): { name: string; configFile?: string } {

@@ -56,14 +56,8 @@ export class LineWriter {
     });
   }
 
-  /** One line to the stream, in one write: pieces of bytes and their newline are corked together. */
   private put(line: string | Buffer[]): boolean {
-    if (typeof line === "string") return this.stream.write(line + "\n");
-    this.stream.cork();
-    for (const piece of line) this.stream.write(piece);
-    const more = this.stream.write("\n");
-    this.stream.uncork();
-    return more;
+    return typeof line === "string" ? this.stream.write(line + "\n") : writePieces(this.stream, line);
   }
 
   private flush(): void {
@@ -79,6 +73,18 @@ export class LineWriter {
       this.onpressure(false);
     }
   }
+}
+
+/**
+ * One line given as the pieces of bytes it arrived in, to `stream` in one write: the pieces and their newline are
+ * corked together. `written` is called as for the stream's write. False when the stream wants a drain.
+ */
+export function writePieces(stream: Writable, pieces: Buffer[], written?: (error?: Error | null) => void): boolean {
+  stream.cork();
+  for (const piece of pieces) stream.write(piece);
+  const more = written ? stream.write("\n", written) : stream.write("\n");
+  stream.uncork();
+  return more;
 }
 
 /** A line's size as the queue counts it: characters of text, or bytes. */

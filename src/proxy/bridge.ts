@@ -63,7 +63,7 @@ export class Bridge {
       }
     }
     // Notifications, and the client's answers to the server's requests (sampling, elicitation, roots).
-    this.upstream.send({ message, text, ...(bytes ? { bytes } : {}) }, about);
+    this.upstream.send({ message, text, bytes }, about);
   }
 
   private fromClientRequest(request: JsonRpcRequest, text: string, bytes: Buffer | undefined, batch?: Batch): void {
@@ -77,7 +77,7 @@ export class Bridge {
     }
     if (request.method === "initialize") this.upstream.handshakeStarted({ message: request, text });
     this.requests.open(request.id, request.method, batch);
-    this.upstream.send({ message: request, text, ...(bytes ? { bytes } : {}) });
+    this.upstream.send({ message: request, text, bytes });
   }
 
   /** Resolves once every request the client sent has been answered (stdin closed: finish, then exit). */

@@ -22,7 +22,7 @@ export interface Outgoing {
   message: JsonRpcMessage;
   text: string;
   /** The line's bytes, to send as they are where the transport can (a large message: large-lines.ts). */
-  bytes?: Buffer;
+  bytes?: Buffer | undefined;
 }
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";

@@ -1,5 +1,6 @@
 import net from "node:net";
 import { readLines } from "../protocol/line-reader.js";
+import { writePieces } from "../protocol/line-writer.js";
 import { largeAnswerId, relayableBytes } from "../protocol/large-lines.js";
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
 import { oversizedAnswer } from "../protocol/oversized-line.js";
@@ -184,12 +185,9 @@ export class SessionSocketTransport implements UpstreamTransport {
         else if (this.lost) reject(new UpstreamError("the daemon closed the session socket", "session-lost"));
         else resolve();
       };
-      if (!bytes) return void socket.write(text + "\n", written);
-      // A large message goes as the bytes it came in, with its newline, in one write.
-      socket.cork();
-      socket.write(bytes);
-      socket.write("\n", written);
-      socket.uncork();
+      // A large message goes as the bytes it came in.
+      if (bytes) writePieces(socket, [bytes], written);
+      else socket.write(text + "\n", written);
     });
   }
 
