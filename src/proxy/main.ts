@@ -8,7 +8,7 @@ import { readHomeToken } from "../runtime/home-token.js";
 import type * as HttpClient from "../upstream/http-client.js";
 import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
-import { Bridge } from "./bridge.js";
+import { Bridge } from "../relay/bridge.js";
 import { openRunningSession } from "./proven-session.js";
 import { useLeanEngine } from "./lean-engine.js";
 import { TargetResolver } from "./target-resolver.js";

@@ -1,58 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Bridge } from "../../src/proxy/bridge.js";
-import type { JsonRpcMessage } from "../../src/protocol/json-rpc.js";
-import type { UpstreamTransport } from "../../src/upstream/transport.js";
+import { Bridge } from "../../src/relay/bridge.js";
 import { UpstreamError } from "../../src/upstream/upstream-error.js";
 import { settle } from "./helpers/recording-session.js";
-
-/** One daemon session in memory: it records what the proxy sends and answers initialize by itself. */
-class FakeUpstream implements UpstreamTransport {
-  onmessage: UpstreamTransport["onmessage"] = () => {};
-  onlost: UpstreamTransport["onlost"] = () => {};
-  onlargeanswer: UpstreamTransport["onlargeanswer"];
-  readonly sent: JsonRpcMessage[] = [];
-  /** Makes the next sends fail this way. */
-  failWith: UpstreamError | undefined;
-  closed = false;
-  paused = false;
-
-  async start(): Promise<void> {}
-
-  async send(message: JsonRpcMessage): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.sent.push(message);
-    if ("method" in message && message.method === "initialize" && "id" in message) {
-      queueMicrotask(() =>
-        this.answer({
-          jsonrpc: "2.0",
-          id: message.id,
-          result: { protocolVersion: "2025-06-18", capabilities: { tools: { listChanged: true } } },
-        }),
-      );
-    }
-  }
-
-  answer(message: JsonRpcMessage): void {
-    this.onmessage(message, JSON.stringify(message));
-  }
-
-  requests(method: string) {
-    return this.sent.filter((m) => "method" in m && "id" in m && m.method === method);
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
+import { FakeUpstream } from "./helpers/fake-upstream.js";
 
 function bridge(options: { connectError?: Error } = {}) {
   const upstreams: FakeUpstream[] = [];

@@ -15,6 +15,8 @@ export interface UpstreamLinkOptions {
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
+  /** What is upstream, as logs and errors name it: "daemon" (mcp-proxy's), "server" (a daemon's HTTP server). */
+  upstream: string;
 }
 
 /** A message for the daemon, with the text it arrived as. */
@@ -27,7 +29,8 @@ export interface Outgoing {
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
 /** What a request the daemon may have run is answered with, when its session is lost. */
-const lostWhileRunning = (reason: string) => `connection to the daemon was lost (${reason}); the request may not have completed`;
+const lostWhileRunning = (upstream: string, reason: string) =>
+  `connection to the ${upstream} was lost (${reason}); the request may not have completed`;
 /** Server requests whose asking generation is remembered; a client that never answers cannot grow the map. */
 const MAX_ASKED = 1000;
 /** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
@@ -62,7 +65,11 @@ export class UpstreamLink {
   /** Which generation asked each server request the client has not answered yet (bounded). */
   private readonly askedBy = new Map<string, number>();
 
-  constructor(private readonly options: UpstreamLinkOptions) {}
+  private readonly upstream: string;
+
+  constructor(private readonly options: UpstreamLinkOptions) {
+    this.upstream = options.upstream;
+  }
 
   /** The client starts (or restarts) its handshake: this is what later daemon sessions are given. */
   handshakeStarted(initialize: Outgoing): void {
@@ -136,10 +143,10 @@ export class UpstreamLink {
       return;
     }
     if (entry) {
-      const lost = needsNewSession(error) ? lostWhileRunning(reason) : reason;
+      const lost = needsNewSession(error) ? lostWhileRunning(this.upstream, reason) : reason;
       this.options.requests.fail(entry, lost);
     } else {
-      this.options.log(`daemon refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
+      this.options.log(`${this.upstream} refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
     }
   }
 
@@ -151,12 +158,12 @@ export class UpstreamLink {
     const lost = this.transport;
     this.transport = undefined;
     void lost?.close(0);
-    this.options.log(`daemon session lost: ${reason}`);
-    this.replayWaiter?.reject(new Error(`the daemon session was lost again (${reason})`));
+    this.options.log(`${this.upstream} session lost: ${reason}`);
+    this.replayWaiter?.reject(new Error(`the ${this.upstream} session was lost again (${reason})`));
     // Requests whose answers were to come on the lost session's event stream.
     for (const entry of this.options.requests.entries()) {
       if (entry.sentOn === generation && entry.accepted) {
-        this.options.requests.fail(entry, lostWhileRunning(reason));
+        this.options.requests.fail(entry, lostWhileRunning(this.upstream, reason));
       }
     }
     // Rebuild at once, so notifications resume and the next call does not wait for a handshake.
@@ -217,7 +224,7 @@ export class UpstreamLink {
     const id = `${REINIT_ID_PREFIX}${generation}`;
     const answered = new Promise<JsonRpcResponse>((resolve, reject) => {
       const ms = this.options.handshakeTimeoutMs;
-      const timer = setTimeout(() => reject(new Error(`the daemon did not answer the replayed initialize within ${ms} ms`)), ms);
+      const timer = setTimeout(() => reject(new Error(`the ${this.upstream} did not answer the replayed initialize within ${ms} ms`)), ms);
       this.replayWaiter = {
         id,
         resolve: (response) => (clearTimeout(timer), resolve(response)),
@@ -227,8 +234,8 @@ export class UpstreamLink {
     try {
       await transport.send({ ...original, id });
       const response = await answered;
-      if ("error" in response) throw new Error(`daemon refused the replayed initialize: ${response.error.message}`);
-      this.options.log(`re-initialized the daemon session (protocol ${String(response.result.protocolVersion)})`);
+      if ("error" in response) throw new Error(`${this.upstream} refused the replayed initialize: ${response.error.message}`);
+      this.options.log(`re-initialized the ${this.upstream} session (protocol ${String(response.result.protocolVersion)})`);
       if (this.initialized) await transport.send(this.initialized.message, this.initialized.text);
       // A restarted server may offer different tools or resources: let the client refresh what it caches.
       for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification));
@@ -243,7 +250,7 @@ export class UpstreamLink {
     for (const { message } of queued) {
       const entry = this.pendingOf(message);
       if (entry) this.options.requests.fail(entry, reason);
-      else if ("method" in message) this.options.log(`dropped ${message.method}: no daemon to deliver it to`);
+      else if ("method" in message) this.options.log(`dropped ${message.method}: no ${this.upstream} to deliver it to`);
     }
   }
 
@@ -261,7 +268,7 @@ export class UpstreamLink {
       return;
     }
     const id = message.id;
-    if (id === null) return this.options.log(`daemon sent an error without an id: ${text.slice(0, 300)}`);
+    if (id === null) return this.options.log(`${this.upstream} sent an error without an id: ${text.slice(0, 300)}`);
     if (this.replayWaiter?.id === id) {
       const waiter = this.replayWaiter;
       this.replayWaiter = undefined;
@@ -354,7 +361,7 @@ export class UpstreamLink {
     void transport?.close(0);
     for (const entry of this.options.requests.entries()) {
       if (entry.sentOn === generation) {
-        this.options.requests.fail(entry, lostWhileRunning(reason));
+        this.options.requests.fail(entry, lostWhileRunning(this.upstream, reason));
       }
     }
   }

@@ -25,7 +25,11 @@ export class OpenRequests {
   private readonly pending = new Map<string, Pending>();
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly write: (line: string | Buffer[]) => void) {}
+  /** `self` names who answers with an error: the program the client sees. */
+  constructor(
+    private readonly write: (line: string | Buffer[]) => void,
+    private readonly self = "mcp-proxy",
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -71,7 +75,7 @@ export class OpenRequests {
 
   /** Answers the request with a connection error that says why. */
   fail(entry: Pending, reason: string): void {
-    this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `mcp-proxy: ${reason}`)));
+    this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `${this.self}: ${reason}`)));
   }
 
   /** One answer of a batch; the array is written once every request of the batch has one. */

@@ -13,6 +13,8 @@ export interface BridgeOptions {
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
+  /** Who relays and what to, as errors and logs name them: mcp-proxy and its daemon unless said otherwise. */
+  names?: { self: string; upstream: string };
 }
 
 /**
@@ -26,9 +28,10 @@ export class Bridge {
   private readonly upstream: UpstreamLink;
 
   constructor(options: BridgeOptions) {
-    this.requests = new OpenRequests(options.write);
+    const names = options.names ?? { self: "mcp-proxy", upstream: "daemon" };
+    this.requests = new OpenRequests(options.write, names.self);
     this.input = new ClientInput(this.requests, (item, batch) => this.fromClient(item, batch), options.write, options.log);
-    this.upstream = new UpstreamLink({ ...options, requests: this.requests });
+    this.upstream = new UpstreamLink({ ...options, requests: this.requests, upstream: names.upstream });
   }
 
   /** One line from stdin. Never throws: bad input is answered or logged, never fatal. */
