@@ -145,16 +145,16 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
     assert.match(
       init.error.message,
       new RegExp(
-        `port ${stranger.port} is in use by pid ${stranger.child.pid} \\(.*fastmcp-sse-server.js\\) of user \\S+, which is not this home's "squatted" daemon`,
+        `port ${stranger.port} is in use by pid ${stranger.child.pid} \\(.*fastmcp-sse-server.js\\) of user \\S+, which is not a server this home's "squatted" daemon started`,
       ),
     );
     assert.equal(daemon.lockedPid("squatted"), undefined, "nothing was started");
     assert.equal(client.child.exitCode, null);
   });
 
-  test("a daemon that dies at start-up: a quick error naming the log file", async (t) => {
+  test("an HTTP server that dies at start-up: a quick error with its last words, naming the log file", async (t) => {
     const daemon = await everythingHome(t, {
-      // Port 1 never answers here; the daemon exits before anyone would look.
+      // Port 1 never answers here; the server exits before anyone would look.
       broken: {
         command: process.execPath,
         args: ["-e", "console.error('boom: cannot open database'); process.exit(3)"],
@@ -169,7 +169,7 @@ describe("mcp-proxy tells clearly why a daemon is unavailable, and recovers once
       clientInfo: { name: "t", version: "1" },
     });
     assert.equal(init.error?.code, -32000);
-    assert.match(init.error.message, /exited during start-up \(code 3\)/);
+    assert.match(init.error.message, /exited with code 3 during start-up/);
     assert.match(init.error.message, /broken\.log/);
     assert.match(init.error.message, /boom: cannot open database/);
   });

@@ -55,7 +55,7 @@ export interface BuiltinServer extends ServerCommon {
   url: string;
 }
 
-/** A server that speaks HTTP itself, started from its command and supervised. */
+/** A server that speaks HTTP itself: our daemon starts it from its command, supervises it and relays to it. */
 export interface SpawnedHttpServer extends ServerCommon, Command {
   kind: "spawned";
   transport: HttpTransport;
@@ -74,10 +74,26 @@ export interface RemoteServer extends ServerCommon {
 /** A configured server with every default applied: what the rest of the program works with. */
 export type ServerConfig = HostedServer | BuiltinServer | SpawnedHttpServer | RemoteServer;
 /** The servers our own daemon serves. */
-export type DaemonServer = HostedServer | BuiltinServer;
+export type DaemonServer = HostedServer | BuiltinServer | SpawnedHttpServer;
 
-/** Stdio and built-in servers are hosted by our own daemon; the others are HTTP servers we only start or reach. */
-export const hostedByUs = (server: ServerConfig): server is DaemonServer => server.kind === "hosted" || server.kind === "builtin";
+/**
+ * Every server that runs here is served by our own daemon: stdio and built-in servers it hosts, HTTP servers it
+ * starts and relays to. Only a server given by URL is reached directly.
+ */
+export const hostedByUs = (server: ServerConfig): server is DaemonServer => server.kind !== "remote";
+/**
+ * Where our daemon listens when the entry fixes it: a stdio server with a port, the built-in server. An HTTP
+ * server's port is the server's own; its daemon, like any other, listens where the system says (its lock names it).
+ */
+export function fixedDaemonUrl(server: ServerConfig): { url: string; port: number } | undefined {
+  if (server.kind === "spawned" || server.kind === "remote" || server.url === undefined) return undefined;
+  return { url: server.url, port: server.port! };
+}
+/**
+ * Whether a new daemon may start while the old one drains: not for an HTTP server, which holds its configured port
+ * until its daemon stops it. That daemon is stopped, then started again.
+ */
+export const drains = (server: ServerConfig): boolean => server.kind === "hosted" || server.kind === "builtin";
 /** A server given by URL alone runs elsewhere: nothing to start or stop. */
 export const isRemote = (server: ServerConfig): server is RemoteServer => server.kind === "remote";
 /** What `--start-all`, `/start-all` and `stop --all` act on: every server that runs here and is not disabled. */

@@ -5,8 +5,21 @@ import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { DEFAULT_MANAGER_SETTINGS } from "../config/manager-settings.js";
 import { takeFirstProject, takeHandedChild, takeKeptEntry } from "../runtime/kept-entry.js";
-import { namedProjectDir } from "../protocol/project-path.js";
-import { commandLine, findServer, hostedByUs, type Config, type DaemonServer } from "../config/server-config.js";
+import { PROJECT_PATH_HEADER, encodeProjectPath, namedProjectDir } from "../protocol/project-path.js";
+import { transports } from "../upstream/index.js";
+import { VERSION } from "../version.js";
+import { HttpServerProcess } from "./http-server.js";
+import { HttpRelay } from "./http-relay.js";
+import {
+  commandLine,
+  drains,
+  findServer,
+  fixedDaemonUrl,
+  hostedByUs,
+  type Config,
+  type DaemonServer,
+  type SpawnedHttpServer,
+} from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
 import type { RestartRule } from "../runtime/restart-policy.js";
 import { IdleCollection } from "./idle-collection.js";
@@ -80,7 +93,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   installLastResort(log);
   if (broken) log(`${broken}; running the entry its starter last loaded`);
   if (!hostedByUs(server)) {
-    throw new Error(`"${name}" is a ${server.transport} server: it runs its own command, not under mcp-manager daemon`);
+    throw new Error(`"${name}" is a remote server (${server.url}): nothing runs here for it, not even a daemon`);
   }
 
   const lockFile = lockPath(name, home);
@@ -117,7 +130,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     restart: { limit: settings.restartLimit, backoffMs: settings.restartBackoffMs },
     logFile: logPath(name, home),
   });
-  let port = server.port ?? 0;
+  let port = fixedDaemonUrl(server)?.port ?? 0;
   const sessions = new SessionRegistry({ pool, idleTimeoutMs: server.sessionIdleTimeoutMs, maxSessions: server.maxSessions, log });
   const token = new HeldToken(home);
   const auth = new ListenerAuth(token, { role: "daemon", name });
@@ -132,6 +145,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     maxBodyBytes: MAX_BODY_BYTES,
     log,
     drain: (reason) => drain(reason),
+    drains: drains(server),
     draining: () => draining,
   });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, auth, path: sessionSocketPath(name, home), log });
@@ -179,7 +193,12 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     command: "mcp-manager daemon",
   });
   updateLock(lockFile, record);
-  const serving = server.kind === "builtin" ? `the built-in ${server.builtin} server` : `${commandLine(server)} (scope ${server.scope})`;
+  const serving =
+    server.kind === "builtin"
+      ? `the built-in ${server.builtin} server`
+      : server.kind === "spawned"
+        ? `${commandLine(server)} (an HTTP server on port ${server.port})`
+        : `${commandLine(server)} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
@@ -193,7 +212,8 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     record,
     addressesOurs: () => sockets.every((socket) => !socket || stillOurs(socket)),
     log,
-    superseded: (why) => drain(why),
+    // An HTTP server's daemon cannot drain (its server holds the port the next one needs): it stops.
+    superseded: (why) => (drains(server) ? drain(why) : void stop(`superseded: ${why}`)),
   });
   keeper.start();
   const idle = new IdleCollection(() => sessions.calls.finished);
@@ -219,7 +239,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
    */
   let listening = true;
   const stopListening = (forDrain: boolean) => {
-    if (!forDrain || server.port !== undefined) httpServer.close();
+    if (!forDrain || fixedDaemonUrl(server)) httpServer.close();
     if (!listening) return;
     listening = false;
     clearInterval(housekeeping); // it would put the lock back
@@ -311,6 +331,10 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
       create: () => new MemoryBackend(log),
     });
   }
+  if (server.kind === "spawned") {
+    await leave("an HTTP server is started by its daemon");
+    return httpServerPool(server, context);
+  }
   const spec = (cwd: string | undefined) => serverSpec(server, cwd);
   const create = (key: string, cwd: string | undefined) => {
     const label = key === "shared" ? "" : ` [${key}]`;
@@ -354,6 +378,47 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   } else await leave(wanted ? "the first child needs another directory or environment" : "where the first child runs is not known yet");
   if (adopted && wanted) context.spare.adopt(adopted, wanted);
   else if (wanted) context.spare.start(wanted);
+  return pool;
+}
+
+/**
+ * An HTTP server's sessions: one relay for all, each session with an HTTP session of its own on the server, which
+ * starts with the daemon and runs as long as it does (listed from the start, as the pool's shared child).
+ */
+function httpServerPool(server: SpawnedHttpServer, context: PoolContext): ScopePool {
+  const { log, registry } = context;
+  const serverProcess = new HttpServerProcess({
+    server,
+    restart: context.restart,
+    log,
+    logFile: context.logFile,
+    onStarted: (pid) => registry.add(pid),
+    onExited: (pid) => registry.remove(pid),
+  });
+  const url = new URL(server.url);
+  const relay = new HttpRelay({
+    handshakeTimeoutMs: server.startTimeoutMs,
+    log,
+    status: () => serverProcess.status(),
+    stopServer: () => serverProcess.stop(),
+    connect: async (session) => {
+      await serverProcess.whenReady(server.startTimeoutMs);
+      // The server runs on this machine: it may know the session's project, as it would from a proxy of its own.
+      const headers: Record<string, string> = { "user-agent": `mcp-session-manager/${VERSION}` };
+      if (session.projectPath) headers[PROJECT_PATH_HEADER] = encodeProjectPath(session.projectPath);
+      return transports[server.transport]({ url, headers, log: (line) => log(`session ${session.id}: ${line}`) });
+    },
+  });
+  serverProcess.start();
+  const pool = new ScopePool({
+    scope: "shared",
+    childIdleTimeoutMs: server.childIdleTimeoutMs,
+    log,
+    byHandshake: false,
+    create: () => relay,
+  });
+  pool.acquire("shared", undefined);
+  pool.released("shared");
   return pool;
 }
 

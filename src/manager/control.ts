@@ -1,4 +1,4 @@
-import { findServer, hostedByUs, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
+import { drains, findServer, hostedByUs, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -56,7 +56,7 @@ async function viaManager(action: ControlAction, server: ServerConfig, manager: 
   const answer = await callManager(manager, `/${action}`, { body: { name: server.name }, timeoutMs: server.startTimeoutMs + 10_000 });
   if (answer.status !== 200) return { name: server.name, ok: false, line: `${server.name}: ${answerError(answer)}` };
   const body = answer.body as { url?: string; pid?: number; state?: string };
-  return { name: server.name, ok: true, line: describe(action, server.name, body.pid, body.url) };
+  return { name: server.name, ok: true, line: describe(action, server, body.pid, body.url) };
 }
 
 async function directly(
@@ -69,7 +69,7 @@ async function directly(
   if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
   if (action === "restart" && hostedByUs(server) && !server.disabled) {
     const started = await replaceDirectly(server, config, home, "restarted by mcp-manager restart", log);
-    return { name: server.name, ok: true, line: describe(action, server.name, started.pid, started.address.url.href) };
+    return { name: server.name, ok: true, line: describe(action, server, started.pid, started.address.url.href) };
   }
   if (action !== "start") {
     if (action === "stop") markStopped(server.name, home, "mcp-manager stop");
@@ -93,7 +93,7 @@ async function directly(
     rotation: { maxBytes: config.manager.logMaxBytes, keep: config.manager.logFiles },
     ...(config.file ? { configFile: config.file } : {}),
   });
-  return { name: server.name, ok: true, line: describe(action, server.name, started.pid, started.address.url.href) };
+  return { name: server.name, ok: true, line: describe(action, server, started.pid, started.address.url.href) };
 }
 
 /**
@@ -121,9 +121,11 @@ export async function replaceDirectly(
   });
 }
 
-function describe(action: ControlAction, name: string, pid: number | undefined, url: string | undefined): string {
+function describe(action: ControlAction, server: ServerConfig, pid: number | undefined, url: string | undefined): string {
+  const name = server.name;
   if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
   const where = `${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
+  if (action === "restart" && !drains(server)) return `${name}: restarted${where}; its HTTP server was stopped and started again`;
   if (action === "restart")
     return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)`;
   return `${name}: running${where}`;

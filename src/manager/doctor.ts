@@ -9,7 +9,7 @@ import { addressFrom } from "../runtime/daemon-address.js";
 import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { findCommand } from "../process/find-command.js";
-import { hostedByUs, isRemote } from "../config/server-config.js";
+import { fixedDaemonUrl, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -128,10 +128,8 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   if (lock && !holderAlive)
     add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
   if (holderAlive && lock.url) {
-    const answering = hostedByUs(server)
-      ? await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid })
-      : await isListening(new URL(lock.url));
-    const failed = typeof answering === "object" ? failedChild(answering) : undefined;
+    const answering = await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid });
+    const failed = answering ? failedChild(answering) : undefined;
     if (failed)
       add(
         "FAIL",
@@ -140,15 +138,17 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
       );
     else if (answering) {
       add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
-      if (hostedByUs(server)) checkSessionSocket(name, lock.sessionSocket, home, add);
+      checkSessionSocket(name, lock.sessionSocket, home, add);
     } else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
   } else if (server.url && (await isListening(new URL(server.url)))) {
-    const ours = hostedByUs(server) ? await probeDaemon({ url: new URL(server.url) }, name, home) : undefined;
+    // Our daemon may be there without its lock where it listens on the configured port; an HTTP server's port is its own.
+    const fixed = fixedDaemonUrl(server);
+    const ours = fixed ? await probeDaemon({ url: new URL(fixed.url) }, name, home) : undefined;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
     else
       add(
         "FAIL",
-        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!)}, which is not this home's daemon`,
+        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
         `stop that process, or change "port" for "${name}"`,
       );
   } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);

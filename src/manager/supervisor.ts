@@ -10,7 +10,7 @@ import { isOlderThanThis } from "../runtime/version-order.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
-import { hostedByUs, isRemote } from "../config/server-config.js";
+import { drains, hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapDrainedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -204,7 +204,8 @@ export class SupervisedDaemon {
   private async restartNow(why: string, updated?: ServerConfig): Promise<DaemonAddress> {
     if (!updated) this.refuseUnmanageable();
     this.history.record(why);
-    const old = this.isUp() && hostedByUs(this.server) && (!updated || hostedByUs(updated)) ? this.daemon : undefined;
+    // Drained while its successor starts, where the two can overlap: not an HTTP server, which holds its port.
+    const old = this.isUp() && drains(this.server) && (!updated || drains(updated)) ? this.daemon : undefined;
     if (old) return this.replace(old, why, updated);
     await this.stopNow(undefined);
     if (updated) this.server = updated;
@@ -448,7 +449,7 @@ export class SupervisedDaemon {
   }
 
   private async probe(daemon: RunningDaemon): Promise<boolean> {
-    if (!hostedByUs(this.server)) return isListening(daemon.address.url, 2000);
+    if (!hostedByUs(this.server)) return false; // a remote server has no daemon
     const health = await probeDaemon(daemon.address, this.name, this.context.home, { pid: daemon.pid });
     if (health && daemon === this.daemon) this.lastHealth = health;
     return health !== undefined;

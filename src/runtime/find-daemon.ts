@@ -1,10 +1,9 @@
 import { lockPath } from "../config/paths.js";
-import { hostedByUs, type ServerConfig } from "../config/server-config.js";
+import { fixedDaemonUrl, hostedByUs, type ServerConfig } from "../config/server-config.js";
 import { processStarted } from "../process/process-identity.js";
 import { addressFrom, type RunningDaemon } from "./daemon-address.js";
 import { probeDaemon, type ProvenDaemon } from "./daemon-health.js";
 import { isHolderAlive, readLock, type LockRecord } from "./lock-file.js";
-import { isListening } from "./port-probe.js";
 
 /**
  * The server's daemon when it runs and is ours: the lock's live holder answering at the lock's address (our
@@ -17,24 +16,21 @@ export async function findDaemon(server: ServerConfig, home: string): Promise<Ru
     const answer = await answers(server, lock, home);
     if (answer) return runningFrom(lock, answer);
   }
-  if (hostedByUs(server) && server.url) {
-    const health = await probeDaemon({ url: new URL(server.url) }, server.name, home);
+  const fixed = fixedDaemonUrl(server);
+  if (fixed) {
+    const health = await probeDaemon({ url: new URL(fixed.url) }, server.name, home);
     if (health) {
       const started = processStarted(health.pid);
-      const address = { url: new URL(server.url), credential: health.credential };
+      const address = { url: new URL(fixed.url), credential: health.credential };
       return started === undefined ? { address, pid: health.pid } : { address, pid: health.pid, pidStarted: started };
     }
   }
   return undefined;
 }
 
-/**
- * Whether the daemon a lock names answers at its address: our daemon by proving itself (then its health, with
- * the credential), an HTTP server of someone else's making by accepting a connection (`true`).
- */
-export async function answers(server: ServerConfig, lock: LockRecord, home: string): Promise<ProvenDaemon | true | undefined> {
-  if (!lock.url) return undefined;
-  if (!hostedByUs(server)) return (await isListening(new URL(lock.url))) || undefined;
+/** Whether the daemon a lock names answers at its address, proving itself: then its health, with the credential. */
+export async function answers(server: ServerConfig, lock: LockRecord, home: string): Promise<ProvenDaemon | undefined> {
+  if (!lock.url || !hostedByUs(server)) return undefined;
   return probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
 }
 

@@ -1,5 +1,7 @@
 import { homedir } from "node:os";
 import { once } from "node:events";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
 import { hostedByUs, type ServerConfig } from "../config/server-config.js";
@@ -24,6 +26,7 @@ import {
 import { isListening } from "./port-probe.js";
 import { describePortOwner } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
+import { ChildRegistry } from "./child-registry.js";
 import { firstProjectEnv, handedChildEnv, keptEntryEnv } from "./kept-entry.js";
 import { spawnFirstChild, type FirstChild } from "./first-child.js";
 
@@ -42,6 +45,8 @@ export interface LaunchOptions {
 }
 
 const POLL_MS = 100;
+/** How long a stopped leftover server may take to close its port. */
+const LEFTOVER_EXIT_MS = 1000;
 
 /**
  * Starts the server's daemon, or joins the start another process is making: of many starters (proxies, the
@@ -98,6 +103,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
     }
     const unlocked = await findDaemon(server, home);
     if (unlocked) return unlocked;
+    if (server.kind === "spawned") await freeLeftoverPort(server, home, log);
     if (await strangerOnPort(server, home, true)) throw portTaken(server);
     const claim = lockRecord({ name: server.name, pid: process.pid, startedBy: process.pid, startedAt: new Date().toISOString() });
     if (!claimLock(lockFile, claim)) continue; // another starter won the race: wait for its daemon
@@ -123,9 +129,20 @@ async function strangerOnPort(server: ServerConfig, home: string, searched = fal
   return searched || !hostedByUs(server) || !(await findDaemon(server, home));
 }
 
+/**
+ * An HTTP server whose daemon was killed outright may still hold its port: what the gone daemon's list of children
+ * names is stopped, and its port given a moment to close, so that it is not taken for a stranger's.
+ */
+async function freeLeftoverPort(server: ServerConfig, home: string, log: (line: string) => void): Promise<void> {
+  ChildRegistry.reapOwnersGone(join(home, `${server.name}.children`), log);
+  const deadline = Date.now() + LEFTOVER_EXIT_MS;
+  while (Date.now() < deadline && (await isListening(new URL(server.url!), 200))) await sleep(20);
+}
+
 function portTaken(server: ServerConfig): PortTaken {
   return new PortTaken(
-    `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not this home's "${server.name}" daemon ` +
+    `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not ` +
+      (server.kind === "spawned" ? `a server this home's "${server.name}" daemon started ` : `this home's "${server.name}" daemon `) +
       `(nothing was sent to it); stop that process or change "port" for "${server.name}" in the config`,
   );
 }
@@ -169,18 +186,14 @@ function spawn(server: ServerConfig, options: LaunchOptions, lockFile: string, c
   });
   if (child.pid !== undefined) {
     const update = lockRecord({ ...claim, pid: child.pid, command: spec.command });
-    // HTTP servers listen where the config says; our own daemon records its URL itself once listening.
-    if (server.kind === "spawned") update.url = server.url;
     // Our daemon may already have rewritten the lock with its URL: only replace the claim itself.
     if (readLock(lockFile)?.pid === claim.pid) updateLock(lockFile, update);
   }
   return spawned;
 }
 
-/** HTTP servers run their own command; stdio and built-in servers are hosted by `mcp-manager daemon NAME`. */
+/** Every server that runs here is served by `mcp-manager daemon NAME`, which starts an HTTP server itself. */
 function launchSpec(server: ServerConfig, configFile?: string): { command: string; args: string[]; cwd: string } {
-  // Shared by every session: in the entry's directory, else the home directory, never the starter's project.
-  if (server.kind === "spawned") return { command: server.command, args: server.args, cwd: server.cwd ?? homedir() };
   const args = [...DAEMON_NODE_FLAGS, daemonScript(), ...(configFile ? ["--config", configFile] : []), server.name];
   return { command: process.execPath, args, cwd: homedir() };
 }

@@ -7,7 +7,11 @@ import { UpstreamError } from "./upstream-error.js";
  * Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
  * keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
  */
-const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 64 };
+/**
+ * A bound on connections per server all the same: a daemon relaying to an HTTP server holds an event stream per
+ * session (at most its `maxSessions`, 500 by default) beside the calls in flight.
+ */
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 1024 };
 const httpAgent = new http.Agent(AGENT_OPTIONS);
 type Transport = { transport: typeof http | typeof https; agent: http.Agent };
 const PLAIN: Transport = { transport: http, agent: httpAgent };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { within } from "../helpers/bounded.js";
+import { until as polled, within } from "../helpers/bounded.js";
 import { onCleanup } from "../helpers/cleanup.js";
 import { once } from "node:events";
 import http from "node:http";
@@ -226,15 +226,15 @@ describe("manager supervision", () => {
     assert.equal(textOf(await next.callTool("echo", { message: "mine now" })), "mine now");
   });
 
-  test("a server that crashes at start-up: backoff, then failed; proxies get an error naming the log, without waiting", async (t) => {
+  test("an HTTP server that crashes at start-up: its daemon backs off, then gives up; proxies get an error naming the log, without waiting", async (t) => {
     const crashPort = await freePort();
     const { daemon, port } = await homeWithManager(
       t,
-      // A ten-minute start timeout: an error that comes sooner comes from the failed state, not from waiting.
+      // A ten-minute start timeout: an error that comes sooner comes from the failed start, not from waiting.
       {
         crashy: {
           command: process.execPath,
-          args: ["-e", "process.exit(3)"],
+          args: ["-e", "console.error('cannot open the database'); process.exit(3)"],
           transport: "streamable-http",
           port: crashPort,
           startTimeoutMs: 600_000,
@@ -244,31 +244,26 @@ describe("manager supervision", () => {
     );
     const manager = await startManager(t, daemon, port);
     const client = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "crashy"], { env: daemon.env });
-    const answer = await client.request("initialize", {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    });
+    const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
+    const answer = await client.request("initialize", params);
     assert.ok(answer.error, JSON.stringify(answer));
-    assert.match(answer.error.message, /failed 3 times in a row/);
+    assert.match(answer.error.message, /the HTTP server exited with code 3 during start-up; its last output: .*cannot open the database/);
     assert.ok(answer.error.message.includes(join(daemon.home, "crashy.log")), answer.error.message);
-    const log = manager.stderr();
-    assert.match(log, /crashy: restarting in 0 ms \(failure 1 /);
-    assert.match(log, /crashy: restarting in 50 ms \(failure 2 /);
-    assert.match(log, /crashy: giving up after 3 failures in a row/);
+
+    const log = () => readFileSync(join(daemon.home, "crashy.log"), "utf8");
+    await polled(() => /giving up after 3 failures in a row/.test(log()), "the daemon gave up on its server");
+    assert.match(log(), /exited with code 3; starting it again in 0 ms/);
+    assert.match(log(), /exited with code 3; starting it again in 50 ms/);
     const report = (await manager.status()).daemons[0];
     assert.equal(report.state, "failed");
     assert.equal(report.restarts, 2);
     assert.match(report.lastError, /code 3/);
 
-    // Asked again, the failed daemon is not retried: the next answer is immediate, and the same.
-    const again = await client.request("initialize", {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    });
-    assert.match(again.error.message, /failed 3 times in a row/);
-    assert.equal((manager.stderr().match(/starting daemon "crashy"/g) ?? []).length, 3, "no start after giving up");
+    // A new session: the server that gave up is not retried, and the answer is immediate and says so.
+    const next = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "crashy"], { env: daemon.env });
+    const again = await next.request("initialize", params);
+    assert.match(again.error.message, /the HTTP server keeps failing \(the HTTP server exited with code 3\)/);
+    assert.equal((log().match(/started the HTTP server/g) ?? []).length, 3, "no start after giving up");
     assert.equal(client.child.exitCode, null, "the proxy stays up for when the server is fixed");
   });
 

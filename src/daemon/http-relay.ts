@@ -1,0 +1,82 @@
+import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { Bridge } from "../relay/bridge.js";
+import type { UpstreamTransport } from "../upstream/transport.js";
+import type { Backend, SessionPort } from "./backend.js";
+
+/** How long ending a session's HTTP session (a DELETE) may take. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+export interface HttpRelayOptions {
+  /** Opens an HTTP session to the server for this daemon session (waiting for the server to listen). */
+  connect: (session: SessionPort) => Promise<UpstreamTransport>;
+  /** How long a session may wait for the server to come up, and for its answer to a replayed initialize. */
+  handshakeTimeoutMs: number;
+  /** What else status shows: the server process. */
+  status: () => Record<string, unknown>;
+  /** Stops the server, once its sessions there have ended. */
+  stopServer: () => Promise<void>;
+  log: (line: string) => void;
+}
+
+/**
+ * Serves each daemon session of an HTTP server with an HTTP session of its own on that server, relayed as a
+ * proxy would (relay/bridge.ts): every message in order, each request answered once, and a server restart hidden
+ * by replaying the session's handshake. So a session's project, capabilities and server requests stay its own,
+ * while its proxy holds no HTTP client: the daemon holds one for all of them.
+ */
+export class HttpRelay implements Backend {
+  private readonly bridges = new Map<SessionPort, Bridge>();
+
+  constructor(private readonly options: HttpRelayOptions) {}
+
+  get sessionCount(): number {
+    return this.bridges.size;
+  }
+
+  attach(session: SessionPort): void {
+    const { log } = this.options;
+    const bridge = new Bridge({
+      connect: () => this.options.connect(session),
+      write: (line) => deliver(session, line, log),
+      log: (line) => log(`session ${session.id}: ${line}`),
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      names: { self: "mcp-session-manager", upstream: "server" },
+    });
+    this.bridges.set(session, bridge);
+  }
+
+  /** The session ended: its HTTP session on the server ends too, and its calls there with it. */
+  detach(session: SessionPort): void {
+    const bridge = this.bridges.get(session);
+    this.bridges.delete(session);
+    void bridge?.close(CLOSE_TIMEOUT_MS);
+  }
+
+  handle(session: SessionPort, message: JsonRpcMessage, text?: string): void {
+    this.bridges.get(session)?.handleLine(text ?? JSON.stringify(message));
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.options.status(), sessions: this.bridges.size };
+  }
+
+  async stop(): Promise<void> {
+    const bridges = [...this.bridges.values()];
+    this.bridges.clear();
+    await Promise.all(bridges.map((bridge) => bridge.close(CLOSE_TIMEOUT_MS, "mcp-session-manager: the daemon is stopping")));
+    await this.options.stopServer();
+  }
+}
+
+/** One line from the server (or the relay itself) to the session, as the message it is and the text it came in. */
+function deliver(session: SessionPort, line: string | Buffer[], log: (line: string) => void): void {
+  const text = typeof line === "string" ? line : Buffer.concat(line).toString();
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse(text) as JsonRpcMessage;
+  } catch {
+    return log(`session ${session.id}: dropped a line that is not JSON on its way to the client`);
+  }
+  const answers = !("method" in message) && message.id !== null ? message.id : undefined;
+  session.deliver(message, answers, text);
+}

@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SpawnedHttpServer } from "../config/server-config.js";
+import { describePortOwner, portOwner } from "../process/port-owner.js";
+import { terminate } from "../process/terminate.js";
+import { isListening } from "../runtime/port-probe.js";
+import { RestartHistory } from "../runtime/restart-history.js";
+import { RestartPolicy, type RestartRule } from "../runtime/restart-policy.js";
+import { STOP_GRACE_MS } from "./stdio-child.js";
+import { RETRY_FAILED_AFTER_MS } from "./supervised-child.js";
+
+type State = "starting" | "ready" | "backing-off" | "failed" | "stopped";
+
+/** How often the port of a server that is starting is tried. */
+const PORT_POLL_MS = 50;
+/** Lines of a server's own output kept to explain a failed start. */
+const KEPT_OUTPUT_LINES = 5;
+
+export interface HttpServerOptions {
+  server: SpawnedHttpServer;
+  restart: RestartRule;
+  log: (line: string) => void;
+  /** Where the server's output goes (the daemon's log): named in errors. */
+  logFile: string;
+  onStarted: (pid: number) => void;
+  onExited: (pid: number) => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The HTTP server a daemon runs for an entry with `command` and `port`: started from its command in a process
+ * group of its own, in the entry's directory (else the home directory), ready once its port takes connections,
+ * restarted by the restart rule when it dies, stopped with its group. Its sessions are the relay's
+ * (http-relay.ts), which find it again after a restart.
+ *
+ * The port is the server's only address, and nothing there proves itself: so it must be free before the server
+ * starts, and (where /proc shows it) the listener must then be this user's process in the server's group. A
+ * stranger there is reported and never sent anything.
+ */
+export class HttpServerProcess {
+  private state: State = "stopped";
+  private child: ChildProcess | undefined;
+  private startedAt = 0;
+  private failedAt = 0;
+  private lastError: string | undefined;
+  private restarts = 0;
+  private waiters: Waiter[] = [];
+  /** Why this daemon stopped the server it is starting (a stranger on its port, no port in time). */
+  private stopReason: string | undefined;
+  /** The last lines the running server wrote. */
+  private output: string[] = [];
+  private backoff: NodeJS.Timeout | undefined;
+  private readonly policy: RestartPolicy;
+  private readonly history = new RestartHistory();
+  private readonly url: URL;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.policy = new RestartPolicy(options.restart);
+    this.url = new URL(options.server.url);
+  }
+
+  /** Starts the server, unless it runs or is starting. */
+  start(): void {
+    if (this.state === "starting" || this.state === "ready" || this.state === "backing-off") return;
+    void this.launch();
+  }
+
+  /** Resolves once the server listens, starting it again if it had given up a while ago; rejects with why not. */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.state === "ready") return Promise.resolve();
+    if (this.state === "failed" && Date.now() - this.failedAt >= RETRY_FAILED_AFTER_MS) {
+      this.policy.reset(); // long enough: the cause may be fixed, try once more
+      this.start();
+    }
+    if (this.state === "failed") return Promise.reject(new Error(this.failedMessage()));
+    if (this.state === "stopped") return Promise.reject(new Error("the server is stopping"));
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((other) => other !== waiter);
+        const why = this.lastError ? ` (last: ${this.lastError})` : "";
+        reject(new Error(`the server did not listen on port ${this.options.server.port} within ${timeoutMs} ms${why}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  status() {
+    return {
+      state: this.state,
+      pid: this.child?.pid,
+      port: this.options.server.port,
+      restarts: this.restarts,
+      lastError: this.lastError,
+      restartLog: this.history.list(),
+    };
+  }
+
+  /** Stops the server and its process group; nothing restarts it afterwards. */
+  async stop(): Promise<void> {
+    this.state = "stopped";
+    clearTimeout(this.backoff);
+    this.settle(new Error("the server is stopping"));
+    const child = this.child;
+    if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    await terminate(child.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+  }
+
+  private async launch(): Promise<void> {
+    const { server, log } = this.options;
+    this.state = "starting";
+    this.startedAt = Date.now();
+    if (await isListening(this.url)) {
+      const taken = `port ${server.port} is in use by ${describePortOwner(server.port)}, not by a server this daemon started`;
+      return this.crashed(taken, `${taken} (nothing was sent to it); stop that process or change "port" for "${server.name}"`);
+    }
+    if (this.state !== "starting") return; // stopped meanwhile
+    let child: ChildProcess;
+    try {
+      child = spawn(server.command, server.args, {
+        cwd: server.cwd ?? homedir(),
+        env: { ...process.env, ...server.env },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+        shell: false,
+        windowsHide: true,
+      });
+    } catch (error) {
+      return this.crashed(`could not be started: ${(error as Error).message}`);
+    }
+    this.child = child;
+    this.output = [];
+    this.stopReason = undefined;
+    child.once("error", (error) => this.exited(child, `could not be started: ${error.message}`));
+    child.once("exit", (code, signal) => this.exited(child, signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    if (child.pid === undefined) return;
+    const pid = child.pid;
+    this.options.onStarted(pid);
+    log(`started the HTTP server (pid ${pid}): ${[server.command, ...server.args].join(" ")}`);
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.setEncoding("utf8");
+      stream?.on("data", (chunk: string) => {
+        for (const line of chunk.split("\n")) {
+          if (!line.trim()) continue;
+          log(`[server ${pid}] ${line}`);
+          this.output.push(line.slice(0, 300));
+          if (this.output.length > KEPT_OUTPUT_LINES) this.output.shift();
+        }
+      });
+    }
+    await this.awaitPort(child, pid);
+  }
+
+  /** Waits for the server's port; the listener found there must be the server's, or it is a stranger's. */
+  private async awaitPort(child: ChildProcess, pid: number): Promise<void> {
+    const { server, log } = this.options;
+    const deadline = this.startedAt + server.startTimeoutMs;
+    while (this.child === child && this.state === "starting") {
+      if (await isListening(this.url)) {
+        if (this.child !== child || this.state !== "starting") return;
+        const stranger = strangerOn(server.port, pid);
+        if (stranger) {
+          this.stopReason = `port ${server.port} is held by ${stranger}, not by the server started (pid ${pid})`;
+          log(this.stopReason);
+          void terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+          return;
+        }
+        this.state = "ready";
+        log(`the HTTP server (pid ${pid}) listens on ${this.url.origin}`);
+        return this.settle();
+      }
+      if (Date.now() > deadline) {
+        this.stopReason = `the HTTP server did not listen on port ${server.port} within ${server.startTimeoutMs} ms`;
+        log(`${this.stopReason} (pid ${pid}); stopping it`);
+        void terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+        return;
+      }
+      await sleep(PORT_POLL_MS);
+    }
+  }
+
+  private exited(child: ChildProcess, how: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    if (child.pid !== undefined) this.options.onExited(child.pid);
+    if (this.state === "stopped") return;
+    // Why it was stopped (a stranger, no port in time) says more than how it ended.
+    const why = this.stopReason ?? `the HTTP server ${how}`;
+    if (this.state !== "starting") return this.crashed(why);
+    const said = this.output.length ? `; its last output: ${JSON.stringify(this.output.join(" | "))}` : "";
+    this.crashed(why, `${this.stopReason ?? `${why} during start-up`}${said}; see ${this.options.logFile}`);
+  }
+
+  /**
+   * The server is gone, or did not come up: restarted by the rule, or given up. Sessions waiting for a start that
+   * failed get `toWaiters` at once (the same cause usually fails the next start too); restarts go on for later ones.
+   */
+  private crashed(why: string, toWaiters?: string): void {
+    const { log } = this.options;
+    if (toWaiters) this.settle(new Error(toWaiters));
+    this.lastError = why;
+    const decision = this.policy.crashed(this.state === "ready" ? Date.now() - this.startedAt : 0);
+    if (!decision.restart) {
+      this.state = "failed";
+      this.failedAt = Date.now();
+      this.history.record(`${why}; gave up after ${this.policy.failuresInARow} failures in a row`);
+      log(`${why}; giving up after ${this.policy.failuresInARow} failures in a row`);
+      return this.settle(new Error(this.failedMessage()));
+    }
+    this.restarts += 1;
+    this.history.record(`${why}; restarted after ${decision.delayMs} ms`);
+    log(`${why}; starting it again in ${decision.delayMs} ms`);
+    this.state = "backing-off";
+    this.backoff = setTimeout(() => {
+      if (this.state === "backing-off") void this.launch();
+    }, decision.delayMs);
+  }
+
+  private failedMessage(): string {
+    return `the HTTP server keeps failing (${this.lastError ?? "no reason known"}); gave up, tried again ${RETRY_FAILED_AFTER_MS / 1000} s after the last failure`;
+  }
+
+  private settle(error?: Error): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+  }
+}
+
+function exitOf(child: ChildProcess): Promise<unknown> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", resolve));
+}
+
+/**
+ * Who holds `port` if not the server of process group `group`: another user, or (where this user's processes can
+ * be looked at) a process outside that group. Undefined when it is the server's, or nothing says otherwise.
+ */
+function strangerOn(port: number, group: number): string | undefined {
+  const owner = portOwner(port);
+  if (!owner) return undefined; // not Linux: the port was free before the server started
+  const stranger = () => describePortOwner(port);
+  if (process.getuid && owner.uid !== process.getuid()) return stranger();
+  if (owner.pid !== undefined && owner.pid !== group && processGroup(owner.pid) !== group) return stranger();
+  return undefined;
+}
+
+/** The process group of `pid`, from /proc/PID/stat (its fifth field; the command before it may hold spaces). */
+function processGroup(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return undefined;
+  }
+}

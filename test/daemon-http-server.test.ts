@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test, type TestContext } from "node:test";
+import { until } from "./helpers/bounded.js";
+import { configuredHome, processGroupOf } from "./helpers/daemon-home.js";
+import { EVERYTHING } from "./helpers/paths.js";
+import { exited, freePort, isAlive, killTree } from "./helpers/processes.js";
+import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
+
+const SAMPLING_ANSWER = { role: "assistant", content: { type: "text", text: "sampled by the test client" }, model: "test-model" };
+
+/** server-everything as a configured HTTP server "web", in `mode`: started by its daemon when a session needs it. */
+async function webHome(t: TestContext, mode: "streamableHttp" | "sse" = "streamableHttp") {
+  const port = await freePort();
+  const daemon = configuredHome(t, {
+    web: {
+      command: process.execPath,
+      args: [EVERYTHING, mode],
+      env: { PORT: String(port) },
+      transport: mode === "sse" ? "sse" : "streamable-http",
+      port,
+    },
+  });
+  const log = () => readFileSync(join(daemon.home, "web.log"), "utf8");
+  /** The pids of the HTTP servers the daemon started, in order, from its log. */
+  const servers = () => [...log().matchAll(/started the HTTP server \(pid (\d+)\)/g)].map((match) => Number(match[1]));
+  return { ...daemon, port, log, servers };
+}
+
+const parentOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+};
+
+for (const mode of ["streamableHttp", "sse"] as const) {
+  describe(`a configured HTTP server (server-everything, ${mode}) runs under its daemon`, () => {
+    test("its daemon starts it in a process group of its own, and sessions reach it over the session socket", async (t) => {
+      const daemon = await webHome(t, mode);
+      const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+      const init = await client.initialize();
+      assert.equal(init.result.serverInfo.name, "mcp-servers/everything");
+      assert.equal(textOf(await client.callTool("echo", { message: "through the daemon" })), "Echo: through the daemon");
+
+      const lock = daemon.lock("web")!;
+      assert.ok(lock.sessionSocket, "the daemon offers a session socket");
+      assert.notEqual(lock.url, `http://127.0.0.1:${daemon.port}/mcp`, "the daemon listens apart from its server");
+      const [server] = daemon.servers();
+      assert.ok(server !== undefined && isAlive(server), daemon.log());
+      assert.equal(parentOf(server), lock.pid, "the server is the daemon's child");
+      assert.equal(processGroupOf(server).pgid, server, "in a process group of its own");
+    });
+
+    test("each session has its own session on the server: server requests go to the session asked", async (t) => {
+      const daemon = await webHome(t, mode);
+      const sessions = ["a", "b"].map((name) => {
+        const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+        const asked: Message[] = [];
+        client.onServerRequest = (request) => {
+          if (request.method !== "sampling/createMessage") return undefined;
+          asked.push(request);
+          return { ...SAMPLING_ANSWER, content: { type: "text", text: `sampled by ${name}` } };
+        };
+        return { name, client, asked };
+      });
+      for (const { client } of sessions) await client.initialize({ sampling: {} });
+      for (const { name, client } of sessions) {
+        const result = await client.callTool("trigger-sampling-request", { prompt: `asked of ${name}` });
+        assert.match(textOf(result), new RegExp(`sampled by ${name}`));
+      }
+      for (const { name, asked } of sessions) {
+        assert.equal(asked.length, 1, `${name} was asked once`);
+        assert.match(asked[0]!.params.messages[0].content.text, new RegExp(`asked of ${name}`), `${name} was asked about its own call`);
+      }
+    });
+  });
+}
+
+describe("the daemon of a configured HTTP server keeps it running", () => {
+  test("a server that dies is started again, and sessions carry on without noticing", async (t) => {
+    const daemon = await webHome(t);
+    const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "before" })), "Echo: before");
+    const [first] = daemon.servers();
+    killTree(first, "SIGKILL");
+    await until(() => (daemon.log().match(/the HTTP server \(pid \d+\) listens on/g) ?? []).length === 2, "the server started again");
+    assert.equal(textOf(await client.callTool("echo", { message: "after" })), "Echo: after");
+    assert.doesNotMatch(client.stderr, /daemon session lost/, "the proxy's session with the daemon never broke");
+    assert.match(daemon.log(), /re-initialized the server session/, "the daemon replayed the session's handshake to the new server");
+  });
+
+  test("stopping the daemon stops its server; a daemon killed outright leaves none holding the port", async (t) => {
+    const daemon = await webHome(t);
+    const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    await first.initialize();
+    const daemonPid = daemon.lockedPid("web")!;
+    const [server] = daemon.servers();
+    // Its proxy leaves first: it would start the daemon again itself at once.
+    first.child.stdin!.end();
+    await exited(first.child);
+    killTree(daemonPid, "SIGKILL");
+    await until(() => !isAlive(daemonPid), "the daemon died");
+    assert.ok(isAlive(server!), "its server outlived it");
+
+    // The next session's start finds the leftover, stops it, and starts the server afresh on its port.
+    const next = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    await next.initialize();
+    assert.equal(textOf(await next.callTool("echo", { message: "fresh" })), "Echo: fresh");
+    assert.ok(!isAlive(server!), "the leftover server was stopped");
+
+    const nextDaemon = daemon.lockedPid("web")!;
+    const nextServer = daemon.servers().at(-1)!;
+    process.kill(nextDaemon, "SIGTERM");
+    await until(() => !isAlive(nextDaemon) && !isAlive(nextServer), "the daemon and its server stopped");
+  });
+});
