@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { until } from "./helpers/bounded.js";
@@ -7,6 +7,8 @@ import { configuredHome, processGroupOf } from "./helpers/daemon-home.js";
 import { EVERYTHING } from "./helpers/paths.js";
 import { exited, freePort, isAlive, killTree } from "./helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
+import { startEverything } from "./helpers/servers.js";
+import { lockRecord } from "../src/runtime/lock-file.js";
 
 const SAMPLING_ANSWER = { role: "assistant", content: { type: "text", text: "sampled by the test client" }, model: "test-model" };
 
@@ -113,5 +115,25 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
     const nextServer = daemon.servers().at(-1)!;
     process.kill(nextDaemon, "SIGTERM");
     await until(() => !isAlive(nextDaemon) && !isAlive(nextServer), "the daemon and its server stopped");
+  });
+
+  test("an HTTP server an earlier version started without a daemon is stopped, and its daemon starts it anew", async (t) => {
+    const daemon = await webHome(t);
+    // What an earlier version left: the server itself, started detached, and a lock naming it at its own URL.
+    const old = await startEverything(t, "streamableHttp", daemon.port);
+    const url = `http://127.0.0.1:${daemon.port}/mcp`;
+    const record = lockRecord({ name: "web", pid: old.child.pid!, url, startedBy: process.pid, startedAt: new Date().toISOString() });
+    writeFileSync(join(daemon.home, "web.lock"), JSON.stringify(record));
+
+    const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "upgraded" })), "Echo: upgraded");
+    assert.match(
+      client.stderr,
+      new RegExp(`stopping the HTTP server an earlier version started without a daemon \\(pid ${old.child.pid}\\)`),
+    );
+    await until(() => !isAlive(old.child.pid!), "the old server gone");
+    assert.notEqual(daemon.lockedUrl("web"), url, "a daemon holds the lock now");
+    assert.equal(parentOf(daemon.servers().at(-1)!), daemon.lockedPid("web"), "and runs the server");
   });
 });

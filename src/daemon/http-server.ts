@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SpawnedHttpServer } from "../config/server-config.js";
+import { logTail } from "../logging/log-tail.js";
 import { describePortOwner, portOwner } from "../process/port-owner.js";
 import { terminate } from "../process/terminate.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -15,14 +16,12 @@ type State = "starting" | "ready" | "backing-off" | "failed" | "stopped";
 
 /** How often the port of a server that is starting is tried. */
 const PORT_POLL_MS = 50;
-/** Lines of a server's own output kept to explain a failed start. */
-const KEPT_OUTPUT_LINES = 5;
 
 export interface HttpServerOptions {
   server: SpawnedHttpServer;
   restart: RestartRule;
   log: (line: string) => void;
-  /** Where the server's output goes (the daemon's log): named in errors. */
+  /** The daemon's log, where the server writes its output itself (no relaying of a chatty server's lines). */
   logFile: string;
   onStarted: (pid: number) => void;
   onExited: (pid: number) => void;
@@ -53,8 +52,6 @@ export class HttpServerProcess {
   private waiters: Waiter[] = [];
   /** Why this daemon stopped the server it is starting (a stranger on its port, no port in time). */
   private stopReason: string | undefined;
-  /** The last lines the running server wrote. */
-  private output: string[] = [];
   private backoff: NodeJS.Timeout | undefined;
   private readonly policy: RestartPolicy;
   private readonly history = new RestartHistory();
@@ -125,20 +122,22 @@ export class HttpServerProcess {
     }
     if (this.state !== "starting") return; // stopped meanwhile
     let child: ChildProcess;
+    const output = openOutput(this.options.logFile);
     try {
       child = spawn(server.command, server.args, {
         cwd: server.cwd ?? homedir(),
         env: { ...process.env, ...server.env },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["ignore", output, output],
         detached: true,
         shell: false,
         windowsHide: true,
       });
     } catch (error) {
       return this.crashed(`could not be started: ${(error as Error).message}`);
+    } finally {
+      if (typeof output === "number") closeSync(output); // the server has its own
     }
     this.child = child;
-    this.output = [];
     this.stopReason = undefined;
     child.once("error", (error) => this.exited(child, `could not be started: ${error.message}`));
     child.once("exit", (code, signal) => this.exited(child, signal ? `was killed by ${signal}` : `exited with code ${code}`));
@@ -146,17 +145,6 @@ export class HttpServerProcess {
     const pid = child.pid;
     this.options.onStarted(pid);
     log(`started the HTTP server (pid ${pid}): ${[server.command, ...server.args].join(" ")}`);
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding("utf8");
-      stream?.on("data", (chunk: string) => {
-        for (const line of chunk.split("\n")) {
-          if (!line.trim()) continue;
-          log(`[server ${pid}] ${line}`);
-          this.output.push(line.slice(0, 300));
-          if (this.output.length > KEPT_OUTPUT_LINES) this.output.shift();
-        }
-      });
-    }
     await this.awaitPort(child, pid);
   }
 
@@ -196,8 +184,7 @@ export class HttpServerProcess {
     // Why it was stopped (a stranger, no port in time) says more than how it ended.
     const why = this.stopReason ?? `the HTTP server ${how}`;
     if (this.state !== "starting") return this.crashed(why);
-    const said = this.output.length ? `; its last output: ${JSON.stringify(this.output.join(" | "))}` : "";
-    this.crashed(why, `${this.stopReason ?? `${why} during start-up`}${said}; see ${this.options.logFile}`);
+    this.crashed(why, `${this.stopReason ?? `${why} during start-up`}${logTail(this.options.logFile, true)}; see ${this.options.logFile}`);
   }
 
   /**
@@ -236,6 +223,15 @@ export class HttpServerProcess {
       if (error) waiter.reject(error);
       else waiter.resolve();
     }
+  }
+}
+
+/** The log file, opened for the server to append to; nowhere if it cannot be opened (the home removed meanwhile). */
+function openOutput(logFile: string): number | "ignore" {
+  try {
+    return openSync(logFile, "a", 0o600);
+  } catch {
+    return "ignore";
   }
 }
 

@@ -1,7 +1,13 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 
-/** The last lines of a log, for error messages (read from its end: logs grow to megabytes). */
-export function logTail(file: string): string {
+/** A line our own log writes (log.ts): a timestamp, then who wrote it in brackets. */
+const OURS = /^\d{4}-\d\d-\d\dT[\d:.]+Z \[/;
+
+/**
+ * The last lines of a log, for error messages (read from its end: logs grow to megabytes). `othersOnly`: only what
+ * a server wrote into it itself, not our own lines.
+ */
+export function logTail(file: string, othersOnly = false): string {
   try {
     const size = statSync(file).size;
     if (size === 0) return "";
@@ -12,7 +18,8 @@ export function logTail(file: string): string {
     } finally {
       closeSync(fd);
     }
-    const lines = buffer.toString("utf8").trimEnd().split("\n").slice(-3);
+    const all = buffer.toString("utf8").trimEnd().split("\n");
+    const lines = (othersOnly ? all.filter((line) => line.trim() && !OURS.test(line)) : all).slice(-3);
     return lines.length && lines[0] ? `; its last lines: ${lines.join(" | ").slice(0, 600)}` : "";
   } catch {
     return "";

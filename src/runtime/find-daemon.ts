@@ -40,3 +40,11 @@ export function runningFrom(lock: LockRecord, answer: ProvenDaemon | true): Runn
   if (answer !== true) address.credential = answer.credential;
   return lock.pidStarted === undefined ? { address, pid: lock.pid } : { address, pid: lock.pid, pidStarted: lock.pidStarted };
 }
+
+/**
+ * Whether a lock names an HTTP server that an earlier version started itself, without a daemon in front: its URL
+ * is the server's own, where a daemon never listens. It is replaced by a daemon that starts the server.
+ */
+export function startedWithoutDaemon(server: ServerConfig, lock: LockRecord): boolean {
+  return server.kind === "spawned" && lock.url === server.url;
+}

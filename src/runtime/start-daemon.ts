@@ -9,7 +9,8 @@ import { logTail } from "../logging/log-tail.js";
 import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
 import { DAEMON_NODE_FLAGS, daemonScript } from "./entry-points.js";
-import { answers, findDaemon, runningFrom } from "./find-daemon.js";
+import { answers, findDaemon, runningFrom, startedWithoutDaemon } from "./find-daemon.js";
+import { stopDaemon } from "./stop-daemon.js";
 import { ensureHomeToken } from "./home-token.js";
 import {
   claimLock,
@@ -72,6 +73,11 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         return spawned?.child.pid === lock.pid ? { ...found, child: spawned.child } : found;
       }
       if (spawned?.exited) break;
+      if (!spawned && startedWithoutDaemon(server, lock)) {
+        log(`stopping the HTTP server an earlier version started without a daemon (pid ${lock.pid}): its daemon starts it now`);
+        await stopDaemon(server, home, lock.pid);
+        continue;
+      }
       if (!spawned && hostedByUs(server) && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
         // Nothing says this pid is still the process that wrote the lock, and our daemon writes its URL only once
         // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's. (Windows

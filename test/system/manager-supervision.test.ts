@@ -247,7 +247,7 @@ describe("manager supervision", () => {
     const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
     const answer = await client.request("initialize", params);
     assert.ok(answer.error, JSON.stringify(answer));
-    assert.match(answer.error.message, /the HTTP server exited with code 3 during start-up; its last output: .*cannot open the database/);
+    assert.match(answer.error.message, /the HTTP server exited with code 3 during start-up; its last lines: .*cannot open the database/);
     assert.ok(answer.error.message.includes(join(daemon.home, "crashy.log")), answer.error.message);
 
     const log = () => readFileSync(join(daemon.home, "crashy.log"), "utf8");
@@ -263,7 +263,11 @@ describe("manager supervision", () => {
     const next = new ProxyClient(t, ["--config", join(daemon.home, "config.json"), "--target", "crashy"], { env: daemon.env });
     const again = await next.request("initialize", params);
     assert.match(again.error.message, /the HTTP server keeps failing \(the HTTP server exited with code 3\)/);
-    assert.equal((log().match(/started the HTTP server/g) ?? []).length, 3, "no start after giving up");
+    assert.equal(
+      (log().match(/^\S+ \[daemon \d+ crashy\] started the HTTP server/gm) ?? []).length,
+      3,
+      `no start after giving up:\n${log()}`,
+    );
     assert.equal(client.child.exitCode, null, "the proxy stays up for when the server is fixed");
   });
 
