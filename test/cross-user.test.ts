@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { within } from "./helpers/bounded.js";
 import { configuredHome, probeServer } from "./helpers/daemon-home.js";
 import { startManager } from "./helpers/manager.js";
-import { exited, freePort, spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { exited, freePort, killTree, spawnTracked, waitForOutput } from "./helpers/processes.js";
+import { onCleanup } from "./helpers/cleanup.js";
 import { ProxyClient, textOf } from "./helpers/proxy-client.js";
 import { tempDir } from "./helpers/temp-dir.js";
 import type { TestContext } from "node:test";
@@ -160,5 +161,33 @@ describe("another local user", { skip: NOT_ROOT }, () => {
       .map((line) => JSON.parse(line) as { line: string; authorization: string | null; body: string });
     assert.ok(requests.length > 0, "it was challenged");
     for (const request of requests) assert.deepEqual(request, { line: "GET /ping", authorization: null, body: "" });
+  });
+  test("an HTTP server's port taken by another user once the server starts: reported, and sent nothing", async (t) => {
+    const port = await freePort();
+    const dir = tempDir(t);
+    chmodSync(dir, 0o777);
+    const pidFile = join(dir, "squatter.pid");
+    const dataFile = join(dir, "squatter.got");
+    const fs = `require("node:fs")`;
+    const squatter =
+      `require("node:net").createServer((socket) => socket.on("data", (data) => ${fs}.appendFileSync(${JSON.stringify(dataFile)}, data)))` +
+      `.listen(${port}, "127.0.0.1", () => ${fs}.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)))`;
+    // The "server" takes no port itself: another user's process does, just after it started.
+    const script =
+      `require("node:child_process").spawn(process.execPath, ["-e", ${JSON.stringify(squatter)}], ` +
+      `{ detached: true, stdio: "ignore", cwd: "/", uid: ${user.uid}, gid: ${user.gid} }).unref(); setInterval(() => {}, 1000)`;
+    const daemon = configuredHome(t, { web: { command: process.execPath, args: ["-e", script], transport: "streamable-http", port } });
+    onCleanup(t, () => {
+      if (existsSync(pidFile)) killTree(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    });
+    const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    const answer = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    assert.match(answer.error?.message ?? "", new RegExp(`port ${port} is held by pid ${pid} \\(.*\\) of user ${user.name}, another user`));
+    assert.ok(!existsSync(dataFile), "nothing was sent to it");
   });
 });

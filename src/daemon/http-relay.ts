@@ -1,7 +1,9 @@
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import { RELAY_BYTES_FROM } from "../protocol/large-lines.js";
 import { Bridge } from "../relay/bridge.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import type { Backend, SessionPort } from "./backend.js";
+import { MAX_IN_FLIGHT_PER_SESSION, tooManyInFlight } from "./in-flight-limit.js";
 
 /** How long ending a session's HTTP session (a DELETE) may take. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -53,7 +55,13 @@ export class HttpRelay implements Backend {
   }
 
   handle(session: SessionPort, message: JsonRpcMessage, text?: string): void {
-    this.bridges.get(session)?.handleLine(text ?? JSON.stringify(message));
+    const bridge = this.bridges.get(session);
+    if (!bridge) return;
+    // The same bound as for a stdio server's sessions: one client cannot take every connection to the server.
+    if ("method" in message && "id" in message && bridge.openRequests >= MAX_IN_FLIGHT_PER_SESSION) {
+      return session.deliver(tooManyInFlight(message.id), message.id);
+    }
+    bridge.handleLine(text ?? JSON.stringify(message));
   }
 
   status(): Record<string, unknown> {
@@ -78,5 +86,7 @@ function deliver(session: SessionPort, line: string | Buffer[], log: (line: stri
     return log(`session ${session.id}: dropped a line that is not JSON on its way to the client`);
   }
   const answers = !("method" in message) && message.id !== null ? message.id : undefined;
-  session.deliver(message, answers, text);
+  // A large line is serialised again: mcp-proxy reads the id of our large lines from their edges, which holds only
+  // for a line with one top-level id (large-lines.ts), and a server's own text may repeat keys.
+  session.deliver(message, answers, text.length >= RELAY_BYTES_FROM ? JSON.stringify(message) : text);
 }

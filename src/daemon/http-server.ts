@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { homedir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SpawnedHttpServer } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { describePortOwner, portOwner } from "../process/port-owner.js";
-import { terminate } from "../process/terminate.js";
+import { endGroupRemnants, terminate } from "../process/terminate.js";
 import { isListening } from "../runtime/port-probe.js";
 import { RestartHistory } from "../runtime/restart-history.js";
 import { RestartPolicy, type RestartRule } from "../runtime/restart-policy.js";
@@ -16,6 +16,10 @@ type State = "starting" | "ready" | "backing-off" | "failed" | "stopped";
 
 /** How often the port of a server that is starting is tried. */
 const PORT_POLL_MS = 50;
+/** A running server that misses this many checks in a row is restarted (as the manager judges its daemons). */
+const MISSES_BEFORE_RESTART = 3;
+const CHECK_TIMEOUT_MS = 2000;
+const CHECK_INTERVAL_MS = 10_000;
 
 export interface HttpServerOptions {
   server: SpawnedHttpServer;
@@ -39,8 +43,8 @@ interface Waiter {
  * (http-relay.ts), which find it again after a restart.
  *
  * The port is the server's only address, and nothing there proves itself: so it must be free before the server
- * starts, and (where /proc shows it) the listener must then be this user's process in the server's group. A
- * stranger there is reported and never sent anything.
+ * starts, and (where /proc shows it) the listener must then be this user's or root's. Another user's listener
+ * there is reported and never sent anything.
  */
 export class HttpServerProcess {
   private state: State = "stopped";
@@ -56,14 +60,30 @@ export class HttpServerProcess {
   private readonly policy: RestartPolicy;
   private readonly history = new RestartHistory();
   private readonly url: URL;
+  /** The process group of the server started last: what it left running is ended with it. */
+  private group: number | undefined;
+  /** Checks in a row that found the port not taking connections. */
+  private missed = 0;
+  private checking = false;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HttpServerOptions) {
     this.policy = new RestartPolicy(options.restart);
     this.url = new URL(options.server.url);
+    // A daemon that exits without stopping its server (an error nothing else caught) still asks it to go.
+    process.once("exit", () => {
+      if (this.state === "stopped" || this.group === undefined || process.platform === "win32") return;
+      try {
+        process.kill(-this.group, "SIGTERM");
+      } catch {
+        // gone already
+      }
+    });
   }
 
-  /** Starts the server, unless it runs or is starting. */
+  /** Starts the server, unless it runs or is starting; from then on it is checked until stopped. */
   start(): void {
+    this.watch ??= setInterval(() => void this.check(), CHECK_INTERVAL_MS).unref();
     if (this.state === "starting" || this.state === "ready" || this.state === "backing-off") return;
     void this.launch();
   }
@@ -106,10 +126,31 @@ export class HttpServerProcess {
   async stop(): Promise<void> {
     this.state = "stopped";
     clearTimeout(this.backoff);
+    clearInterval(this.watch);
     this.settle(new Error("the server is stopping"));
     const child = this.child;
-    if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    await terminate(child.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      await terminate(child.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+    } else if (this.group !== undefined) await endGroupRemnants(this.group, STOP_GRACE_MS);
+  }
+
+  /**
+   * A server that runs but no longer takes connections (hung, or its listener closed) is stopped after three
+   * checks in a row, and its exit restarts it.
+   */
+  private async check(): Promise<void> {
+    const child = this.child;
+    if (this.state !== "ready" || child?.pid === undefined || this.checking) return;
+    this.checking = true;
+    try {
+      if (await isListening(this.url, CHECK_TIMEOUT_MS)) return void (this.missed = 0);
+      if (++this.missed < MISSES_BEFORE_RESTART || this.child !== child || this.state !== "ready") return;
+      this.stopReason = `the HTTP server took no connection on port ${this.options.server.port} ${MISSES_BEFORE_RESTART} times in a row`;
+      this.options.log(`${this.stopReason} (pid ${child.pid}); stopping it`);
+      void terminate(child.pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
+    } finally {
+      this.checking = false;
+    }
   }
 
   private async launch(): Promise<void> {
@@ -118,7 +159,7 @@ export class HttpServerProcess {
     this.startedAt = Date.now();
     if (await isListening(this.url)) {
       const taken = `port ${server.port} is in use by ${describePortOwner(server.port)}, not by a server this daemon started`;
-      return this.crashed(taken, `${taken} (nothing was sent to it); stop that process or change "port" for "${server.name}"`);
+      return this.crashed(taken, 0, `${taken} (nothing was sent to it); stop that process or change "port" for "${server.name}"`);
     }
     if (this.state !== "starting") return; // stopped meanwhile
     let child: ChildProcess;
@@ -133,11 +174,13 @@ export class HttpServerProcess {
         windowsHide: true,
       });
     } catch (error) {
-      return this.crashed(`could not be started: ${(error as Error).message}`);
+      return this.crashed(`could not be started: ${(error as Error).message}`, 0);
     } finally {
       if (typeof output === "number") closeSync(output); // the server has its own
     }
     this.child = child;
+    this.group = child.pid;
+    this.missed = 0;
     this.stopReason = undefined;
     child.once("error", (error) => this.exited(child, `could not be started: ${error.message}`));
     child.once("exit", (code, signal) => this.exited(child, signal ? `was killed by ${signal}` : `exited with code ${code}`));
@@ -155,9 +198,9 @@ export class HttpServerProcess {
     while (this.child === child && this.state === "starting") {
       if (await isListening(this.url)) {
         if (this.child !== child || this.state !== "starting") return;
-        const stranger = strangerOn(server.port, pid);
+        const stranger = strangerOn(server.port);
         if (stranger) {
-          this.stopReason = `port ${server.port} is held by ${stranger}, not by the server started (pid ${pid})`;
+          this.stopReason = `port ${server.port} is held by ${stranger}, another user, not by the server started (pid ${pid})`;
           log(this.stopReason);
           void terminate(pid, { graceMs: STOP_GRACE_MS, politeTo: "group", exited: exitOf(child) });
           return;
@@ -179,23 +222,36 @@ export class HttpServerProcess {
   private exited(child: ChildProcess, how: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    if (child.pid !== undefined) this.options.onExited(child.pid);
+    void this.afterExit(child.pid, how, this.state);
+  }
+
+  /**
+   * What a wrapper (`npx`, `uvx`, a shell) started may outlive it, holding the port: the group is ended before
+   * the server is started again, and the server stays listed as the daemon's child until then.
+   */
+  private async afterExit(pid: number | undefined, how: string, state: State): Promise<void> {
+    if (pid !== undefined) {
+      await endGroupRemnants(pid, STOP_GRACE_MS);
+      this.options.onExited(pid);
+    }
     if (this.state === "stopped") return;
-    // Why it was stopped (a stranger, no port in time) says more than how it ended.
+    // Why it was stopped (a stranger, no port in time, no answer) says more than how it ended.
     const why = this.stopReason ?? `the HTTP server ${how}`;
-    if (this.state !== "starting") return this.crashed(why);
-    this.crashed(why, `${this.stopReason ?? `${why} during start-up`}${logTail(this.options.logFile, true)}; see ${this.options.logFile}`);
+    const ranForMs = state === "ready" ? Date.now() - this.startedAt : 0;
+    if (state !== "starting") return this.crashed(why, ranForMs);
+    const toWaiters = `${this.stopReason ?? `${why} during start-up`}${logTail(this.options.logFile, true)}; see ${this.options.logFile}`;
+    this.crashed(why, ranForMs, toWaiters);
   }
 
   /**
    * The server is gone, or did not come up: restarted by the rule, or given up. Sessions waiting for a start that
    * failed get `toWaiters` at once (the same cause usually fails the next start too); restarts go on for later ones.
    */
-  private crashed(why: string, toWaiters?: string): void {
+  private crashed(why: string, ranForMs: number, toWaiters?: string): void {
     const { log } = this.options;
     if (toWaiters) this.settle(new Error(toWaiters));
     this.lastError = why;
-    const decision = this.policy.crashed(this.state === "ready" ? Date.now() - this.startedAt : 0);
+    const decision = this.policy.crashed(ranForMs);
     if (!decision.restart) {
       this.state = "failed";
       this.failedAt = Date.now();
@@ -240,24 +296,12 @@ function exitOf(child: ChildProcess): Promise<unknown> {
 }
 
 /**
- * Who holds `port` if not the server of process group `group`: another user, or (where this user's processes can
- * be looked at) a process outside that group. Undefined when it is the server's, or nothing says otherwise.
+ * Who holds `port`, when it is another user: the threat this guards against (you and root can do anything anyway).
+ * A listener of yours or root's may be the server's own helper: a container runtime's port forwarder, say.
+ * Undefined where the system does not say (not Linux): there the port was free before the server started.
  */
-function strangerOn(port: number, group: number): string | undefined {
+function strangerOn(port: number): string | undefined {
   const owner = portOwner(port);
-  if (!owner) return undefined; // not Linux: the port was free before the server started
-  const stranger = () => describePortOwner(port);
-  if (process.getuid && owner.uid !== process.getuid()) return stranger();
-  if (owner.pid !== undefined && owner.pid !== group && processGroup(owner.pid) !== group) return stranger();
-  return undefined;
-}
-
-/** The process group of `pid`, from /proc/PID/stat (its fifth field; the command before it may hold spaces). */
-function processGroup(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-  } catch {
-    return undefined;
-  }
+  if (!owner || !process.getuid || owner.uid === process.getuid() || owner.uid === 0) return undefined;
+  return describePortOwner(port);
 }

@@ -64,7 +64,8 @@ const HOUSEKEEPING_MS = 10_000;
 const QUIET_DRAIN_CHECK_MS = 2000;
 
 /**
- * `mcp-manager daemon NAME`: hosts the stdio server NAME for every session that connects: over streamable
+ * `mcp-manager daemon NAME`: serves the server NAME (stdio or built-in, hosted here; or an HTTP server it starts
+ * and relays to) for every session that connects: over streamable
  * HTTP on 127.0.0.1 (the configured port, or one the OS picks), the same HTTP on a Unix socket, and the session
  * socket our proxies use. Its lock file names its pid and these addresses.
  */

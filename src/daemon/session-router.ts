@@ -11,6 +11,7 @@ import { listChangedNotifications } from "../protocol/list-changes.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/versions.js";
 import { withResponseId } from "../protocol/large-lines.js";
 import type { Backend, SessionPort } from "./backend.js";
+import { MAX_IN_FLIGHT_PER_SESSION, tooManyInFlight } from "./in-flight-limit.js";
 import { DEFAULT_SESSION_LEVEL, LogLevels } from "./log-levels.js";
 import { RequestTable, type Forwarded } from "./request-table.js";
 import { ServerRequests } from "./server-requests.js";
@@ -24,9 +25,6 @@ const CAPABILITY_OF: Record<string, string> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
 };
-
-/** Requests one session may have open at the child: a client that never waits cannot fill the daemon. */
-export const MAX_IN_FLIGHT_PER_SESSION = 1000;
 
 export interface SessionRouterOptions {
   child: Omit<SupervisedChildOptions, "wanted">;
@@ -128,8 +126,7 @@ export class SessionRouter implements Backend {
       return session.deliver(invalidRequest(request.id, "a request with this id is already in flight"), request.id);
     }
     if (this.requests.openFor(session) + (this.answering.get(session) ?? 0) >= MAX_IN_FLIGHT_PER_SESSION) {
-      const message = `mcp-session-manager: this session has ${MAX_IN_FLIGHT_PER_SESSION} requests in flight already; wait for some to finish`;
-      return session.deliver(errorResponse(request.id, ErrorCode.ConnectionClosed, message), request.id);
+      return session.deliver(tooManyInFlight(request.id), request.id);
     }
     switch (request.method) {
       case "initialize": {

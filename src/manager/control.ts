@@ -5,7 +5,7 @@ import { drainDaemon } from "../runtime/drain-daemon.js";
 import { addressFrom } from "../runtime/daemon-address.js";
 import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";
-import { stopDaemon } from "../runtime/stop-daemon.js";
+import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { answerError, callManager, pingManager, type ProvenManager } from "../runtime/manager-client.js";
 import { clearStopped, markStopped } from "../runtime/stop-marker.js";
@@ -75,7 +75,11 @@ async function directly(
     if (action === "stop") markStopped(server.name, home, "mcp-manager stop");
     const lock = readLock(lockPath(server.name, home));
     if (lock && isHolderAlive(lock)) await stopDaemon(server, home, lock.pid);
-    else if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: was not running (it stays stopped)` };
+    else {
+      // A daemon killed outright may have left its servers running: they are stopped all the same.
+      reapOrphanedChildren(server.name, home);
+      if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: was not running (it stays stopped)` };
+    }
     if (action === "stop")
       return {
         name: server.name,
@@ -109,7 +113,8 @@ export async function replaceDirectly(
 ): Promise<RunningDaemon> {
   const lock = readLock(lockPath(server.name, home));
   if (lock?.url && isHolderAlive(lock)) {
-    if (!(await drainDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, reason))) await stopDaemon(server, home, lock.pid);
+    const drained = drains(server) && (await drainDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, reason));
+    if (!drained) await stopDaemon(server, home, lock.pid);
   }
   clearStopped(server.name, home);
   return startDaemon(server, {

@@ -12,7 +12,7 @@ import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../
 import { findDaemon } from "../runtime/find-daemon.js";
 import { drains, hostedByUs, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
-import { reapDrainedChildren, stopDaemon } from "../runtime/stop-daemon.js";
+import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
 import { PortTaken, type DaemonAddress, type RunningDaemon } from "../runtime/daemon-address.js";
 import { addHealth, configuredReport, withUrl, type DaemonReport } from "./daemon-state.js";
@@ -260,7 +260,7 @@ export class SupervisedDaemon {
     const check = setInterval(() => {
       if (!isSameProcess(old.pid, old.pidStarted)) {
         clearInterval(check);
-        return reapDrainedChildren(this.name, this.context.home);
+        return reapOrphanedChildren(this.name, this.context.home);
       }
       if (killed || Date.now() < deadline) return;
       killed = true;

@@ -3,7 +3,7 @@ import type { ServerConfig } from "../config/server-config.js";
 import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { probeDaemon } from "../runtime/daemon-health.js";
-import { hostedByUs, isRemote } from "../config/server-config.js";
+import { isRemote } from "../config/server-config.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
@@ -48,7 +48,6 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
     const body = answer.body as Partial<AddressFields> | undefined;
     if (answer.status === 200 && typeof body?.url === "string") {
       const address = addressFrom({ ...body, url: body.url });
-      if (!hostedByUs(server)) return address;
       // The manager says where; the daemon there still proves itself before it is told anything.
       const proven = await probeDaemon(address, server.name, home);
       if (proven) return { ...address, credential: proven.credential };

@@ -83,6 +83,11 @@ export class Bridge {
     this.upstream.send({ message: request, text, bytes });
   }
 
+  /** Requests the client sent that wait for their answer. */
+  get openRequests(): number {
+    return this.requests.entries().length;
+  }
+
   /** Resolves once every request the client sent has been answered (stdin closed: finish, then exit). */
   whenIdle(): Promise<void> {
     return this.requests.whenIdle();

@@ -47,10 +47,7 @@ export function keptEntryEnv(server: ServerConfig): Record<string, string> {
   return hostedByUs(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
 }
 
-/**
- * The environment that tells our daemon which project its first session works in. Never to a server that runs
- * its own command: it is shared by every session and would keep the first one's project.
- */
+/** The environment that tells our daemon which project its first session works in (for its spare child). */
 export function firstProjectEnv(server: ServerConfig, project: string | undefined): Record<string, string> {
   return project && hostedByUs(server) ? { [FIRST_PROJECT]: project } : {};
 }
@@ -69,8 +66,11 @@ export function takeKeptEntry(name: string): ServerConfig | undefined {
   if (!text) return undefined;
   try {
     const entry = JSON.parse(text) as ServerConfig;
-    // What our own starter wrote: the entry of this name, a hosted server with its command, or the built-in one.
-    const shaped = entry.kind === "builtin" || (entry.kind === "hosted" && typeof entry.command === "string" && Array.isArray(entry.args));
+    // What our own starter wrote: the entry of this name, the built-in one, or a server with its command (an HTTP
+    // server with its port and URL too).
+    const command = "command" in entry && typeof entry.command === "string" && Array.isArray(entry.args);
+    const http = entry.kind === "spawned" && typeof entry.port === "number" && typeof entry.url === "string";
+    const shaped = entry.kind === "builtin" || (entry.kind === "hosted" && command) || (http && command);
     return entry?.name === name && shaped ? entry : undefined;
   } catch {
     return undefined;

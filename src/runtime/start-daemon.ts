@@ -132,7 +132,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
  */
 async function strangerOnPort(server: ServerConfig, home: string, searched = false): Promise<boolean> {
   if (!server.url || server.port === undefined || !(await isListening(new URL(server.url)))) return false;
-  return searched || !hostedByUs(server) || !(await findDaemon(server, home));
+  return searched || !(await findDaemon(server, home));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { lockPath } from "../config/paths.js";
-import { hostedByUs, type ServerConfig } from "../config/server-config.js";
+import type { ServerConfig } from "../config/server-config.js";
 import { terminate } from "../process/terminate.js";
 import { ChildRegistry } from "./child-registry.js";
 import { startedWithoutDaemon } from "./find-daemon.js";
@@ -17,11 +17,11 @@ export async function stopDaemon(server: ServerConfig, home: string, pid: number
   const started = lock?.pid === pid ? lock.pidStarted : undefined;
   const politeTo = lock?.pid === pid && startedWithoutDaemon(server, lock) ? "group" : "leader";
   await terminate(pid, { graceMs, politeTo, ...(started ? { started } : {}) });
-  if (hostedByUs(server)) ChildRegistry.reapAfterStop(join(home, `${server.name}.children`));
+  ChildRegistry.reapAfterStop(join(home, `${server.name}.children`));
   if (readLock(file)?.pid === pid) removeLock(file);
 }
 
-/** The children of drained daemons that are gone (killed past their drain timeout), stopped. */
-export function reapDrainedChildren(name: string, home: string): void {
+/** What daemons of this server that are gone left running (one killed outright, or past its drain timeout), stopped. */
+export function reapOrphanedChildren(name: string, home: string): void {
   ChildRegistry.reapOwnersGone(join(home, `${name}.children`));
 }

@@ -108,4 +108,19 @@ describe("HttpRelay: each daemon session with a session of its own on an HTTP se
     await settle();
     assert.match(a.answer(0).error?.message ?? "", /exited with code 3 during start-up/);
   });
+
+  test("a server's large answer that repeats its id reaches the session with one id, the one its parse kept", async () => {
+    const r = relay();
+    const a = new RecordingSession();
+    const upstream = await opened(r, a);
+    r.send(a, call(1, "big") as JsonRpcMessage);
+    await settle();
+    const raw = `{"jsonrpc":"2.0","id":7,"result":{"pad":"${"x".repeat(70_000)}"},"id":1}`;
+    upstream.onmessage(JSON.parse(raw) as JsonRpcMessage, raw);
+    await settle();
+    const text = a.delivered.find(({ message }) => "id" in message && message.id === 1)?.text;
+    assert.equal(typeof text, "string");
+    assert.equal((text as string).match(/"id"/g)?.length, 1, "one id in the line");
+    assert.equal((JSON.parse(text as string) as { id: number }).id, 1);
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { MAX_IN_FLIGHT_PER_SESSION, SessionRouter } from "../../src/daemon/session-router.js";
+import { SessionRouter } from "../../src/daemon/session-router.js";
+import { MAX_IN_FLIGHT_PER_SESSION } from "../../src/daemon/in-flight-limit.js";
 import { RETRY_FAILED_AFTER_MS } from "../../src/daemon/supervised-child.js";
 import type { JsonRpcMessage, JsonRpcRequest } from "../../src/protocol/json-rpc.js";
 import { INITIALIZE_RESULT, fakeSpawner } from "./helpers/fake-child.js";

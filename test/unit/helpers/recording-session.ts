@@ -6,12 +6,12 @@ let sessions = 0;
 /** A client session that records what the daemon core delivers to it. */
 export class RecordingSession implements SessionPort {
   readonly id = `session-${++sessions}`;
-  readonly delivered: Array<{ message: JsonRpcMessage; related: RequestId | undefined }> = [];
+  readonly delivered: Array<{ message: JsonRpcMessage; related: RequestId | undefined; text?: string | Buffer[] | undefined }> = [];
 
   constructor(readonly projectPath?: string) {}
 
-  deliver(message: JsonRpcMessage, related?: RequestId): void {
-    this.delivered.push({ message, related });
+  deliver(message: JsonRpcMessage, related?: RequestId, text?: string | Buffer[]): void {
+    this.delivered.push({ message, related, text });
   }
 
   /** The answer delivered for request `id`; fails the test when there is none. */
