@@ -80,20 +80,35 @@ export type DaemonServer = HostedServer | BuiltinServer | SpawnedHttpServer;
  * Every server that runs here is served by our own daemon: stdio and built-in servers it hosts, HTTP servers it
  * starts and relays to. Only a server given by URL is reached directly.
  */
-export const hostedByUs = (server: ServerConfig): server is DaemonServer => server.kind !== "remote";
+export const hasDaemon = (server: ServerConfig): server is DaemonServer => server.kind !== "remote";
 /**
  * Where our daemon listens when the entry fixes it: a stdio server with a port, the built-in server. An HTTP
  * server's port is the server's own; its daemon, like any other, listens where the system says (its lock names it).
  */
 export function fixedDaemonUrl(server: ServerConfig): { url: string; port: number } | undefined {
-  if (server.kind === "spawned" || server.kind === "remote" || server.url === undefined) return undefined;
-  return { url: server.url, port: server.port! };
+  switch (server.kind) {
+    case "hosted":
+    case "builtin":
+      return server.url === undefined ? undefined : { url: server.url, port: server.port! };
+    case "spawned":
+    case "remote":
+      return undefined;
+  }
 }
 /**
  * Whether a new daemon may start while the old one drains: not for an HTTP server, which holds its configured port
  * until its daemon stops it. That daemon is stopped, then started again.
  */
-export const drains = (server: ServerConfig): boolean => server.kind === "hosted" || server.kind === "builtin";
+export function canDrain(server: ServerConfig): boolean {
+  switch (server.kind) {
+    case "hosted":
+    case "builtin":
+      return true;
+    case "spawned":
+    case "remote":
+      return false;
+  }
+}
 /** A server given by URL alone runs elsewhere: nothing to start or stop. */
 export const isRemote = (server: ServerConfig): server is RemoteServer => server.kind === "remote";
 /** What `--start-all`, `/start-all` and `stop --all` act on: every server that runs here and is not disabled. */

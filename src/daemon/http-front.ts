@@ -31,7 +31,7 @@ export interface FrontOptions {
   /** Starts a drain (POST /drain): when it returns, the daemon listens no more and its lock is gone. */
   drain: (reason: string) => void;
   /** False for an HTTP server's daemon: its server holds the port a new daemon needs, so it is stopped instead. */
-  drains: boolean;
+  canDrain: boolean;
   /** Whether a drain has begun: connections are then not kept alive (another daemon may hold our port next). */
   draining: () => boolean;
 }
@@ -68,7 +68,7 @@ export class DaemonFront {
       return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(this.options.sessions.report()));
     }
     if (path === "/drain" && request.method === "POST") {
-      if (!this.options.drains) {
+      if (!this.options.canDrain) {
         return sendError(response, 409, ErrorCode.InvalidRequest, "this daemon's HTTP server holds its port: stop it, then start it");
       }
       // Who asks is proven by the credential; why is theirs to say, cut short and kept to one line for the log.

@@ -12,10 +12,10 @@ import { HttpServerProcess } from "./http-server.js";
 import { HttpRelay } from "./http-relay.js";
 import {
   commandLine,
-  drains,
+  canDrain,
   findServer,
   fixedDaemonUrl,
-  hostedByUs,
+  hasDaemon,
   type Config,
   type DaemonServer,
   type SpawnedHttpServer,
@@ -93,7 +93,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   });
   installLastResort(log);
   if (broken) log(`${broken}; running the entry its starter last loaded`);
-  if (!hostedByUs(server)) {
+  if (!hasDaemon(server)) {
     throw new Error(`"${name}" is a remote server (${server.url}): nothing runs here for it, not even a daemon`);
   }
 
@@ -146,7 +146,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     maxBodyBytes: MAX_BODY_BYTES,
     log,
     drain: (reason) => drain(reason),
-    drains: drains(server),
+    canDrain: canDrain(server),
     draining: () => draining,
   });
   const socketFront = new SocketFront({ sessions, maxLineBytes: MAX_BODY_BYTES, auth, path: sessionSocketPath(name, home), log });
@@ -214,7 +214,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
     addressesOurs: () => sockets.every((socket) => !socket || stillOurs(socket)),
     log,
     // An HTTP server's daemon cannot drain (its server holds the port the next one needs): it stops.
-    superseded: (why) => (drains(server) ? drain(why) : void stop(`superseded: ${why}`)),
+    superseded: (why) => (canDrain(server) ? drain(why) : void stop(`superseded: ${why}`)),
   });
   keeper.start();
   const idle = new IdleCollection(() => sessions.calls.finished);

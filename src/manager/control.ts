@@ -1,4 +1,4 @@
-import { drains, findServer, hostedByUs, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
+import { canDrain, findServer, hasDaemon, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -67,7 +67,7 @@ async function directly(
   log: (line: string) => void,
 ): Promise<ControlResult> {
   if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
-  if (action === "restart" && hostedByUs(server) && !server.disabled) {
+  if (action === "restart" && hasDaemon(server) && !server.disabled) {
     const started = await replaceDirectly(server, config, home, "restarted by mcp-manager restart", log);
     return { name: server.name, ok: true, line: describe(action, server, started.pid, started.address.url.href) };
   }
@@ -113,7 +113,7 @@ export async function replaceDirectly(
 ): Promise<RunningDaemon> {
   const lock = readLock(lockPath(server.name, home));
   if (lock?.url && isHolderAlive(lock)) {
-    const drained = drains(server) && (await drainDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, reason));
+    const drained = canDrain(server) && (await drainDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, reason));
     if (!drained) await stopDaemon(server, home, lock.pid);
   }
   clearStopped(server.name, home);
@@ -130,7 +130,7 @@ function describe(action: ControlAction, server: ServerConfig, pid: number | und
   const name = server.name;
   if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
   const where = `${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
-  if (action === "restart" && !drains(server)) return `${name}: restarted${where}; its HTTP server was stopped and started again`;
+  if (action === "restart" && !canDrain(server)) return `${name}: restarted${where}; its HTTP server was stopped and started again`;
   if (action === "restart")
     return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)`;
   return `${name}: running${where}`;
@@ -139,7 +139,7 @@ function describe(action: ControlAction, server: ServerConfig, pid: number | und
 /** A running daemon whose server gave up (failed) is stopped, so that start brings up one that tries again. */
 async function stopIfItsServerFailed(server: ServerConfig, home: string): Promise<void> {
   const lock = readLock(lockPath(server.name, home));
-  if (!lock?.url || !isHolderAlive(lock) || !hostedByUs(server)) return;
+  if (!lock?.url || !isHolderAlive(lock) || !hasDaemon(server)) return;
   const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
   if (health && failedChild(health)) await stopDaemon(server, home, lock.pid);
 }

@@ -11,7 +11,7 @@ import {
   type SessionReport,
 } from "../runtime/daemon-health.js";
 import type { RestartEvent } from "../runtime/restart-history.js";
-import { hostedByUs, isRemote } from "../config/server-config.js";
+import { hasDaemon, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
@@ -91,7 +91,7 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
     if (lock.url) withUrl(report, lock.url);
     // Our daemon answers /health (one request tells both that it runs and how it fares); others a TCP connect.
     const address = lock.url ? addressFrom({ ...lock, url: lock.url }) : undefined;
-    const health = address && hostedByUs(server) ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
+    const health = address && hasDaemon(server) ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
     report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
     if (health) addHealth(report, health, await daemonActivity(health));
     else if (report.state === "running") {

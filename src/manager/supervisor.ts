@@ -10,7 +10,7 @@ import { isOlderThanThis } from "../runtime/version-order.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
-import { drains, hostedByUs, isRemote } from "../config/server-config.js";
+import { canDrain, hasDaemon, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -106,7 +106,7 @@ export class SupervisedDaemon {
   /** The version the running daemon reports, when it is ours and answers. */
   async runningVersion(): Promise<string | undefined> {
     const daemon = this.daemon;
-    if (!daemon || this.state !== "running" || !hostedByUs(this.server)) return undefined;
+    if (!daemon || this.state !== "running" || !hasDaemon(this.server)) return undefined;
     return (await this.probe(daemon)) ? this.lastHealth?.version : undefined;
   }
 
@@ -205,7 +205,7 @@ export class SupervisedDaemon {
     if (!updated) this.refuseUnmanageable();
     this.history.record(why);
     // Drained while its successor starts, where the two can overlap: not an HTTP server, which holds its port.
-    const old = this.isUp() && drains(this.server) && (!updated || drains(updated)) ? this.daemon : undefined;
+    const old = this.isUp() && canDrain(this.server) && (!updated || canDrain(updated)) ? this.daemon : undefined;
     if (old) return this.replace(old, why, updated);
     await this.stopNow(undefined);
     if (updated) this.server = updated;
@@ -323,7 +323,7 @@ export class SupervisedDaemon {
       report.pid = daemon.pid;
       withUrl(report, daemon.address.url.href);
       report.uptimeMs = Date.now() - this.runningSince;
-      if (hostedByUs(this.server)) await this.probe(daemon);
+      if (hasDaemon(this.server)) await this.probe(daemon);
       const health = this.lastHealth;
       if (health) addHealth(report, health, await daemonActivity(health));
     }
@@ -449,7 +449,7 @@ export class SupervisedDaemon {
   }
 
   private async probe(daemon: RunningDaemon): Promise<boolean> {
-    if (!hostedByUs(this.server)) return false; // a remote server has no daemon
+    if (!hasDaemon(this.server)) return false; // a remote server has no daemon
     const health = await probeDaemon(daemon.address, this.name, this.context.home, { pid: daemon.pid });
     if (health && daemon === this.daemon) this.lastHealth = health;
     return health !== undefined;

@@ -1,5 +1,5 @@
 import { lockPath } from "../config/paths.js";
-import { hostedByUs } from "../config/server-config.js";
+import { hasDaemon } from "../config/server-config.js";
 import { readHomeToken } from "../runtime/home-token.js";
 import { isHolderAlive, provenSessionSocket, readLock } from "../runtime/lock-file.js";
 import { SessionSocketTransport, type SessionSocketOptions } from "../upstream/session-socket.js";
@@ -22,7 +22,7 @@ export async function openRunningSession(
   target: DaemonTarget,
   options: Omit<SessionSocketOptions, "path" | "proof" | "greetingTimeoutMs">,
 ): Promise<SessionSocketTransport | undefined> {
-  if (target.kind !== "configured" || !hostedByUs(target.server) || target.server.disabled) return undefined;
+  if (target.kind !== "configured" || !hasDaemon(target.server) || target.server.disabled) return undefined;
   const { home, server } = target;
   const lock = readLock(lockPath(server.name, home));
   const path = lock && isHolderAlive(lock) ? provenSessionSocket(lock) : undefined;

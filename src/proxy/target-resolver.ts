@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
-import { findServer, hostedByUs, type Config } from "../config/server-config.js";
+import { findServer, hasDaemon, type Config } from "../config/server-config.js";
 import { homeDir } from "../config/paths.js";
 import type { HttpTransport } from "../config/transports.js";
 import type { ProxyArguments } from "./arguments.js";
@@ -52,7 +52,7 @@ export class TargetResolver {
     const { options } = this;
     const server = findServer(config, options.target!);
     // Our daemon speaks streamable HTTP, whatever its server speaks; a remote server is reached as it speaks.
-    const transport = hostedByUs(server) ? "streamable-http" : server.transport;
+    const transport = hasDaemon(server) ? "streamable-http" : server.transport;
     const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port, project: this.project };
     if (options.config) target.configFile = resolve(options.config);
     return { target, transport };

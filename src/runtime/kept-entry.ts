@@ -1,4 +1,4 @@
-import { hostedByUs, type ServerConfig } from "../config/server-config.js";
+import { hasDaemon, type ServerConfig } from "../config/server-config.js";
 import type { ChildSpec } from "../daemon/child-connection.js";
 
 /**
@@ -44,12 +44,12 @@ export function takeHandedChild(): HandedChild | undefined {
 
 /** The environment that carries `server` to its daemon (our own daemons only). */
 export function keptEntryEnv(server: ServerConfig): Record<string, string> {
-  return hostedByUs(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
+  return hasDaemon(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
 }
 
 /** The environment that tells our daemon which project its first session works in (for its spare child). */
 export function firstProjectEnv(server: ServerConfig, project: string | undefined): Record<string, string> {
-  return project && hostedByUs(server) ? { [FIRST_PROJECT]: project } : {};
+  return project && hasDaemon(server) ? { [FIRST_PROJECT]: project } : {};
 }
 
 /** The first session's project as the starter said it, taken out of the environment like the entry. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
-import { hostedByUs, type ServerConfig } from "../config/server-config.js";
+import { hasDaemon, type ServerConfig } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
@@ -65,7 +65,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
   while (Date.now() < options.deadline) {
     const lock = readLock(lockFile);
     if (lock && isHolderAlive(lock)) {
-      const provenLater = options.provenOnSessionSocket && hostedByUs(server) && provenSessionSocket(lock) !== undefined;
+      const provenLater = options.provenOnSessionSocket && hasDaemon(server) && provenSessionSocket(lock) !== undefined;
       const answer = provenLater || (await answers(server, lock, home));
       if (answer) {
         spawned?.first?.taken();
@@ -78,7 +78,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         await stopDaemon(server, home, lock.pid);
         continue;
       }
-      if (!spawned && hostedByUs(server) && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
+      if (!spawned && hasDaemon(server) && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
         // Nothing says this pid is still the process that wrote the lock, and our daemon writes its URL only once
         // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's. (Windows
         // records no start times: there a lock is judged by its start-up deadline alone.)

@@ -113,7 +113,7 @@ describe("HttpRelay: each daemon session with a session of its own on an HTTP se
     const r = relay();
     const a = new RecordingSession();
     const upstream = await opened(r, a);
-    r.send(a, call(1, "big") as JsonRpcMessage);
+    r.send(a, call(1, "big"));
     await settle();
     const raw = `{"jsonrpc":"2.0","id":7,"result":{"pad":"${"x".repeat(70_000)}"},"id":1}`;
     upstream.onmessage(JSON.parse(raw) as JsonRpcMessage, raw);
