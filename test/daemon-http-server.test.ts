@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { until } from "./helpers/bounded.js";
 import { configuredHome, processGroupOf } from "./helpers/daemon-home.js";
-import { EVERYTHING } from "./helpers/paths.js";
+import { EVERYTHING, MANAGER } from "./helpers/paths.js";
 import { exited, freePort, isAlive, killTree } from "./helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 import { startEverything } from "./helpers/servers.js";
@@ -51,6 +52,17 @@ for (const mode of ["streamableHttp", "sse"] as const) {
       assert.ok(server !== undefined && isAlive(server), daemon.log());
       assert.equal(parentOf(server), lock.pid, "the server is the daemon's child");
       assert.equal(processGroupOf(server).pgid, server, "in a process group of its own");
+    });
+
+    test("a client that sends its handshake and a call at once: the server gets each, in order", async (t) => {
+      const daemon = await webHome(t, mode);
+      const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+      const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "eager", version: "1" } };
+      client.send({ jsonrpc: "2.0", id: 1, method: "initialize", params });
+      client.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      client.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { message: "at once" } } });
+      assert.equal(textOf(await client.responseTo(2)), "Echo: at once");
+      assert.doesNotMatch(daemon.log(), /refused a notifications\/initialized/, "the notification waited for the session id");
     });
 
     test("each session has its own session on the server: server requests go to the session asked", async (t) => {
@@ -135,5 +147,29 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
     await until(() => !isAlive(old.child.pid!), "the old server gone");
     assert.notEqual(daemon.lockedUrl("web"), url, "a daemon holds the lock now");
     assert.equal(parentOf(daemon.servers().at(-1)!), daemon.lockedPid("web"), "and runs the server");
+  });
+
+  test("a server a killed daemon left running: doctor says whose it is, and stop ends it", async (t) => {
+    const daemon = await webHome(t);
+    const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    await first.initialize();
+    const daemonPid = daemon.lockedPid("web")!;
+    const [server] = daemon.servers();
+    first.child.stdin!.end();
+    await exited(first.child);
+    killTree(daemonPid, "SIGKILL");
+    await until(() => !isAlive(daemonPid), "the daemon died");
+
+    const manager = (...args: string[]) =>
+      spawnSync(process.execPath, [MANAGER, ...args], { env: daemon.env, encoding: "utf8", timeout: 60_000 });
+    const doctor = manager("doctor");
+    assert.match(
+      doctor.stdout,
+      new RegExp(`its server \\(pid ${server}\\) still holds port ${daemon.port}, left running by a daemon that was killed`),
+    );
+    const stop = manager("stop", "web");
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`web: its daemon was not running; stopping child ${server} left running by a previous daemon`));
+    await until(() => !isAlive(server!), "the leftover server stopped");
   });
 });

@@ -269,7 +269,11 @@ export class HttpServerProcess {
   }
 
   private failedMessage(): string {
-    return `the HTTP server keeps failing (${this.lastError ?? "no reason known"}); gave up, tried again ${RETRY_FAILED_AFTER_MS / 1000} s after the last failure`;
+    return (
+      `the HTTP server keeps failing (${this.lastError ?? "no reason known"}): given up for now, it is tried again by the ` +
+      `first session ${RETRY_FAILED_AFTER_MS / 1000} s after its last failure, or by mcp-manager start ${this.options.server.name}; ` +
+      `see ${this.options.logFile}`
+    );
   }
 
   private settle(error?: Error): void {

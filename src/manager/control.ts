@@ -77,8 +77,11 @@ async function directly(
     if (lock && isHolderAlive(lock)) await stopDaemon(server, home, lock.pid);
     else {
       // A daemon killed outright may have left its servers running: they are stopped all the same.
-      reapOrphanedChildren(server.name, home);
-      if (action === "stop") return { name: server.name, ok: true, line: `${server.name}: was not running (it stays stopped)` };
+      const left: string[] = [];
+      reapOrphanedChildren(server.name, home, (line) => left.push(line));
+      const also = left.length ? `; ${left.join("; ")}` : "";
+      if (action === "stop")
+        return { name: server.name, ok: true, line: `${server.name}: its daemon was not running${also} (it stays stopped)` };
     }
     if (action === "stop")
       return {

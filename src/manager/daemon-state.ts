@@ -116,9 +116,10 @@ export async function configuredReport(server: ServerConfig, home: string): Prom
   return report;
 }
 
+/** Where the daemon answers; the port shown stays the configured one (an HTTP server's own, not its daemon's). */
 export function withUrl(report: DaemonReport, url: string): void {
   report.url = url;
-  report.port = Number(new URL(url).port);
+  report.port ??= Number(new URL(url).port);
 }
 
 /** Folds a daemon's `/health` into its report: a daemon up while its server crash-loops is not "running". */

@@ -7,7 +7,8 @@ import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
 import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
-import { describePortOwner } from "../process/port-owner.js";
+import { describePortOwner, portOwner } from "../process/port-owner.js";
+import { ChildRegistry } from "../runtime/child-registry.js";
 import { findCommand } from "../process/find-command.js";
 import { fixedDaemonUrl, isRemote } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -144,7 +145,14 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     // Our daemon may be there without its lock where it listens on the configured port; an HTTP server's port is its own.
     const fixed = fixedDaemonUrl(server);
     const ours = fixed ? await probeDaemon({ url: new URL(fixed.url) }, name, home) : undefined;
+    const holder = portOwner(server.port!)?.pid;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
+    else if (holder !== undefined && ChildRegistry.leftBehind(join(home, `${name}.children`), holder))
+      add(
+        "warn",
+        `${name}: its server (pid ${holder}) still holds port ${server.port}, left running by a daemon that was killed`,
+        `nothing: the next start stops it first; or now: mcp-manager stop ${name}`,
+      );
     else
       add(
         "FAIL",

@@ -11,7 +11,7 @@ export interface PortOwner {
 /**
  * The listener on TCP `port`, read from Linux's /proc/net/tcp{,6} (which show every socket's uid and inode) and
  * the /proc/PID/fd links this user may read. Undefined elsewhere, or when nothing listens. Used to name a
- * stranger in an error, never to decide whom to trust.
+ * stranger in an error, and to refuse another user's listener; never to trust one.
  */
 export function portOwner(port: number): PortOwner | undefined {
   if (process.platform !== "linux") return undefined;

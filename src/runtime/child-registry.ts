@@ -80,6 +80,22 @@ export class ChildRegistry {
     }
   }
 
+  /** Whether `pid` is a server a daemon of this server that is gone left running (its list names it, same start). */
+  static leftBehind(base: string, pid: number): boolean {
+    const prefix = `${basename(base)}.`;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
+    } catch {
+      return false;
+    }
+    return names.some((name) => {
+      const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
+      if (!owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) return false;
+      return readRecorded(join(dirname(base), name)).some((child) => child.pid === pid && isSameProcess(pid, child.started));
+    });
+  }
+
   /** Stops what the daemons of this server that are gone left running (a drained one killed past its timeout, say). */
   reapDrained(): void {
     ChildRegistry.reapOwnersGone(this.base, this.log, this.file);

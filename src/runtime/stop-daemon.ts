@@ -22,6 +22,6 @@ export async function stopDaemon(server: ServerConfig, home: string, pid: number
 }
 
 /** What daemons of this server that are gone left running (one killed outright, or past its drain timeout), stopped. */
-export function reapOrphanedChildren(name: string, home: string): void {
-  ChildRegistry.reapOwnersGone(join(home, `${name}.children`));
+export function reapOrphanedChildren(name: string, home: string, log?: (line: string) => void): void {
+  ChildRegistry.reapOwnersGone(join(home, `${name}.children`), log);
 }

@@ -73,8 +73,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
         [SEQUENCE_HEADER]: String(sequence),
       }),
       body: text,
-      // A request is in order once it is written (its answer may take hours); anything else once accepted.
-      ...(request ? { onWritten: dispatched } : {}),
+      // A request is in order once it is written (its answer may take hours); anything else once accepted. An
+      // initialize only once answered: its answer's headers carry the session id every later message needs.
+      ...(request && message.method !== "initialize" ? { onWritten: dispatched } : {}),
     });
     dispatched();
 
