@@ -31,6 +31,22 @@ async function webHome(t: TestContext, mode: "streamableHttp" | "sse" = "streama
   return { ...daemon, port, log, servers };
 }
 
+/** A session's daemon killed with SIGKILL once its session ended: its server runs on, left behind. */
+async function daemonKilledOutright(t: TestContext) {
+  const daemon = await webHome(t);
+  const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+  await first.initialize();
+  const daemonPid = daemon.lockedPid("web")!;
+  const server = daemon.servers()[0]!;
+  // Its proxy leaves first: it would start the daemon again itself at once.
+  first.child.stdin!.end();
+  await exited(first.child);
+  killTree(daemonPid, "SIGKILL");
+  await until(() => !isAlive(daemonPid), "the daemon died");
+  assert.ok(isAlive(server), "its server outlived it");
+  return { daemon, server };
+}
+
 const parentOf = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
@@ -105,23 +121,13 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
   });
 
   test("stopping the daemon stops its server; a daemon killed outright leaves none holding the port", async (t) => {
-    const daemon = await webHome(t);
-    const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
-    await first.initialize();
-    const daemonPid = daemon.lockedPid("web")!;
-    const [server] = daemon.servers();
-    // Its proxy leaves first: it would start the daemon again itself at once.
-    first.child.stdin!.end();
-    await exited(first.child);
-    killTree(daemonPid, "SIGKILL");
-    await until(() => !isAlive(daemonPid), "the daemon died");
-    assert.ok(isAlive(server!), "its server outlived it");
+    const { daemon, server } = await daemonKilledOutright(t);
 
     // The next session's start finds the leftover, stops it, and starts the server afresh on its port.
     const next = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
     await next.initialize();
     assert.equal(textOf(await next.callTool("echo", { message: "fresh" })), "Echo: fresh");
-    assert.ok(!isAlive(server!), "the leftover server was stopped");
+    assert.ok(!isAlive(server), "the leftover server was stopped");
 
     const nextDaemon = daemon.lockedPid("web")!;
     const nextServer = daemon.servers().at(-1)!;
@@ -150,15 +156,7 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
   });
 
   test("a server a killed daemon left running: doctor says whose it is, and stop ends it", async (t) => {
-    const daemon = await webHome(t);
-    const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
-    await first.initialize();
-    const daemonPid = daemon.lockedPid("web")!;
-    const [server] = daemon.servers();
-    first.child.stdin!.end();
-    await exited(first.child);
-    killTree(daemonPid, "SIGKILL");
-    await until(() => !isAlive(daemonPid), "the daemon died");
+    const { daemon, server } = await daemonKilledOutright(t);
 
     const manager = (...args: string[]) =>
       spawnSync(process.execPath, [MANAGER, ...args], { env: daemon.env, encoding: "utf8", timeout: 60_000 });
@@ -170,6 +168,6 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
     const stop = manager("stop", "web");
     assert.equal(stop.status, 0, stop.stderr);
     assert.match(stop.stdout, new RegExp(`web: its daemon was not running; stopping child ${server} left running by a previous daemon`));
-    await until(() => !isAlive(server!), "the leftover server stopped");
+    await until(() => !isAlive(server), "the leftover server stopped");
   });
 });
