@@ -34,6 +34,17 @@ for (const mode of ["streamableHttp", "sse"] as const) {
       assert.equal(textOf(echo), "Echo: hello through the proxy");
     });
 
+    test("a URL that is not the server's endpoint: the error says the server answered, and where", async (t) => {
+      const wrong = new URL("/wrong", server.url).href;
+      const client = new ProxyClient(t, ["--url", wrong, "--transport", transport]);
+      const init = await client.request("initialize", {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "t", version: "1" },
+      });
+      assert.match(init.error?.message ?? "", /server answered HTTP 404.*\(is \/wrong the server's MCP endpoint\?\)/);
+    });
+
     test("progress of a long-running tool reaches stdout before its result, with the client's token", async (t) => {
       const client = new ProxyClient(t, ["--url", server.url, "--transport", transport]);
       await client.initialize();

@@ -407,7 +407,7 @@ function httpServerPool(server: SpawnedHttpServer, context: PoolContext): ScopeP
       // The server runs on this machine: it may know the session's project, as it would from a proxy of its own.
       const headers: Record<string, string> = { "user-agent": `mcp-session-manager/${VERSION}` };
       if (session.projectPath) headers[PROJECT_PATH_HEADER] = encodeProjectPath(session.projectPath);
-      return transports[server.transport]({ url, headers, log: (line) => log(`session ${session.id}: ${line}`) });
+      return transports[server.transport]({ url, headers, peer: "server", log: (line) => log(`session ${session.id}: ${line}`) });
     },
   });
   serverProcess.start();

@@ -127,7 +127,15 @@ const bridge = new Bridge({
     const { transports } = await import("../upstream/index.js");
     httpClient = await import("../upstream/http-client.js");
     useLeanEngine("http");
-    return transports[transport]({ url, ...route, headers: sessionHeaders(url, credential), ownDaemon: credential !== undefined, log });
+    const ours = credential !== undefined; // our daemon, proven; else a server given by URL
+    return transports[transport]({
+      url,
+      ...route,
+      headers: sessionHeaders(url, credential),
+      ownDaemon: ours,
+      peer: ours ? "daemon" : "server",
+      log,
+    });
   },
   write: (line) => stdout.write(line),
   log,

@@ -90,11 +90,11 @@ export function toUpstreamError(error: unknown, url: URL): UpstreamError {
 }
 
 /** The body of a daemon's answer, as text; one too large to be a sane answer is refused. */
-export async function readBody(response: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
+export async function readBody(response: http.IncomingMessage, peer = "daemon", limit = 64 * 1024 * 1024): Promise<string> {
   try {
     return await readBoundedBody(response, limit);
   } catch (error) {
-    if (error instanceof BodyTooLarge) throw new UpstreamError(`daemon answer ${error.message}`, "rejected");
+    if (error instanceof BodyTooLarge) throw new UpstreamError(`${peer} answer ${error.message}`, "rejected");
     throw error;
   }
 }

@@ -20,7 +20,11 @@ export class LegacySseTransport implements UpstreamTransport {
   private lost = false;
   private closed = false;
 
-  constructor(private readonly options: UpstreamOptions) {}
+  private readonly peer: string;
+
+  constructor(private readonly options: UpstreamOptions) {
+    this.peer = options.peer ?? "daemon";
+  }
 
   async start(): Promise<void> {
     const { url } = this.options;
@@ -33,8 +37,8 @@ export class LegacySseTransport implements UpstreamTransport {
     });
     const status = response.statusCode ?? 0;
     if (status !== 200 || contentType(response) !== "text/event-stream") {
-      const body = await readBody(response).catch(() => "");
-      throw rejectionFrom(status, body || `expected an event stream, got ${contentType(response) || "no content type"}`, url);
+      const body = await readBody(response, this.peer).catch(() => "");
+      throw rejectionFrom(status, body || `expected an event stream, got ${contentType(response) || "no content type"}`, url, this.peer);
     }
 
     await new Promise<void>((resolve, reject) => {
@@ -42,19 +46,19 @@ export class LegacySseTransport implements UpstreamTransport {
         if (event.event === "endpoint") {
           const endpoint = new URL(event.data.trim(), url);
           if (endpoint.origin !== url.origin) {
-            reject(new UpstreamError(`daemon named a foreign endpoint ${endpoint.origin}; refusing to post there`, "rejected"));
+            reject(new UpstreamError(`${this.peer} named a foreign endpoint ${endpoint.origin}; refusing to post there`, "rejected"));
             this.stream.abort();
             return;
           }
           this.endpoint = endpoint;
           resolve();
         } else if ((event.event === undefined || event.event === "message") && event.data) {
-          for (const [message, text] of parseIncoming(event.data, this.options.log)) this.onmessage(message, text);
+          for (const [message, text] of parseIncoming(event.data, this.options.log, this.peer)) this.onmessage(message, text);
         }
       });
       ended
         .then(
-          () => this.lose("daemon ended the event stream"),
+          () => this.lose(`${this.peer} ended the event stream`),
           (error: Error) => this.lose(`event stream broke (${error.message})`),
         )
         .finally(() => reject(new UpstreamError("event stream ended before naming its endpoint", "unreachable", { delivered: false })));
@@ -70,7 +74,7 @@ export class LegacySseTransport implements UpstreamTransport {
 
   private async post(text: string): Promise<void> {
     if (this.lost || this.closed || !this.endpoint) {
-      throw new UpstreamError("daemon session already ended", "session-lost", { delivered: false });
+      throw new UpstreamError(`${this.peer} session already ended`, "session-lost", { delivered: false });
     }
     const response = await httpRequest({
       method: "POST",
@@ -81,9 +85,9 @@ export class LegacySseTransport implements UpstreamTransport {
     });
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return discardBody(response);
-    const body = await readBody(response);
-    if (isSessionGone(status, body)) throw this.lose(`daemon no longer knows this session (HTTP ${status})`, false);
-    throw rejectionFrom(status, body, this.endpoint);
+    const body = await readBody(response, this.peer);
+    if (isSessionGone(status, body)) throw this.lose(`${this.peer} no longer knows this session (HTTP ${status})`, false);
+    throw rejectionFrom(status, body, this.endpoint, this.peer);
   }
 
   private lose(reason: string, delivered = true): UpstreamError {

@@ -32,12 +32,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private closed = false;
 
   private readonly route: { socketPath?: string };
+  private readonly peer: string;
 
   constructor(
     private readonly options: UpstreamOptions,
     private readonly useEventStream = true,
   ) {
     this.route = options.socketPath ? { socketPath: options.socketPath } : {};
+    this.peer = options.peer ?? "daemon";
   }
 
   async start(): Promise<void> {}
@@ -58,7 +60,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
   }
 
   private async post(message: JsonRpcMessage, text: string, sequence: number, dispatched: () => void): Promise<void> {
-    if (this.lost || this.closed) throw new UpstreamError("daemon session already ended", "session-lost", { delivered: false });
+    if (this.lost || this.closed) throw new UpstreamError(`${this.peer} session already ended`, "session-lost", { delivered: false });
     const request = isRequest(message);
     if (request && message.method === "initialize") this.pendingInitialize.add(idKey(message.id));
     const hadSession = this.sessionId !== undefined;
@@ -85,18 +87,18 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const status = response.statusCode ?? 0;
     if (status === 202 || status === 204) return discardBody(response);
     if (status < 200 || status >= 300) {
-      const body = await readBody(response);
-      if (hadSession && isSessionGone(status, body)) throw this.lose(`daemon no longer knows session ${this.sessionId}`, false);
+      const body = await readBody(response, this.peer);
+      if (hadSession && isSessionGone(status, body)) throw this.lose(`${this.peer} no longer knows session ${this.sessionId}`, false);
       if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
       // Our daemon being replaced refuses new sessions: the new one is starting, and is looked for again.
       if (status === 503 && response.headers[DRAINING_HEADER] === "1")
         throw new UpstreamError(`the daemon at ${this.options.url.origin} is being replaced`, "unreachable", { delivered: false });
-      throw rejectionFrom(status, body, this.options.url);
+      throw rejectionFrom(status, body, this.options.url, this.peer);
     }
 
     const answered = request ? { id: idKey(message.id), seen: false } : undefined;
     const deliver = (data: string) => {
-      for (const [incoming, incomingText] of parseIncoming(data, this.options.log)) {
+      for (const [incoming, incomingText] of parseIncoming(data, this.options.log, this.peer)) {
         if (answered && isResponse(incoming) && incoming.id !== null && idKey(incoming.id) === answered.id) answered.seen = true;
         this.receive(incoming, incomingText);
       }
@@ -109,19 +111,19 @@ export class StreamableHttpTransport implements UpstreamTransport {
         });
       } catch (error) {
         if (answered?.seen) return;
-        throw this.lose(`daemon closed the response stream (${(error as Error).message})`, true);
+        throw this.lose(`${this.peer} closed the response stream (${(error as Error).message})`, true);
       }
     } else {
       let body: string;
       try {
-        body = await readBody(response);
+        body = await readBody(response, this.peer);
       } catch (error) {
-        throw this.lose(`daemon closed the connection mid-answer (${(error as Error).message})`, true);
+        throw this.lose(`${this.peer} closed the connection mid-answer (${(error as Error).message})`, true);
       }
       deliver(body);
     }
     if (answered && !answered.seen) {
-      throw new UpstreamError("daemon finished the exchange without answering the request", "rejected", { status });
+      throw new UpstreamError(`${this.peer} finished the exchange without answering the request`, "rejected", { status });
     }
   }
 
@@ -155,9 +157,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
         }
         const status = response.statusCode ?? 0;
         if (status !== 200 || contentType(response) !== "text/event-stream") {
-          const body = await readBody(response).catch(() => "");
+          const body = await readBody(response, this.peer).catch(() => "");
           if (isSessionGone(status, body)) {
-            this.lose(`daemon no longer knows session ${this.sessionId} (event stream)`);
+            this.lose(`${this.peer} no longer knows session ${this.sessionId} (event stream)`);
             return;
           }
           // 405: the server has no GET stream; 409: one is open already. Either way nothing more to do.
@@ -167,7 +169,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
         try {
           await readSse(response, (event) => {
             if ((event.event === undefined || event.event === "message") && event.data) {
-              for (const [incoming, text] of parseIncoming(event.data, this.options.log)) this.receive(incoming, text);
+              for (const [incoming, text] of parseIncoming(event.data, this.options.log, this.peer)) this.receive(incoming, text);
             }
           });
         } catch (error) {
@@ -177,7 +179,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
         // Ended cleanly. Our daemon ends it only when the session or the daemon ends: prove it again before anything
         // more is sent. Another server may close it at any time: open it again.
         if (this.options.ownDaemon) {
-          if (!this.closed) this.lose("the daemon closed the event stream");
+          if (!this.closed) this.lose(`the ${this.peer} closed the event stream`);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());

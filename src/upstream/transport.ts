@@ -39,6 +39,8 @@ export interface UpstreamOptions {
   socketPath?: string;
   /** Extra headers on every request (the project path). */
   headers: Record<string, string>;
+  /** What answers there, as errors and logs name it: our "daemon" unless said otherwise (a "server"). */
+  peer?: string;
   /**
    * The URL is our daemon, proven when this transport was made: when it closes its event stream or stops taking
    * the credential, the daemon that proved itself may be gone (and a stranger on its port), so the session is
