@@ -5,16 +5,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
 import { ourDaemonPid, stopOurDaemon } from "./our-daemon.js";
-import { cpuMs, processMemory, type ProcessMemory } from "./stats.js";
+import { cpuMs, mib, processMemory, type ProcessMemory } from "./stats.js";
 
-/** Past two of a daemon's housekeeping rounds (every 10 s), so that its one collection after the call is behind it. */
-const REST_MS = 25_000;
+/**
+ * Long enough for two of a daemon's housekeeping rounds (every 10 s): one that sees the last calls, one that does
+ * not and so collects (its one collection after calls is then behind it).
+ */
+const TWO_ROUNDS_MS = 25_000;
 const WATCHED_MS = 30_000;
 const SESSIONS = 10;
 const WARMUP_CALLS = 300;
 const CALLS = 1000;
-/** Long enough for two of a daemon's housekeeping rounds (every 10 s): one that sees the last calls, one that does not. */
-const AFTER_MS = 25_000;
 
 /** Voluntary context switches of every thread of a process: how often it was woken to do something. */
 function wakeUps(pid: number): number {
@@ -26,7 +27,7 @@ function wakeUps(pid: number): number {
   return total;
 }
 
-const mib = (memory: ProcessMemory) => `${memory.rss?.toFixed(1) ?? "n/a"} / ${memory.own?.toFixed(1) ?? "n/a"} MiB`;
+const residentPrivate = (memory: ProcessMemory) => `${mib(memory.rss)} / ${mib(memory.own)}`;
 
 /**
  * What sessions cost while nobody calls anything:
@@ -52,7 +53,7 @@ export async function idleCost(): Promise<string> {
     clients.push(session);
     await session.initialize();
     await session.call("tools/call", { name: "echo", arguments: { message: "benchmark" } });
-    await sleep(REST_MS);
+    await sleep(TWO_ROUNDS_MS);
     const watched = { proxy: session.child.pid!, daemon: ourDaemonPid(home, "everything") };
     const before = { proxy: [wakeUps(watched.proxy), cpuMs(watched.proxy)], daemon: [wakeUps(watched.daemon), cpuMs(watched.daemon)] };
     await sleep(WATCHED_MS);
@@ -79,7 +80,7 @@ export async function idleCost(): Promise<string> {
     }
     const memoryDaemon = ourDaemonPid(home, "memory");
     const busy = processMemory(memoryDaemon);
-    await sleep(AFTER_MS);
+    await sleep(TWO_ROUNDS_MS);
     const rested = processMemory(memoryDaemon);
 
     return [
@@ -87,10 +88,10 @@ export async function idleCost(): Promise<string> {
       "",
       "| what | measured |",
       "|---|---|",
-      `| mcp-proxy, session open, nothing called (per minute, over ${WATCHED_MS / 1000} s after ${REST_MS / 1000} s of rest) | ${idleProxy} |`,
+      `| mcp-proxy, session open, nothing called (per minute, over ${WATCHED_MS / 1000} s after ${TWO_ROUNDS_MS / 1000} s of rest) | ${idleProxy} |`,
       `| its daemon (server-everything's), the same minute | ${idleDaemon} |`,
-      `| the built-in memory server's daemon after ${SESSIONS * (WARMUP_CALLS + CALLS)} \`search_nodes\` calls from ${SESSIONS} sessions, resident / private | ${mib(busy)} |`,
-      `| the same daemon ${AFTER_MS / 1000} s after the last call | ${mib(rested)} |`,
+      `| the built-in memory server's daemon after ${SESSIONS * (WARMUP_CALLS + CALLS)} \`search_nodes\` calls from ${SESSIONS} sessions, resident / private | ${residentPrivate(busy)} |`,
+      `| the same daemon ${TWO_ROUNDS_MS / 1000} s after the last call | ${residentPrivate(rested)} |`,
     ].join("\n");
   } finally {
     for (const client of clients) await client.close();

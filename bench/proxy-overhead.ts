@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { HttpClient, StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY, freePort } from "./everything-server.js";
 import { stopOurDaemon } from "./our-daemon.js";
-import { bareNodeMemory, median, ms, percentile, processMemory } from "./stats.js";
+import { bareNodeMemory, median, mib, ms, percentile, processMemory } from "./stats.js";
 
 const ROUNDS = 10;
 const CALLS_PER_ROUND = 300;
@@ -82,8 +82,7 @@ export async function proxyOverhead(): Promise<string> {
     const [d, p, h] = paths.map((path) => median(path.times)) as [number, number, number];
     const row = (label: string, times: number[], at: number) =>
       `| ${label} | ${ms(at)} | ${ms(percentile(times, 90))} | ${ms(percentile(times, 99))} | ${(1000 / at).toFixed(0)} |`;
-    const memory = (m: { rss?: number; own?: number }) =>
-      `resident **${m.rss?.toFixed(1) ?? "n/a"} MiB**, private ${m.own?.toFixed(1) ?? "n/a"} MiB`;
+    const memory = (m: { rss?: number; own?: number }) => `resident **${mib(m.rss)}**, private ${mib(m.own)}`;
     return [
       `### mcp-proxy overhead (sequential \`tools/call\` echo, ${ROUNDS} alternating rounds of ${CALLS_PER_ROUND})`,
       "",
@@ -105,8 +104,8 @@ export async function proxyOverhead(): Promise<string> {
       "",
       `Proxy memory after ${ROUNDS * CALLS_PER_ROUND + WARMUP} calls (target: under 50 MiB resident, 12 MiB private): ` +
         `over HTTP ${memory(overHttp)}; through the daemon ${memory(overSocket)}. ` +
-        `For scale, an idle \`node\` doing nothing, measured in the same run: resident ${bare.rss?.toFixed(1) ?? "n/a"} MiB, ` +
-        `private ${bare.own?.toFixed(1) ?? "n/a"} MiB.`,
+        `For scale, an idle \`node\` doing nothing, measured in the same run: resident ${mib(bare.rss)}, ` +
+        `private ${mib(bare.own)}.`,
     ].join("\n");
   } finally {
     await stopOurDaemon(home, "everything"); // and with it the server it started

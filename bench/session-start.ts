@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { StdioClient } from "./clients.js";
 import { EVERYTHING, PROXY } from "./everything-server.js";
 import { stopOurDaemon } from "./our-daemon.js";
-import { bareNodeMemory, median, percentile, processMemory, type ProcessMemory } from "./stats.js";
+import { bareNodeMemory, median, mib, percentile, processMemory, type ProcessMemory } from "./stats.js";
 
 const ROUNDS = 20;
 /** As many calls as `npm run bench -- proxy` makes before it reads the proxy's memory. */
@@ -75,7 +75,6 @@ export async function sessionStart(): Promise<string> {
   }
   const row = (label: string, values: number[]) =>
     `| ${label} | ${median(values).toFixed(0)} ms | ${percentile(values, 90).toFixed(0)} ms |`;
-  const mib = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(1)} MiB`);
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
   return [
     `### Session start, spawn to \`initialize\` answered (${ROUNDS} alternating rounds)`,

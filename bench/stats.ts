@@ -14,6 +14,8 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const ms = (value: number, digits = 3) => `${value.toFixed(digits)} ms`;
+/** A memory figure for a table: MiB with one decimal, or "n/a" where it could not be read. */
+export const mib = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(1)} MiB`);
 
 /** Resident set size of a process, from /proc (Linux). */
 export function rssMiB(pid: number): number | undefined {

@@ -4,39 +4,30 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { until } from "./helpers/bounded.js";
-import { configuredHome, processGroupOf } from "./helpers/daemon-home.js";
-import { EVERYTHING, MANAGER } from "./helpers/paths.js";
-import { exited, freePort, isAlive, killTree } from "./helpers/processes.js";
+import { everythingHome, processGroupOf } from "./helpers/daemon-home.js";
+import { MANAGER } from "./helpers/paths.js";
+import { exited, isAlive, killTree } from "./helpers/processes.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 import { startEverything } from "./helpers/servers.js";
 import { lockRecord } from "../src/runtime/lock-file.js";
 
 const SAMPLING_ANSWER = { role: "assistant", content: { type: "text", text: "sampled by the test client" }, model: "test-model" };
 
-/** server-everything as a configured HTTP server "web", in `mode`: started by its daemon when a session needs it. */
+/** server-everything as the configured HTTP server "everything", in `mode`, with its daemon's log and the servers it started. */
 async function webHome(t: TestContext, mode: "streamableHttp" | "sse" = "streamableHttp") {
-  const port = await freePort();
-  const daemon = configuredHome(t, {
-    web: {
-      command: process.execPath,
-      args: [EVERYTHING, mode],
-      env: { PORT: String(port) },
-      transport: mode === "sse" ? "sse" : "streamable-http",
-      port,
-    },
-  });
-  const log = () => readFileSync(join(daemon.home, "web.log"), "utf8");
+  const daemon = await everythingHome(t, {}, mode);
+  const log = () => readFileSync(join(daemon.home, "everything.log"), "utf8");
   /** The pids of the HTTP servers the daemon started, in order, from its log. */
   const servers = () => [...log().matchAll(/started the HTTP server \(pid (\d+)\)/g)].map((match) => Number(match[1]));
-  return { ...daemon, port, log, servers };
+  return { ...daemon, log, servers };
 }
 
 /** A session's daemon killed with SIGKILL once its session ended: its server runs on, left behind. */
 async function daemonKilledOutright(t: TestContext) {
   const daemon = await webHome(t);
-  const first = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+  const first = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
   await first.initialize();
-  const daemonPid = daemon.lockedPid("web")!;
+  const daemonPid = daemon.lockedPid()!;
   const server = daemon.servers()[0]!;
   // Its proxy leaves first: it would start the daemon again itself at once.
   first.child.stdin!.end();
@@ -47,32 +38,27 @@ async function daemonKilledOutright(t: TestContext) {
   return { daemon, server };
 }
 
-const parentOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-};
-
 for (const mode of ["streamableHttp", "sse"] as const) {
   describe(`a configured HTTP server (server-everything, ${mode}) runs under its daemon`, () => {
     test("its daemon starts it in a process group of its own, and sessions reach it over the session socket", async (t) => {
       const daemon = await webHome(t, mode);
-      const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+      const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
       const init = await client.initialize();
       assert.equal(init.result.serverInfo.name, "mcp-servers/everything");
       assert.equal(textOf(await client.callTool("echo", { message: "through the daemon" })), "Echo: through the daemon");
 
-      const lock = daemon.lock("web")!;
+      const lock = daemon.lock("everything")!;
       assert.ok(lock.sessionSocket, "the daemon offers a session socket");
       assert.notEqual(lock.url, `http://127.0.0.1:${daemon.port}/mcp`, "the daemon listens apart from its server");
       const [server] = daemon.servers();
       assert.ok(server !== undefined && isAlive(server), daemon.log());
-      assert.equal(parentOf(server), lock.pid, "the server is the daemon's child");
+      assert.equal(processGroupOf(server).ppid, lock.pid, "the server is the daemon's child");
       assert.equal(processGroupOf(server).pgid, server, "in a process group of its own");
     });
 
     test("a client that sends its handshake and a call at once: the server gets each, in order", async (t) => {
       const daemon = await webHome(t, mode);
-      const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+      const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
       const params = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "eager", version: "1" } };
       client.send({ jsonrpc: "2.0", id: 1, method: "initialize", params });
       client.send({ jsonrpc: "2.0", method: "notifications/initialized" });
@@ -84,7 +70,7 @@ for (const mode of ["streamableHttp", "sse"] as const) {
     test("each session has its own session on the server: server requests go to the session asked", async (t) => {
       const daemon = await webHome(t, mode);
       const sessions = ["a", "b"].map((name) => {
-        const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+        const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
         const asked: Message[] = [];
         client.onServerRequest = (request) => {
           if (request.method !== "sampling/createMessage") return undefined;
@@ -109,7 +95,7 @@ for (const mode of ["streamableHttp", "sse"] as const) {
 describe("the daemon of a configured HTTP server keeps it running", () => {
   test("a server that dies is started again, and sessions carry on without noticing", async (t) => {
     const daemon = await webHome(t);
-    const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
     await client.initialize();
     assert.equal(textOf(await client.callTool("echo", { message: "before" })), "Echo: before");
     const [first] = daemon.servers();
@@ -124,12 +110,12 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
     const { daemon, server } = await daemonKilledOutright(t);
 
     // The next session's start finds the leftover, stops it, and starts the server afresh on its port.
-    const next = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    const next = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
     await next.initialize();
     assert.equal(textOf(await next.callTool("echo", { message: "fresh" })), "Echo: fresh");
     assert.ok(!isAlive(server), "the leftover server was stopped");
 
-    const nextDaemon = daemon.lockedPid("web")!;
+    const nextDaemon = daemon.lockedPid()!;
     const nextServer = daemon.servers().at(-1)!;
     process.kill(nextDaemon, "SIGTERM");
     await until(() => !isAlive(nextDaemon) && !isAlive(nextServer), "the daemon and its server stopped");
@@ -140,10 +126,16 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
     // What an earlier version left: the server itself, started detached, and a lock naming it at its own URL.
     const old = await startEverything(t, "streamableHttp", daemon.port);
     const url = `http://127.0.0.1:${daemon.port}/mcp`;
-    const record = lockRecord({ name: "web", pid: old.child.pid!, url, startedBy: process.pid, startedAt: new Date().toISOString() });
-    writeFileSync(join(daemon.home, "web.lock"), JSON.stringify(record));
+    const record = lockRecord({
+      name: "everything",
+      pid: old.child.pid!,
+      url,
+      startedBy: process.pid,
+      startedAt: new Date().toISOString(),
+    });
+    writeFileSync(join(daemon.home, "everything.lock"), JSON.stringify(record));
 
-    const client = new ProxyClient(t, ["--target", "web"], { env: daemon.env });
+    const client = new ProxyClient(t, ["--target", "everything"], { env: daemon.env });
     await client.initialize();
     assert.equal(textOf(await client.callTool("echo", { message: "upgraded" })), "Echo: upgraded");
     assert.match(
@@ -151,8 +143,8 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
       new RegExp(`stopping the HTTP server an earlier version started without a daemon \\(pid ${old.child.pid}\\)`),
     );
     await until(() => !isAlive(old.child.pid!), "the old server gone");
-    assert.notEqual(daemon.lockedUrl("web"), url, "a daemon holds the lock now");
-    assert.equal(parentOf(daemon.servers().at(-1)!), daemon.lockedPid("web"), "and runs the server");
+    assert.notEqual(daemon.lockedUrl("everything"), url, "a daemon holds the lock now");
+    assert.equal(processGroupOf(daemon.servers().at(-1)!).ppid, daemon.lockedPid(), "and runs the server");
   });
 
   test("a server a killed daemon left running: doctor says whose it is, and stop ends it", async (t) => {
@@ -165,9 +157,12 @@ describe("the daemon of a configured HTTP server keeps it running", () => {
       doctor.stdout,
       new RegExp(`its server \\(pid ${server}\\) still holds port ${daemon.port}, left running by a daemon that was killed`),
     );
-    const stop = manager("stop", "web");
+    const stop = manager("stop", "everything");
     assert.equal(stop.status, 0, stop.stderr);
-    assert.match(stop.stdout, new RegExp(`web: its daemon was not running; stopping child ${server} left running by a previous daemon`));
+    assert.match(
+      stop.stdout,
+      new RegExp(`everything: its daemon was not running; stopping child ${server} left running by a previous daemon`),
+    );
     await until(() => !isAlive(server), "the leftover server stopped");
   });
 });

@@ -1,4 +1,5 @@
-import type { JsonRpcMessage } from "../protocol/json-rpc.js";
+import type { Incoming } from "../protocol/intake.js";
+import { isRequest, type JsonRpcMessage } from "../protocol/json-rpc.js";
 import { RELAY_BYTES_FROM } from "../protocol/large-lines.js";
 import { Bridge } from "../relay/bridge.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
@@ -39,7 +40,7 @@ export class HttpRelay implements Backend {
     const { log } = this.options;
     const bridge = new Bridge({
       connect: () => this.options.connect(session),
-      write: (line) => deliver(session, line, log),
+      write: (line, message) => deliver(session, line, message, log),
       log: (line) => log(`session ${session.id}: ${line}`),
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       names: { self: "mcp-session-manager", upstream: "server" },
@@ -58,10 +59,13 @@ export class HttpRelay implements Backend {
     const bridge = this.bridges.get(session);
     if (!bridge) return;
     // The same bound as for a stdio server's sessions: one client cannot take every connection to the server.
-    if ("method" in message && "id" in message && bridge.openRequests >= MAX_IN_FLIGHT_PER_SESSION) {
+    const request = isRequest(message);
+    if (request && bridge.openRequests >= MAX_IN_FLIGHT_PER_SESSION) {
       return session.deliver(tooManyInFlight(message.id), message.id);
     }
-    bridge.handleLine(text ?? JSON.stringify(message));
+    // Checked by the session's intake already: handed on as it is, not parsed again.
+    const kind: Incoming["kind"] = request ? "request" : "method" in message ? "notification" : "response";
+    bridge.handleMessage({ kind, message, text: text ?? JSON.stringify(message) });
   }
 
   status(): Record<string, unknown> {
@@ -76,12 +80,15 @@ export class HttpRelay implements Backend {
   }
 }
 
-/** One line from the server (or the relay itself) to the session, as the message it is and the text it came in. */
-function deliver(session: SessionPort, line: string | Buffer[], log: (line: string) => void): void {
+/**
+ * One line from the server (or the relay itself) to the session, as the message it is and the text it came in.
+ * The relay hands over the message it parsed; a line it made without one (an answer it gave itself) is parsed here.
+ */
+function deliver(session: SessionPort, line: string | Buffer[], parsed: JsonRpcMessage | undefined, log: (line: string) => void): void {
   const text = typeof line === "string" ? line : Buffer.concat(line).toString();
   let message: JsonRpcMessage;
   try {
-    message = JSON.parse(text) as JsonRpcMessage;
+    message = parsed ?? (JSON.parse(text) as JsonRpcMessage);
   } catch {
     return log(`session ${session.id}: dropped a line that is not JSON on its way to the client`);
   }

@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SpawnedHttpServer } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
-import { describePortOwner, portOwner } from "../process/port-owner.js";
+import { describePortOwner, listenerUid, portInUse } from "../process/port-owner.js";
 import { endGroupRemnants, terminate } from "../process/terminate.js";
 import { isListening } from "../runtime/port-probe.js";
 import { RestartHistory } from "../runtime/restart-history.js";
@@ -158,8 +158,8 @@ export class HttpServerProcess {
     this.state = "starting";
     this.startedAt = Date.now();
     if (await isListening(this.url)) {
-      const taken = `port ${server.port} is in use by ${describePortOwner(server.port)}, not by a server this daemon started`;
-      return this.crashed(taken, 0, `${taken} (nothing was sent to it); stop that process or change "port" for "${server.name}"`);
+      const taken = portInUse(server.port, "a server this daemon started", server.name);
+      return this.crashed(taken, 0, taken);
     }
     if (this.state !== "starting") return; // stopped meanwhile
     let child: ChildProcess;
@@ -305,7 +305,7 @@ function exitOf(child: ChildProcess): Promise<unknown> {
  * Undefined where the system does not say (not Linux): there the port was free before the server started.
  */
 function strangerOn(port: number): string | undefined {
-  const owner = portOwner(port);
-  if (!owner || !process.getuid || owner.uid === process.getuid() || owner.uid === 0) return undefined;
+  const uid = listenerUid(port);
+  if (uid === undefined || !process.getuid || uid === process.getuid() || uid === 0) return undefined;
   return describePortOwner(port);
 }

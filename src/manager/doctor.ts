@@ -145,7 +145,8 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     // Our daemon may be there without its lock where it listens on the configured port; an HTTP server's port is its own.
     const fixed = fixedDaemonUrl(server);
     const ours = fixed ? await probeDaemon({ url: new URL(fixed.url) }, name, home) : undefined;
-    const holder = portOwner(server.port!)?.pid;
+    const owner = ours ? undefined : portOwner(server.port!);
+    const holder = owner?.pid;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
     else if (holder !== undefined && ChildRegistry.leftBehind(join(home, `${name}.children`), holder))
       add(
@@ -156,7 +157,7 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     else
       add(
         "FAIL",
-        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
+        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!, owner)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
         `stop that process, or change "port" for "${name}"`,
       );
   } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);

@@ -32,9 +32,27 @@ export function portOwner(port: number): PortOwner | undefined {
   return owner;
 }
 
+/**
+ * The error for a port that something other than `expected` holds: who it is, that nothing was sent to it, and
+ * what to do about it.
+ */
+export function portInUse(port: number, expected: string, server: string): string {
+  return (
+    `port ${port} is in use by ${describePortOwner(port)}, which is not ${expected} (nothing was sent to it); ` +
+    `stop that process or change "port" for "${server}" in the config`
+  );
+}
+
+/**
+ * The uid of the listener on TCP `port`, from /proc/net/tcp{,6} alone (Linux; undefined elsewhere, or when nothing
+ * listens): cheap where portOwner, which looks through every process for the socket, is not.
+ */
+export function listenerUid(port: number): number | undefined {
+  return process.platform === "linux" ? listeningSocket(port)?.uid : undefined;
+}
+
 /** "pid 123 (python3 -m http.server) of user bob", as much of it as is known; "another process" when nothing is. */
-export function describePortOwner(port: number): string {
-  const owner = portOwner(port);
+export function describePortOwner(port: number, owner = portOwner(port)): string {
   if (!owner) return "another process";
   const who = owner.user ? `user ${owner.user}` : `uid ${owner.uid}`;
   if (owner.pid === undefined) return `a process of ${who}`;

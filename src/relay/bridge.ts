@@ -2,14 +2,14 @@ import { ErrorCode, errorResponse, type JsonRpcRequest } from "../protocol/json-
 import type { Incoming } from "../protocol/intake.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { ClientInput } from "./client-input.js";
-import { OpenRequests, type Batch } from "./open-requests.js";
+import { OpenRequests, type Batch, type RelayWrite } from "./open-requests.js";
 import { UpstreamLink } from "./upstream-link.js";
 
 export interface BridgeOptions {
   /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
   connect: () => Promise<UpstreamTransport>;
-  /** Writes one line to the client (stdout): its text, or the bytes it arrived in. */
-  write: (line: string | Buffer[]) => void;
+  /** Writes one line to the client (stdout): its text, or the bytes it arrived in, and the message when parsed. */
+  write: RelayWrite;
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
@@ -18,9 +18,10 @@ export interface BridgeOptions {
 }
 
 /**
- * The proxy's core, a pipe between the client (stdin/stdout) and one daemon session: client input is checked
- * and relayed in order (client-input.ts), the client's open requests get exactly one answer each under their
- * own ids (open-requests.ts), and daemon restarts stay hidden (upstream-link.ts).
+ * One client session relayed to one upstream session: mcp-proxy's core (stdin/stdout to its daemon), and a
+ * daemon's for each session of its HTTP server (daemon/http-relay.ts). Client input is checked and relayed in
+ * order (client-input.ts), the client's open requests get exactly one answer each under their own ids
+ * (open-requests.ts), and upstream restarts stay hidden (upstream-link.ts).
  */
 export class Bridge {
   private readonly requests: OpenRequests;
@@ -37,6 +38,11 @@ export class Bridge {
   /** One line from stdin. Never throws: bad input is answered or logged, never fatal. */
   handleLine(line: string, bytes?: Buffer): void {
     this.input.line(line, bytes);
+  }
+
+  /** One message the caller already took in by the shared intake (a daemon's session): not parsed again. */
+  handleMessage(item: Incoming): void {
+    this.fromClient(item);
   }
 
   /** A line too long to buffer: answered when it is certainly a request and its id can be read. */
@@ -85,7 +91,7 @@ export class Bridge {
 
   /** Requests the client sent that wait for their answer. */
   get openRequests(): number {
-    return this.requests.entries().length;
+    return this.requests.size;
   }
 
   /** Resolves once every request the client sent has been answered (stdin closed: finish, then exit). */

@@ -1,4 +1,10 @@
-import { ErrorCode, errorResponse, idKey, type RequestId } from "../protocol/json-rpc.js";
+import { ErrorCode, errorResponse, idKey, type JsonRpcMessage, type RequestId } from "../protocol/json-rpc.js";
+
+/**
+ * Writes one line to the client: its text, or the bytes it arrived in; `message` is what the line is, when the
+ * relay has it parsed (a daemon relaying to its HTTP server delivers messages, and need not parse them again).
+ */
+export type RelayWrite = (line: string | Buffer[], message?: JsonRpcMessage) => void;
 
 /** Collects the answers to the requests of one client batch (MCP 2025-03-26) into one array. */
 export interface Batch {
@@ -27,7 +33,7 @@ export class OpenRequests {
 
   /** `self` names who answers with an error: the program the client sees. */
   constructor(
-    private readonly write: (line: string | Buffer[]) => void,
+    private readonly write: RelayWrite,
     private readonly self = "mcp-proxy",
   ) {}
 
@@ -64,18 +70,22 @@ export class OpenRequests {
     this.notifyIfIdle();
   }
 
-  /** Writes the one answer a request gets (its text, or the bytes it arrived in), and forgets the request. */
-  answer(entry: Pending, line: string | Buffer[]): void {
+  /**
+   * Writes the one answer a request gets (its text, or the bytes it arrived in; `message`, the answer parsed, when
+   * it was), and forgets the request.
+   */
+  answer(entry: Pending, line: string | Buffer[], message?: JsonRpcMessage): void {
     if (!this.isOpen(entry)) return;
     this.pending.delete(idKey(entry.id));
     if (entry.batch) this.answerBatch(entry.batch, typeof line === "string" ? line : Buffer.concat(line).toString());
-    else this.write(line);
+    else this.write(line, message);
     this.notifyIfIdle();
   }
 
   /** Answers the request with a connection error that says why. */
   fail(entry: Pending, reason: string): void {
-    this.answer(entry, JSON.stringify(errorResponse(entry.id, ErrorCode.ConnectionClosed, `${this.self}: ${reason}`)));
+    const answer = errorResponse(entry.id, ErrorCode.ConnectionClosed, `${this.self}: ${reason}`);
+    this.answer(entry, JSON.stringify(answer), answer);
   }
 
   /** One answer of a batch; the array is written once every request of the batch has one. */

@@ -4,14 +4,13 @@ import { idKey, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse, 
 import { listChangedNotifications } from "../protocol/list-changes.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
-import type { OpenRequests, Pending } from "./open-requests.js";
+import type { OpenRequests, Pending, RelayWrite } from "./open-requests.js";
 
 export interface UpstreamLinkOptions {
   /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
   connect: () => Promise<UpstreamTransport>;
   requests: OpenRequests;
-  /** Writes one line to the client: its text, or the bytes it arrived in. */
-  write: (line: string | Buffer[]) => void;
+  write: RelayWrite;
   log: (line: string) => void;
   /** How long connecting may take: a daemon coming up, and its answer to the replayed initialize. */
   handshakeTimeoutMs: number;
@@ -238,7 +237,7 @@ export class UpstreamLink {
       this.options.log(`re-initialized the ${this.upstream} session (protocol ${String(response.result.protocolVersion)})`);
       if (this.initialized) await transport.send(this.initialized.message, this.initialized.text);
       // A restarted server may offer different tools or resources: let the client refresh what it caches.
-      for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification));
+      for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification), notification);
     } finally {
       this.replayWaiter = undefined;
     }
@@ -264,7 +263,7 @@ export class UpstreamLink {
         this.askedBy.set(idKey(message.id), generation);
         if (this.askedBy.size > MAX_ASKED) this.askedBy.delete(this.askedBy.keys().next().value!);
       }
-      this.options.write(bytes ? [bytes] : text);
+      this.options.write(bytes ? [bytes] : text, message);
       return;
     }
     const id = message.id;
@@ -280,7 +279,7 @@ export class UpstreamLink {
       return this.options.log(`dropped a response for id ${JSON.stringify(id)} that no pending request has`);
     }
     if (entry.method === "initialize" && "result" in message) this.sessionInitialized = true;
-    this.answer(generation, entry, bytes ? [bytes] : text);
+    this.answer(generation, entry, bytes ? [bytes] : text, message);
   }
 
   /** The client's open request `id`, when it was sent on the daemon session of `generation`. */
@@ -290,8 +289,8 @@ export class UpstreamLink {
   }
 
   /** Gives the client its answer; a draining session is closed once nothing it was sent waits any more. */
-  private answer(generation: number, entry: Pending, line: string | Buffer[]): void {
-    this.options.requests.answer(entry, line);
+  private answer(generation: number, entry: Pending, line: string | Buffer[], message?: JsonRpcMessage): void {
+    this.options.requests.answer(entry, line, message);
     if (this.draining.has(generation)) this.closeIfDone(generation);
   }
 

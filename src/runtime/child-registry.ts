@@ -64,17 +64,8 @@ export class ChildRegistry {
    * list; what starters recorded ahead is left alone.
    */
   static reapOwnersGone(base: string, log: (line: string) => void = () => {}, own?: string): void {
-    const prefix = `${basename(base)}.`;
-    let names: string[];
-    try {
-      names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
-    } catch {
-      names = [];
-    }
-    for (const name of names) {
-      const file = join(dirname(base), name);
-      const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
-      if (file === own || !owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) continue;
+    for (const file of listsOfGoneOwners(base)) {
+      if (file === own) continue;
       reap(file, log);
       removeFile(file);
     }
@@ -82,18 +73,9 @@ export class ChildRegistry {
 
   /** Whether `pid` is a server a daemon of this server that is gone left running (its list names it, same start). */
   static leftBehind(base: string, pid: number): boolean {
-    const prefix = `${basename(base)}.`;
-    let names: string[];
-    try {
-      names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
-    } catch {
-      return false;
-    }
-    return names.some((name) => {
-      const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
-      if (!owner || isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined)) return false;
-      return readRecorded(join(dirname(base), name)).some((child) => child.pid === pid && isSameProcess(pid, child.started));
-    });
+    return listsOfGoneOwners(base).some((file) =>
+      readRecorded(file).some((child) => child.pid === pid && isSameProcess(pid, child.started)),
+    );
   }
 
   /** Stops what the daemons of this server that are gone left running (a drained one killed past its timeout, say). */
@@ -141,6 +123,23 @@ function reap(file: string, log: (line: string) => void, except?: number): void 
     else log(`stopping what child ${child.pid}, gone with a previous daemon, left running in its process group`);
     killTree(child.pid);
   }
+}
+
+/** The lists `<base>.<pid>-<start>` of this server's daemons whose owner is no longer running. */
+function listsOfGoneOwners(base: string): string[] {
+  const prefix = `${basename(base)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(base)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => {
+      const owner = /^(\d+)-(.*)$/.exec(name.slice(prefix.length));
+      return owner !== null && !isSameProcess(Number(owner[1]), decodeURIComponent(owner[2]!) || undefined);
+    })
+    .map((name) => join(dirname(base), name));
 }
 
 function removeFile(file: string): void {

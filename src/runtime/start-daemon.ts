@@ -1,6 +1,5 @@
 import { homedir } from "node:os";
 import { once } from "node:events";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
@@ -10,7 +9,7 @@ import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
 import { DAEMON_NODE_FLAGS, daemonScript } from "./entry-points.js";
 import { answers, findDaemon, runningFrom, startedWithoutDaemon } from "./find-daemon.js";
-import { stopDaemon } from "./stop-daemon.js";
+import { reapOrphanedChildren, stopDaemon } from "./stop-daemon.js";
 import { ensureHomeToken } from "./home-token.js";
 import {
   claimLock,
@@ -25,9 +24,8 @@ import {
   type LockRecord,
 } from "./lock-file.js";
 import { isListening } from "./port-probe.js";
-import { describePortOwner } from "../process/port-owner.js";
+import { portInUse } from "../process/port-owner.js";
 import { spawnDetached } from "./spawn-detached.js";
-import { ChildRegistry } from "./child-registry.js";
 import { firstProjectEnv, handedChildEnv, keptEntryEnv } from "./kept-entry.js";
 import { spawnFirstChild, type FirstChild } from "./first-child.js";
 
@@ -140,17 +138,15 @@ async function strangerOnPort(server: ServerConfig, home: string, searched = fal
  * names is stopped, and its port given a moment to close, so that it is not taken for a stranger's.
  */
 async function freeLeftoverPort(server: ServerConfig, home: string, log: (line: string) => void): Promise<void> {
-  ChildRegistry.reapOwnersGone(join(home, `${server.name}.children`), log);
+  reapOrphanedChildren(server.name, home, log);
   const deadline = Date.now() + LEFTOVER_EXIT_MS;
   while (Date.now() < deadline && (await isListening(new URL(server.url!), 200))) await sleep(20);
 }
 
 function portTaken(server: ServerConfig): PortTaken {
-  return new PortTaken(
-    `port ${server.port} is in use by ${describePortOwner(server.port!)}, which is not ` +
-      (server.kind === "spawned" ? `a server this home's "${server.name}" daemon started ` : `this home's "${server.name}" daemon `) +
-      `(nothing was sent to it); stop that process or change "port" for "${server.name}" in the config`,
-  );
+  const expected =
+    server.kind === "spawned" ? `a server this home's "${server.name}" daemon started` : `this home's "${server.name}" daemon`;
+  return new PortTaken(portInUse(server.port!, expected, server.name));
 }
 
 interface Spawned {

@@ -88,15 +88,22 @@ export function configuredHome(
   };
 }
 
-/** server-everything as the HTTP server "everything" (started by the proxy on demand), plus `extra` servers. */
-export async function everythingHome(t: TestContext, extra: Record<string, unknown> = {}) {
+/**
+ * server-everything as the HTTP server "everything" (started by its daemon when a session needs it), in `mode`,
+ * plus `extra` servers.
+ */
+export async function everythingHome(
+  t: TestContext,
+  extra: Record<string, unknown> = {},
+  mode: "streamableHttp" | "sse" = "streamableHttp",
+) {
   const port = await freePort();
   const daemon = configuredHome(t, {
     everything: {
       command: process.execPath,
-      args: [EVERYTHING, "streamableHttp"],
+      args: [EVERYTHING, mode],
       env: { PORT: String(port) },
-      transport: "streamable-http",
+      transport: mode === "sse" ? "sse" : "streamable-http",
       port,
     },
     ...extra,
@@ -118,9 +125,9 @@ export const spareStarted = (pid: number): RegExp =>
     `started spare child pid ${pid} ahead of the first session|took child pid ${pid}, started ahead by this daemon's starter, as the spare`,
   );
 
-/** Process group and session of a pid, from /proc (Linux). */
-export function processGroupOf(pid: number): { pgid: number; sid: number } {
+/** Parent, process group and session of a pid, from /proc (Linux). */
+export function processGroupOf(pid: number): { ppid: number; pgid: number; sid: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { pgid: Number(fields[2]), sid: Number(fields[3]) };
+  return { ppid: Number(fields[1]), pgid: Number(fields[2]), sid: Number(fields[3]) };
 }
