@@ -4,6 +4,7 @@ import { addressFrom } from "../runtime/daemon-address.js";
 import {
   daemonActivity,
   probeDaemon,
+  troubledChild,
   type CallStatsReport,
   type DaemonActivity,
   type DaemonHealth,
@@ -129,10 +130,8 @@ export function addHealth(report: DaemonReport, health: DaemonHealth, activity?:
   if (isOlderThanThis(health.version)) report.outdated = true;
   // The daemon's own clock: a manager that adopted it, or a lock rewritten since, would count from later.
   report.uptimeMs = health.uptimeMs ?? report.uptimeMs;
-  const states = health.children.map((child) => child.state);
-  const troubled = health.children.find((child) => child.state === "failed" || child.state === "backing-off");
-  if (states.includes("failed")) report.state = "failed";
-  else if (states.includes("backing-off")) report.state = "backing-off";
+  const troubled = troubledChild(health);
+  if (troubled) report.state = troubled.state === "failed" ? "failed" : "backing-off";
   if (troubled?.lastError) report.lastError = `server: ${troubled.lastError}`;
   const childRestarts = health.children.reduce((sum, child) => sum + (child.restarts ?? 0), 0);
   report.restarts = (report.restarts ?? 0) + childRestarts;

@@ -6,7 +6,7 @@ import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } f
 import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
+import { probeDaemon, troubledChild } from "../runtime/daemon-health.js";
 import { describePortOwner, portOwner } from "../process/port-owner.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { findCommand } from "../process/find-command.js";
@@ -130,12 +130,19 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
     add("note", `${name}: stale lock ${lockPath(name, home)} (pid ${lock.pid} is gone)`, "nothing: it is replaced at the next start");
   if (holderAlive && lock.url) {
     const answering = await probeDaemon(addressFrom({ ...lock, url: lock.url }), name, home, { pid: lock.pid });
-    const failed = answering ? failedChild(answering) : undefined;
-    if (failed)
+    const troubled = answering ? troubledChild(answering) : undefined;
+    if (troubled?.state === "failed")
       add(
         "FAIL",
-        `${name}: the daemon runs (pid ${lock.pid}) but its server failed: ${failed.lastError ?? "see the log"}`,
+        `${name}: the daemon runs (pid ${lock.pid}) but its server failed: ${troubled.lastError ?? "see the log"}`,
         `read mcp-manager logs ${name}, fix the cause, then: mcp-manager start ${name}`,
+      );
+    else if (troubled)
+      add(
+        "warn",
+        `${name}: the daemon runs (pid ${lock.pid}) but its server exited and waits to be restarted ` +
+          `(restarted ${troubled.restarts ?? 0} time${troubled.restarts === 1 ? "" : "s"} so far): ${troubled.lastError ?? "see the log"}`,
+        `read mcp-manager logs ${name}; a server that keeps exiting is given up on after a few tries`,
       );
     else if (answering) {
       add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);

@@ -88,6 +88,10 @@ export interface DatabaseReport {
 export const failedChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
   health.children.find((child) => child.state === "failed");
 
+/** A child that gave up, else one waiting to be restarted after it exited: the daemon runs, its server does not. */
+export const troubledChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
+  failedChild(health) ?? health.children.find((child) => child.state === "backing-off");
+
 /** Our daemon, proven, with what it said of itself and where and how to ask it more. */
 export interface ProvenDaemon extends DaemonHealth {
   credential: string;

@@ -177,6 +177,33 @@ describe("when something is broken", () => {
     assert.ok(!isAlive(managerPid));
   });
 
+  test("a server that exited and waits to be restarted: status and doctor say so, not that all is well", async (t) => {
+    const dir = tempDir(t, "msm-flaky-");
+    const script = join(dir, "server.js"); // missing: every start of the server fails
+    const { daemon, cli } = await home(t, { flaky: { command: process.execPath, args: [script] } });
+    writeFileSync(
+      join(daemon.home, "config.json"),
+      JSON.stringify({
+        // The first restart is immediate, the second waits a minute: long enough to be seen backing off.
+        manager: { port: await freePort(), restartLimit: 3, restartBackoffMs: 60_000 },
+        servers: { flaky: { command: process.execPath, args: [script] } },
+      }),
+    );
+    // A session asks for the server, and waits while it is restarted.
+    const session = new ProxyClient(t, ["--target", "flaky"], { env: daemon.env });
+    session.start("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+    await until(
+      async () => /flaky\s+restarting \(backing off\)/.test((await cli("status")).stdout),
+      "status to show the server backing off",
+    );
+    const doctor = await cli("doctor");
+    assert.match(
+      doctor.stdout,
+      /warn +flaky: the daemon runs \(pid \d+\) but its server exited and waits to be restarted \(restarted 1 time so far\): the server exited with code 1/,
+    );
+    assert.doesNotMatch(doctor.stdout, /ok +flaky/);
+  });
+
   test("start after a fix brings back a server that had failed, though its daemon kept running", async (t) => {
     const dir = tempDir(t, "msm-late-");
     const script = join(dir, "server.js");
