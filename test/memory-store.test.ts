@@ -130,6 +130,9 @@ describe("knowledge graph store (SQLite)", () => {
     assert.deepEqual(names("thing*"), ["Bob"]);
     assert.deepEqual(names("nothing like this"), []);
     assert.equal(store.searchNodes("").entities.length, 3, "the empty query matches everything, as includes('') does");
+    store.createEntities([{ name: "Dee", entityType: "t", observations: ["def, then abc", "ab-cd-ef"] }]);
+    assert.deepEqual(names("abcdef"), [], "its trigrams, apart or scattered, are not the needle");
+    assert.deepEqual(names("then ab"), ["Dee"], "a needle whose last trigram overlaps the one before");
     assert.deepEqual(
       store.searchNodes("kyoto").relations,
       [{ from: "Alice", to: "Bob", relationType: "knows" }],

@@ -1,5 +1,6 @@
 import { VERSION } from "../version.js";
 import { GraphCache } from "./graph-cache.js";
+import { trigramFilter } from "./trigram-filter.js";
 import Database from "better-sqlite3";
 
 export interface Entity {
@@ -153,7 +154,9 @@ export class KnowledgeGraphStore {
       relationsTouching: db.prepare<[string, string], { id: number; from_name: string; to_name: string; relation_type: string }>(
         "SELECT id, from_name, to_name, relation_type FROM relations WHERE from_name = ? UNION SELECT id, from_name, to_name, relation_type FROM relations WHERE to_name = ?",
       ),
-      searchMatch: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE search MATCH ?"),
+      searchMatch: db.prepare<[string, string], { entity_id: number }>(
+        "SELECT DISTINCT entity_id FROM search WHERE search MATCH ? AND instr(text, ?) > 0",
+      ),
       searchScan: db.prepare<[string], { entity_id: number }>("SELECT DISTINCT entity_id FROM search WHERE instr(text, ?) > 0"),
     };
   }
@@ -298,10 +301,8 @@ export class KnowledgeGraphStore {
     return this.db
       .transaction(() => {
         // Three characters make a trigram the index can look up; shorter needles are found by a scan.
-        const rows =
-          [...needle].length >= 3
-            ? this.statements.searchMatch.all(`"${needle.replace(/"/g, '""')}"`)
-            : this.statements.searchScan.all(needle);
+        const filter = trigramFilter(needle);
+        const rows = filter ? this.statements.searchMatch.all(filter, needle) : this.statements.searchScan.all(needle);
         return this.graphOf(new Set(rows.map((row) => row.entity_id)));
       })
       .deferred();
