@@ -52,7 +52,9 @@ export class HttpServerProcess {
   private startedAt = 0;
   private failedAt = 0;
   private lastError: string | undefined;
+  /** Starts after the first, counted as they happen (as for a stdio child): a restart waiting out its delay is not one yet. */
   private restarts = 0;
+  private starts = 0;
   private waiters: Waiter[] = [];
   /** Why this daemon stopped the server it is starting (a stranger on its port, no port in time). */
   private stopReason: string | undefined;
@@ -157,6 +159,7 @@ export class HttpServerProcess {
     const { server, log } = this.options;
     this.state = "starting";
     this.startedAt = Date.now();
+    if (this.starts++ > 0) this.restarts += 1;
     if (await isListening(this.url)) {
       const taken = portInUse(server.port, "a server this daemon started", server.name);
       return this.crashed(taken, 0, taken);
@@ -259,7 +262,6 @@ export class HttpServerProcess {
       log(`${why}; giving up after ${this.policy.failuresInARow} failures in a row`);
       return this.settle(new Error(this.failedMessage()));
     }
-    this.restarts += 1;
     this.history.record(`${why}; restarted after ${decision.delayMs} ms`);
     log(`${why}; starting it again in ${decision.delayMs} ms`);
     this.state = "backing-off";

@@ -3,7 +3,7 @@ import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { failedChild, probeDaemon } from "../runtime/daemon-health.js";
+import { failedChild, probeDaemon, troubledChild } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -37,7 +37,8 @@ export async function control(
     names.map(async (name): Promise<ControlResult> => {
       const server = config.servers[name]!;
       try {
-        return manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log);
+        const result = manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log);
+        return result.ok && action !== "stop" && hasDaemon(server) ? await withServerOutcome(result, server, home) : result;
       } catch (error) {
         return { name, ok: false, line: `${name}: ${(error as Error).message}` };
       }
@@ -137,6 +138,36 @@ function describe(action: ControlAction, server: ServerConfig, pid: number | und
   if (action === "restart")
     return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)`;
   return `${name}: running${where}`;
+}
+
+/** How often a server that was just started is asked how it fares, until it is up or known not to be. */
+const SETTLE_POLL_MS = 100;
+
+/**
+ * A daemon that started says nothing yet of its server (an HTTP server, or a stdio server its sessions came back
+ * to, starts with it): "running" or "restarted" is only said once none of its servers is still starting, within
+ * the server's start timeout; a server that exited meanwhile makes the outcome a failure that says why.
+ */
+async function withServerOutcome(result: ControlResult, server: ServerConfig, home: string): Promise<ControlResult> {
+  const deadline = Date.now() + server.startTimeoutMs;
+  for (;;) {
+    const lock = readLock(lockPath(server.name, home));
+    if (!lock?.url || !isHolderAlive(lock)) return result;
+    const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
+    if (!health) return result;
+    const troubled = troubledChild(health);
+    if (troubled) {
+      const why = troubled.lastError ?? "no reason known";
+      return {
+        ...result,
+        ok: false,
+        line: `${result.line}\n${server.name}: but its server does not start: ${why}; see: mcp-manager logs ${server.name}`,
+      };
+    }
+    if (!health.children.some((child) => child.state === "starting")) return result;
+    if (Date.now() >= deadline) return { ...result, line: `${result.line}\n${server.name}: its server is still starting` };
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
 }
 
 /** A running daemon whose server gave up (failed) is stopped, so that start brings up one that tries again. */

@@ -177,31 +177,36 @@ describe("when something is broken", () => {
     assert.ok(!isAlive(managerPid));
   });
 
-  test("a server that exited and waits to be restarted: status and doctor say so, not that all is well", async (t) => {
+  test("a server that exited and waits to be restarted: start, restart, status and doctor say so", async (t) => {
     const dir = tempDir(t, "msm-flaky-");
     const script = join(dir, "server.js"); // missing: every start of the server fails
-    const { daemon, cli } = await home(t, { flaky: { command: process.execPath, args: [script] } });
+    // An HTTP server starts with its daemon, before any session: what a start brings up is known at once.
+    const entry = { command: process.execPath, args: [script], transport: "streamable-http", port: await freePort() };
+    const { daemon, cli } = await home(t, { flaky: entry });
     writeFileSync(
       join(daemon.home, "config.json"),
       JSON.stringify({
         // The first restart is immediate, the second waits a minute: long enough to be seen backing off.
         manager: { port: await freePort(), restartLimit: 3, restartBackoffMs: 60_000 },
-        servers: { flaky: { command: process.execPath, args: [script] } },
+        servers: { flaky: entry },
       }),
     );
-    // A session asks for the server, and waits while it is restarted.
-    const session = new ProxyClient(t, ["--target", "flaky"], { env: daemon.env });
-    session.start("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
-    await until(
-      async () => /flaky\s+restarting \(backing off\)/.test((await cli("status")).stdout),
-      "status to show the server backing off",
-    );
+    const said = /flaky: but its server does not start: .*code 1.*; see: mcp-manager logs flaky/;
+    const started = await cli("start", "flaky");
+    assert.notEqual(started.code, 0, "a start whose server does not start fails");
+    assert.match(started.stdout + started.stderr, said);
+    assert.match((await cli("status")).stdout, /flaky\s+restarting \(backing off\)/);
     const doctor = await cli("doctor");
     assert.match(
       doctor.stdout,
-      /warn +flaky: the daemon runs \(pid \d+\) but its server exited and waits to be restarted \(restarted 1 time so far\): the server exited with code 1/,
+      /warn +flaky: the daemon runs \(pid \d+\) but its server exited and waits to be restarted \(restarted 1 time so far\): .*code 1/,
     );
     assert.doesNotMatch(doctor.stdout, /ok +flaky/);
+
+    // Nor is a restart reported as done while the new start fails the same way.
+    const restarted = await cli("restart", "flaky");
+    assert.notEqual(restarted.code, 0, "a restart whose server does not start fails");
+    assert.match(restarted.stdout + restarted.stderr, said);
   });
 
   test("start after a fix brings back a server that had failed, though its daemon kept running", async (t) => {
