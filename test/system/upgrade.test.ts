@@ -32,8 +32,9 @@ function filesUnder(dir: string): string[] {
 
 /**
  * This build as package tarballs of two versions: as it is, and the same stamped with an earlier version (its
- * package.json and the version the bundles carry), each installed globally into a prefix of its own. Offline,
- * from npm's cache, and without install scripts: the stdio servers used here never load the SQLite addon.
+ * package.json and the version the bundles carry), each installed globally into a prefix of its own. From npm's
+ * cache where it can (`npm ci` put the packages there; their registry metadata may still have to be fetched on a
+ * fresh machine), and without install scripts: the stdio servers used here never load the SQLite addon.
  */
 async function twoInstalls(t: Parameters<typeof tempDir>[0]) {
   const work = tempDir(t, "msm-upgrade-");
@@ -52,7 +53,7 @@ async function twoInstalls(t: Parameters<typeof tempDir>[0]) {
   assert.ok(stamped >= 2, "the proxy and the manager carry their version");
   const old = await pack(unpacked, work);
   const install = async (tarball: string, prefix: string) => {
-    await run("npm", ["install", "-g", "--prefix", prefix, "--offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], {
+    await run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", tarball], {
       cwd: work,
     });
     const bin = (name: string) => join(prefix, "bin", name);
