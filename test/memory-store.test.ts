@@ -132,7 +132,16 @@ describe("knowledge graph store (SQLite)", () => {
     assert.equal(store.searchNodes("").entities.length, 3, "the empty query matches everything, as includes('') does");
     store.createEntities([{ name: "Dee", entityType: "t", observations: ["def, then abc", "ab-cd-ef"] }]);
     assert.deepEqual(names("abcdef"), [], "its trigrams, apart or scattered, are not the needle");
-    assert.deepEqual(names("then ab"), ["Dee"], "a needle whose last trigram overlaps the one before");
+    assert.deepEqual(names("then abc"), ["Dee"], "a needle whose last trigram overlaps the one before");
+    assert.deepEqual(names("ef, th"), ["Dee"]);
+    assert.deepEqual(names('d "he'), ["Alice"], "a quote inside a trigram");
+    assert.deepEqual(names("f, t"), ["Dee"], "four characters");
+    assert.deepEqual(names("ab\u0000cd"), [], "a NUL ends an FTS5 query: not an error");
+    store.createEntities([{ name: "Nul", entityType: "t", observations: ["x\u0000yz", "long ".repeat(2000)] }]);
+    assert.deepEqual(names("x\u0000y"), ["Nul"], "a needle whose every trigram holds a NUL is scanned for");
+    assert.deepEqual(names("x\u0000yz"), ["Nul"]);
+    assert.deepEqual(names("long ".repeat(2000)), ["Nul"], "a long needle is asked for by a few of its trigrams");
+    assert.deepEqual(names("long ".repeat(1999) + "lonx"), []);
     assert.deepEqual(
       store.searchNodes("kyoto").relations,
       [{ from: "Alice", to: "Bob", relationType: "knows" }],
