@@ -3,7 +3,7 @@ import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { failedChild, probeDaemon, troubledChild } from "../runtime/daemon-health.js";
+import { probeDaemon, restartsSoFar, troubledChild } from "../runtime/daemon-health.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -37,8 +37,9 @@ export async function control(
     names.map(async (name): Promise<ControlResult> => {
       const server = config.servers[name]!;
       try {
+        const deadline = Date.now() + server.startTimeoutMs;
         const result = manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log);
-        return result.ok && action !== "stop" && hasDaemon(server) ? await withServerOutcome(result, server, home) : result;
+        return result.ok && action !== "stop" && hasDaemon(server) ? await withServerOutcome(result, server, home, deadline) : result;
       } catch (error) {
         return { name, ok: false, line: `${name}: ${(error as Error).message}` };
       }
@@ -145,35 +146,37 @@ const SETTLE_POLL_MS = 100;
 
 /**
  * A daemon that started says nothing yet of its server (an HTTP server, or a stdio server its sessions came back
- * to, starts with it): "running" or "restarted" is only said once none of its servers is still starting, within
- * the server's start timeout; a server that exited meanwhile makes the outcome a failure that says why.
+ * to, starts with it): "running" or "restarted" is only said once none of its servers is starting or waiting to
+ * be restarted, by `deadline` (the command's start plus the server's start timeout). A server given up on, one
+ * still exiting and restarted at the deadline, and a daemon that went away make the outcome a failure that says why.
  */
-async function withServerOutcome(result: ControlResult, server: ServerConfig, home: string): Promise<ControlResult> {
-  const deadline = Date.now() + server.startTimeoutMs;
+async function withServerOutcome(result: ControlResult, server: ServerConfig, home: string, deadline: number): Promise<ControlResult> {
+  const failed = (why: string): ControlResult => ({
+    ...result,
+    ok: false,
+    line: `${result.line}\n${server.name}: but ${why}; see: mcp-manager logs ${server.name}`,
+  });
   for (;;) {
     const lock = readLock(lockPath(server.name, home));
-    if (!lock?.url || !isHolderAlive(lock)) return result;
+    if (!lock?.url || !isHolderAlive(lock)) return failed("its daemon exited");
     const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
-    if (!health) return result;
-    const troubled = troubledChild(health);
-    if (troubled) {
-      const why = troubled.lastError ?? "no reason known";
-      return {
-        ...result,
-        ok: false,
-        line: `${result.line}\n${server.name}: but its server does not start: ${why}; see: mcp-manager logs ${server.name}`,
-      };
+    const troubled = health && troubledChild(health);
+    if (health && !troubled && !health.children.some((child) => child.state === "starting")) return result;
+    const why = troubled?.lastError ?? "no reason known";
+    if (troubled?.state === "failed") return failed(`its server does not start: ${why}`);
+    if (Date.now() >= deadline) {
+      if (troubled) return failed(`its server does not start (${restartsSoFar(troubled)}): ${why}`);
+      if (!health) return failed("its daemon does not answer");
+      return { ...result, line: `${result.line}\n${server.name}: its server is still starting` };
     }
-    if (!health.children.some((child) => child.state === "starting")) return result;
-    if (Date.now() >= deadline) return { ...result, line: `${result.line}\n${server.name}: its server is still starting` };
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
   }
 }
 
-/** A running daemon whose server gave up (failed) is stopped, so that start brings up one that tries again. */
+/** A running daemon whose server gave up or waits to be restarted is stopped: start brings up one that tries now. */
 async function stopIfItsServerFailed(server: ServerConfig, home: string): Promise<void> {
   const lock = readLock(lockPath(server.name, home));
   if (!lock?.url || !isHolderAlive(lock) || !hasDaemon(server)) return;
   const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
-  if (health && failedChild(health)) await stopDaemon(server, home, lock.pid);
+  if (health && troubledChild(health)) await stopDaemon(server, home, lock.pid);
 }

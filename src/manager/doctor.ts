@@ -6,7 +6,7 @@ import { canBeUnixSocket, configPath, lockPath, sessionSocketPath, tokenPath } f
 import type { Config } from "../config/server-config.js";
 import type { ServerConfig } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon, troubledChild } from "../runtime/daemon-health.js";
+import { probeDaemon, restartsSoFar, troubledChild } from "../runtime/daemon-health.js";
 import { describePortOwner, portOwner } from "../process/port-owner.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { findCommand } from "../process/find-command.js";
@@ -141,7 +141,7 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
       add(
         "warn",
         `${name}: the daemon runs (pid ${lock.pid}) but its server exited and waits to be restarted ` +
-          `(restarted ${troubled.restarts ?? 0} time${troubled.restarts === 1 ? "" : "s"} so far): ${troubled.lastError ?? "see the log"}`,
+          `(${restartsSoFar(troubled)}): ${troubled.lastError ?? "see the log"}`,
         `read mcp-manager logs ${name}; a server that keeps exiting is given up on after a few tries`,
       );
     else if (answering) {

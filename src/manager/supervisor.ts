@@ -8,7 +8,7 @@ import { RestartHistory } from "../runtime/restart-history.js";
 import { VERSION } from "../version.js";
 import { isOlderThanThis } from "../runtime/version-order.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
-import { daemonActivity, failedChild, probeDaemon, type ProvenDaemon } from "../runtime/daemon-health.js";
+import { daemonActivity, probeDaemon, troubledChild, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
 import { canDrain, hasDaemon, isRemote } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
@@ -154,17 +154,18 @@ export class SupervisedDaemon {
       this.state = "stopped";
       this.policy.reset();
     }
-    // A daemon that runs while its server gave up is started afresh: that is what "start" promises after a fix.
+    // A daemon that runs while its server gave up, or waits out a delay before restarting it, is started afresh:
+    // that is what "start" promises after a fix.
     if (
       this.isUp() &&
       this.daemon &&
       (await this.probe(this.daemon)) &&
       this.lastHealth !== undefined &&
-      failedChild(this.lastHealth) !== undefined
+      troubledChild(this.lastHealth) !== undefined
     ) {
       // Its other children may still serve sessions: replaced gracefully, as any restart.
-      this.log("its server had failed: replacing the daemon so that it tries again");
-      return this.restartNow("its server had failed; restarted by mcp-manager start");
+      this.log("its server had failed or was waiting to be restarted: replacing the daemon so that it tries now");
+      return this.restartNow("its server had failed or was waiting to be restarted; restarted by mcp-manager start");
     }
     return this.bringUp();
   }

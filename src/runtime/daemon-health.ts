@@ -84,13 +84,15 @@ export interface DatabaseReport {
   entities?: number;
 }
 
-/** The first of a daemon's children that gave up (its server keeps dying), if one did. */
-export const failedChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
-  health.children.find((child) => child.state === "failed");
+/** How often a child was restarted, as people read it: "restarted 1 time so far". */
+export function restartsSoFar(child: DaemonHealth["children"][number]): string {
+  const count = child.restarts ?? 0;
+  return `restarted ${count} time${count === 1 ? "" : "s"} so far`;
+}
 
-/** A child that gave up, else one waiting to be restarted after it exited: the daemon runs, its server does not. */
+/** A child that gave up (its server keeps dying), else one waiting to be restarted: the daemon runs, its server does not. */
 export const troubledChild = (health: DaemonHealth): DaemonHealth["children"][number] | undefined =>
-  failedChild(health) ?? health.children.find((child) => child.state === "backing-off");
+  health.children.find((child) => child.state === "failed") ?? health.children.find((child) => child.state === "backing-off");
 
 /** Our daemon, proven, with what it said of itself and where and how to ask it more. */
 export interface ProvenDaemon extends DaemonHealth {

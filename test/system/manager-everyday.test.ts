@@ -181,7 +181,8 @@ describe("when something is broken", () => {
     const dir = tempDir(t, "msm-flaky-");
     const script = join(dir, "server.js"); // missing: every start of the server fails
     // An HTTP server starts with its daemon, before any session: what a start brings up is known at once.
-    const entry = { command: process.execPath, args: [script], transport: "streamable-http", port: await freePort() };
+    // A start is judged within the server's start timeout: a short one keeps the test short.
+    const entry = { command: process.execPath, args: [script], transport: "streamable-http", port: await freePort(), startTimeoutMs: 2000 };
     const { daemon, cli } = await home(t, { flaky: entry });
     writeFileSync(
       join(daemon.home, "config.json"),
@@ -191,7 +192,7 @@ describe("when something is broken", () => {
         servers: { flaky: entry },
       }),
     );
-    const said = /flaky: but its server does not start: .*code 1.*; see: mcp-manager logs flaky/;
+    const said = /flaky: but its server does not start \(restarted 1 time so far\): .*code 1.*; see: mcp-manager logs flaky/;
     const started = await cli("start", "flaky");
     assert.notEqual(started.code, 0, "a start whose server does not start fails");
     assert.match(started.stdout + started.stderr, said);
@@ -202,6 +203,12 @@ describe("when something is broken", () => {
       /warn +flaky: the daemon runs \(pid \d+\) but its server exited and waits to be restarted \(restarted 1 time so far\): .*code 1/,
     );
     assert.doesNotMatch(doctor.stdout, /ok +flaky/);
+
+    // A start while it waits to be restarted tries at once, with a new daemon.
+    const before = daemon.lockedPid("flaky");
+    const again = await cli("start", "flaky");
+    assert.match(again.stdout + again.stderr, said);
+    assert.notEqual(daemon.lockedPid("flaky"), before, "the daemon was started afresh");
 
     // Nor is a restart reported as done while the new start fails the same way.
     const restarted = await cli("restart", "flaky");
