@@ -147,8 +147,8 @@ const SETTLE_POLL_MS = 100;
 /**
  * A daemon that started says nothing yet of its server (an HTTP server, or a stdio server its sessions came back
  * to, starts with it): "running" or "restarted" is only said once none of its servers is starting or waiting to
- * be restarted, by `deadline` (the command's start plus the server's start timeout). A server given up on, one
- * still exiting and restarted at the deadline, and a daemon that went away make the outcome a failure that says why.
+ * be restarted, by `deadline` (the command's start plus the server's start timeout). A server given up on, and at
+ * the deadline one still restarting or a daemon gone or silent, make the outcome a failure that says why.
  */
 async function withServerOutcome(result: ControlResult, server: ServerConfig, home: string, deadline: number): Promise<ControlResult> {
   const failed = (why: string): ControlResult => ({
@@ -157,16 +157,17 @@ async function withServerOutcome(result: ControlResult, server: ServerConfig, ho
     line: `${result.line}\n${server.name}: but ${why}; see: mcp-manager logs ${server.name}`,
   });
   for (;;) {
+    // The lock is read afresh each time: another restart may have replaced the daemon meanwhile.
     const lock = readLock(lockPath(server.name, home));
-    if (!lock?.url || !isHolderAlive(lock)) return failed("its daemon exited");
-    const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
+    const running = lock?.url !== undefined && isHolderAlive(lock);
+    const health = running ? await probeDaemon(addressFrom({ ...lock, url: lock.url! }), server.name, home, { pid: lock.pid }) : undefined;
     const troubled = health && troubledChild(health);
     if (health && !troubled && !health.children.some((child) => child.state === "starting")) return result;
     const why = troubled?.lastError ?? "no reason known";
     if (troubled?.state === "failed") return failed(`its server does not start: ${why}`);
     if (Date.now() >= deadline) {
       if (troubled) return failed(`its server does not start (${restartsSoFar(troubled)}): ${why}`);
-      if (!health) return failed("its daemon does not answer");
+      if (!health) return failed(running ? "its daemon does not answer" : "its daemon is not running");
       return { ...result, line: `${result.line}\n${server.name}: its server is still starting` };
     }
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
