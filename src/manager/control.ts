@@ -3,7 +3,8 @@ import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon, restartsSoFar, troubledChild } from "../runtime/daemon-health.js";
+import { probeDaemon, troubledChild } from "../runtime/daemon-health.js";
+import { serverOutcome } from "../runtime/server-outcome.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -141,37 +142,12 @@ function describe(action: ControlAction, server: ServerConfig, pid: number | und
   return `${name}: running${where}`;
 }
 
-/** How often a server that was just started is asked how it fares, until it is up or known not to be. */
-const SETTLE_POLL_MS = 100;
-
-/**
- * A daemon that started says nothing yet of its server (an HTTP server, or a stdio server its sessions came back
- * to, starts with it): "running" or "restarted" is only said once none of its servers is starting or waiting to
- * be restarted, by `deadline` (the command's start plus the server's start timeout). A server given up on, and at
- * the deadline one still restarting or a daemon gone or silent, make the outcome a failure that says why.
- */
+/** A start or restart's line, with what became of the server (server-outcome.ts). */
 async function withServerOutcome(result: ControlResult, server: ServerConfig, home: string, deadline: number): Promise<ControlResult> {
-  const failed = (why: string): ControlResult => ({
-    ...result,
-    ok: false,
-    line: `${result.line}\n${server.name}: but ${why}; see: mcp-manager logs ${server.name}`,
-  });
-  for (;;) {
-    // The lock is read afresh each time: another restart may have replaced the daemon meanwhile.
-    const lock = readLock(lockPath(server.name, home));
-    const running = lock?.url !== undefined && isHolderAlive(lock);
-    const health = running ? await probeDaemon(addressFrom({ ...lock, url: lock.url! }), server.name, home, { pid: lock.pid }) : undefined;
-    const troubled = health && troubledChild(health);
-    if (health && !troubled && !health.children.some((child) => child.state === "starting")) return result;
-    const why = troubled?.lastError ?? "no reason known";
-    if (troubled?.state === "failed") return failed(`its server does not start: ${why}`);
-    if (Date.now() >= deadline) {
-      if (troubled) return failed(`its server does not start (${restartsSoFar(troubled)}): ${why}`);
-      if (!health) return failed(running ? "its daemon does not answer" : "its daemon is not running");
-      return { ...result, line: `${result.line}\n${server.name}: its server is still starting` };
-    }
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-  }
+  const outcome = await serverOutcome(server, home, deadline);
+  if (!outcome.ok)
+    return { ...result, ok: false, line: `${result.line}\n${server.name}: but ${outcome.why}; see: mcp-manager logs ${server.name}` };
+  return outcome.note ? { ...result, line: `${result.line}\n${server.name}: ${outcome.note}` } : result;
 }
 
 /** A running daemon whose server gave up or waits to be restarted is stopped: start brings up one that tries now. */

@@ -173,6 +173,35 @@ describe("the status page", () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  test("a start from the page whose server does not come up says why, as mcp-manager start does", async (t) => {
+    const port = await freePort();
+    const dir = tempDir(t, "msm-flaky-");
+    // An HTTP server whose script is missing: every start fails; the second restart waits a minute.
+    const flaky = {
+      command: process.execPath,
+      args: [join(dir, "missing.js")],
+      transport: "streamable-http",
+      port: await freePort(),
+      startTimeoutMs: 2000,
+    };
+    const daemon = configuredHome(t, { flaky }, { manager: { port, restartLimit: 3, restartBackoffMs: 60_000 } });
+    const cli = (...args: string[]) => runManagerCli(["--config", join(daemon.home, "config.json"), ...args], { env: daemon.env });
+    stopManagerAfter(t, daemon);
+    const started = await cli("start", "--detach");
+    assert.equal(started.code, 0, started.stderr);
+    const opened = await cli("open", "--print");
+    assert.equal(opened.code, 0, opened.stderr);
+    const page = await (await (await launchBrowser(t)).newContext()).newPage();
+    await page.goto(opened.stdout.trim());
+    await pageShows(page, /flaky\s*stopped/, "the page, logged in");
+    await page.click('button[aria-label="Start flaky"]');
+    await pageShows(
+      page,
+      /start flaky failed: the daemon runs, but its server does not start \(restarted 1 time so far\): .*code 1/,
+      "the start's outcome",
+    );
+  });
+
   test("nobody else sees or acts: no cookie, a used link, another origin's form and a forged action are refused", async (t) => {
     const { port, daemon, loginUrl } = await runningManager(t);
     const browser = await launchBrowser(t);

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { logPath, managerLogPath } from "../../config/paths.js";
 import { isRemote } from "../../config/server-config.js";
 import { declaresJson } from "../../http/json-content-type.js";
+import { serverOutcome } from "../../runtime/server-outcome.js";
 import { BodyTooLarge, readBoundedBody } from "../../http/read-body.js";
 import type { StatusSnapshot } from "../status-snapshot.js";
 import { SupervisorRefusal, type SupervisedDaemon } from "../supervisor.js";
@@ -181,7 +182,13 @@ export class StatusPage {
     if (!daemon) return sendJson(response, 404, { error: `no server named ${JSON.stringify(name)}` });
     if (isRemote(daemon.server)) return sendJson(response, 409, { error: `"${daemon.name}" is a remote server: nothing runs here` });
     try {
+      const deadline = Date.now() + daemon.server.startTimeoutMs;
       await ACTIONS[action as keyof typeof ACTIONS](daemon);
+      // Done once the server is up, as mcp-manager start and restart say it (runtime/server-outcome.ts).
+      if (action !== "stop") {
+        const outcome = await serverOutcome(daemon.server, this.control.home, deadline);
+        if (!outcome.ok) return sendJson(response, 502, { error: `the daemon runs, but ${outcome.why}` });
+      }
       sendJson(response, 200, await daemon.report());
     } catch (error) {
       sendJson(response, error instanceof SupervisorRefusal ? error.status : 500, { error: (error as Error).message });
