@@ -80,16 +80,35 @@ export function waitForOutput(stream: NodeJS.ReadableStream, predicate: (text: s
   return within(found, what).finally(stop);
 }
 
-/** A port nothing listens on right now (the OS picks it). */
+/**
+ * Where test ports are picked: below the range the OS hands out itself (32768 - 60999 on Linux, 49152 and up on
+ * macOS), from which daemons listening on port 0 and every outgoing connection get theirs. A port the OS had
+ * picked could be handed to another test's listener moments later (two test files run at once); one picked at
+ * random here is taken by another test file only if it picks the same.
+ */
+const PORTS_FROM = 20_000;
+const PORTS_TO = 32_000;
+
+/** A port nothing listens on right now, picked at random below the OS's own range. */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORTS_FROM + Math.floor(Math.random() * (PORTS_TO - PORTS_FROM));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between ${PORTS_FROM} and ${PORTS_TO} in 100 tries`);
+}
+
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
+  const listening = new Promise<boolean>((resolve) => {
+    server.once("listening", () => resolve(true));
+    server.once("error", () => resolve(false));
+  });
+  server.listen(port, "127.0.0.1");
+  if (!(await listening)) return false;
   server.close();
   await once(server, "close");
-  if (!address || typeof address !== "object") throw new Error("no port");
-  return address.port;
+  return true;
 }
 
 /** Resolves when the process exits, with its code or signal. */
