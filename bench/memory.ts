@@ -142,11 +142,9 @@ export async function memoryBenchmark(): Promise<string> {
         await client.initialize();
         await fill(client);
       }
+      const [searches, writes, reads] = [SEARCHES / ROUNDS, WRITES / ROUNDS, READS / ROUNDS];
       for (let round = 0; round < ROUNDS; round++) {
         for (const { client, times } of servers) {
-          const searches = SEARCHES / ROUNDS;
-          const writes = WRITES / ROUNDS;
-          const reads = READS / ROUNDS;
           times.search.push(
             ...(await timed(searches, (i) =>
               tool(client, "search_nodes", { query: `remark ${((round * searches + i) * 197) % ENTITIES} BETA` }),

@@ -3,7 +3,8 @@ import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
 import { addressFrom } from "../runtime/daemon-address.js";
-import { probeDaemon, troubledChild } from "../runtime/daemon-health.js";
+import { troubledChild } from "../runtime/daemon-health.js";
+import { answers } from "../runtime/find-daemon.js";
 import { serverOutcome } from "../runtime/server-outcome.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
@@ -153,7 +154,7 @@ async function withServerOutcome(result: ControlResult, server: ServerConfig, ho
 /** A running daemon whose server gave up or waits to be restarted is stopped: start brings up one that tries now. */
 async function stopIfItsServerFailed(server: ServerConfig, home: string): Promise<void> {
   const lock = readLock(lockPath(server.name, home));
-  if (!lock?.url || !isHolderAlive(lock) || !hasDaemon(server)) return;
-  const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
+  if (!lock || !isHolderAlive(lock)) return;
+  const health = await answers(server, lock, home);
   if (health && troubledChild(health)) await stopDaemon(server, home, lock.pid);
 }

@@ -1,7 +1,7 @@
 import type { ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
-import { addressFrom } from "./daemon-address.js";
-import { probeDaemon, restartsSoFar, troubledChild } from "./daemon-health.js";
+import { restartsSoFar, troubledChild } from "./daemon-health.js";
+import { answers } from "./find-daemon.js";
 import { isHolderAlive, readLock } from "./lock-file.js";
 
 /** How often a server that was just started is asked how it fares, until it is up or known not to be. */
@@ -21,8 +21,8 @@ export async function serverOutcome(server: ServerConfig, home: string, deadline
   for (;;) {
     // The lock is read afresh each time: another restart may have replaced the daemon meanwhile.
     const lock = readLock(lockPath(server.name, home));
-    const running = lock?.url !== undefined && isHolderAlive(lock);
-    const health = running ? await probeDaemon(addressFrom({ ...lock, url: lock.url! }), server.name, home, { pid: lock.pid }) : undefined;
+    const running = lock !== undefined && isHolderAlive(lock);
+    const health = running ? await answers(server, lock, home) : undefined;
     const troubled = health && troubledChild(health);
     if (health && !troubled && !health.children.some((child) => child.state === "starting")) return { ok: true };
     const why = troubled?.lastError ?? "no reason known";
