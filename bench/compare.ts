@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -8,7 +8,7 @@ import { installAlternatives, startListening, stopGroup, ALTERNATIVES } from "./
 import { barChart } from "./svg-chart.js";
 import { median, pssMiB } from "./stats.js";
 import { processesOfHome } from "../test/helpers/processes.js";
-import { stopOurDaemon } from "./our-daemon.js";
+import { ourDaemonPid, stopOurDaemon } from "./our-daemon.js";
 
 type Message = Record<string, any>;
 interface Session {
@@ -85,7 +85,8 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
   const env = { ...process.env, MCP_SESSION_MANAGER_HOME: home };
   const proxyPids = new Set<number>();
   const ours = (target: string): Setup => ({
-    label: target === "everything" ? "mcp-session-manager: proxy -> daemon -> stdio" : "mcp-session-manager: proxy -> HTTP server",
+    label:
+      target === "everything" ? "mcp-session-manager: proxy -> daemon -> stdio" : "mcp-session-manager: proxy -> daemon -> HTTP server",
     open: async () => {
       const client = new StdioClient(process.execPath, [PROXY, "--target", target], env);
       proxyPids.add(client.child.pid!);
@@ -94,7 +95,11 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
       return stdioSession(client);
     },
     stop: async () => {},
-    servingPids: () => (target === "everything" ? processesOfHome(home, proxyPids) : [http.child.pid!]),
+    // The remote server's daemon runs in the same home: it is counted with the server it relays to, not with the other.
+    servingPids: () => {
+      const relay = existsSync(join(home, "everything-http.lock")) ? [ourDaemonPid(home, "everything-http")] : [];
+      return target === "everything" ? processesOfHome(home, new Set([...proxyPids, ...relay])) : [http.child.pid!, ...relay];
+    },
   });
 
   const bridge = async (label: string, start: (port: number) => Promise<ChildProcess>): Promise<Setup> => {
@@ -161,8 +166,9 @@ async function setups(): Promise<{ all: Setup[]; cleanup: () => Promise<void>; s
     stopOurDaemon: () => stopOurDaemon(home, "everything"),
     all: [direct, ours("everything"), directHttp, ours("everything-http"), supergateway, mcpProxy, original],
     cleanup: async () => {
-      // Our daemon was started detached by the first proxy: stop it through its lock.
+      // Our daemons were started detached by the first proxies: stop them through their locks.
       await stopOurDaemon(home, "everything");
+      await stopOurDaemon(home, "everything-http");
       for (const cleanup of cleanups.reverse()) cleanup();
     },
   };

@@ -63,7 +63,7 @@ export interface SpawnedHttpServer extends ServerCommon, Command {
   url: string;
 }
 
-/** A server that runs elsewhere, given by URL: never started, only connected to. */
+/** A server that runs elsewhere, given by URL: never started here; our daemon only relays to it. */
 export interface RemoteServer extends ServerCommon {
   kind: "remote";
   transport: HttpTransport;
@@ -73,14 +73,7 @@ export interface RemoteServer extends ServerCommon {
 
 /** A configured server with every default applied: what the rest of the program works with. */
 export type ServerConfig = HostedServer | BuiltinServer | SpawnedHttpServer | RemoteServer;
-/** The servers our own daemon serves. */
-export type DaemonServer = HostedServer | BuiltinServer | SpawnedHttpServer;
 
-/**
- * Every server that runs here is served by our own daemon: stdio and built-in servers it hosts, HTTP servers it
- * starts and relays to. Only a server given by URL is reached directly.
- */
-export const hasDaemon = (server: ServerConfig): server is DaemonServer => server.kind !== "remote";
 /**
  * Where our daemon listens when the entry fixes it: a stdio server with a port, the built-in server. An HTTP
  * server's port is the server's own; its daemon, like any other, listens where the system says (its lock names it).
@@ -96,23 +89,22 @@ export function fixedDaemonUrl(server: ServerConfig): { url: string; port: numbe
   }
 }
 /**
+ * The port on this machine the entry claims, and the URL that reaches it: our daemon's fixed port, or the port
+ * an HTTP server started here listens on. None for a remote server, whose port is another machine's (or a
+ * server someone else runs), nor for a daemon whose port the system picks.
+ */
+export function portHeldHere(server: ServerConfig): { url: string; port: number } | undefined {
+  return server.kind === "spawned" ? { url: server.url, port: server.port } : fixedDaemonUrl(server);
+}
+/**
  * Whether a new daemon may start while the old one drains: not for an HTTP server, which holds its configured port
  * until its daemon stops it. That daemon is stopped, then started again.
  */
-export function canDrain(server: ServerConfig): boolean {
-  switch (server.kind) {
-    case "hosted":
-    case "builtin":
-      return true;
-    case "spawned":
-    case "remote":
-      return false;
-  }
-}
-/** A server given by URL alone runs elsewhere: nothing to start or stop. */
+export const canDrain = (server: ServerConfig): boolean => server.kind !== "spawned";
+/** A server given by URL runs elsewhere: its daemon starts and stops, the server itself is never touched. */
 export const isRemote = (server: ServerConfig): server is RemoteServer => server.kind === "remote";
-/** What `--start-all`, `/start-all` and `stop --all` act on: every server that runs here and is not disabled. */
-export const isStartable = (server: ServerConfig): boolean => !isRemote(server) && !server.disabled;
+/** What `--start-all`, `/start-all` and `stop --all` act on: every server that is not disabled. */
+export const isStartable = (server: ServerConfig): boolean => !server.disabled;
 /** The command line a server runs, for logs and status; none for a built-in or remote one. */
 export const commandLine = (server: ServerConfig): string | undefined =>
   server.kind === "hosted" || server.kind === "spawned" ? [server.command, ...server.args].join(" ") : undefined;

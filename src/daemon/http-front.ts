@@ -1,6 +1,6 @@
 import { DRAINING_HEADER, DRAINS_HEADER } from "../protocol/drain-notice.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DaemonServer } from "../config/server-config.js";
+import type { ServerConfig } from "../config/server-config.js";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { declaresJson } from "../http/json-content-type.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
@@ -18,7 +18,7 @@ import type { Refusal, SessionRegistry } from "./session-registry.js";
 const MAX_BATCH = 100;
 
 export interface FrontOptions {
-  server: DaemonServer;
+  server: ServerConfig;
   auth: ListenerAuth;
   pool: ScopePool;
   /** What the daemon learned about its server (status shows it). */

@@ -10,14 +10,15 @@ import { transports } from "../upstream/index.js";
 import { VERSION } from "../version.js";
 import { HttpServerProcess } from "./http-server.js";
 import { HttpRelay } from "./http-relay.js";
+import { RemoteServerLink } from "./remote-server.js";
 import {
   commandLine,
   canDrain,
   findServer,
   fixedDaemonUrl,
-  hasDaemon,
   type Config,
-  type DaemonServer,
+  type RemoteServer,
+  type ServerConfig,
   type SpawnedHttpServer,
 } from "../config/server-config.js";
 import { systemClock } from "../runtime/clock.js";
@@ -93,9 +94,6 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
   });
   installLastResort(log);
   if (broken) log(`${broken}; running the entry its starter last loaded`);
-  if (!hasDaemon(server)) {
-    throw new Error(`"${name}" is a remote server (${server.url}): nothing runs here for it, not even a daemon`);
-  }
 
   const lockFile = lockPath(name, home);
   const startedAt = new Date().toISOString();
@@ -199,7 +197,9 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       ? `the built-in ${server.builtin} server`
       : server.kind === "spawned"
         ? `${commandLine(server)} (an HTTP server on port ${server.port})`
-        : `${commandLine(server)} (scope ${server.scope})`;
+        : server.kind === "remote"
+          ? `the remote server ${server.url}`
+          : `${commandLine(server)} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 
   const reaper = setInterval(() => sessions.reapIdle(), Math.min(60_000, Math.max(1000, server.sessionIdleTimeoutMs / 2)));
@@ -313,7 +313,7 @@ interface PoolContext {
  * What serves the sessions: per scope, the built-in memory server, or a SessionRouter sharing a stdio child.
  * The memory server (SDK, zod, SQLite) is loaded only by its own daemon: it would double every other daemon's start.
  */
-async function scopePool(server: DaemonServer, context: PoolContext): Promise<ScopePool> {
+async function scopePool(server: ServerConfig, context: PoolContext): Promise<ScopePool> {
   const { log, registry, handed } = context;
   /** A handed process the daemon does not take is stopped, and no longer recorded as its child. */
   const leave = async (why: string) => {
@@ -335,6 +335,10 @@ async function scopePool(server: DaemonServer, context: PoolContext): Promise<Sc
   if (server.kind === "spawned") {
     await leave("an HTTP server is started by its daemon");
     return httpServerPool(server, context);
+  }
+  if (server.kind === "remote") {
+    await leave("a remote server runs elsewhere");
+    return remoteServerPool(server, context);
   }
   const spec = (cwd: string | undefined) => serverSpec(server, cwd);
   const create = (key: string, cwd: string | undefined) => {
@@ -411,6 +415,25 @@ function httpServerPool(server: SpawnedHttpServer, context: PoolContext): ScopeP
     },
   });
   serverProcess.start();
+  return sharedRelayPool(server, relay, log);
+}
+
+/** A remote server's sessions: one relay for all, each session with an HTTP session of its own there. */
+function remoteServerPool(server: RemoteServer, context: PoolContext): ScopePool {
+  const { log } = context;
+  const link = new RemoteServerLink(server, log);
+  const relay = new HttpRelay({
+    handshakeTimeoutMs: server.startTimeoutMs,
+    log,
+    status: () => link.status(),
+    stopServer: () => Promise.resolve(), // not ours to stop
+    connect: (session) => link.connect(session),
+  });
+  return sharedRelayPool(server, relay, log);
+}
+
+/** The pool of a server every session reaches through one relay, listed from the start as its shared child. */
+function sharedRelayPool(server: ServerConfig, relay: HttpRelay, log: (line: string) => void): ScopePool {
   const pool = new ScopePool({
     scope: "shared",
     childIdleTimeoutMs: server.childIdleTimeoutMs,

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { refuseNonLoopback } from "../http/loopback-guard.js";
 import { addressFields, type DaemonAddress } from "../runtime/daemon-address.js";
-import { isRemote, isStartable } from "../config/server-config.js";
+import { isStartable } from "../config/server-config.js";
 import type { ReloadOutcome } from "./config-reload.js";
 import type { DaemonReport } from "./daemon-state.js";
 import { managerIdentity, statusSnapshot, type SnapshotSource, type StatusSnapshot } from "./status-snapshot.js";
@@ -146,7 +146,7 @@ const ACTIONS: Record<string, Action> = {
   "/stop": { run: (daemon) => daemon.stop({ by: "mcp-manager stop" }) },
   "/restart": { run: (daemon) => daemon.restart("restarted by mcp-manager restart") },
   "/start-all": { run: (daemon) => daemon.start(), all: startable },
-  "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: (daemon) => !isRemote(daemon.server) },
+  "/stop-all": { run: (daemon) => daemon.stop({ by: "mcp-manager stop --all" }), all: () => true },
 };
 
 async function outcome(name: string, work: Promise<DaemonAddress | void>): Promise<Record<string, unknown>> {

@@ -1,4 +1,4 @@
-import { canDrain, findServer, hasDaemon, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
+import { canDrain, findServer, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -41,7 +41,7 @@ export async function control(
       try {
         const deadline = Date.now() + server.startTimeoutMs;
         const result = manager ? await viaManager(action, server, manager) : await directly(action, server, config, home, log);
-        return result.ok && action !== "stop" && hasDaemon(server) ? await withServerOutcome(result, server, home, deadline) : result;
+        return result.ok && action !== "stop" ? await withServerOutcome(result, server, home, deadline) : result;
       } catch (error) {
         return { name, ok: false, line: `${name}: ${(error as Error).message}` };
       }
@@ -70,8 +70,7 @@ async function directly(
   home: string,
   log: (line: string) => void,
 ): Promise<ControlResult> {
-  if (isRemote(server)) throw new DaemonUnavailable(`a remote server (${server.url}): nothing runs here to ${action}`);
-  if (action === "restart" && hasDaemon(server) && !server.disabled) {
+  if (action === "restart" && !server.disabled) {
     const started = await replaceDirectly(server, config, home, "restarted by mcp-manager restart", log);
     return { name: server.name, ok: true, line: describe(action, server, started.pid, started.address.url.href) };
   }
@@ -135,12 +134,14 @@ export async function replaceDirectly(
 
 function describe(action: ControlAction, server: ServerConfig, pid: number | undefined, url: string | undefined): string {
   const name = server.name;
-  if (action === "stop") return `${name}: stopped; proxies will not start it until: mcp-manager start ${name}`;
+  // The daemon is what starts and stops: a remote server itself is never touched.
+  const relay = isRemote(server) ? `; it relays to ${server.url}` : "";
+  if (action === "stop") return `${name}: stopped${relay}; proxies will not start it until: mcp-manager start ${name}`;
   const where = `${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
   if (action === "restart" && !canDrain(server)) return `${name}: restarted${where}; its HTTP server was stopped and started again`;
   if (action === "restart")
-    return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)`;
-  return `${name}: running${where}`;
+    return `${name}: restarted${where}; calls in flight finish on the previous daemon (for up to its drainTimeoutMs)${relay}`;
+  return `${name}: running${where}${relay}`;
 }
 
 /** A start or restart's line, with what became of the server (server-outcome.ts). */

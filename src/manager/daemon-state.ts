@@ -12,24 +12,13 @@ import {
   type SessionReport,
 } from "../runtime/daemon-health.js";
 import type { RestartEvent } from "../runtime/restart-history.js";
-import { hasDaemon, isRemote } from "../config/server-config.js";
+import { isRemote, portHeldHere } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
 import { isOlderThanThis } from "../runtime/version-order.js";
 
-export type DaemonState =
-  | "starting"
-  | "running"
-  | "backing-off"
-  | "failed"
-  | "stopped"
-  | "disabled"
-  | "stale-lock"
-  | "foreign"
-  | "remote"
-  | "remote-up"
-  | "remote-down";
+export type DaemonState = "starting" | "running" | "backing-off" | "failed" | "stopped" | "disabled" | "stale-lock" | "foreign";
 
 /** One daemon as `status` shows it, from the manager's supervision or, without a manager, from its files. */
 export interface DaemonReport {
@@ -37,6 +26,8 @@ export interface DaemonReport {
   state: DaemonState;
   transport: string;
   url?: string;
+  /** A server given by URL, which the daemon relays to: whether it takes connections now. */
+  remote?: { url: string; answers: boolean };
   port?: number;
   pid?: number;
   uptimeMs?: number;
@@ -76,6 +67,8 @@ export interface ChildReport {
   restartLog?: RestartEvent[];
   /** The built-in memory server: the project databases it has open. */
   databases?: DatabaseReport[];
+  /** A remote server's relay: the URL it relays to. */
+  relaysTo?: string;
 }
 
 /**
@@ -85,14 +78,13 @@ export interface ChildReport {
  */
 export async function inspectDaemon(server: ServerConfig, home: string): Promise<DaemonReport> {
   const report = await configuredReport(server, home);
-  if (isRemote(server)) return report;
   const lock = readLock(lockPath(server.name, home));
   if (lock && isHolderAlive(lock)) {
     report.pid = lock.pid;
     if (lock.url) withUrl(report, lock.url);
     // Our daemon answers /health (one request tells both that it runs and how it fares); others a TCP connect.
     const address = lock.url ? addressFrom({ ...lock, url: lock.url }) : undefined;
-    const health = address && hasDaemon(server) ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
+    const health = address ? await probeDaemon(address, server.name, home, { pid: lock.pid }) : undefined;
     report.state = health || (lock.url && (await isListening(new URL(lock.url)))) ? "running" : "starting";
     if (health) addHealth(report, health, await daemonActivity(health));
     else if (report.state === "running") {
@@ -102,19 +94,25 @@ export async function inspectDaemon(server: ServerConfig, home: string): Promise
     return report;
   }
   if (server.disabled) report.state = "disabled";
-  else if (server.url && (await isListening(new URL(server.url)))) report.state = "foreign";
+  else if (await isTaken(server)) report.state = "foreign";
   else if (lock) report.state = "stale-lock";
   return report;
 }
 
-/** What the config and the home tell about a server before its daemon is looked at (a remote one: all of it). */
+/** What the config and the home tell about a server before its daemon is looked at (a remote one: whether it answers). */
 export async function configuredReport(server: ServerConfig, home: string): Promise<DaemonReport> {
   const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
-  if (server.url) report.url = server.url;
-  if (server.port !== undefined) report.port = server.port;
-  if (isRemote(server)) report.state = (await isListening(new URL(server.url))) ? "remote-up" : "remote-down";
-  else if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
+  const held = portHeldHere(server);
+  if (held) [report.url, report.port] = [held.url, held.port];
+  if (isRemote(server)) report.remote = { url: server.url, answers: await isListening(new URL(server.url)) };
+  if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
   return report;
+}
+
+/** Whether the port the entry claims here answers (without a live daemon of ours: someone else holds it). */
+async function isTaken(server: ServerConfig): Promise<boolean> {
+  const held = portHeldHere(server);
+  return held !== undefined && (await isListening(new URL(held.url)));
 }
 
 /** Where the daemon answers; the port shown stays the configured one (an HTTP server's own, not its daemon's). */
@@ -137,7 +135,7 @@ export function addHealth(report: DaemonReport, health: DaemonHealth, activity?:
   report.restarts = (report.restarts ?? 0) + childRestarts;
   if (health.learned && Object.keys(health.learned).length) report.learned = health.learned;
   if (activity) [report.sessionList, report.calls] = [activity.sessionList, activity.calls];
-  report.children = health.children.map(({ scope, state, pid, sessions, restarts, restartLog, databases }) => ({
+  report.children = health.children.map(({ scope, state, pid, sessions, restarts, restartLog, databases, relaysTo }) => ({
     serves: scope,
     state,
     ...(pid !== undefined ? { pid } : {}),
@@ -146,5 +144,6 @@ export function addHealth(report: DaemonReport, health: DaemonHealth, activity?:
     inFlight: (activity?.sessionList ?? []).reduce((sum, session) => sum + (session.child === scope ? session.waiting : 0), 0),
     ...(restartLog?.length ? { restartLog } : {}),
     ...(databases ? { databases } : {}),
+    ...(relaysTo ? { relaysTo } : {}),
   }));
 }

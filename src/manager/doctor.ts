@@ -10,7 +10,7 @@ import { probeDaemon, restartsSoFar, troubledChild } from "../runtime/daemon-hea
 import { describePortOwner, portOwner } from "../process/port-owner.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { findCommand } from "../process/find-command.js";
-import { fixedDaemonUrl, isRemote } from "../config/server-config.js";
+import { fixedDaemonUrl, isRemote, portHeldHere } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -109,8 +109,7 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   if (server.disabled) return add("note", `${name}: disabled in the config`);
   if (isRemote(server)) {
     if (await isListening(new URL(server.url))) add("ok", `${name}: remote ${server.url} answers`);
-    else add("warn", `${name}: remote ${server.url} does not answer`, "start that server; mcp-manager does not manage it");
-    return;
+    else add("warn", `${name}: remote ${server.url} does not answer`, "start that server; mcp-manager only relays to it");
   }
   if (server.kind === "hosted" || server.kind === "spawned") {
     if (!findCommand(server.command, server.env.PATH)) {
@@ -124,6 +123,7 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   const stopped = readStopped(name, home);
   if (stopped) add("note", `${name}: stopped on purpose (${stopped.by}, ${stopped.at})`, `mcp-manager start ${name}`);
 
+  const held = portHeldHere(server);
   const lock = readLock(lockPath(name, home));
   const holderAlive = lock !== undefined && isHolderAlive(lock);
   if (lock && !holderAlive)
@@ -148,26 +148,26 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
       add("ok", `${name}: daemon running (pid ${lock.pid}, ${lock.url})`);
       checkSessionSocket(name, lock.sessionSocket, home, add);
     } else add("warn", `${name}: daemon pid ${lock.pid} runs but does not answer at ${lock.url}`, `mcp-manager restart ${name}`);
-  } else if (server.url && (await isListening(new URL(server.url)))) {
+  } else if (held && (await isListening(new URL(held.url)))) {
     // Our daemon may be there without its lock where it listens on the configured port; an HTTP server's port is its own.
     const fixed = fixedDaemonUrl(server);
     const ours = fixed ? await probeDaemon({ url: new URL(fixed.url) }, name, home) : undefined;
-    const owner = ours ? undefined : portOwner(server.port!);
+    const owner = ours ? undefined : portOwner(held.port);
     const holder = owner?.pid;
     if (ours) add("warn", `${name}: daemon running (pid ${ours.pid}) without its lock file`, "nothing: it recreates the lock within 10 s");
     else if (holder !== undefined && ChildRegistry.leftBehind(join(home, `${name}.children`), holder))
       add(
         "warn",
-        `${name}: its server (pid ${holder}) still holds port ${server.port}, left running by a daemon that was killed`,
+        `${name}: its server (pid ${holder}) still holds port ${held.port}, left running by a daemon that was killed`,
         `nothing: the next start stops it first; or now: mcp-manager stop ${name}`,
       );
     else
       add(
         "FAIL",
-        `${name}: port ${server.port} is taken by ${describePortOwner(server.port!, owner)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
+        `${name}: port ${held.port} is taken by ${describePortOwner(held.port, owner)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
         `stop that process, or change "port" for "${name}"`,
       );
-  } else if (!holderAlive) add("ok", `${name}: not running; port ${server.port ?? "(chosen at start)"} is free`);
+  } else if (!holderAlive) add("ok", `${name}: not running; port ${held?.port ?? "(chosen at start)"} is free`);
 }
 
 /** Proxies reach our daemons fastest through the session socket; say why one of them cannot. */

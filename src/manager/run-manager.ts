@@ -2,7 +2,7 @@ import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import { loadConfig } from "../config/load.js";
 import { configPath, ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
-import { isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
+import { isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { describeReload, diffServers, watchConfigFile, type ReloadOutcome } from "./config-reload.js";
 import { createLog } from "../logging/log.js";
 import { rotateLog } from "../logging/rotate.js";
@@ -93,27 +93,25 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       log(`${describeReload(outcome)} (${why})`);
     await Promise.all([
       ...outcome.changed.map((name) => applyChange(name, before.servers[name]!, next.servers[name]!)),
-      ...removed
-        .filter(([, daemon]) => !isRemote(daemon.server))
-        .map(([name, daemon]) => daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`))),
+      ...removed.map(([name, daemon]) => daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`))),
     ]);
     return outcome;
   };
   /**
    * A changed entry: the daemon that runs is replaced under the new one (gracefully where it is ours: its calls
-   * in flight finish), or stopped if it may not run any more (now disabled or remote, or stopped by a user).
+   * in flight finish), or stopped if it may not run any more (now disabled, or stopped by a user).
    */
   const applyChange = async (name: string, old: ServerConfig, updated: ServerConfig): Promise<void> => {
     const daemon = daemons.get(name)!;
-    const running = !["stopped", "failed", "disabled", "remote"].includes(daemon.knownState());
-    if (running && !isRemote(old) && isStartable(updated) && !readStopped(name, home)) {
+    const running = !["stopped", "failed", "disabled"].includes(daemon.knownState());
+    if (running && isStartable(updated) && !readStopped(name, home)) {
       log(`${name}: its entry changed: replacing its daemon`);
       await daemon
         .restart("its entry in the config file changed", updated)
         .catch((error: Error) => log(`${name}: not started again: ${error.message}`));
       return;
     }
-    if (running && !isRemote(old)) await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
+    if (running) await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));
     daemon.server = updated;
   };
   // One reload at a time, in order: a request waits for the one before it, restarts included, so it never acts

@@ -14,12 +14,13 @@ const EXPLAIN: Record<DaemonReport["state"], string> = {
   disabled: "disabled in config",
   "stale-lock": "stopped, stale lock",
   foreign: "port taken by another process",
-  remote: "remote",
-  "remote-up": "remote, answering",
-  "remote-down": "remote, not answering",
 };
 
 export function describeState(report: DaemonReport): string {
+  return describeDaemon(report) + (report.remote ? `; remote ${report.remote.answers ? "answering" : "NOT ANSWERING"}` : "");
+}
+
+function describeDaemon(report: DaemonReport): string {
   if (report.state === "stopped") return report.stoppedOnPurpose ? "stopped (by mcp-manager stop)" : "stopped (starts on first use)";
   return report.outdated ? `${EXPLAIN[report.state]}, OUTDATED (${report.version})` : EXPLAIN[report.state];
 }
@@ -71,8 +72,12 @@ export function renderStatus(
   const children = reports.flatMap((r) => [
     ...(r.learned?.asksClients ? [`  ${r.name}: seen asking its clients, so each new session gets a child of its own`] : []),
     ...(r.children ?? []).map((child) => {
-      // The built-in memory server runs in its daemon: no process of its own to name.
-      const who = child.pid !== undefined && child.pid === r.pid ? "in the daemon itself" : `child ${child.pid ?? "-"}`;
+      // The built-in memory server runs in its daemon, a remote one elsewhere: no process of their own to name.
+      const who = child.relaysTo
+        ? `relay to ${child.relaysTo}`
+        : child.pid !== undefined && child.pid === r.pid
+          ? "in the daemon itself"
+          : `child ${child.pid ?? "-"}`;
       return `  ${r.name}: ${who} (${child.state}) serves ${child.serves}: ${child.sessions} session${child.sessions === 1 ? "" : "s"}`;
     }),
   ]);

@@ -4,7 +4,6 @@ import { terminate } from "../process/terminate.js";
 import { pingManager } from "../runtime/manager-client.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { lockPath, managerLockPath } from "../config/paths.js";
-import { isRemote } from "../config/server-config.js";
 
 /** `mcp-manager stop --manager`: SIGTERM to the manager of this home, then wait until it is gone. */
 export async function stopManager(config: Config, home: string, timeoutMs = 30_000): Promise<string> {
@@ -17,7 +16,6 @@ export async function stopManager(config: Config, home: string, timeoutMs = 30_0
   if (isSameProcess(pid, started)) throw new Error(`the manager (pid ${pid}) did not stop, even when killed`);
   // It stops what it started and leaves what it adopted: say which still run, rather than promise they all stopped.
   const running = Object.values(config.servers)
-    .filter((server) => !isRemote(server))
     .filter((server) => {
       const held = readLock(lockPath(server.name, home));
       return held !== undefined && isHolderAlive(held);

@@ -10,7 +10,7 @@ import { isOlderThanThis } from "../runtime/version-order.js";
 import { RestartPolicy } from "../runtime/restart-policy.js";
 import { daemonActivity, probeDaemon, troubledChild, type ProvenDaemon } from "../runtime/daemon-health.js";
 import { findDaemon } from "../runtime/find-daemon.js";
-import { canDrain, hasDaemon, isRemote } from "../config/server-config.js";
+import { canDrain, portHeldHere } from "../config/server-config.js";
 import { startDaemon } from "../runtime/start-daemon.js";
 import { reapOrphanedChildren, stopDaemon } from "../runtime/stop-daemon.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -93,7 +93,7 @@ export class SupervisedDaemon {
    * version (the package was upgraded since it started) is then replaced gracefully by one of ours.
    */
   async adopt(): Promise<void> {
-    if (this.state !== "stopped" || isRemote(this.server)) return;
+    if (this.state !== "stopped") return;
     const found = await findDaemon(this.server, this.context.home);
     if (found && this.state === "stopped") {
       this.wanted = true;
@@ -106,7 +106,7 @@ export class SupervisedDaemon {
   /** The version the running daemon reports, when it is ours and answers. */
   async runningVersion(): Promise<string | undefined> {
     const daemon = this.daemon;
-    if (!daemon || this.state !== "running" || !hasDaemon(this.server)) return undefined;
+    if (!daemon || this.state !== "running") return undefined;
     return (await this.probe(daemon)) ? this.lastHealth?.version : undefined;
   }
 
@@ -176,8 +176,6 @@ export class SupervisedDaemon {
   }
 
   private async stopNow(mark: { by: string } | undefined): Promise<void> {
-    if (isRemote(this.server))
-      throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): nothing runs here to stop`);
     this.wanted = false;
     clearTimeout(this.backoffTimer);
     if (mark) markStopped(this.name, this.context.home, mark.by);
@@ -281,10 +279,10 @@ export class SupervisedDaemon {
 
   /** One supervision round: health of a running daemon, log size, a port taken by a stranger freed. */
   async check(): Promise<void> {
-    if (isRemote(this.server)) return;
     rotateLog(logPath(this.name, this.context.home), { maxBytes: this.context.settings.logMaxBytes, keep: this.context.settings.logFiles });
-    if (this.state === "foreign" && this.wanted && this.server.url && !(await isListening(new URL(this.server.url)))) {
-      this.log(`port ${this.server.port} is free again: starting`);
+    const held = portHeldHere(this.server);
+    if (this.state === "foreign" && this.wanted && held && !(await isListening(new URL(held.url)))) {
+      this.log(`port ${held.port} is free again: starting`);
       this.launch();
       return;
     }
@@ -305,16 +303,14 @@ export class SupervisedDaemon {
     }
   }
 
-  /** The state as supervision last saw it, asking nobody (remote servers: `remote`). */
+  /** The state as supervision last saw it, asking nobody. */
   knownState(): DaemonReport["state"] {
-    if (isRemote(this.server)) return "remote";
     return this.server.disabled && this.state === "stopped" ? "disabled" : this.state;
   }
 
   /** The status row: the manager's view, with what the daemon's own `/health` says about its server. */
   async report(): Promise<DaemonReport> {
     const report = await configuredReport(this.server, this.context.home);
-    if (isRemote(this.server)) return report;
     report.state = this.server.disabled && this.state === "stopped" ? "disabled" : this.state;
     report.restarts = this.restarts;
     report.restartLog = this.history.list();
@@ -324,7 +320,7 @@ export class SupervisedDaemon {
       report.pid = daemon.pid;
       withUrl(report, daemon.address.url.href);
       report.uptimeMs = Date.now() - this.runningSince;
-      if (hasDaemon(this.server)) await this.probe(daemon);
+      await this.probe(daemon);
       const health = this.lastHealth;
       if (health) addHealth(report, health, await daemonActivity(health));
     }
@@ -332,9 +328,6 @@ export class SupervisedDaemon {
   }
 
   private refuseUnmanageable(): void {
-    if (isRemote(this.server)) {
-      throw new SupervisorRefusal(409, `"${this.name}" is a remote server (${this.server.url}): it is not started by mcp-manager`);
-    }
     if (this.server.disabled) throw new SupervisorRefusal(409, `server "${this.name}" is disabled in the config ("disabled": true)`);
   }
 
@@ -450,7 +443,6 @@ export class SupervisedDaemon {
   }
 
   private async probe(daemon: RunningDaemon): Promise<boolean> {
-    if (!hasDaemon(this.server)) return false; // a remote server has no daemon
     const health = await probeDaemon(daemon.address, this.name, this.context.home, { pid: daemon.pid });
     if (health && daemon === this.daemon) this.lastHealth = health;
     return health !== undefined;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { lockPath } from "../config/paths.js";
-import { hasDaemon, type Config } from "../config/server-config.js";
+import type { Config } from "../config/server-config.js";
 import { addressFrom } from "../runtime/daemon-address.js";
 import { probeDaemon } from "../runtime/daemon-health.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
@@ -78,7 +78,6 @@ async function handOver(old: ProvenManager, config: Config, home: string): Promi
 async function upgradeDirectly(config: Config, home: string, log: (line: string) => void): Promise<string[]> {
   const lines: string[] = [];
   for (const server of Object.values(config.servers)) {
-    if (!hasDaemon(server)) continue;
     const lock = readLock(lockPath(server.name, home));
     if (!lock?.url || !isHolderAlive(lock)) continue;
     const health = await probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });

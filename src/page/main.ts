@@ -164,12 +164,13 @@ class ServerCard {
       count(daemon.restarts ?? 0, "unplanned restart"),
       daemon.rssBytes !== undefined ? `daemon ${mib(daemon.rssBytes)}` : undefined,
       daemon.sessions !== undefined ? count(daemon.sessions, "session") : undefined,
+      daemon.remote ? `relays to ${daemon.remote.url} (${daemon.remote.answers ? "answering" : "not answering"})` : undefined,
     ];
     this.meta.textContent = facts.filter(Boolean).join(" · ") + (daemon.lastError ? ` — last error: ${daemon.lastError}` : "");
-    const remote = daemon.state.startsWith("remote") || daemon.state === "disabled";
-    this.buttons.start.disabled = remote || daemon.state === "running";
-    this.buttons.stop.disabled = remote || daemon.state === "stopped";
-    this.buttons.restart.disabled = remote;
+    const disabled = daemon.state === "disabled";
+    this.buttons.start.disabled = disabled || daemon.state === "running";
+    this.buttons.stop.disabled = disabled || daemon.state === "stopped";
+    this.buttons.restart.disabled = disabled;
 
     if (daemon.calls) {
       const { buckets, bucketMs } = daemon.calls;

@@ -11,6 +11,13 @@ export const SEQUENCE_HEADER = "mcp-proxy-sequence";
 /** The header that tells a daemon which project a session works in (per-project databases, children). */
 export const PROJECT_PATH_HEADER = "mcp-project-path";
 
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/**
+ * Whether a server at `url` may be told a session's project path: one on this machine may (as it would know
+ * from a proxy of its own), a remote one never (the path names the user and their directories).
+ */
+export const mayKnowProjectPath = (url: URL): boolean => LOOPBACK.has(url.hostname);
+
 /**
  * The project a session works in: `CLAUDE_PROJECT_DIR` if set; else the nearest directory from the working
  * directory up (itself included; the home directory and `/` excluded) that holds `.git` (a directory, or the

@@ -2,8 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerConfig } from "../config/server-config.js";
 import { DaemonUnavailable, addressFrom, type AddressFields, type DaemonAddress } from "../runtime/daemon-address.js";
 import { findDaemon } from "../runtime/find-daemon.js";
-import { probeDaemon } from "../runtime/daemon-health.js";
 import { isRemote } from "../config/server-config.js";
+import { VERSION } from "../version.js";
+import { probeDaemon } from "../runtime/daemon-health.js";
 import { answerError, callManager, pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped, stoppedMessage } from "../runtime/stop-marker.js";
@@ -29,7 +30,6 @@ export type DaemonTarget =
 export async function ensureDaemon(target: DaemonTarget, log: (line: string) => void): Promise<DaemonAddress> {
   if (target.kind === "url") return { url: await waitForUrl(target.url, target.startTimeoutMs) };
   const { server, home } = target;
-  if (isRemote(server)) return { url: await waitForUrl(new URL(server.url), server.startTimeoutMs) };
   if (server.disabled) throw new DaemonUnavailable(`server "${server.name}" is disabled in the config ("disabled": true)`);
 
   const found = await findDaemon(server, home);
@@ -39,7 +39,12 @@ export async function ensureDaemon(target: DaemonTarget, log: (line: string) => 
 
   // A manager of this home keeps its lock file: without a live holder there is none to ask.
   const managerLock = readLock(managerLockPath(home));
-  const manager = managerLock && isHolderAlive(managerLock) ? await pingManager(target.managerPort, home) : undefined;
+  const running = managerLock && isHolderAlive(managerLock) ? await pingManager(target.managerPort, home) : undefined;
+  // A manager of an earlier version refuses to start a daemon for a server given by URL (it had none), so for such
+  // a server only one of this version is asked (semver stays out of the proxy; a newer one adopts it later).
+  const manager = running && isRemote(server) && running.version !== VERSION ? undefined : running;
+  if (running && !manager)
+    log(`the manager runs version ${running.version}, not ${VERSION}: starting the daemon of "${server.name}" directly`);
   if (manager) {
     const answer = await callManager(manager, "/ensure", {
       body: { name: server.name, project: target.project },

@@ -1,7 +1,7 @@
 import { isOwnSocket } from "../files/own-socket.js";
 import { ensureHome, logPath } from "../config/paths.js";
 import { DRAINS_HEADER } from "../protocol/drain-notice.js";
-import { PROJECT_PATH_HEADER, encodeProjectPath, projectPath } from "../protocol/project-path.js";
+import { PROJECT_PATH_HEADER, encodeProjectPath, mayKnowProjectPath, projectPath } from "../protocol/project-path.js";
 import { SessionSocketTransport } from "../upstream/session-socket.js";
 import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { readHomeToken } from "../runtime/home-token.js";
@@ -70,14 +70,13 @@ process.on("unhandledRejection", (error) => report(`unexpected rejection (contin
 
 const project = projectPath();
 const client = `mcp-proxy/${VERSION}`;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /**
  * What the proxy tells an HTTP server about its session: the project path goes to our proven daemon and to
  * servers on this machine, never to a remote one (it names the user and their directories).
  */
 function sessionHeaders(url: URL, credential: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { "user-agent": client };
-  if (credential || LOOPBACK.has(url.hostname)) headers[PROJECT_PATH_HEADER] = encodeProjectPath(project);
+  if (credential || mayKnowProjectPath(url)) headers[PROJECT_PATH_HEADER] = encodeProjectPath(project);
   if (credential) {
     headers.authorization = `Bearer ${credential}`; // our daemon's, from its proof; nobody else's
     headers[DRAINS_HEADER] = "1";

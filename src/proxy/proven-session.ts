@@ -1,5 +1,4 @@
 import { lockPath } from "../config/paths.js";
-import { hasDaemon } from "../config/server-config.js";
 import { readHomeToken } from "../runtime/home-token.js";
 import { isHolderAlive, provenSessionSocket, readLock } from "../runtime/lock-file.js";
 import { SessionSocketTransport, type SessionSocketOptions } from "../upstream/session-socket.js";
@@ -14,7 +13,7 @@ const PROOF_TIMEOUT_MS = 2000;
 /**
  * How most sessions start, their daemon already running: through the session socket its lock file names, the daemon
  * proven on that socket itself (protocol version 2), without the code that looks for a daemon, proves it over HTTP
- * or starts one; for a server that our daemon hosts, as `target` says. Undefined whenever this does not work out
+ * or starts one; for a configured server, as `target` says. Undefined whenever this does not work out
  * (no lock or token yet, a daemon of an earlier version, one being replaced): the full way then takes over, and
  * tells what is wrong if it fails too.
  */
@@ -22,7 +21,7 @@ export async function openRunningSession(
   target: DaemonTarget,
   options: Omit<SessionSocketOptions, "path" | "proof" | "greetingTimeoutMs">,
 ): Promise<SessionSocketTransport | undefined> {
-  if (target.kind !== "configured" || !hasDaemon(target.server) || target.server.disabled) return undefined;
+  if (target.kind !== "configured" || target.server.disabled) return undefined;
   const { home, server } = target;
   const lock = readLock(lockPath(server.name, home));
   const path = lock && isHolderAlive(lock) ? provenSessionSocket(lock) : undefined;

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { checkedConfig } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
-import { findServer, hasDaemon, type Config } from "../config/server-config.js";
+import { findServer, type Config } from "../config/server-config.js";
 import { homeDir } from "../config/paths.js";
 import type { HttpTransport } from "../config/transports.js";
 import type { ProxyArguments } from "./arguments.js";
@@ -51,10 +51,9 @@ export class TargetResolver {
   private targetIn(config: Config): ResolvedTarget {
     const { options } = this;
     const server = findServer(config, options.target!);
-    // Our daemon speaks streamable HTTP, whatever its server speaks; a remote server is reached as it speaks.
-    const transport = hasDaemon(server) ? "streamable-http" : server.transport;
     const target: DaemonTarget = { kind: "configured", server, home: homeDir(), managerPort: config.manager.port, project: this.project };
     if (options.config) target.configFile = resolve(options.config);
-    return { target, transport };
+    // Our daemon speaks streamable HTTP, whatever its server speaks.
+    return { target, transport: "streamable-http" };
   }
 }

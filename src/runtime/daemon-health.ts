@@ -22,6 +22,8 @@ export interface DaemonHealth {
     restartLog?: RestartEvent[];
     /** The built-in memory server: each project database it has open. */
     databases?: DatabaseReport[];
+    /** A remote server's relay: the URL it relays to (no process of its own). */
+    relaysTo?: string;
   }>;
   /** What the daemon learned about its server, e.g. `asksClients: { method, at }`. */
   learned?: Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { lockPath } from "../config/paths.js";
-import { fixedDaemonUrl, hasDaemon, type ServerConfig } from "../config/server-config.js";
+import { fixedDaemonUrl, type ServerConfig } from "../config/server-config.js";
 import { processStarted } from "../process/process-identity.js";
 import { addressFrom, type RunningDaemon } from "./daemon-address.js";
 import { probeDaemon, type ProvenDaemon } from "./daemon-health.js";
@@ -30,7 +30,7 @@ export async function findDaemon(server: ServerConfig, home: string): Promise<Ru
 
 /** Whether the daemon a lock names answers at its address, proving itself: then its health, with the credential. */
 export async function answers(server: ServerConfig, lock: LockRecord, home: string): Promise<ProvenDaemon | undefined> {
-  if (!lock.url || !hasDaemon(server)) return undefined;
+  if (!lock.url) return undefined;
   return probeDaemon(addressFrom({ ...lock, url: lock.url }), server.name, home, { pid: lock.pid });
 }
 

@@ -1,4 +1,4 @@
-import { hasDaemon, type ServerConfig } from "../config/server-config.js";
+import type { ServerConfig } from "../config/server-config.js";
 import type { ChildSpec } from "../daemon/child-connection.js";
 
 /**
@@ -42,14 +42,14 @@ export function takeHandedChild(): HandedChild | undefined {
   }
 }
 
-/** The environment that carries `server` to its daemon (our own daemons only). */
+/** The environment that carries `server` to its daemon. */
 export function keptEntryEnv(server: ServerConfig): Record<string, string> {
-  return hasDaemon(server) ? { [VARIABLE]: JSON.stringify(server) } : {};
+  return { [VARIABLE]: JSON.stringify(server) };
 }
 
 /** The environment that tells our daemon which project its first session works in (for its spare child). */
 export function firstProjectEnv(server: ServerConfig, project: string | undefined): Record<string, string> {
-  return project && hasDaemon(server) ? { [FIRST_PROJECT]: project } : {};
+  return project ? { [FIRST_PROJECT]: project } : {};
 }
 
 /** The first session's project as the starter said it, taken out of the environment like the entry. */

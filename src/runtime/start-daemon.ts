@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChildProcess } from "node:child_process";
 import { lockPath, logPath } from "../config/paths.js";
-import { hasDaemon, type ServerConfig } from "../config/server-config.js";
+import { portHeldHere, type ServerConfig } from "../config/server-config.js";
 import { logTail } from "../logging/log-tail.js";
 import { rotateLog, type LogRotation } from "../logging/rotate.js";
 import { DaemonUnavailable, PortTaken, type RunningDaemon } from "./daemon-address.js";
@@ -63,7 +63,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
   while (Date.now() < options.deadline) {
     const lock = readLock(lockFile);
     if (lock && isHolderAlive(lock)) {
-      const provenLater = options.provenOnSessionSocket && hasDaemon(server) && provenSessionSocket(lock) !== undefined;
+      const provenLater = options.provenOnSessionSocket && provenSessionSocket(lock) !== undefined;
       const answer = provenLater || (await answers(server, lock, home));
       if (answer) {
         spawned?.first?.taken();
@@ -76,7 +76,7 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
         await stopDaemon(server, home, lock.pid);
         continue;
       }
-      if (!spawned && hasDaemon(server) && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
+      if (!spawned && lock.url && lock.pidStarted === undefined && process.platform !== "win32") {
         // Nothing says this pid is still the process that wrote the lock, and our daemon writes its URL only once
         // it listens: what is (or is not) there does not prove itself, so the lock is not a daemon's. (Windows
         // records no start times: there a lock is judged by its start-up deadline alone.)
@@ -129,7 +129,8 @@ export async function startDaemon(server: ServerConfig, options: LaunchOptions &
  * `searched`: findDaemon has just found none, so whatever listens is a stranger without asking it again.
  */
 async function strangerOnPort(server: ServerConfig, home: string, searched = false): Promise<boolean> {
-  if (!server.url || server.port === undefined || !(await isListening(new URL(server.url)))) return false;
+  const held = portHeldHere(server);
+  if (!held || !(await isListening(new URL(held.url)))) return false;
   return searched || !(await findDaemon(server, home));
 }
 
@@ -140,7 +141,8 @@ async function strangerOnPort(server: ServerConfig, home: string, searched = fal
 async function freeLeftoverPort(server: ServerConfig, home: string, log: (line: string) => void): Promise<void> {
   reapOrphanedChildren(server.name, home, log);
   const deadline = Date.now() + LEFTOVER_EXIT_MS;
-  while (Date.now() < deadline && (await isListening(new URL(server.url!), 200))) await sleep(20);
+  const held = portHeldHere(server);
+  while (held && Date.now() < deadline && (await isListening(new URL(held.url), 200))) await sleep(20);
 }
 
 function portTaken(server: ServerConfig): PortTaken {

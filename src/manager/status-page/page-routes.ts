@@ -4,7 +4,6 @@ import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { logPath, managerLogPath } from "../../config/paths.js";
-import { isRemote } from "../../config/server-config.js";
 import { declaresJson } from "../../http/json-content-type.js";
 import { serverOutcome } from "../../runtime/server-outcome.js";
 import { BodyTooLarge, readBoundedBody } from "../../http/read-body.js";
@@ -180,7 +179,6 @@ export class StatusPage {
     }
     const daemon = typeof name === "string" ? await this.control.daemon(name) : undefined;
     if (!daemon) return sendJson(response, 404, { error: `no server named ${JSON.stringify(name)}` });
-    if (isRemote(daemon.server)) return sendJson(response, 409, { error: `"${daemon.name}" is a remote server: nothing runs here` });
     try {
       const deadline = Date.now() + daemon.server.startTimeoutMs;
       await ACTIONS[action as keyof typeof ACTIONS](daemon);
