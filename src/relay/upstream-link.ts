@@ -35,6 +35,11 @@ const MAX_ASKED = 1000;
 /** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
 const DRAINED_CLOSE_MS = 2000;
 const RETRY_AFTER_LOSS_MS = 200;
+/**
+ * Messages that may wait for a session to be set up: far more than a client sends while it waits for an answer,
+ * few enough that a client flooding a slow upstream cannot grow the process that relays it without end.
+ */
+const MAX_QUEUED = 10_000;
 
 /**
  * The daemon side of the proxy: one daemon session at a time, numbered by generation. Messages wait in order
@@ -45,6 +50,8 @@ const RETRY_AFTER_LOSS_MS = 200;
 export class UpstreamLink {
   private transport: UpstreamTransport | undefined;
   private connecting: Promise<void> | undefined;
+  /** The transport being set up (started, its handshake replayed): closing the link closes it too. */
+  private settingUp: UpstreamTransport | undefined;
   private generation = 0;
   private queue: Outgoing[] = [];
   /** The client's handshake, replayed to each new daemon session. */
@@ -103,6 +110,7 @@ export class UpstreamLink {
     }
     const transport = this.transport;
     if (!transport || this.connecting) {
+      if (this.queue.length >= MAX_QUEUED) return this.refuseQueued(outgoing);
       this.queue.push(outgoing);
       void this.ensureConnected();
       return;
@@ -187,10 +195,14 @@ export class UpstreamLink {
         transport.onmessage = (message, text, bytes) => this.fromDaemon(generation, message, text, bytes);
         transport.onlargeanswer = (id, pieces) => this.takeLargeAnswer(generation, id, pieces);
         transport.onlost = (reason) => this.sessionLost(generation, reason);
-        await transport.start();
+        this.settingUp = transport;
+        if (this.closing) throw new Error(`the link to the ${this.upstream} is closing`);
+        await this.withinDeadline(transport.start(), deadline, "did not open its session");
         if (this.sessionInitialized) await this.replayHandshake(transport, generation);
+        this.settingUp = undefined;
         break;
       } catch (error) {
+        this.settingUp = undefined;
         void transport?.close(0);
         transport = undefined;
         const reason = error instanceof Error ? error.message : String(error);
@@ -218,29 +230,53 @@ export class UpstreamLink {
     for (const outgoing of queued) this.sendOn(transport, generation, outgoing);
   }
 
+  /** `step` settled by `deadline`, or an error that says what the upstream did not do in time. */
+  private async withinDeadline<T>(step: Promise<T>, deadline: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const ms = Math.max(0, deadline - Date.now());
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${this.upstream} ${what} within ${this.options.handshakeTimeoutMs} ms`)), ms);
+    });
+    try {
+      return await Promise.race([step, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async replayHandshake(transport: UpstreamTransport, generation: number): Promise<void> {
     const original = this.initialize!.message as JsonRpcRequest;
     const id = `${REINIT_ID_PREFIX}${generation}`;
     const answered = new Promise<JsonRpcResponse>((resolve, reject) => {
-      const ms = this.options.handshakeTimeoutMs;
-      const timer = setTimeout(() => reject(new Error(`the ${this.upstream} did not answer the replayed initialize within ${ms} ms`)), ms);
-      this.replayWaiter = {
-        id,
-        resolve: (response) => (clearTimeout(timer), resolve(response)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      };
+      this.replayWaiter = { id, resolve, reject };
     });
     try {
-      await transport.send({ ...original, id });
-      const response = await answered;
+      // The answer may come before the send settles (inside its POST), or the session be lost while it hangs (a
+      // server that takes connections and never answers): whichever comes first decides, within the bound.
+      const exchange = Promise.race([transport.send({ ...original, id }).then(() => answered), answered]);
+      const response = await this.withinDeadline(
+        exchange,
+        Date.now() + this.options.handshakeTimeoutMs,
+        "did not answer the replayed initialize",
+      );
       if ("error" in response) throw new Error(`${this.upstream} refused the replayed initialize: ${response.error.message}`);
       this.options.log(`re-initialized the ${this.upstream} session (protocol ${String(response.result.protocolVersion)})`);
-      if (this.initialized) await transport.send(this.initialized.message, this.initialized.text);
+      if (this.initialized) {
+        const sent = transport.send(this.initialized.message, this.initialized.text);
+        await this.withinDeadline(sent, Date.now() + this.options.handshakeTimeoutMs, "did not take the replayed initialized notice");
+      }
       // A restarted server may offer different tools or resources: let the client refresh what it caches.
       for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification), notification);
     } finally {
       this.replayWaiter = undefined;
     }
+  }
+
+  private refuseQueued({ message }: Outgoing): void {
+    const reason = `more than ${MAX_QUEUED} messages are waiting for the ${this.upstream}`;
+    const entry = this.pendingOf(message);
+    if (entry) this.options.requests.fail(entry, reason);
+    else this.options.log(`dropped a ${"method" in message ? message.method : "response"}: ${reason}`);
   }
 
   private failQueued(reason: string): void {
@@ -254,7 +290,8 @@ export class UpstreamLink {
   }
 
   private fromDaemon(generation: number, message: JsonRpcMessage, text: string, bytes?: Buffer): void {
-    if (isDrainNotice(message)) return this.drainStarted(generation, message);
+    // Only our own daemon is replaced this way: from anyone else the notice is just a notification.
+    if (this.upstream === "daemon" && isDrainNotice(message)) return this.drainStarted(generation, message);
     if ("method" in message) {
       // Server request or notification (progress, logging, sampling...); from a session already given up
       // on, any answer would go to the wrong session.
@@ -369,6 +406,8 @@ export class UpstreamLink {
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     this.queue = [];
+    // One still being set up ends at once: what it was waiting for (the server's first answer) fails with it.
+    void this.settingUp?.close(0);
     const transport = this.transport;
     this.transport = undefined;
     const draining = [...this.draining.values()];

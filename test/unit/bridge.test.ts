@@ -4,21 +4,24 @@ import { Bridge } from "../../src/relay/bridge.js";
 import { UpstreamError } from "../../src/upstream/upstream-error.js";
 import { settle } from "./helpers/recording-session.js";
 import { FakeUpstream } from "./helpers/fake-upstream.js";
+import { until } from "../helpers/bounded.js";
 
-function bridge(options: { connectError?: Error } = {}) {
+function bridge(options: { connectError?: Error; connectHangs?: boolean; handshakeTimeoutMs?: number; hangFrom?: number } = {}) {
   const upstreams: FakeUpstream[] = [];
   const written: string[] = [];
   const logged: string[] = [];
   const core = new Bridge({
     connect: async () => {
       if (options.connectError) throw options.connectError;
+      if (options.connectHangs) return new Promise<never>(() => {});
       const upstream = new FakeUpstream();
+      upstream.hangs = options.hangFrom !== undefined && upstreams.length >= options.hangFrom;
       upstreams.push(upstream);
       return upstream;
     },
     write: (line) => written.push(typeof line === "string" ? line : Buffer.concat(line).toString()),
     log: (line) => logged.push(line),
-    handshakeTimeoutMs: 1000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 1000,
   });
   const output = () => written.map((line) => JSON.parse(line) as Record<string, unknown>);
   const current = () => upstreams.at(-1)!;
@@ -28,8 +31,8 @@ function bridge(options: { connectError?: Error } = {}) {
 const line = (value: unknown) => JSON.stringify(value);
 const INITIALIZE = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {} } };
 
-async function initialized() {
-  const setup = bridge();
+async function initialized(options: Parameters<typeof bridge>[0] = {}) {
+  const setup = bridge(options);
   setup.core.handleLine(line(INITIALIZE));
   await settle();
   setup.core.handleLine(line({ jsonrpc: "2.0", method: "notifications/initialized" }));
@@ -209,6 +212,25 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     );
   });
 
+  test("a new session that never answers the replayed handshake: given up within the bound, closed, its queue answered", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { core, upstreams, current, output } = await initialized({ handshakeTimeoutMs: 100, hangFrom: 1 });
+      current().onlost("the server restarted");
+      core.handleLine(line({ jsonrpc: "2.0", id: 5, method: "tools/list" }));
+      await until(() => output().some((m) => m.id === 5), "the queued call to be answered");
+      assert.match((output().find((m) => m.id === 5)!.error as { message: string }).message, /did not answer the replayed initialize/);
+      assert.equal(upstreams.length, 2);
+      assert.ok(upstreams[1]!.requests("initialize").length === 1 && upstreams[1]!.closed, "the hung session was tried, then closed");
+      await settle();
+      assert.deepEqual(unhandled, [], "no promise left rejected without a handler");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   test("a message the daemon never received is sent again on the new session; the client never knows", async () => {
     const { core, upstreams, current, output } = await initialized();
     current().failWith = new UpstreamError("connection refused", "unreachable", { delivered: false });
@@ -230,6 +252,18 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     old.answer({ jsonrpc: "2.0", id: 8, result: { stale: true } });
     old.answer({ jsonrpc: "2.0", method: "notifications/message", params: {} });
     assert.ok(!written.some((text) => text.includes("stale") || text.includes("notifications/message")));
+  });
+
+  test("while the session is set up, what waits is bounded: past 10,000 messages a request fails, a notification is dropped", async () => {
+    const { core, output, logged } = bridge({ connectHangs: true });
+    core.handleLine(line(INITIALIZE));
+    for (let i = 0; i < 10_000; i++) core.handleLine(line({ jsonrpc: "2.0", method: "notifications/message", params: { i } }));
+    core.handleLine(line({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 99 } }));
+    core.handleLine(line({ jsonrpc: "2.0", id: 7, method: "tools/list" }));
+    await settle();
+    assert.match((output().find((m) => m.id === 7)!.error as { message: string }).message, /more than 10000 messages are waiting/);
+    assert.ok(!output().some((m) => m.id === 0), "the initialize queued first still waits");
+    assert.ok(logged.some((text) => /dropped a notifications\/cancelled: more than 10000/.test(text)));
   });
 
   test("no daemon: queued requests are answered with the reason", async () => {

@@ -12,12 +12,15 @@ export class FakeUpstream implements UpstreamTransport {
   failWith: UpstreamError | undefined;
   closed = false;
   paused = false;
+  /** Takes every message and never settles its send nor answers: a server that accepts and then hangs. */
+  hangs = false;
 
   async start(): Promise<void> {}
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.sent.push(message);
+    if (this.hangs) return new Promise(() => {});
     if ("method" in message && message.method === "initialize" && "id" in message) {
       queueMicrotask(() =>
         this.answer({
