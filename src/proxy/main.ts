@@ -5,7 +5,6 @@ import { PROJECT_PATH_HEADER, encodeProjectPath, mayKnowProjectPath, projectPath
 import { SessionSocketTransport } from "../upstream/session-socket.js";
 import { PROVEN_SESSION_SOCKET_PROTOCOL } from "../protocol/session-socket.js";
 import { readHomeToken } from "../runtime/home-token.js";
-import type * as HttpClient from "../upstream/http-client.js";
 import { VERSION } from "../version.js";
 import { USAGE, UsageError, parseProxyArguments, type ProxyArguments } from "./arguments.js";
 import { Bridge } from "../relay/bridge.js";
@@ -90,8 +89,6 @@ const stdout = new LineWriter(process.stdout, { pressureAboveBytes: 16 * 1024 * 
 stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
 
 let handshakeTimeoutMs = options.startTimeoutMs;
-/** Set once an HTTP transport was loaded: its idle keep-alive sockets are closed on exit. */
-let httpClient: typeof HttpClient | undefined;
 const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
   connect: async () => {
@@ -124,7 +121,6 @@ const bridge = new Bridge({
     const route = socketPath && isOwnSocket(socketPath) ? { socketPath } : {};
     // The HTTP transports load only when needed: most sessions never use them, and every module costs start-up.
     const { transports } = await import("../upstream/index.js");
-    httpClient = await import("../upstream/http-client.js");
     useLeanEngine("http");
     const ours = credential !== undefined; // our daemon, proven; else a server given by URL
     return transports[transport]({
@@ -150,7 +146,6 @@ async function exit(reason: string, budgetMs: number, failPending?: string): Pro
   log(`exiting: ${reason}`);
   setTimeout(() => process.exit(0), budgetMs + 50).unref();
   await bridge.close(budgetMs, failPending);
-  httpClient?.closeIdleSockets();
   // Answers still waiting for a slow reader go out first, within the budget the timer above enforces.
   await stdout.flushed();
   process.exit(0);

@@ -3,32 +3,12 @@ import type https from "node:https";
 import { BodyTooLarge, readBoundedBody } from "../http/read-body.js";
 import { UpstreamError } from "./upstream-error.js";
 
-/**
- * Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
- * keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
- */
-/**
- * A bound on connections per server all the same: a daemon relaying to an HTTP server holds an event stream per
- * session (at most its `maxSessions`, 500 by default) beside the calls in flight.
- */
-const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 1024 };
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-type Transport = { transport: typeof http | typeof https; agent: http.Agent };
-const PLAIN: Transport = { transport: http, agent: httpAgent };
-/**
- * node:https (with TLS) loads only for a remote https server: our daemons and local servers speak plain HTTP.
- * The promise is kept, so that requests made at once share one agent.
- */
-let secure: Promise<Transport> | undefined;
-let secureAgent: https.Agent | undefined;
+// Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
+// keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
 
-function secureTransport(): Promise<Transport> {
-  secure ??= import("node:https").then(({ default: transport }) => {
-    secureAgent = new transport.Agent(AGENT_OPTIONS);
-    return { transport, agent: secureAgent };
-  });
-  return secure;
-}
+/** A session's bound: its event stream beside its calls in flight, which a daemon caps at 1,000 a session. */
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 1024 };
+type Transport = { transport: typeof http | typeof https; agent: http.Agent };
 
 export interface HttpRequest {
   method: "GET" | "POST" | "DELETE";
@@ -45,39 +25,75 @@ export interface HttpRequest {
 /** More than the idle sockets a pool holds for one daemon in practice; each failed one leaves the pool. */
 const MAX_STALE_SOCKETS = 16;
 
-export function httpRequest(request: HttpRequest): Promise<http.IncomingMessage> {
-  // Plain HTTP, every message to our daemon, goes out in this turn: no await on that path.
-  if (request.url.protocol !== "https:") return attempt(request, PLAIN, MAX_STALE_SOCKETS);
-  return secureTransport().then((secured) => attempt(request, secured, MAX_STALE_SOCKETS));
-}
+/**
+ * The connections of one session: its requests share kept-alive sockets, and ending the session ends them all,
+ * requests still waiting for an answer included. So a daemon relaying many sessions to one server never waits
+ * on a hung server for a session that is gone, and one session's calls cannot take another's connections.
+ */
+export class ConnectionPool {
+  private readonly plain: Transport = { transport: http, agent: new http.Agent(AGENT_OPTIONS) };
+  /**
+   * node:https (with TLS) loads only for an https server: our daemons and local servers speak plain HTTP.
+   * The promise is kept, so that requests made at once share one agent.
+   */
+  private secure: Promise<Transport> | undefined;
+  private secureAgent: https.Agent | undefined;
+  private destroyed = false;
 
-function attempt(request: HttpRequest, { transport, agent }: Transport, retries: number): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const { url } = request;
-    const headers: Record<string, string | number> = request.headers;
-    if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
-    const options: http.RequestOptions = {
-      method: request.method,
-      headers,
-      agent,
-      path: url.pathname + url.search,
-      ...(request.socketPath ? { socketPath: request.socketPath } : { hostname: url.hostname.replace(/^\[|\]$/g, ""), port: url.port }),
-    };
-    if (request.signal) options.signal = request.signal;
-    const req = transport.request(options, resolve);
-    req.on("error", (error: NodeJS.ErrnoException) => {
-      // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
-      // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold
-      // several such sockets; each one that fails is dropped, so this ends on a fresh connection.
-      if (retries > 0 && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
-        attempt(request, { transport, agent }, retries - 1).then(resolve, reject);
-        return;
-      }
-      reject(toUpstreamError(error, url));
+  request(request: HttpRequest): Promise<http.IncomingMessage> {
+    if (this.destroyed) {
+      return Promise.reject(new UpstreamError("the session's connections are closed", "session-lost", { delivered: false }));
+    }
+    // Plain HTTP, every message to our daemon, goes out in this turn: no await on that path.
+    if (request.url.protocol !== "https:") return this.attempt(request, this.plain, MAX_STALE_SOCKETS);
+    return this.secureTransport().then((secured) => this.attempt(request, secured, MAX_STALE_SOCKETS));
+  }
+
+  /** Closes every connection, idle or in use: requests still on them fail. */
+  destroy(): void {
+    this.destroyed = true;
+    this.plain.agent.destroy();
+    this.secureAgent?.destroy();
+  }
+
+  private secureTransport(): Promise<Transport> {
+    this.secure ??= import("node:https").then(({ default: transport }) => {
+      this.secureAgent = new transport.Agent(AGENT_OPTIONS);
+      if (this.destroyed) this.secureAgent.destroy();
+      return { transport, agent: this.secureAgent };
     });
-    if (request.onWritten) req.on("finish", request.onWritten);
-    req.end(request.body);
-  });
+    return this.secure;
+  }
+
+  private attempt(request: HttpRequest, { transport, agent }: Transport, retries: number): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const { url } = request;
+      const headers: Record<string, string | number> = request.headers;
+      if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
+      const options: http.RequestOptions = {
+        method: request.method,
+        headers,
+        agent,
+        path: url.pathname + url.search,
+        ...(request.socketPath ? { socketPath: request.socketPath } : { hostname: url.hostname.replace(/^\[|\]$/g, ""), port: url.port }),
+      };
+      if (request.signal) options.signal = request.signal;
+      const req = transport.request(options, resolve);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
+        // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold
+        // several such sockets; each one that fails is dropped, so this ends on a fresh connection. Not once the
+        // session's connections were closed on purpose.
+        if (retries > 0 && !this.destroyed && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+          this.attempt(request, { transport, agent }, retries - 1).then(resolve, reject);
+          return;
+        }
+        reject(toUpstreamError(error, url));
+      });
+      if (request.onWritten) req.on("finish", request.onWritten);
+      req.end(request.body);
+    });
+  }
 }
 
 export function toUpstreamError(error: unknown, url: URL): UpstreamError {
@@ -106,9 +122,4 @@ export function discardBody(response: http.IncomingMessage): void {
 
 export function contentType(response: http.IncomingMessage): string {
   return (response.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-}
-
-export function closeIdleSockets(): void {
-  httpAgent.destroy();
-  secureAgent?.destroy();
 }

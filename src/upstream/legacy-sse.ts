@@ -1,5 +1,5 @@
 import type { JsonRpcMessage } from "../protocol/json-rpc.js";
-import { contentType, discardBody, httpRequest, readBody } from "./http-client.js";
+import { ConnectionPool, contentType, discardBody, readBody } from "./http-client.js";
 import { isSessionGone, parseIncoming, rejectionFrom } from "./incoming.js";
 import { readSse } from "./sse-reader.js";
 import type { UpstreamOptions, UpstreamTransport } from "./transport.js";
@@ -16,6 +16,8 @@ export class LegacySseTransport implements UpstreamTransport {
 
   private endpoint: URL | undefined;
   private readonly stream = new AbortController();
+  /** This session's connections: closing the session ends them, and what still waits on them. */
+  private readonly connections = new ConnectionPool();
   private dispatchOrder: Promise<void> = Promise.resolve();
   private lost = false;
   private closed = false;
@@ -28,7 +30,7 @@ export class LegacySseTransport implements UpstreamTransport {
 
   async start(): Promise<void> {
     const { url } = this.options;
-    const response = await httpRequest({
+    const response = await this.connections.request({
       method: "GET",
       url,
       ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
@@ -76,7 +78,7 @@ export class LegacySseTransport implements UpstreamTransport {
     if (this.lost || this.closed || !this.endpoint) {
       throw new UpstreamError(`${this.peer} session already ended`, "session-lost", { delivered: false });
     }
-    const response = await httpRequest({
+    const response = await this.connections.request({
       method: "POST",
       url: this.endpoint,
       ...(this.options.socketPath ? { socketPath: this.options.socketPath } : {}),
@@ -103,5 +105,6 @@ export class LegacySseTransport implements UpstreamTransport {
     // Closing the event stream is how a 2024-11-05 session ends.
     this.closed = true;
     this.stream.abort();
+    this.connections.destroy();
   }
 }

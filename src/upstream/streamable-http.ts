@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { idKey, isRequest, isResponse, type JsonRpcMessage } from "../protocol/json-rpc.js";
 import { DRAINING_HEADER } from "../protocol/drain-notice.js";
 import { SEQUENCE_HEADER } from "../protocol/project-path.js";
-import { contentType, discardBody, httpRequest, readBody } from "./http-client.js";
+import { ConnectionPool, contentType, discardBody, readBody } from "./http-client.js";
 import { readSse } from "./sse-reader.js";
 import type { UpstreamOptions, UpstreamTransport } from "./transport.js";
 import { UpstreamError } from "./upstream-error.js";
@@ -28,6 +28,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
   /** The number of the next POST, sent so our daemon can handle messages in the order they were sent. */
   private sequence = 0;
   private eventStream: AbortController | undefined;
+  /** This session's connections: closing the session ends them, and what still waits on them. */
+  private readonly connections = new ConnectionPool();
   private lost = false;
   private closed = false;
 
@@ -65,7 +67,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (request && message.method === "initialize") this.pendingInitialize.add(idKey(message.id));
     const hadSession = this.sessionId !== undefined;
 
-    const response = await httpRequest({
+    const response = await this.connections.request({
       method: "POST",
       url: this.options.url,
       ...this.route,
@@ -91,7 +93,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       if (hadSession && isSessionGone(status, body)) throw this.lose(`${this.peer} no longer knows session ${this.sessionId}`, false);
       if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
       // Our daemon being replaced refuses new sessions: the new one is starting, and is looked for again.
-      if (status === 503 && response.headers[DRAINING_HEADER] === "1")
+      if (status === 503 && this.peer === "daemon" && response.headers[DRAINING_HEADER] === "1")
         throw new UpstreamError(`the daemon at ${this.options.url.origin} is being replaced`, "unreachable", { delivered: false });
       throw rejectionFrom(status, body, this.options.url, this.peer);
     }
@@ -144,7 +146,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       while (!this.closed && !this.lost) {
         let response: IncomingMessage;
         try {
-          response = await httpRequest({
+          response = await this.connections.request({
             method: "GET",
             url: this.options.url,
             ...this.route,
@@ -202,9 +204,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (this.closed) return;
     this.closed = true;
     this.eventStream?.abort();
-    if (!this.sessionId || this.lost) return;
     try {
-      const response = await httpRequest({
+      if (!this.sessionId || this.lost) return;
+      const response = await this.connections.request({
         method: "DELETE",
         url: this.options.url,
         ...this.route,
@@ -214,6 +216,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
       discardBody(response);
     } catch {
       // Best effort: the daemon reaps sessions that never say goodbye.
+    } finally {
+      this.connections.destroy();
     }
   }
 }
