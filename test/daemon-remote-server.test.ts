@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, test, type TestContext } from "node:test";
 import { until } from "./helpers/bounded.js";
 import { configuredHome } from "./helpers/daemon-home.js";
@@ -53,7 +54,11 @@ describe("a remote server's daemon", () => {
     await exited(home.server.child);
     await startEverything(t, "streamableHttp", home.server.port);
     assert.equal(textOf(await client.callTool("echo", { message: "after" })), "Echo: after");
-    assert.equal(client.received.filter((m) => m.id === init.id).length, 1, "the replayed initialize stays hidden");
+    assert.equal(client.received.filter((m) => m.id === init.id).length, 1, "the client's initialize answered once");
+    assert.ok(
+      !client.received.some((m) => typeof m.id === "string" && m.id.startsWith("mcp-proxy-")),
+      "the replayed initialize's answer stays hidden",
+    );
   });
 
   test("a session that comes before the server waits for it; one it never answers is told where nothing answers", async (t) => {
@@ -66,7 +71,11 @@ describe("a remote server's daemon", () => {
 
     const early = new ProxyClient(t, ["--target", "far"], { env: home.env });
     const answered = early.initialize();
-    await until(() => home.lock("far")?.sessionSocket !== undefined, "the daemon to listen before the server does");
+    await until(
+      async () =>
+        /far: relay to \S+ \(not reached yet\) serves shared: 1 session/.test((await runManagerCli(["status"], { env: home.env })).stdout),
+      "the session to be in the daemon, waiting for a server not yet there",
+    );
     await startEverything(t, "streamableHttp", port);
     assert.equal((await answered).result.serverInfo.name, "mcp-servers/everything");
 
@@ -79,6 +88,37 @@ describe("a remote server's daemon", () => {
     assert.ok(refused.error, "initialize fails");
     assert.match(refused.error.message, /nothing answers at http:\/\/127\.0\.0\.1:\d+/);
     assert.equal(late.child.exitCode, null, "the proxy stays, to try again at the next message");
+  });
+
+  test("a server that takes connections and never answers: a session that ends takes its connections with it", async (t) => {
+    const open = new Set<Socket>();
+    let posted = 0;
+    const hung = createServer((socket) => {
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      // Reads each request, answers nothing.
+      socket.on("data", (chunk: Buffer) => {
+        if (chunk.toString("latin1").startsWith("POST ")) posted += 1;
+      });
+    });
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    t.after(() => {
+      for (const socket of open) socket.destroy();
+      hung.close();
+    });
+    const { port } = hung.address() as AddressInfo;
+    const home = configuredHome(t, { hung: { url: `http://127.0.0.1:${port}/mcp` } });
+    const client = new ProxyClient(t, ["--target", "hung"], { env: home.env });
+    void client
+      .request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } })
+      .catch(() => {});
+    await until(() => posted > 0, "the session's initialize to reach the hung server");
+    const daemonPid = home.lockedPid("hung")!;
+
+    client.child.kill("SIGTERM"); // the session ends with its initialize still unanswered
+    await exited(client.child);
+    await until(() => open.size === 0, "the daemon to close the ended session's connections to the hung server");
+    assert.ok(isAlive(daemonPid), "the daemon runs on for other sessions");
   });
 
   test("status, doctor, stop and start act on the daemon, never on the server", async (t) => {
@@ -114,5 +154,8 @@ describe("a remote server's daemon", () => {
     await exited(home.server.child);
     assert.match((await cli("status")).stdout, /far\s+running; remote NOT ANSWERING/);
     assert.match((await cli("doctor")).stdout, /warn\s+far: remote http:\S+ does not answer/);
+    const startedWithout = await cli("start", "far");
+    assert.equal(startedWithout.code, 0, startedWithout.stderr);
+    assert.match(startedWithout.stdout, /far: http:\/\/127\.0\.0\.1:\d+\/mcp does not take connections now/);
   });
 });

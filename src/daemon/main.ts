@@ -13,6 +13,7 @@ import { HttpRelay } from "./http-relay.js";
 import { RemoteServerLink } from "./remote-server.js";
 import {
   commandLine,
+  shownUrl,
   canDrain,
   findServer,
   fixedDaemonUrl,
@@ -198,7 +199,7 @@ export async function runDaemon(name: string, configFile?: string): Promise<void
       : server.kind === "spawned"
         ? `${commandLine(server)} (an HTTP server on port ${server.port})`
         : server.kind === "remote"
-          ? `the remote server ${server.url}`
+          ? `the remote server ${shownUrl(server.url)}`
           : `${commandLine(server)} (scope ${server.scope})`;
   log(`listening on ${url} for ${serving}`);
 

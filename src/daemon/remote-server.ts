@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { RemoteServer } from "../config/server-config.js";
+import { shownUrl, type RemoteServer } from "../config/server-config.js";
 import { PROJECT_PATH_HEADER, encodeProjectPath, mayKnowProjectPath } from "../protocol/project-path.js";
 import { isListening } from "../runtime/port-probe.js";
 import { transports } from "../upstream/index.js";
@@ -7,7 +7,7 @@ import type { UpstreamTransport } from "../upstream/transport.js";
 import { VERSION } from "../version.js";
 import type { SessionPort } from "./backend.js";
 
-/** How often a session waiting for the server to answer looks again. */
+/** How often the daemon looks whether the server takes connections, however many sessions wait for it. */
 const POLL_MS = 100;
 
 /**
@@ -19,6 +19,8 @@ export class RemoteServerLink {
   private readonly url: URL;
   private state: "not reached yet" | "answering" | "not answering" = "not reached yet";
   private lastError: string | undefined;
+  /** The last look, shared by every session that waits within POLL_MS of it. */
+  private look: { at: number; listening: Promise<boolean> } | undefined;
 
   constructor(
     private readonly server: RemoteServer,
@@ -30,7 +32,7 @@ export class RemoteServerLink {
   /** An HTTP session of the session's own, once the server takes connections (waited for up to the start timeout). */
   async connect(session: SessionPort): Promise<UpstreamTransport> {
     const deadline = Date.now() + this.server.startTimeoutMs;
-    while (!(await isListening(this.url))) {
+    while (!(await this.listening())) {
       if (Date.now() >= deadline) {
         this.state = "not answering";
         this.lastError = `nothing answers at ${this.url.origin} (waited ${this.server.startTimeoutMs} ms)`;
@@ -50,7 +52,18 @@ export class RemoteServerLink {
     });
   }
 
+  private listening(): Promise<boolean> {
+    const now = Date.now();
+    if (!this.look || now - this.look.at >= POLL_MS) this.look = { at: now, listening: isListening(this.url) };
+    return this.look.listening;
+  }
+
   status() {
-    return { state: this.state, relaysTo: this.server.url, restarts: 0, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return {
+      state: this.state,
+      relaysTo: shownUrl(this.server.url),
+      restarts: 0,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 }

@@ -1,4 +1,4 @@
-import { canDrain, findServer, isRemote, isStartable, type Config, type ServerConfig } from "../config/server-config.js";
+import { canDrain, findServer, isRemote, isStartable, shownUrl, type Config, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { DaemonUnavailable, type RunningDaemon } from "../runtime/daemon-address.js";
 import { drainDaemon } from "../runtime/drain-daemon.js";
@@ -135,7 +135,7 @@ export async function replaceDirectly(
 function describe(action: ControlAction, server: ServerConfig, pid: number | undefined, url: string | undefined): string {
   const name = server.name;
   // The daemon is what starts and stops: a remote server itself is never touched.
-  const relay = isRemote(server) ? `; it relays to ${server.url}` : "";
+  const relay = isRemote(server) ? `; it relays to ${shownUrl(server.url)}` : "";
   if (action === "stop") return `${name}: stopped${relay}; proxies will not start it until: mcp-manager start ${name}`;
   const where = `${pid ? ` (pid ${pid}` : " ("}${url ? `, ${url})` : ")"}`;
   if (action === "restart" && !canDrain(server)) return `${name}: restarted${where}; its HTTP server was stopped and started again`;

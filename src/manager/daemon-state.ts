@@ -12,7 +12,7 @@ import {
   type SessionReport,
 } from "../runtime/daemon-health.js";
 import type { RestartEvent } from "../runtime/restart-history.js";
-import { isRemote, portHeldHere } from "../config/server-config.js";
+import { isRemote, portHeldHere, shownUrl } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { isListening } from "../runtime/port-probe.js";
 import { readStopped } from "../runtime/stop-marker.js";
@@ -104,7 +104,7 @@ export async function configuredReport(server: ServerConfig, home: string): Prom
   const report: DaemonReport = { name: server.name, state: "stopped", transport: server.transport, log: logPath(server.name, home) };
   const held = portHeldHere(server);
   if (held) [report.url, report.port] = [held.url, held.port];
-  if (isRemote(server)) report.remote = { url: server.url, answers: await isListening(new URL(server.url)) };
+  if (isRemote(server)) report.remote = { url: shownUrl(server.url), answers: await isListening(new URL(server.url)) };
   if (readStopped(server.name, home)) report.stoppedOnPurpose = true;
   return report;
 }

@@ -10,7 +10,7 @@ import { probeDaemon, restartsSoFar, troubledChild } from "../runtime/daemon-hea
 import { describePortOwner, portOwner } from "../process/port-owner.js";
 import { ChildRegistry } from "../runtime/child-registry.js";
 import { findCommand } from "../process/find-command.js";
-import { fixedDaemonUrl, isRemote, portHeldHere } from "../config/server-config.js";
+import { fixedDaemonUrl, isRemote, portHeldHere, shownUrl } from "../config/server-config.js";
 import { isHolderAlive, readLock } from "../runtime/lock-file.js";
 import { pingManager } from "../runtime/manager-client.js";
 import { isListening } from "../runtime/port-probe.js";
@@ -108,8 +108,8 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
   const name = server.name;
   if (server.disabled) return add("note", `${name}: disabled in the config`);
   if (isRemote(server)) {
-    if (await isListening(new URL(server.url))) add("ok", `${name}: remote ${server.url} answers`);
-    else add("warn", `${name}: remote ${server.url} does not answer`, "start that server; mcp-manager only relays to it");
+    if (await isListening(new URL(server.url))) add("ok", `${name}: remote ${shownUrl(server.url)} answers`);
+    else add("warn", `${name}: remote ${shownUrl(server.url)} does not answer`, "start that server; mcp-manager only relays to it");
   }
   if (server.kind === "hosted" || server.kind === "spawned") {
     if (!findCommand(server.command, server.env.PATH)) {

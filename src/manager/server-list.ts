@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { ConfigEditor } from "../clients/config-editor.js";
 import { SCOPES, SERVER_NAME } from "../config/schema.js";
 import { TRANSPORTS } from "../config/transports.js";
-import type { Config, ServerConfig } from "../config/server-config.js";
+import { shownUrl, type Config, type ServerConfig } from "../config/server-config.js";
 import { claudeAddCommand } from "../runtime/proxy-entry.js";
 import { scriptOf } from "./doctor.js";
 import { table } from "./status-table.js";
@@ -83,7 +83,7 @@ function describe(server: ServerConfig): string[] {
     case "spawned":
       return [server.name, `${server.transport}${disabled}`, "-", port, [server.command, ...server.args].join(" ")];
     case "remote":
-      return [server.name, `remote ${server.transport}${disabled}`, "-", "-", server.url];
+      return [server.name, `remote ${server.transport}${disabled}`, "-", "-", shownUrl(server.url)];
   }
 }
 

@@ -1,8 +1,9 @@
-import type { ServerConfig } from "../config/server-config.js";
+import { isRemote, shownUrl, type ServerConfig } from "../config/server-config.js";
 import { lockPath } from "../config/paths.js";
 import { restartsSoFar, troubledChild } from "./daemon-health.js";
 import { answers } from "./find-daemon.js";
 import { isHolderAlive, readLock } from "./lock-file.js";
+import { isListening } from "./port-probe.js";
 
 /** How often a server that was just started is asked how it fares, until it is up or known not to be. */
 const SETTLE_POLL_MS = 100;
@@ -24,7 +25,7 @@ export async function serverOutcome(server: ServerConfig, home: string, deadline
     const running = lock !== undefined && isHolderAlive(lock);
     const health = running ? await answers(server, lock, home) : undefined;
     const troubled = health && troubledChild(health);
-    if (health && !troubled && !health.children.some((child) => child.state === "starting")) return { ok: true };
+    if (health && !troubled && !health.children.some((child) => child.state === "starting")) return remoteOutcome(server);
     const why = troubled?.lastError ?? "no reason known";
     if (troubled?.state === "failed") return { ok: false, why: `its server does not start: ${why}` };
     if (Date.now() >= deadline) {
@@ -34,4 +35,10 @@ export async function serverOutcome(server: ServerConfig, home: string, deadline
     }
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
   }
+}
+
+/** A server given by URL is not ours to start: its daemon runs, and whether the server takes connections is said. */
+async function remoteOutcome(server: ServerConfig): Promise<ServerOutcome> {
+  if (!isRemote(server) || (await isListening(new URL(server.url)))) return { ok: true };
+  return { ok: true, note: `${shownUrl(server.url)} does not take connections now: sessions wait for it (up to startTimeoutMs)` };
 }
