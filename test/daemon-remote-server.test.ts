@@ -75,6 +75,8 @@ describe("a remote server's daemon", () => {
       async () =>
         /far: relay to \S+ \(not reached yet\) serves shared: 1 session/.test((await runManagerCli(["status"], { env: home.env })).stdout),
       "the session to be in the daemon, waiting for a server not yet there",
+      undefined,
+      200, // each look runs the CLI
     );
     await startEverything(t, "streamableHttp", port);
     assert.equal((await answered).result.serverInfo.name, "mcp-servers/everything");

@@ -1,3 +1,4 @@
+import { shownUrl } from "../config/server-config.js";
 import { basename } from "node:path";
 import type { ImportedServer } from "./config-editor.js";
 import { runsOfficialMemory } from "./official-memory.js";
@@ -93,7 +94,7 @@ export function proxyTarget(entry: ClientServerEntry): string | undefined {
 
 /** A short, readable form of a command line for the summary. */
 export function describeCommand(server: ImportedServer): string {
-  if ("url" in server) return `${server.transport} ${server.url}`;
+  if ("url" in server) return `${server.transport} ${shownUrl(server.url)}`;
   const line = [server.command, ...server.args].map((part) => (/\s/.test(part) ? `"${part}"` : part)).join(" ");
   return line.length > 90 ? `${line.slice(0, 87)}...` : line;
 }

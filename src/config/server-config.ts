@@ -101,12 +101,13 @@ export function portHeldHere(server: ServerConfig): { url: string; port: number 
  * until its daemon stops it. That daemon is stopped, then started again.
  */
 export const canDrain = (server: ServerConfig): boolean => server.kind !== "spawned";
-/** A server given by URL runs elsewhere: its daemon starts and stops, the server itself is never touched. */
 /** A remote server's URL as logs, status and doctor show it: without user, password or query, which may hold a key. */
 export function shownUrl(url: string): string {
+  if (!URL.canParse(url)) return "(not a URL)";
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}${parsed.search ? "?..." : ""}`;
 }
+/** A server given by URL runs elsewhere: its daemon starts and stops, the server itself is never touched. */
 export const isRemote = (server: ServerConfig): server is RemoteServer => server.kind === "remote";
 /** What `--start-all`, `/start-all` and `stop --all` act on: every server that is not disabled. */
 export const isStartable = (server: ServerConfig): boolean => !server.disabled;

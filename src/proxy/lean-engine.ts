@@ -10,7 +10,7 @@ let lean = false;
  * - without TurboFan and Maglev the proxy touches 4 MiB less of Node's binary and holds 3 MiB less of its own,
  *   for some 50 us a call over the session socket (Node's stream code runs interpreted);
  * - over HTTP, `node:http` leaves far more garbage a call: sizing the heap for memory rather than speed and
- *   leaving out the baseline compiler too brings that proxy from 62 / 20 MiB to 50 / 12 MiB, for some 0.2 ms a
+ *   leaving out the baseline compiler too brings that proxy from 62 / 20 MiB to 49 / 12 MiB, for some 0.15 - 0.2 ms a
  *   call. Over the session socket those two move little and are left on.
  *
  * Called once the session's way is known, when every module it needs is loaded: V8 turns Node's cached code for

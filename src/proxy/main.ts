@@ -91,6 +91,8 @@ stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
 let handshakeTimeoutMs = options.startTimeoutMs;
 const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
+  // A server given by --url is not our daemon: errors name it so, and its drain notices are not obeyed.
+  ...(options.url ? { names: { self: "mcp-proxy", upstream: "server" } } : {}),
   connect: async () => {
     const { target, transport } = await targets.resolve();
     if (target.kind === "configured") handshakeTimeoutMs = target.server.startTimeoutMs;

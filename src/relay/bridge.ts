@@ -32,7 +32,17 @@ export class Bridge {
     const names = options.names ?? { self: "mcp-proxy", upstream: "daemon" };
     this.requests = new OpenRequests(options.write, names.self);
     this.input = new ClientInput(this.requests, (item, batch) => this.fromClient(item, batch), options.write, options.log);
-    this.upstream = new UpstreamLink({ ...options, requests: this.requests, upstream: names.upstream });
+    this.upstream = new UpstreamLink({
+      connect: options.connect,
+      write: options.write,
+      log: options.log,
+      // Read at each use: the proxy learns it from the config once it knows its server.
+      get handshakeTimeoutMs() {
+        return options.handshakeTimeoutMs;
+      },
+      requests: this.requests,
+      upstream: names.upstream,
+    });
   }
 
   /** One line from stdin. Never throws: bad input is answered or logged, never fatal. */

@@ -40,6 +40,8 @@ const RETRY_AFTER_LOSS_MS = 200;
  * few enough that a client flooding a slow upstream cannot grow the process that relays it without end.
  */
 const MAX_QUEUED = 10_000;
+/** Lost sessions whose calls in flight may still be answered; past this many the oldest is closed outright. */
+const MAX_RETIRED = 16;
 
 /**
  * The daemon side of the proxy: one daemon session at a time, numbered by generation. Messages wait in order
@@ -68,6 +70,8 @@ export class UpstreamLink {
    * cancels and answers for those go back there. Each is closed once nothing it was sent waits any more.
    */
   private readonly draining = new Map<number, UpstreamTransport>();
+  /** Lost sessions left to finish what they had in flight (transport.retire), closed outright with the link. */
+  private readonly retired = new Set<UpstreamTransport>();
   /** Which generation asked each server request the client has not answered yet (bounded). */
   private readonly askedBy = new Map<string, number>();
 
@@ -164,7 +168,7 @@ export class UpstreamLink {
     this.generation += 1;
     const lost = this.transport;
     this.transport = undefined;
-    void lost?.close(0);
+    if (lost) this.retire(lost);
     this.options.log(`${this.upstream} session lost: ${reason}`);
     this.replayWaiter?.reject(new Error(`the ${this.upstream} session was lost again (${reason})`));
     // Requests whose answers were to come on the lost session's event stream.
@@ -177,6 +181,18 @@ export class UpstreamLink {
     if (this.sessionInitialized) void this.ensureConnected();
   }
 
+  /** A lost session: calls still in flight there may yet be answered on their own exchanges, then it closes. */
+  private retire(transport: UpstreamTransport): void {
+    if (!transport.retire) return void transport.close(0);
+    transport.retire();
+    this.retired.add(transport);
+    if (this.retired.size > MAX_RETIRED) {
+      const oldest = this.retired.values().next().value!;
+      this.retired.delete(oldest);
+      void oldest.close(0);
+    }
+  }
+
   private ensureConnected(): Promise<void> {
     if (this.transport || this.closing) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => {
@@ -187,6 +203,7 @@ export class UpstreamLink {
 
   private async connect(): Promise<void> {
     const generation = this.generation;
+    // For reaching the upstream at all (a daemon coming up); the new session's own setup has a bound of its own.
     const deadline = Date.now() + this.options.handshakeTimeoutMs;
     let transport: UpstreamTransport | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -197,8 +214,9 @@ export class UpstreamLink {
         transport.onlost = (reason) => this.sessionLost(generation, reason);
         this.settingUp = transport;
         if (this.closing) throw new Error(`the link to the ${this.upstream} is closing`);
-        await this.withinDeadline(transport.start(), deadline, "did not open its session");
-        if (this.sessionInitialized) await this.replayHandshake(transport, generation);
+        const setUpBy = Date.now() + this.options.handshakeTimeoutMs;
+        await this.withinDeadline(transport.start(), setUpBy, "did not open its session");
+        if (this.sessionInitialized) await this.replayHandshake(transport, generation, setUpBy);
         this.settingUp = undefined;
         break;
       } catch (error) {
@@ -244,7 +262,7 @@ export class UpstreamLink {
     }
   }
 
-  private async replayHandshake(transport: UpstreamTransport, generation: number): Promise<void> {
+  private async replayHandshake(transport: UpstreamTransport, generation: number, deadline: number): Promise<void> {
     const original = this.initialize!.message as JsonRpcRequest;
     const id = `${REINIT_ID_PREFIX}${generation}`;
     const answered = new Promise<JsonRpcResponse>((resolve, reject) => {
@@ -254,16 +272,12 @@ export class UpstreamLink {
       // The answer may come before the send settles (inside its POST), or the session be lost while it hangs (a
       // server that takes connections and never answers): whichever comes first decides, within the bound.
       const exchange = Promise.race([transport.send({ ...original, id }).then(() => answered), answered]);
-      const response = await this.withinDeadline(
-        exchange,
-        Date.now() + this.options.handshakeTimeoutMs,
-        "did not answer the replayed initialize",
-      );
+      const response = await this.withinDeadline(exchange, deadline, "did not answer the replayed initialize");
       if ("error" in response) throw new Error(`${this.upstream} refused the replayed initialize: ${response.error.message}`);
       this.options.log(`re-initialized the ${this.upstream} session (protocol ${String(response.result.protocolVersion)})`);
       if (this.initialized) {
         const sent = transport.send(this.initialized.message, this.initialized.text);
-        await this.withinDeadline(sent, Date.now() + this.options.handshakeTimeoutMs, "did not take the replayed initialized notice");
+        await this.withinDeadline(sent, deadline, "did not take the replayed initialized notice");
       }
       // A restarted server may offer different tools or resources: let the client refresh what it caches.
       for (const notification of listChangedNotifications(response.result)) this.options.write(JSON.stringify(notification), notification);
@@ -412,6 +426,8 @@ export class UpstreamLink {
     this.transport = undefined;
     const draining = [...this.draining.values()];
     this.draining.clear();
+    for (const lost of this.retired) void lost.close(0);
+    this.retired.clear();
     await Promise.all([transport?.close(timeoutMs), ...draining.map((old) => old.close(timeoutMs))]);
   }
 }

@@ -6,8 +6,12 @@ import { UpstreamError } from "./upstream-error.js";
 // Requests over node:http rather than fetch: no 300 s headers/body timeout cuts a long tool call,
 // keep-alive sockets are reused across calls, and there is no stream adapter on the hot path.
 
-/** A session's bound: its event stream beside its calls in flight, which a daemon caps at 1,000 a session. */
-const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 1024 };
+/**
+ * A session's bound: its event stream beside its calls in flight, which a daemon caps at 1,000 a session (a lower
+ * one would hold its later messages, cancels included, behind long calls). Few idle sockets are kept: a daemon
+ * holds a pool for each of its sessions.
+ */
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 4 };
 type Transport = { transport: typeof http | typeof https; agent: http.Agent };
 
 export interface HttpRequest {
@@ -39,14 +43,23 @@ export class ConnectionPool {
   private secure: Promise<Transport> | undefined;
   private secureAgent: https.Agent | undefined;
   private destroyed = false;
+  /** Set once the session is given up: no new request, and the pool is destroyed when none is in flight. */
+  private retiring = false;
+  private inFlight = 0;
 
   request(request: HttpRequest): Promise<http.IncomingMessage> {
-    if (this.destroyed) {
+    if (this.destroyed || this.retiring) {
       return Promise.reject(new UpstreamError("the session's connections are closed", "session-lost", { delivered: false }));
     }
     // Plain HTTP, every message to our daemon, goes out in this turn: no await on that path.
     if (request.url.protocol !== "https:") return this.attempt(request, this.plain, MAX_STALE_SOCKETS);
     return this.secureTransport().then((secured) => this.attempt(request, secured, MAX_STALE_SOCKETS));
+  }
+
+  /** Takes no new request, and closes every connection once the requests in flight are over. */
+  retire(): void {
+    this.retiring = true;
+    if (this.inFlight === 0) this.destroy();
   }
 
   /** Closes every connection, idle or in use: requests still on them fail. */
@@ -67,6 +80,11 @@ export class ConnectionPool {
 
   private attempt(request: HttpRequest, { transport, agent }: Transport, retries: number): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
+      // Closed while node:https was loading, or between retries: a destroyed agent would still open a socket.
+      if (this.destroyed) {
+        reject(new UpstreamError("the session's connections are closed", "session-lost", { delivered: false }));
+        return;
+      }
       const { url } = request;
       const headers: Record<string, string | number> = request.headers;
       if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
@@ -79,6 +97,11 @@ export class ConnectionPool {
       };
       if (request.signal) options.signal = request.signal;
       const req = transport.request(options, resolve);
+      this.inFlight += 1;
+      req.once("close", () => {
+        this.inFlight -= 1;
+        if (this.retiring && this.inFlight === 0) this.destroy();
+      });
       req.on("error", (error: NodeJS.ErrnoException) => {
         // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
         // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold

@@ -200,8 +200,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return error;
   }
 
+  retire(): void {
+    this.closed = true;
+    this.eventStream?.abort();
+    this.connections.retire();
+  }
+
   async close(timeoutMs: number): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) return this.connections.destroy();
     this.closed = true;
     this.eventStream?.abort();
     try {

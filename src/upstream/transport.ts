@@ -14,8 +14,16 @@ export interface UpstreamTransport {
    * are that line as it arrived, for a transport that can send them as they are (a large message).
    */
   send(message: JsonRpcMessage, text?: string, bytes?: Buffer): Promise<void>;
-  /** Ends the daemon session (DELETE where the transport has sessions), waiting at most `timeoutMs`. */
+  /**
+   * Ends the daemon session (DELETE where the transport has sessions), waiting at most `timeoutMs`; whatever is
+   * still in flight on it ends too.
+   */
   close(timeoutMs: number): Promise<void>;
+  /**
+   * The session is given up (lost): nothing more is sent, but requests in flight whose answers come back on
+   * their own exchanges may still be answered, and its connections close once they are. `close` ends them at once.
+   */
+  retire?(): void;
   /**
    * `text` is the message serialised on one line, ready to relay; `bytes`, when given, are the same line as it
    * arrived, to relay instead (a large message: protocol/large-lines.ts).

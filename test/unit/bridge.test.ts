@@ -231,6 +231,21 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     }
   });
 
+  test("a lost session is retired, not cut off: a call still in flight there is answered, and closing the link closes it", async () => {
+    const { core, current, output } = await initialized();
+    const lost = current();
+    lost.hangs = true; // its POST is still open when the event stream breaks
+    core.handleLine(line({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "slow" } }));
+    await settle();
+    lost.onlost("event stream broke");
+    await settle();
+    assert.ok(lost.retired && !lost.closed, "retired, its connections left to finish");
+    lost.answer({ jsonrpc: "2.0", id: 3, result: { content: [] } });
+    assert.deepEqual(output().find((m) => m.id === 3)!.result, { content: [] }, "answered on its own exchange");
+    await core.close(100);
+    assert.ok(lost.closed, "closed outright with the link");
+  });
+
   test("a message the daemon never received is sent again on the new session; the client never knows", async () => {
     const { core, upstreams, current, output } = await initialized();
     current().failWith = new UpstreamError("connection refused", "unreachable", { delivered: false });

@@ -11,6 +11,8 @@ export class FakeUpstream implements UpstreamTransport {
   /** Makes the next sends fail this way. */
   failWith: UpstreamError | undefined;
   closed = false;
+  /** Given up as lost: nothing more is sent, what is in flight may still answer. */
+  retired = false;
   paused = false;
   /** Takes every message and never settles its send nor answers: a server that accepts and then hangs. */
   hangs = false;
@@ -46,6 +48,10 @@ export class FakeUpstream implements UpstreamTransport {
 
   resume(): void {
     this.paused = false;
+  }
+
+  retire(): void {
+    this.retired = true;
   }
 
   async close(): Promise<void> {
