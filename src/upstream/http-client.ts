@@ -45,7 +45,6 @@ export class ConnectionPool {
   private destroyed = false;
   /** Set once the session is given up: no new request, and the pool is destroyed when none is in flight. */
   private retiring = false;
-  private inFlight = 0;
 
   request(request: HttpRequest): Promise<http.IncomingMessage> {
     if (this.destroyed || this.retiring) {
@@ -56,10 +55,22 @@ export class ConnectionPool {
     return this.secureTransport().then((secured) => this.attempt(request, secured, MAX_STALE_SOCKETS));
   }
 
-  /** Takes no new request, and closes every connection once the requests in flight are over. */
+  /**
+   * Takes no new request, and closes every connection once the requests in flight are over. Watched from here on
+   * only (a socket freed, or one in use that closes), so that a busy session pays nothing per request for it.
+   */
   retire(): void {
+    if (this.retiring || this.destroyed) return;
     this.retiring = true;
-    if (this.inFlight === 0) this.destroy();
+    const agents = [this.plain.agent, ...(this.secureAgent ? [this.secureAgent] : [])];
+    const check = () => {
+      if (!this.destroyed && agents.every((agent) => inUse(agent) === 0)) this.destroy();
+    };
+    for (const agent of agents) {
+      agent.on("free", check);
+      for (const socket of Object.values(agent.sockets).flat()) socket?.once("close", check);
+    }
+    check();
   }
 
   /** Closes every connection, idle or in use: requests still on them fail. */
@@ -97,11 +108,6 @@ export class ConnectionPool {
       };
       if (request.signal) options.signal = request.signal;
       const req = transport.request(options, resolve);
-      this.inFlight += 1;
-      req.once("close", () => {
-        this.inFlight -= 1;
-        if (this.retiring && this.inFlight === 0) this.destroy();
-      });
       req.on("error", (error: NodeJS.ErrnoException) => {
         // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
         // a broken pipe: the request never reached the server, so it is safe to send again. The pool may hold
@@ -117,6 +123,12 @@ export class ConnectionPool {
       req.end(request.body);
     });
   }
+}
+
+/** Sockets carrying a request, and requests waiting for one. */
+function inUse(agent: http.Agent): number {
+  const count = (lists: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(lists).reduce((sum, list) => sum + (list?.length ?? 0), 0);
+  return count(agent.sockets) + count(agent.requests);
 }
 
 export function toUpstreamError(error: unknown, url: URL): UpstreamError {
