@@ -1,5 +1,5 @@
-import { shownUrl } from "../config/server-config.js";
 import { basename } from "node:path";
+import { shownUrl } from "../config/server-config.js";
 import type { ImportedServer } from "./config-editor.js";
 import { runsOfficialMemory } from "./official-memory.js";
 import { proxyScript } from "../runtime/entry-points.js";

@@ -47,9 +47,7 @@ export class ConnectionPool {
   private retiring = false;
 
   request(request: HttpRequest): Promise<http.IncomingMessage> {
-    if (this.destroyed || this.retiring) {
-      return Promise.reject(new UpstreamError("the session's connections are closed", "session-lost", { delivered: false }));
-    }
+    if (this.destroyed || this.retiring) return Promise.reject(poolClosed());
     // Plain HTTP, every message to our daemon, goes out in this turn: no await on that path.
     if (request.url.protocol !== "https:") return this.attempt(request, this.plain, MAX_STALE_SOCKETS);
     return this.secureTransport().then((secured) => this.attempt(request, secured, MAX_STALE_SOCKETS));
@@ -92,10 +90,7 @@ export class ConnectionPool {
   private attempt(request: HttpRequest, { transport, agent }: Transport, retries: number): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       // Closed while node:https was loading, or between retries: a destroyed agent would still open a socket.
-      if (this.destroyed) {
-        reject(new UpstreamError("the session's connections are closed", "session-lost", { delivered: false }));
-        return;
-      }
+      if (this.destroyed) return reject(poolClosed());
       const { url } = request;
       const headers: Record<string, string | number> = request.headers;
       if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body);
@@ -124,6 +119,9 @@ export class ConnectionPool {
     });
   }
 }
+
+/** Nothing was sent: the session's connections were closed before. */
+const poolClosed = () => new UpstreamError("the session's connections are closed", "session-lost", { delivered: false });
 
 /** Sockets carrying a request, and requests waiting for one. */
 function inUse(agent: http.Agent): number {

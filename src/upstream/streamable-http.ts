@@ -93,7 +93,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       if (hadSession && isSessionGone(status, body)) throw this.lose(`${this.peer} no longer knows session ${this.sessionId}`, false);
       if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
       // Our daemon being replaced refuses new sessions: the new one is starting, and is looked for again.
-      if (status === 503 && this.peer === "daemon" && response.headers[DRAINING_HEADER] === "1")
+      if (status === 503 && this.options.ownDaemon && response.headers[DRAINING_HEADER] === "1")
         throw new UpstreamError(`the daemon at ${this.options.url.origin} is being replaced`, "unreachable", { delivered: false });
       throw rejectionFrom(status, body, this.options.url, this.peer);
     }
