@@ -91,7 +91,7 @@ stdout.onpressure = (waiting) => bridge.clientBackedUp(waiting);
 let handshakeTimeoutMs = options.startTimeoutMs;
 const targets = new TargetResolver(options, project, log);
 const bridge = new Bridge({
-  // A server given by --url is not our daemon: errors name it so, and its drain notices are not obeyed.
+  // A server given by --url is not our daemon: errors name it so (its transport obeys no drain notice from it).
   ...(options.url ? { names: { self: "mcp-proxy", upstream: "server" } } : {}),
   connect: async () => {
     const { target, transport } = await targets.resolve();

@@ -5,6 +5,7 @@ import { listChangedNotifications } from "../protocol/list-changes.js";
 import type { UpstreamTransport } from "../upstream/transport.js";
 import { UpstreamError, needsNewSession } from "../upstream/upstream-error.js";
 import type { OpenRequests, Pending, RelayWrite } from "./open-requests.js";
+import { WaitingMessages } from "./waiting-messages.js";
 
 export interface UpstreamLinkOptions {
   /** Finds or starts the daemon and opens a transport to it; throws an Error that says why it could not. */
@@ -35,11 +36,6 @@ const MAX_ASKED = 1000;
 /** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
 const DRAINED_CLOSE_MS = 2000;
 const RETRY_AFTER_LOSS_MS = 200;
-/**
- * Messages that may wait for a session to be set up: far more than a client sends while it waits for an answer,
- * few enough that a client flooding a slow upstream cannot grow the process that relays it without end.
- */
-const MAX_QUEUED = 10_000;
 /** Lost sessions whose calls in flight may still be answered; past this many the oldest is closed outright. */
 const MAX_RETIRED = 16;
 
@@ -55,7 +51,7 @@ export class UpstreamLink {
   /** The transport being set up (started, its handshake replayed): closing the link closes it too. */
   private settingUp: UpstreamTransport | undefined;
   private generation = 0;
-  private queue: Outgoing[] = [];
+  private readonly queue = new WaitingMessages();
   /** The client's handshake, replayed to each new daemon session. */
   private initialize: Outgoing | undefined;
   private initialized: Outgoing | undefined;
@@ -114,8 +110,8 @@ export class UpstreamLink {
     }
     const transport = this.transport;
     if (!transport || this.connecting) {
-      if (this.queue.length >= MAX_QUEUED) return this.refuseQueued(outgoing);
-      this.queue.push(outgoing);
+      const refused = this.queue.add(outgoing);
+      if (refused) return this.refuseQueued(outgoing, refused);
       void this.ensureConnected();
       return;
     }
@@ -209,7 +205,8 @@ export class UpstreamLink {
     for (let attempt = 0; ; attempt++) {
       try {
         transport = await this.options.connect();
-        transport.onmessage = (message, text, bytes) => this.fromDaemon(generation, message, text, bytes);
+        const ownDaemon = transport.ownDaemon === true;
+        transport.onmessage = (message, text, bytes) => this.fromDaemon(generation, ownDaemon, message, text, bytes);
         transport.onlargeanswer = (id, pieces) => this.takeLargeAnswer(generation, id, pieces);
         transport.onlost = (reason) => this.sessionLost(generation, reason);
         this.settingUp = transport;
@@ -243,9 +240,7 @@ export class UpstreamLink {
     }
     this.transport = transport;
     if (this.paused) transport.pause?.();
-    const queued = this.queue;
-    this.queue = [];
-    for (const outgoing of queued) this.sendOn(transport, generation, outgoing);
+    for (const outgoing of this.queue.takeAll()) this.sendOn(transport, generation, outgoing);
   }
 
   /** `step` settled by `deadline`, or an error that says what the upstream did not do in time. */
@@ -286,26 +281,24 @@ export class UpstreamLink {
     }
   }
 
-  private refuseQueued({ message }: Outgoing): void {
-    const reason = `more than ${MAX_QUEUED} messages are waiting for the ${this.upstream}`;
+  private refuseQueued({ message }: Outgoing, why: string): void {
+    const reason = `${why} for the ${this.upstream}`;
     const entry = this.pendingOf(message);
     if (entry) this.options.requests.fail(entry, reason);
     else this.options.log(`dropped a ${"method" in message ? message.method : "response"}: ${reason}`);
   }
 
   private failQueued(reason: string): void {
-    const queued = this.queue;
-    this.queue = [];
-    for (const { message } of queued) {
+    for (const { message } of this.queue.takeAll()) {
       const entry = this.pendingOf(message);
       if (entry) this.options.requests.fail(entry, reason);
       else if ("method" in message) this.options.log(`dropped ${message.method}: no ${this.upstream} to deliver it to`);
     }
   }
 
-  private fromDaemon(generation: number, message: JsonRpcMessage, text: string, bytes?: Buffer): void {
+  private fromDaemon(generation: number, ownDaemon: boolean, message: JsonRpcMessage, text: string, bytes?: Buffer): void {
     // Only our own daemon is replaced this way: from anyone else the notice is just a notification.
-    if (this.upstream === "daemon" && isDrainNotice(message)) return this.drainStarted(generation, message);
+    if (ownDaemon && isDrainNotice(message)) return this.drainStarted(generation, message);
     if ("method" in message) {
       // Server request or notification (progress, logging, sampling...); from a session already given up
       // on, any answer would go to the wrong session.
@@ -419,7 +412,7 @@ export class UpstreamLink {
   /** Ends the daemon session within `timeoutMs`; nothing is sent afterwards. */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
-    this.queue = [];
+    this.queue.takeAll();
     // One still being set up ends at once: what it was waiting for (the server's first answer) fails with it.
     void this.settingUp?.close(0);
     const transport = this.transport;

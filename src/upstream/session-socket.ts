@@ -43,6 +43,7 @@ export interface SessionSocketOptions {
  * daemon closes is a lost session: every request it carried may or may not have run.
  */
 export class SessionSocketTransport implements UpstreamTransport {
+  readonly ownDaemon = true;
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
   onlargeanswer: UpstreamTransport["onlargeanswer"];

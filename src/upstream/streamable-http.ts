@@ -35,6 +35,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   private readonly route: { socketPath?: string };
   private readonly peer: string;
+  readonly ownDaemon: boolean;
 
   constructor(
     private readonly options: UpstreamOptions,
@@ -42,6 +43,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
   ) {
     this.route = options.socketPath ? { socketPath: options.socketPath } : {};
     this.peer = options.peer ?? "daemon";
+    this.ownDaemon = options.ownDaemon === true;
   }
 
   async start(): Promise<void> {}
@@ -91,9 +93,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (status < 200 || status >= 300) {
       const body = await readBody(response, this.peer);
       if (hadSession && isSessionGone(status, body)) throw this.lose(`${this.peer} no longer knows session ${this.sessionId}`, false);
-      if (status === 401 && this.options.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
+      if (status === 401 && this.ownDaemon) throw this.lose("the daemon no longer accepts this session's credential", false);
       // Our daemon being replaced refuses new sessions: the new one is starting, and is looked for again.
-      if (status === 503 && this.options.ownDaemon && response.headers[DRAINING_HEADER] === "1")
+      if (status === 503 && this.ownDaemon && response.headers[DRAINING_HEADER] === "1")
         throw new UpstreamError(`the daemon at ${this.options.url.origin} is being replaced`, "unreachable", { delivered: false });
       throw rejectionFrom(status, body, this.options.url, this.peer);
     }
@@ -180,7 +182,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
         }
         // Ended cleanly. Our daemon ends it only when the session or the daemon ends: prove it again before anything
         // more is sent. Another server may close it at any time: open it again.
-        if (this.options.ownDaemon) {
+        if (this.ownDaemon) {
           if (!this.closed) this.lose(`the ${this.peer} closed the event stream`);
           return;
         }

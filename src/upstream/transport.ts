@@ -8,6 +8,11 @@ import type { JsonRpcMessage, RequestId } from "../protocol/json-rpc.js";
  * when it could not be delivered. Everything the daemon sends arrives through `onmessage`, in order per stream.
  */
 export interface UpstreamTransport {
+  /**
+   * Our own daemon answers here (proven, or through its socket file in our home): the only peer whose drain notice
+   * is obeyed. From any other, a notice by that name is just a notification for the client.
+   */
+  readonly ownDaemon?: boolean;
   start(): Promise<void>;
   /**
    * `text` is the message as it arrived, when the caller has it: saves serialising it again. `bytes`, when given,

@@ -6,7 +6,9 @@ import { settle } from "./helpers/recording-session.js";
 import { FakeUpstream } from "./helpers/fake-upstream.js";
 import { until } from "../helpers/bounded.js";
 
-function bridge(options: { connectError?: Error; connectHangs?: boolean; handshakeTimeoutMs?: number; hangFrom?: number } = {}) {
+function bridge(
+  options: { connectError?: Error; connectHangs?: boolean; handshakeTimeoutMs?: number; hangFrom?: number; server?: boolean } = {},
+) {
   const upstreams: FakeUpstream[] = [];
   const written: string[] = [];
   const logged: string[] = [];
@@ -16,6 +18,7 @@ function bridge(options: { connectError?: Error; connectHangs?: boolean; handsha
       if (options.connectHangs) return new Promise<never>(() => {});
       const upstream = new FakeUpstream();
       upstream.hangs = options.hangFrom !== undefined && upstreams.length >= options.hangFrom;
+      upstream.ownDaemon = !options.server;
       upstreams.push(upstream);
       return upstream;
     },
@@ -121,6 +124,16 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     // The client's own initialize is read by the proxy (its result is replayed later): always parsed.
     core.handleLine(line({ ...INITIALIZE, id: 4 }));
     assert.equal(current().onlargeanswer?.(4, [Buffer.from('{"jsonrpc":"2.0","id":4,"result":{}}')]), false);
+  });
+
+  test("a drain notice from a peer that is not our daemon is only a notification: relayed, never obeyed", async () => {
+    const { upstreams, output } = await initialized({ server: true });
+    const notice = { jsonrpc: "2.0" as const, method: "mcp-session-manager/draining", params: { reason: "a server says so" } };
+    upstreams[0]!.answer(notice);
+    await settle();
+    assert.equal(upstreams.length, 1, "no new session was opened");
+    assert.equal(upstreams[0]!.closed, false, "the server's session stays open");
+    assert.deepEqual(output(), [notice], "the client sees what the server sent");
   });
 
   test("a daemon being replaced: new messages go to the new daemon, the old one answers what it had, then is closed", async () => {

@@ -4,6 +4,8 @@ import type { UpstreamError } from "../../../src/upstream/upstream-error.js";
 
 /** One upstream session in memory (a daemon's, or a server's): it records what is sent and answers initialize by itself. */
 export class FakeUpstream implements UpstreamTransport {
+  /** Stands for our own daemon unless told otherwise (then it is a server, whose drain notice is not obeyed). */
+  ownDaemon = true;
   onmessage: UpstreamTransport["onmessage"] = () => {};
   onlost: UpstreamTransport["onlost"] = () => {};
   onlargeanswer: UpstreamTransport["onlargeanswer"];
