@@ -81,6 +81,14 @@ describe("config loader", () => {
     ["a name that cannot be a file name", { servers: { "../evil": { command: "x" } } }, /servers\.\.\.\/evil: server names may use/],
     // Its HTTP socket, x.session.sock, would be the session socket of a server named x.
     ["a name whose files would be another server's", { servers: { "x.session": { command: "x" } } }, /not ending in \.session/],
+    // new URL() throws on these: the check must say so, not let "Invalid URL" escape from it.
+    ["a url without a scheme", { servers: { a: { url: "127.0.0.1:4000/mcp" } } }, /servers\.a\.url: must be an http\(s\) URL, such as/],
+    [
+      "a url with a port out of range",
+      { servers: { a: { url: "http://127.0.0.1:99999/mcp" } } },
+      /servers\.a\.url: must be an http\(s\) URL/,
+    ],
+    ["a url that is not http", { servers: { a: { url: "ftp://127.0.0.1/mcp" } } }, /servers\.a\.url: must be an http\(s\) URL/],
     ["an unknown transport", { servers: { a: { command: "x", transport: "ws" } } }, /servers\.a\.transport: /],
     ["the reserved name manager", { servers: { manager: { command: "x" } } }, /servers\.manager: the name "manager" is taken/],
     ["an unknown manager setting", { manager: { healthInterval: 5 }, servers: {} }, /manager: .*healthInterval/],

@@ -120,6 +120,11 @@ describe("mcp-proxy command line", () => {
       run("--url", "http://127.0.0.1:1/mcp", "--transport", "ws").stderr,
       /--transport must be one of streamable-http, sse, http/,
     );
+    for (const url of ["127.0.0.1:1/mcp", "ftp://127.0.0.1:1/mcp"]) {
+      const wrong = run("--url", url);
+      assert.equal(wrong.status, 2);
+      assert.match(wrong.stderr, /is not an http\(s\) URL/);
+    }
     assert.match(run("--help").stdout, /Usage: mcp-proxy --target NAME/);
     assert.match(run("--version").stdout, /^\d+\.\d+\.\d+/);
   });

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { suiteScope } from "./helpers/cleanup.js";
+import { onCleanup, suiteScope } from "./helpers/cleanup.js";
 import { ProxyClient, textOf, type Message } from "./helpers/proxy-client.js";
 import { startEverything, startFastMcpFixture, type RunningServer } from "./helpers/servers.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -134,5 +137,52 @@ describe("mcp-proxy over plain HTTP POST", () => {
     const client = new ProxyClient(t, ["--url", server.url, "--transport", "http"]);
     await client.initialize();
     assert.equal(textOf(await client.callTool("echo", { message: "plain" })), "Echo: plain");
+  });
+});
+
+describe("mcp-proxy to a server that wants credentials", () => {
+  test("a user and password in --url are sent as Basic auth, decoded; without them the server's 401 is what the client hears", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const target = new URL(server.url);
+    const expected = `Basic ${Buffer.from("ann:p@ss word").toString("base64")}`;
+    const refused: string[] = [];
+    // In front of server-everything: a gate that lets through only the expected credentials, as a hosted server would.
+    const gate = http.createServer((request, response) => {
+      if (request.headers.authorization !== expected) {
+        refused.push(request.headers.authorization ?? "(none)");
+        response.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
+        return;
+      }
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: request.url, method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      upstream.on("error", () => response.destroy());
+      request.pipe(upstream);
+    });
+    gate.listen(0, "127.0.0.1");
+    await once(gate, "listening");
+    onCleanup(t, () => {
+      gate.closeAllConnections();
+      return new Promise((resolve) => gate.close(resolve));
+    });
+    const { port } = gate.address() as AddressInfo;
+
+    const client = new ProxyClient(t, ["--url", `http://ann:p%40ss%20word@127.0.0.1:${port}/mcp`]);
+    await client.initialize();
+    assert.equal(textOf(await client.callTool("echo", { message: "with credentials" })), "Echo: with credentials");
+    assert.equal(refused.length, 0, `every request carried them (refused: ${refused.join(", ")})`);
+
+    const stranger = new ProxyClient(t, ["--url", `http://127.0.0.1:${port}/mcp`]);
+    const init = await stranger.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.match(init.error?.message ?? "", /server answered HTTP 401/);
+    assert.ok(refused.includes("(none)"));
   });
 });

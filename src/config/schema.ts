@@ -1,6 +1,7 @@
 // zod's v3 API (shipped and kept by zod 4): it loads in ~10 ms and ~4 MB where the v4 core takes ~60 ms and
 // ~14 MB, and a proxy checks each new text of the config (checked-config.ts). See docs/benchmarks.md.
 import { z } from "zod/v3";
+import { isHttpUrl } from "./http-url.js";
 import { TRANSPORTS, TYPE_ALIASES, resolveTransport } from "./transports.js";
 
 /**
@@ -24,11 +25,7 @@ const serverEntry = z
     transport: z.enum(TRANSPORTS).optional(),
     type: z.string().optional(),
     port: port.optional(),
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL")
-      .optional(),
+    url: z.string().refine(isHttpUrl, 'must be an http(s) URL, such as "http://127.0.0.1:3000/mcp"').optional(),
     path: z.string().startsWith("/").optional(),
     scope: z.enum(SCOPES).optional(),
     startTimeoutMs: z.number().int().min(100).max(600_000).optional(),

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { isHttpUrl } from "../config/http-url.js";
 import { TRANSPORTS, type HttpTransport } from "../config/transports.js";
 
 /**
@@ -21,7 +22,7 @@ stdio <-> HTTP bridge from one MCP client session to a shared daemon.
 
 Options:
   --target NAME              server name from the config; its daemon is started if needed
-  --url URL                  daemon URL of a server not in the config (never started by the proxy)
+  --url URL                  http(s) URL of an MCP server not in the config (never started by the proxy)
   --transport KIND           transport for --url: streamable-http (default), sse, http
   --config FILE              config file (default: <home>/config.json)
   --max-message-bytes N      longest stdin line accepted (default 33554432)
@@ -59,7 +60,7 @@ export function parseProxyArguments(argv: string[]): ProxyArguments | "help" | "
   if (values.version) return "version";
   if (values.target && values.url) throw new UsageError("give --target or --url, not both");
   if (!values.target && !values.url) throw new UsageError("give --target NAME (from the config) or --url URL");
-  if (values.url && !URL.canParse(values.url)) throw new UsageError(`--url ${values.url} is not a URL`);
+  if (values.url && !isHttpUrl(values.url)) throw new UsageError(`--url ${values.url} is not an http(s) URL`);
   const transport = (values.transport ?? "streamable-http") as HttpTransport;
   if (!HTTP_TRANSPORTS.includes(transport)) {
     throw new UsageError(`--transport must be one of ${HTTP_TRANSPORTS.join(", ")}, not "${values.transport}"`);

@@ -102,6 +102,8 @@ export class ConnectionPool {
         ...(request.socketPath ? { socketPath: request.socketPath } : { hostname: url.hostname.replace(/^\[|\]$/g, ""), port: url.port }),
       };
       if (request.signal) options.signal = request.signal;
+      // A user and password in the server's URL are its credentials, sent as Basic auth as curl would.
+      if (url.username || url.password) options.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
       const req = transport.request(options, resolve);
       req.on("error", (error: NodeJS.ErrnoException) => {
         // A kept-alive socket the server closed while idle (or died holding) fails on first use, with a reset or
