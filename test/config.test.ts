@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { checkedConfig } from "../src/config/checked-config.js";
+import { checkedConfig, checkedOrLastGood } from "../src/config/checked-config.js";
 import { configDigest, readConfigText } from "../src/config/config-text.js";
 import { ConfigError } from "../src/config/config-error.js";
 import { loadConfig } from "../src/config/load.js";
@@ -168,6 +168,24 @@ describe("config loader", () => {
     writeFileSync(recordFile, "{ torn");
     assert.equal(((await checkedConfig(file, home)).servers.a as { command: string }).command, "z", "a torn record: checked again");
     assert.match(readFileSync(recordFile, "utf8"), /"command":"z"/, "and recorded anew");
+  });
+
+  test("while a file does not load, its last good config recorded here stands in, with the reason; not another file's", async (t) => {
+    const home = tempDir(t);
+    const file = configIn(t, { servers: { a: { command: "x" } } });
+    const other = configIn(t, { servers: { b: { command: "y" } } });
+    assert.equal((await checkedOrLastGood(file, home)).broken, undefined);
+    writeFileSync(file, "{ half-saved");
+    const kept = await checkedOrLastGood(file, home);
+    assert.equal(kept.config.servers.a?.kind, "hosted");
+    assert.ok(kept.broken instanceof ConfigError && /is not valid JSON/.test(kept.broken.message));
+    writeFileSync(file, JSON.stringify({ servers: { a: { command: "x", port: "not a port" } } }));
+    assert.match((await checkedOrLastGood(file, home)).broken?.message ?? "", /servers\.a\.port/, "a bad key too");
+
+    writeFileSync(other, "{ never good here");
+    await assert.rejects(checkedOrLastGood(other, home), /is not valid JSON/, "the record is of another file");
+    rmSync(file);
+    await assert.rejects(checkedOrLastGood(file, home), (error) => error instanceof ConfigError && error.problem === "unreadable");
   });
 
   test("a config file named explicitly must exist", (t) => {

@@ -230,6 +230,27 @@ describe("mcp-proxy and the config its running daemon checked", () => {
     assert.equal(answer.result?.content?.[0]?.text, "still here", JSON.stringify(answer));
     assert.match(joined.stderr, /is not valid JSON: .*; this session keeps the entry it had/);
   });
+
+  test("a new session while the file is broken starts on its last good config, and so does its daemon; a file never good here is refused", async (t) => {
+    const daemon = configuredHome(t, { probe: probeServer() });
+    const configFile = join(daemon.home, "config.json");
+    await new ProxyClient(t, ["--target", "probe"], { env: daemon.env }).initialize();
+    const first = daemon.lockedPid("probe")!;
+    killTree(first, "SIGKILL");
+    await until(() => !isAlive(first), "the first daemon to be gone");
+
+    writeFileSync(configFile, "{ half-saved");
+    const late = new ProxyClient(t, ["--target", "probe"], { env: daemon.env });
+    assert.equal((await late.initialize()).result.serverInfo.name, "stdio-probe");
+    assert.equal((await late.callTool("echo", { message: "on the last good" })).result?.content?.[0]?.text, "on the last good");
+    assert.match(late.stderr, /is not valid JSON: .*; this session starts on the last good config of that file/);
+    assert.notEqual(daemon.lockedPid("probe"), first, "a new daemon, started on that entry");
+
+    const other = join(daemon.home, "other.json");
+    writeFileSync(other, "{ never good");
+    const refused = await new ProxyClient(t, ["--config", other, "--target", "probe"], { env: daemon.env }).request("initialize", PARAMS);
+    assert.match(refused.error.message, /other\.json is not valid JSON/);
+  });
 });
 
 describe("mcp-proxy when its client goes away uncleanly", () => {

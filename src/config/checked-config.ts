@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { ConfigError } from "./config-error.js";
 import { replaceFile } from "../files/replace-file.js";
 import { VERSION } from "../version.js";
 import { configDigest, readConfigText } from "./config-text.js";
@@ -7,11 +9,13 @@ import { checkedConfigPath, homeDir } from "./paths.js";
 import type { Config } from "./server-config.js";
 
 /** What the record holds, and how; a change to it makes records of the earlier shape unused. */
-const RECORD_FORMAT = "checked-config/1";
+const RECORD_FORMAT = "checked-config/2";
 
 /** What a checked config is recorded under: the file's path and text, our version, and the directory `~` means. */
 interface Recorded {
   key: string;
+  /** Which file, by this version and for this `~`: the last good config of that file, while an edit does not load. */
+  of: string;
   config: Config;
 }
 
@@ -29,9 +33,27 @@ export async function checkedConfig(file?: string, home = homeDir()): Promise<Co
   const { configFromText } = await import("./load.js");
   // The text just read is the one checked and recorded: an edit meanwhile is seen next time, not mixed in.
   const config = configFromText(path, text);
-  record(home, { key, config });
+  record(home, { key, of: fileKey(path), config });
   return config;
 }
+
+/**
+ * The config as `checkedConfig` gives it; but while the file does not load (a syntax error, a bad key: someone is
+ * editing it), the last good config of that file recorded here, as the manager keeps it in force, with the
+ * reason it was used. A file that is gone or unreadable has no last good config, nor a file never checked here.
+ */
+export async function checkedOrLastGood(file?: string, home = homeDir()): Promise<{ config: Config; broken?: ConfigError }> {
+  try {
+    return { config: await checkedConfig(file, home) };
+  } catch (error) {
+    if (!(error instanceof ConfigError) || error.problem === "unreadable") throw error;
+    const recorded = readRecorded(home);
+    if (recorded?.of !== fileKey(readConfigText(file).path) || !recorded.config) throw error;
+    return { config: recorded.config, broken: error };
+  }
+}
+
+const fileKey = (path: string) => [RECORD_FORMAT, VERSION, homedir(), resolve(path)].join("\n");
 
 function readRecorded(home: string): Partial<Recorded> | undefined {
   try {

@@ -44,7 +44,7 @@ program
     if (options.all && names.length) throw new Error("give NAMES or --all, not both");
     if (options.all) {
       const { startableNames } = await import("./control.js");
-      return controlAndReport("start", startableNames(loadConfig(configOption())));
+      return controlAndReport("start", startableNames(await configToControl()));
     }
     if (names.length) return controlAndReport("start", names);
     const startAll = Boolean(options.startAll || program.opts<{ startAll?: boolean }>().startAll);
@@ -93,7 +93,7 @@ program
     if (!names.length && !options.all && !options.manager) throw new Error("name the daemons to stop, or give --all or --manager");
     if (names.length || options.all) {
       const { startableNames } = await import("./control.js");
-      await controlAndReport("stop", options.all ? startableNames(loadConfig(configOption())) : names);
+      await controlAndReport("stop", options.all ? startableNames(await configToControl()) : names);
     }
     if (options.manager) {
       const { stopManager } = await import("./stop-manager.js");
@@ -398,7 +398,7 @@ function withConfig(): { configFile?: string } {
 
 async function controlAndReport(action: "start" | "stop" | "restart", names: string[]): Promise<void> {
   const { control } = await import("./control.js");
-  const results = await control(action, names, loadConfig(configOption()), ensureHome(), quietLog);
+  const results = await control(action, names, await configToControl(), ensureHome(), quietLog);
   for (const result of results) (result.ok ? process.stdout : process.stderr).write(`${result.line}\n`);
   if (results.some((result) => !result.ok)) process.exitCode = 1;
 }
@@ -408,6 +408,17 @@ program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 });
+
+/**
+ * The config that start, stop and restart act on: while the file does not load, its last good config, which the
+ * manager keeps in force too; the error is said first. Fixing a server must not wait for fixing the file.
+ */
+async function configToControl(): Promise<Config> {
+  const { checkedOrLastGood } = await import("../config/checked-config.js");
+  const { config, broken } = await checkedOrLastGood(configOption());
+  if (broken) process.stderr.write(`${broken.message}\n(acting on the last good config of that file, as the manager does)\n`);
+  return config;
+}
 
 /**
  * The config, or, when the file is broken, what is needed to reach what runs (the manager's port from its lock):

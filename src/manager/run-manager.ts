@@ -1,6 +1,6 @@
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
-import { loadConfig } from "../config/load.js";
+import { checkedConfig } from "../config/checked-config.js";
 import { configPath, ensureHome, managerLockPath, managerLogPath } from "../config/paths.js";
 import { isStartable, type Config, type ServerConfig } from "../config/server-config.js";
 import { describeReload, diffServers, watchConfigFile, type ReloadOutcome } from "./config-reload.js";
@@ -33,7 +33,8 @@ export interface ManagerOptions {
  * starts are stopped with it (SIGINT, SIGTERM, SIGHUP); adopted ones keep running.
  */
 export async function runManager(options: ManagerOptions): Promise<void> {
-  let config = loadConfig(options.configFile);
+  // Checked as proxies check it, and recorded: what the CLI and new sessions fall back on while an edit does not load.
+  let config = await checkedConfig(options.configFile);
   const home = ensureHome();
   // The log file, in the foreground too; a manager started with --detach has its stderr there already.
   const log = createLog(`manager ${process.pid}`, stderrIs(managerLogPath(home)) ? undefined : managerLogPath(home), {
@@ -74,7 +75,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     try {
       // A file that was there and is gone is an edit in progress (editors save by renaming), not "no config".
       if (config.file && !existsSync(config.file)) throw new Error(`${config.file} is gone`);
-      next = loadConfig(options.configFile);
+      next = await checkedConfig(options.configFile);
     } catch (error) {
       const outcome = { ...unchanged, error: (error as Error).message };
       if (configError !== outcome.error) log(`${describeReload(outcome)} (${why})`);

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { checkedConfig } from "../config/checked-config.js";
+import { checkedOrLastGood } from "../config/checked-config.js";
 import { ConfigError } from "../config/config-error.js";
 import { findServer, type Config } from "../config/server-config.js";
 import { homeDir } from "../config/paths.js";
@@ -32,15 +32,22 @@ export class TargetResolver {
     if (options.url) {
       return { target: { kind: "url", url: options.url, startTimeoutMs: options.startTimeoutMs }, transport: options.transport };
     }
-    let config;
+    let loaded;
     try {
-      config = await checkedConfig(options.config);
+      loaded = await checkedOrLastGood(options.config);
     } catch (error) {
       // A file that does not parse or check is being edited; one that is gone or unreadable is not a config to keep.
       if (!(error instanceof ConfigError) || error.problem === "unreadable" || !this.lastGood) throw error;
       this.log(`${error.message}; this session keeps the entry it had`);
       return this.lastGood;
     }
+    const { config, broken } = loaded;
+    if (broken && this.lastGood) {
+      this.log(`${broken.message}; this session keeps the entry it had`);
+      return this.lastGood;
+    }
+    // A new session while the file is being edited starts as the manager goes on: on the last good config.
+    if (broken) this.log(`${broken.message}; this session starts on the last good config of that file`);
     // Cleared first: a good file that no longer names the server (targetIn throws) leaves nothing to keep.
     this.lastGood = undefined;
     this.lastGood = this.targetIn(config);

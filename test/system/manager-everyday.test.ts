@@ -158,7 +158,7 @@ describe("start, stop, logs and status as the README says", () => {
 });
 
 describe("when something is broken", () => {
-  test("with config.json broken, status, logs and stop --manager still reach what runs", async (t) => {
+  test("with config.json broken, status, logs, restart and stop --manager still reach what runs", async (t) => {
     const { daemon, config, cli } = await home(t, { probe: probeServer() });
     stopManagerAfter(t, daemon);
     assert.equal((await cli("start", "--detach", "--start-all")).code, 0);
@@ -172,6 +172,9 @@ describe("when something is broken", () => {
     assert.match(status.stdout, /probe\s+running/, "the manager, keeping the last good config, still reports the daemon");
     const logs = await cli("logs", "probe", "-n", "3");
     assert.equal(logs.code, 0, logs.stderr);
+    const restarted = await cli("restart", "probe");
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stderr, /not valid JSON: .*\n\(acting on the last good config of that file, as the manager does\)/);
     const stopped = await cli("stop", "--manager");
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.ok(!isAlive(managerPid));
