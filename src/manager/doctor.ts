@@ -167,7 +167,8 @@ async function checkServer(server: ServerConfig, home: string, add: Add): Promis
         `${name}: port ${held.port} is taken by ${describePortOwner(held.port, owner)}, which is not ${fixed ? "this home's daemon" : "a server this home's daemon started"}`,
         `stop that process, or change "port" for "${name}"`,
       );
-  } else if (!holderAlive) add("ok", `${name}: not running; port ${held?.port ?? "(chosen at start)"} is free`);
+  } else if (!holderAlive)
+    add("ok", `${name}: not running; ${held ? `port ${held.port} is free` : "its daemon takes a free port when it starts"}`);
 }
 
 /** Proxies reach our daemons fastest through the session socket; say why one of them cannot. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { loadConfig } from "../config/load.js";
 import { ConfigError } from "../config/config-error.js";
 import { configPath, ensureHome, homeDir, logPath, managerLockPath, managerLogPath } from "../config/paths.js";
@@ -110,10 +110,13 @@ program
   .command("reload")
   .description("apply config.json to the running manager now (it also does when the file changes): added, changed, removed")
   .action(async () => {
-    const config = configOrWhatRuns();
+    const config = configOrWhatRuns(false);
     const { callManager, pingManager } = await import("../runtime/manager-client.js");
     const manager = await pingManager(config.manager.port, homeDir());
-    if (!manager) return say("the manager is not running: the config is read when it starts, and by each proxy as it connects");
+    if (!manager) {
+      if (config.broken) throw new Error(`${config.broken}; the manager is not running either`);
+      return say("the manager is not running: the config is read when it starts, and by each proxy as it connects");
+    }
     const answer = await callManager(manager, "/reload", { body: {}, timeoutMs: 120_000 });
     const { describeReload } = await import("./config-reload.js");
     const outcome = answer.body as ReloadOutcome;
@@ -205,10 +208,14 @@ program
 
 program
   .command("add <name> [command...]")
-  .usage("NAME [options] -- COMMAND [ARGS...]")
+  .usage("NAME [options] -- COMMAND [ARGS...]   or   NAME --url URL [--transport KIND]")
   .description("add a server to the config (comments and layout kept); then reach it with mcp-proxy --target NAME")
+  .option("--url <url>", "a server already running somewhere (http or https), instead of a command")
   .option("--scope <scope>", "a stdio server: shared (one child), project (one per project) or session (one per session)")
-  .option("--transport <transport>", "how the server speaks: stdio (default), streamable-http or sse")
+  .option(
+    "--transport <transport>",
+    "how the server speaks: stdio (default for a command), streamable-http (default for --url), sse or http (plain JSON POST)",
+  )
   .option("--port <port>", "where a server that speaks HTTP listens")
   .option("--env <KEY=VALUE>", "an environment variable for the server (repeatable)", (pair: string, all: string[]) => [...all, pair], [])
   .option("--cwd <dir>", "the server's working directory")
@@ -246,7 +253,7 @@ program
   });
 
 for (const action of ["install", "uninstall"] as const) {
-  program
+  const command = program
     .command(action)
     .description(
       action === "install"
@@ -260,10 +267,14 @@ for (const action of ["install", "uninstall"] as const) {
         "default: Claude Code everywhere it keeps servers, other clients user",
     )
     .option("--project <dir>", "the project for --scope local or project (default: every local project; the working directory)")
-    .option("--dry-run", "show what would change, write nothing")
-    .option("--http", "install: also route HTTP servers the client reaches directly through mcp-proxy")
-    .option("--all", "uninstall: every client file install changed, autostart, the manager and the daemons")
-    .action(async (options: { client?: string; scope?: string; project?: string; dryRun?: boolean; http?: boolean; all?: boolean }) => {
+    .option("--dry-run", "show what would change, write nothing");
+  // Each command lists only the options it takes; both accept the other's, to refuse it with a sentence.
+  if (action === "install") command.option("--http", "also route HTTP servers the client reaches directly through mcp-proxy");
+  else command.option("--all", "every client file install changed, autostart, the manager and the daemons");
+  command.addOption(new Option(action === "install" ? "--all" : "--http").hideHelp());
+  command.action(
+    async (options: { client?: string; scope?: string; project?: string; dryRun?: boolean; http?: boolean; all?: boolean }) => {
+      if (options.http && action === "uninstall") throw new Error("--http is for install; uninstall puts back every entry install changed");
       if (options.all) {
         if (action === "install") throw new Error("install takes --client; --all is for uninstall");
         if (options.client) throw new Error("give --client or --all, not both");
@@ -288,7 +299,8 @@ for (const action of ["install", "uninstall"] as const) {
       };
       const { configPath } = await import("../config/paths.js");
       process.stdout.write(action === "install" ? install({ ...common, configFile: configOption() ?? configPath() }) : uninstall(common));
-    });
+    },
+  );
 }
 
 program
@@ -422,16 +434,17 @@ async function configToControl(): Promise<Config> {
 
 /**
  * The config, or, when the file is broken, what is needed to reach what runs (the manager's port from its lock):
- * status, logs and stop --manager must work exactly when someone is fixing the file. The error is said first.
+ * status, logs and stop --manager must work exactly when someone is fixing the file. The error is said first,
+ * unless the caller reports it itself (reload: the manager's answer says it).
  */
-function configOrWhatRuns(): Config & { broken?: true } {
+function configOrWhatRuns(sayBroken = true): Config & { broken?: string } {
   try {
     return loadConfig(configOption());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n(the servers of that file are not shown until it is fixed; what runs is)\n`);
+    if (sayBroken) process.stderr.write(`${error.message}\n(the servers of that file are not shown until it is fixed; what runs is)\n`);
     const url = readLock(managerLockPath(homeDir()))?.url;
     const port = url ? Number(new URL(url).port) : DEFAULT_MANAGER_SETTINGS.port;
-    return { manager: { ...DEFAULT_MANAGER_SETTINGS, port }, servers: {}, file: configOption() ?? configPath(), broken: true };
+    return { manager: { ...DEFAULT_MANAGER_SETTINGS, port }, servers: {}, file: configOption() ?? configPath(), broken: error.message };
   }
 }

@@ -109,7 +109,8 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       log(`${name}: its entry changed: replacing its daemon`);
       await daemon
         .restart("its entry in the config file changed", updated)
-        .catch((error: Error) => log(`${name}: not started again: ${error.message}`));
+        // Its supervisor has said what it does next (a port held by a stranger: wait for it; a crash: back off).
+        .catch((error: Error) => log(`${name}: its new entry does not run yet: ${error.message}`));
       return;
     }
     if (running) await daemon.stop(undefined).catch((error: Error) => log(`${name}: not stopped: ${error.message}`));

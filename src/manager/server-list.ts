@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { ConfigEditor } from "../clients/config-editor.js";
 import { SCOPES, SERVER_NAME } from "../config/schema.js";
+import { isHttpUrl } from "../config/http-url.js";
 import { TRANSPORTS } from "../config/transports.js";
 import { shownUrl, type Config, type ServerConfig } from "../config/server-config.js";
 import { claudeAddCommand } from "../runtime/proxy-entry.js";
@@ -8,6 +9,7 @@ import { scriptOf } from "./doctor.js";
 import { table } from "./status-table.js";
 
 export interface AddOptions {
+  url?: string;
   scope?: string;
   transport?: string;
   port?: string;
@@ -16,12 +18,14 @@ export interface AddOptions {
 }
 
 /**
- * `mcp-manager add NAME [options] -- COMMAND ARGS...`: one server into config.json, edited in place (comments and
- * layout stay) and validated before it is written. Returns what to tell the user, with the line that connects it.
+ * `mcp-manager add NAME [options] -- COMMAND ARGS...` (or `--url URL` for a server that runs elsewhere): one server
+ * into config.json, edited in place (comments and layout stay) and validated before it is written. Returns what to
+ * tell the user, with the line that connects it.
  */
 export function addServer(configFile: string, name: string, command: string[], options: AddOptions): string {
   if (!SERVER_NAME.test(name))
     throw new Error(`"${name}" cannot be a server name (letters, digits, ".", "_" and "-"; at most 64; not ending in .session)`);
+  if (options.url !== undefined) return addRemoteServer(configFile, name, command, options);
   const [program, ...args] = command;
   if (!program) throw new Error(`give the server's command after --, as in: mcp-manager add ${name} -- npx -y some-mcp-server`);
   const entry: Record<string, unknown> = { command: program, args };
@@ -53,6 +57,30 @@ export function addServer(configFile: string, name: string, command: string[], o
     "connect Claude Code to it, in every project:",
     `  ${claudeAddCommand(name, configFile)}`,
     ...missing,
+  ].join("\n");
+}
+
+/** `mcp-manager add NAME --url URL`: a server already running somewhere, reached through a daemon of its own. */
+function addRemoteServer(configFile: string, name: string, command: string[], options: AddOptions): string {
+  const url = options.url!;
+  if (command.length) throw new Error("give --url or a command after --, not both");
+  for (const option of ["port", "scope", "cwd"] as const)
+    if (options[option] !== undefined) throw new Error(`--${option} is for a server started here; one given by --url runs elsewhere`);
+  if (options.env?.length) throw new Error("--env is for a server started here; one given by --url runs elsewhere");
+  if (!isHttpUrl(url)) throw new Error(`--url ${url} is not an http(s) URL`); // the user's own argument, echoed to them alone
+  const entry: Record<string, unknown> = { url };
+  const transport = options.transport ?? "streamable-http";
+  if (transport === "stdio" || !(TRANSPORTS as readonly string[]).includes(transport))
+    throw new Error(`--transport for a server given by --url is streamable-http, sse or http, not "${transport}"`);
+  if (transport !== "streamable-http") entry.transport = transport;
+
+  const editor = new ConfigEditor(configFile);
+  editor.add(name, entry);
+  editor.save();
+  return [
+    `added "${name}" to ${configFile}: ${shownUrl(url)}`,
+    "connect Claude Code to it, in every project:",
+    `  ${claudeAddCommand(name, configFile)}`,
   ].join("\n");
 }
 

@@ -45,6 +45,15 @@ describe("the server list without editing JSON", () => {
       /note: node would run \/missing\/script\.js, which does not exist/,
     );
     assert.equal((await cli("remove", "ghost")).code, 0);
+    const remote = await cli("add", "remote", "--url", "https://ann:secret@mcp.example.test/mcp?key=k", "--transport", "sse");
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.match(remote.stdout, /added "remote" to .*: https:\/\/mcp\.example\.test\/mcp\?\.\.\.\n/, "shown without its secrets");
+    assert.doesNotMatch(remote.stdout, /secret|key=k/);
+    assert.deepEqual(JSON.parse(readFileSync(config, "utf8").replace(/\/\/.*\n/, "\n")).servers.remote, {
+      url: "https://ann:secret@mcp.example.test/mcp?key=k",
+      transport: "sse",
+    });
+    assert.equal((await cli("remove", "remote")).code, 0);
     const listed = await cli("list");
     assert.match(listed.stdout, /SERVER\s+KIND\s+SCOPE\s+PORT\s+COMMAND OR URL/);
     assert.match(listed.stdout, new RegExp(`notes\\s+stdio\\s+project\\s+-\\s+${process.execPath} ${PROBE} --quiet`));
@@ -55,7 +64,13 @@ describe("the server list without editing JSON", () => {
       [["add", "web", "--transport", "sse", "--", "x"], /needs --port/],
       [["add", "web", "--port", "4000", "--", "x"], /--port is for a server that speaks HTTP/],
       [["add", "empty"], /give the server's command after --/],
+      [["add", "web", "--url", "127.0.0.1:4000/mcp"], /--url 127\.0\.0\.1:4000\/mcp is not an http\(s\) URL/],
+      [["add", "web", "--url", "http://127.0.0.1:4000/mcp", "--", "x"], /give --url or a command after --, not both/],
+      [["add", "web", "--url", "http://127.0.0.1:4000/mcp", "--port", "4000"], /--port is for a server started here/],
+      [["add", "web", "--url", "http://127.0.0.1:4000/mcp", "--transport", "stdio"], /--transport for a server given by --url/],
       [["remove", "nope"], /no server named "nope"/],
+      [["install", "--all"], /install takes --client; --all is for uninstall/],
+      [["uninstall", "--http", "--client", "cursor"], /--http is for install/],
     ] as const) {
       const refused = await cli(...args);
       assert.equal(refused.code, 1, `${args.join(" ")} is refused`);
