@@ -186,3 +186,19 @@ describe("mcp-proxy to a server that wants credentials", () => {
     assert.ok(refused.includes("(none)"));
   });
 });
+
+describe("mcp-proxy to a URL whose TLS fails", () => {
+  test("https:// to a server that speaks plain HTTP: each call fails at once with the reason, none goes round", async (t) => {
+    const server = await startEverything(t, "streamableHttp");
+    const wrong = new URL(server.url);
+    wrong.protocol = "https:";
+    const client = new ProxyClient(t, ["--url", wrong.href]);
+    const init = await client.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    });
+    assert.match(init.error?.message ?? "", /the TLS handshake failed \(EPROTO: it does not speak TLS there: is the URL http:\/\/\?\)/);
+    assert.doesNotMatch(init.error?.message ?? "", /may not have completed/);
+  });
+});

@@ -25,6 +25,8 @@ export interface Outgoing {
   text: string;
   /** The line's bytes, to send as they are where the transport can (a large message: large-lines.ts). */
   bytes?: Buffer | undefined;
+  /** How often it was sent again because an upstream session certainly never took it. */
+  resent?: number;
 }
 
 const REINIT_ID_PREFIX = "mcp-proxy-reinitialize-";
@@ -36,6 +38,11 @@ const MAX_ASKED = 1000;
 /** How long closing a drained daemon session may take (an HTTP DELETE); nothing waits for it. */
 const DRAINED_CLOSE_MS = 2000;
 const RETRY_AFTER_LOSS_MS = 200;
+/**
+ * A message no new session takes this many times in a row will not be taken: it fails with the last reason rather
+ * than going round for ever (an upstream that takes connections and refuses every message unseen).
+ */
+const MAX_RESENDS = 5;
 /** Lost sessions whose calls in flight may still be answered; past this many the oldest is closed outright. */
 const MAX_RETIRED = 16;
 
@@ -143,14 +150,16 @@ export class UpstreamLink {
     if (entry && !current) return; // cancelled, or already answered
     if (this.draining.has(generation)) return this.drainingSendFailed(outgoing, entry, generation, reason, error);
     if (needsNewSession(error)) this.sessionLost(generation, reason);
-    if (error instanceof UpstreamError && !error.delivered && needsNewSession(error)) {
+    if (error instanceof UpstreamError && !error.delivered && needsNewSession(error) && (outgoing.resent ?? 0) < MAX_RESENDS) {
       // The daemon never saw it: out again on the rebuilt session, and the client never knows.
       if (entry) entry.sentOn = undefined;
+      outgoing.resent = (outgoing.resent ?? 0) + 1;
       this.send(outgoing);
       return;
     }
     if (entry) {
-      const lost = needsNewSession(error) ? lostWhileRunning(this.upstream, reason) : reason;
+      const unseen = error instanceof UpstreamError && !error.delivered;
+      const lost = needsNewSession(error) && !unseen ? lostWhileRunning(this.upstream, reason) : reason;
       this.options.requests.fail(entry, lost);
     } else {
       this.options.log(`${this.upstream} refused a ${"method" in outgoing.message ? outgoing.message.method : "response"}: ${reason}`);
@@ -191,10 +200,12 @@ export class UpstreamLink {
 
   private ensureConnected(): Promise<void> {
     if (this.transport || this.closing) return Promise.resolve();
-    this.connecting ??= this.connect().finally(() => {
-      this.connecting = undefined;
+    if (this.connecting) return this.connecting;
+    const connecting = this.connect().finally(() => {
+      if (this.connecting === connecting) this.connecting = undefined;
     });
-    return this.connecting;
+    this.connecting = connecting;
+    return connecting;
   }
 
   private async connect(): Promise<void> {
@@ -239,6 +250,8 @@ export class UpstreamLink {
       return;
     }
     this.transport = transport;
+    // Set up: a session lost from here on (even by a send of the queue below) is rebuilt by a connect of its own.
+    this.connecting = undefined;
     if (this.paused) transport.pause?.();
     for (const outgoing of this.queue.takeAll()) this.sendOn(transport, generation, outgoing);
   }

@@ -134,11 +134,31 @@ function inUse(agent: http.Agent): number {
 export function toUpstreamError(error: unknown, url: URL): UpstreamError {
   if (error instanceof UpstreamError) return error;
   const code = (error as NodeJS.ErrnoException).code;
+  // A TLS handshake that failed: nothing was sent, and sending again fails alike until the URL or the server's
+  // certificate is fixed. Refused (the session stays), so each request fails at once with the reason.
+  if (url.protocol === "https:" && isTlsFailure(code)) {
+    const message = (error as Error).message;
+    const why = /wrong version number/.test(message) ? "it does not speak TLS there: is the URL http://?" : message.split("\n")[0];
+    return new UpstreamError(`cannot reach ${url.origin}: the TLS handshake failed (${code}: ${why})`, "rejected", { delivered: false });
+  }
   const detail = code ?? (error as Error).message;
   // Refused: no connection was made, so the daemon cannot have seen the request.
   const delivered = !(code === "ECONNREFUSED" || code === "ENOENT");
   return new UpstreamError(`cannot reach ${url.origin} (${detail})`, "unreachable", { delivered });
 }
+
+/** OpenSSL's and Node's codes for a handshake that did not complete (a plain HTTP server, an untrusted certificate). */
+const TLS_FAILURES = new Set([
+  "EPROTO",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+]);
+const isTlsFailure = (code: string | undefined) =>
+  code !== undefined && (TLS_FAILURES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"));
 
 /** The body of a daemon's answer, as text; one too large to be a sane answer is refused. */
 export async function readBody(response: http.IncomingMessage, peer = "daemon", limit = 64 * 1024 * 1024): Promise<string> {

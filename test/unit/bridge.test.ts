@@ -7,7 +7,15 @@ import { FakeUpstream } from "./helpers/fake-upstream.js";
 import { until } from "../helpers/bounded.js";
 
 function bridge(
-  options: { connectError?: Error; connectHangs?: boolean; handshakeTimeoutMs?: number; hangFrom?: number; server?: boolean } = {},
+  options: {
+    connectError?: Error;
+    connectHangs?: boolean;
+    handshakeTimeoutMs?: number;
+    hangFrom?: number;
+    server?: boolean;
+    /** Every session, once set up, refuses every message unseen. */
+    refuseUnseen?: UpstreamError;
+  } = {},
 ) {
   const upstreams: FakeUpstream[] = [];
   const written: string[] = [];
@@ -19,6 +27,7 @@ function bridge(
       const upstream = new FakeUpstream();
       upstream.hangs = options.hangFrom !== undefined && upstreams.length >= options.hangFrom;
       upstream.ownDaemon = !options.server;
+      upstream.refuseAfterHandshake = options.refuseUnseen;
       upstreams.push(upstream);
       return upstream;
     },
@@ -124,6 +133,16 @@ describe("bridge: the proxy's core between stdin/stdout and one daemon session",
     // The client's own initialize is read by the proxy (its result is replayed later): always parsed.
     core.handleLine(line({ ...INITIALIZE, id: 4 }));
     assert.equal(current().onlargeanswer?.(4, [Buffer.from('{"jsonrpc":"2.0","id":4,"result":{}}')]), false);
+  });
+
+  test("a message no new session takes is sent again a few times, then fails with the reason: never round for ever", async () => {
+    const refusal = new UpstreamError("cannot reach the server (EPROTO)", "unreachable", { delivered: false });
+    const { core, upstreams, output } = await initialized({ refuseUnseen: refusal });
+    core.handleLine(line({ jsonrpc: "2.0", id: 9, method: "tools/list" }));
+    await until(() => output().some((m) => m.id === 9), "the call to be answered");
+    assert.equal((output().find((m) => m.id === 9)!.error as { message: string }).message, "mcp-proxy: cannot reach the server (EPROTO)");
+    // Each loss, even one that a send of the just-flushed queue caused, was followed by a new session: 5 resends.
+    assert.ok(upstreams.length >= 6 && upstreams.length <= 8, `a new session per resend, and no more (${upstreams.length})`);
   });
 
   test("a drain notice from a peer that is not our daemon is only a notification: relayed, never obeyed", async () => {

@@ -12,6 +12,8 @@ export class FakeUpstream implements UpstreamTransport {
   readonly sent: JsonRpcMessage[] = [];
   /** Makes the next sends fail this way. */
   failWith: UpstreamError | undefined;
+  /** Takes the handshake, then fails every other send this way. */
+  refuseAfterHandshake: UpstreamError | undefined;
   closed = false;
   /** Given up as lost: nothing more is sent, what is in flight may still answer. */
   retired = false;
@@ -23,6 +25,8 @@ export class FakeUpstream implements UpstreamTransport {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.failWith) throw this.failWith;
+    const handshake = "method" in message && (message.method === "initialize" || message.method === "notifications/initialized");
+    if (this.refuseAfterHandshake && !handshake) throw this.refuseAfterHandshake;
     this.sent.push(message);
     if (this.hangs) return new Promise(() => {});
     if ("method" in message && message.method === "initialize" && "id" in message) {
