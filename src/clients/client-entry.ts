@@ -1,3 +1,4 @@
+import { isHttpUrl } from "../config/http-url.js";
 import { basename } from "node:path";
 import { shownUrl } from "../config/server-config.js";
 import type { ImportedServer } from "./config-editor.js";
@@ -74,8 +75,8 @@ function judgeHttp(e: ClientServerEntry, http: boolean): EntryVerdict {
   const extra = Object.keys(e).filter((key) => key !== "type" && key !== "url");
   if (extra.length)
     return { kind: "leave", why: `an HTTP server with ${extra.map((key) => `"${key}"`).join(", ")}, which mcp-proxy would not send` };
-  if (typeof e.url !== "string" || !/^https?:\/\//.test(e.url)) return { kind: "leave", why: "no http(s) url" };
-  if (/\$\{[^}]*\}/.test(e.url)) return { kind: "leave", why: "uses ${...} variables the client expands" };
+  if (typeof e.url === "string" && /\$\{[^}]*\}/.test(e.url)) return { kind: "leave", why: "uses ${...} variables the client expands" };
+  if (typeof e.url !== "string" || !isHttpUrl(e.url)) return { kind: "leave", why: "no http(s) url" };
   return { kind: "import", server: { url: e.url, transport: e.type === "sse" ? "sse" : "streamable-http" } };
 }
 

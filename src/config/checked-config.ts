@@ -32,7 +32,8 @@ export async function checkedConfig(file?: string, home = homeDir()): Promise<Co
   if (recorded?.key === key && recorded.config) return recorded.config;
   const { configFromText } = await import("./load.js");
   // The text just read is the one checked and recorded: an edit meanwhile is seen next time, not mixed in.
-  const config = configFromText(path, text);
+  // Named absolutely: the record is read by processes that run elsewhere (the manager, the CLI, daemons).
+  const config = configFromText(resolve(path), text);
   record(home, { key, of: fileKey(path), config });
   return config;
 }
